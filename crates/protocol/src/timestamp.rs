@@ -1,0 +1,49 @@
+//! Timestamps as JavaScript's `Date` serializes them: RFC 3339, UTC, milliseconds, `Z`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serializer};
+
+/// Formats a timestamp as `2026-11-25T17:08:42.787Z`.
+#[must_use]
+pub fn format(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Serde `serialize_with` for [`format`].
+///
+/// # Errors
+/// Only the serializer's own.
+pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format(at))
+}
+
+/// Serde `deserialize_with`: any RFC 3339 timestamp, converted to UTC.
+///
+/// # Errors
+/// When the text is not RFC 3339.
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(serde::de::Error::custom)
+}
+
+/// Milliseconds since the Unix epoch, truncated like `Date.now()`.
+#[must_use]
+pub fn now_millis() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_javascript_date() {
+        let at = DateTime::parse_from_rfc3339("2026-11-25T17:08:42.787123+00:00")
+            .expect("valid")
+            .with_timezone(&Utc);
+        assert_eq!(format(&at), "2026-11-25T17:08:42.787Z");
+    }
+}

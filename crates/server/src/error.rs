@@ -1,0 +1,26 @@
+//! The server's error type.
+
+/// What can stop the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The history database could not be opened, read or written.
+    #[error("history store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The history database's directory could not be created.
+    #[error("history store directory {path}: {source}")]
+    StoreDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A stored message could not be read back.
+    #[error("history store holds an unreadable message: {0}")]
+    Corrupt(String),
+    /// Serving failed.
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
