@@ -249,7 +249,9 @@ pub fn parse_ack<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, Err
         message: format!("unexpected ack: {value}"),
     };
     match value.get("ok") {
-        Some(Value::Bool(false)) => Err(Refusal::deserialize(value).map_err(|_| malformed())?.error),
+        Some(Value::Bool(false)) => {
+            Err(Refusal::deserialize(value).map_err(|_| malformed())?.error)
+        }
         _ => T::deserialize(value).map_err(|_| malformed()),
     }
 }
@@ -275,11 +277,25 @@ mod tests {
     #[test]
     fn join_accepts_every_documented_form() {
         let plain = JoinRequest::from_args(&[json!("alice")]).expect("string form");
-        assert_eq!(plain, JoinRequest { username: "alice".into(), since: None });
-        let with_since = JoinRequest::from_args(&[json!("alice"), json!({"since": 7})]).expect("two args");
+        assert_eq!(
+            plain,
+            JoinRequest {
+                username: "alice".into(),
+                since: None
+            }
+        );
+        let with_since =
+            JoinRequest::from_args(&[json!("alice"), json!({"since": 7})]).expect("two args");
         assert_eq!(with_since.since, Some(7));
-        let object = JoinRequest::from_args(&[json!({"username": "bob", "since": 3})]).expect("object");
-        assert_eq!(object, JoinRequest { username: "bob".into(), since: Some(3) });
+        let object =
+            JoinRequest::from_args(&[json!({"username": "bob", "since": 3})]).expect("object");
+        assert_eq!(
+            object,
+            JoinRequest {
+                username: "bob".into(),
+                since: Some(3)
+            }
+        );
         assert!(JoinRequest::from_args(&[json!(null)]).is_err());
         assert!(JoinRequest::from_args(&[]).is_err());
         assert!(JoinRequest::from_args(&[json!({"since": 1})]).is_err());
@@ -290,17 +306,20 @@ mod tests {
         assert!(OutgoingMessage::from_args(&[json!(null)]).is_err());
         assert!(OutgoingMessage::from_args(&[json!({"username": "x"})]).is_err());
         assert!(OutgoingMessage::from_args(&[json!({"text": 5})]).is_err());
-        let ok = OutgoingMessage::from_args(&[json!({"username": 5, "text": "hi", "clientId": "c1"})])
-            .expect("username is ignored, whatever its type");
+        let ok =
+            OutgoingMessage::from_args(&[json!({"username": 5, "text": "hi", "clientId": "c1"})])
+                .expect("username is ignored, whatever its type");
         assert_eq!(ok.client_id.as_deref(), Some("c1"));
     }
 
     #[test]
     fn acks_parse_into_success_or_refusal() {
-        let refused = json!({"ok": false, "error": {"code": "rate_limited", "message": "slow down"}});
+        let refused =
+            json!({"ok": false, "error": {"code": "rate_limited", "message": "slow down"}});
         let error = parse_ack::<SendAck>(&refused).expect_err("a refusal");
         assert_eq!(error.code, ErrorCode::RateLimited);
-        let accepted = json!({"ok": true, "id": "m1", "seq": 4, "timestamp": "2026-11-25T17:08:42.787Z"});
+        let accepted =
+            json!({"ok": true, "id": "m1", "seq": 4, "timestamp": "2026-11-25T17:08:42.787Z"});
         assert_eq!(parse_ack::<SendAck>(&accepted).expect("accepted").seq, 4);
     }
 }

@@ -106,7 +106,18 @@ mod tests {
 
     #[test]
     fn every_type_round_trips() {
-        for frame in ["0{\"sid\":\"x\"}", "1", "2", "2probe", "3", "3probe", "42[\"a\"]", "4", "5", "6"] {
+        for frame in [
+            "0{\"sid\":\"x\"}",
+            "1",
+            "2",
+            "2probe",
+            "3",
+            "3probe",
+            "42[\"a\"]",
+            "4",
+            "5",
+            "6",
+        ] {
             let packet = EnginePacket::decode(frame).expect("valid frame");
             assert_eq!(packet.encode(), frame);
         }
@@ -115,7 +126,13 @@ mod tests {
     #[test]
     fn unknown_types_and_empty_frames_are_errors() {
         assert_eq!(EnginePacket::decode(""), Err(DecodeError::Empty));
-        assert_eq!(EnginePacket::decode("7"), Err(DecodeError::UnknownEngineType('7')));
-        assert_eq!(EnginePacket::decode("hello"), Err(DecodeError::UnknownEngineType('h')));
+        assert_eq!(
+            EnginePacket::decode("7"),
+            Err(DecodeError::UnknownEngineType('7'))
+        );
+        assert_eq!(
+            EnginePacket::decode("hello"),
+            Err(DecodeError::UnknownEngineType('h'))
+        );
     }
 }

@@ -112,7 +112,9 @@ impl InboundSession {
                 Verdict::Dispatch(packet)
             }
             SocketKind::ConnectError => Verdict::Close(CloseReason::ServerOnlyPacket),
-            _ if !self.connected.contains(&packet.namespace) => Verdict::Close(CloseReason::NotConnected),
+            _ if !self.connected.contains(&packet.namespace) => {
+                Verdict::Close(CloseReason::NotConnected)
+            }
             SocketKind::Disconnect => {
                 self.connected.remove(&packet.namespace);
                 Verdict::Dispatch(packet)
@@ -139,9 +141,18 @@ mod tests {
         assert_eq!(early, Verdict::Close(CloseReason::NotConnected));
 
         let mut session = InboundSession::new();
-        assert!(matches!(session.classify(Frame::Text("40")), Verdict::Dispatch(_)));
-        assert!(matches!(session.classify(Frame::Text("42[\"a\"]")), Verdict::Dispatch(_)));
-        assert!(matches!(session.classify(Frame::Text("41")), Verdict::Dispatch(_)));
+        assert!(matches!(
+            session.classify(Frame::Text("40")),
+            Verdict::Dispatch(_)
+        ));
+        assert!(matches!(
+            session.classify(Frame::Text("42[\"a\"]")),
+            Verdict::Dispatch(_)
+        ));
+        assert!(matches!(
+            session.classify(Frame::Text("41")),
+            Verdict::Dispatch(_)
+        ));
         assert_eq!(
             session.classify(Frame::Text("42[\"a\"]")),
             Verdict::Close(CloseReason::NotConnected)
@@ -154,7 +165,10 @@ mod tests {
         session.classify(Frame::Text("40"));
         let header = session.classify(Frame::Text("451-[\"f\",{\"_placeholder\":true,\"num\":0}]"));
         assert_eq!(header, Verdict::AwaitAttachments(1));
-        assert!(matches!(session.classify(Frame::Binary(&[1])), Verdict::Dispatch(_)));
+        assert!(matches!(
+            session.classify(Frame::Binary(&[1])),
+            Verdict::Dispatch(_)
+        ));
         assert_eq!(
             session.classify(Frame::Binary(&[1])),
             Verdict::Close(CloseReason::UnexpectedFrame)

@@ -138,12 +138,15 @@ impl SocketPacket {
     pub fn decode(text: &str) -> Result<Self> {
         let mut chars = text.chars();
         let kind_char = chars.next().ok_or(DecodeError::EmptySocketPacket)?;
-        let kind = SocketKind::from_char(kind_char).ok_or(DecodeError::UnknownSocketType(kind_char))?;
+        let kind =
+            SocketKind::from_char(kind_char).ok_or(DecodeError::UnknownSocketType(kind_char))?;
         let mut rest = chars.as_str();
 
         let mut attachments = 0;
         if kind.is_binary() {
-            let (count, after) = rest.split_once('-').ok_or(DecodeError::BadAttachmentCount)?;
+            let (count, after) = rest
+                .split_once('-')
+                .ok_or(DecodeError::BadAttachmentCount)?;
             attachments = count.parse().map_err(|_| DecodeError::BadAttachmentCount)?;
             rest = after;
         }
@@ -238,13 +241,17 @@ fn check_payload(kind: SocketKind, value: &Value) -> Result<()> {
         SocketKind::ConnectError if !(value.is_string() || value.is_object()) => {
             Err(invalid("must be a string or an object"))
         }
-        SocketKind::Event | SocketKind::BinaryEvent => match value.as_array().and_then(|a| a.first()) {
-            Some(Value::Number(_)) => Ok(()),
-            Some(Value::String(name)) if !RESERVED_EVENTS.contains(&name.as_str()) => Ok(()),
-            Some(Value::String(_)) => Err(invalid("reserved event name")),
-            _ => Err(invalid("must be a [name, ...args] array")),
-        },
-        SocketKind::Ack | SocketKind::BinaryAck if !value.is_array() => Err(invalid("must be an array")),
+        SocketKind::Event | SocketKind::BinaryEvent => {
+            match value.as_array().and_then(|a| a.first()) {
+                Some(Value::Number(_)) => Ok(()),
+                Some(Value::String(name)) if !RESERVED_EVENTS.contains(&name.as_str()) => Ok(()),
+                Some(Value::String(_)) => Err(invalid("reserved event name")),
+                _ => Err(invalid("must be a [name, ...args] array")),
+            }
+        }
+        SocketKind::Ack | SocketKind::BinaryAck if !value.is_array() => {
+            Err(invalid("must be an array"))
+        }
         _ => Ok(()),
     }
 }
@@ -268,18 +275,28 @@ mod tests {
     #[test]
     fn built_packets_encode_like_socket_io() {
         assert_eq!(SocketPacket::connect(None).encode(), "0");
-        assert_eq!(SocketPacket::connect(Some(json!({"token": "t"}))).encode(), "0{\"token\":\"t\"}");
+        assert_eq!(
+            SocketPacket::connect(Some(json!({"token": "t"}))).encode(),
+            "0{\"token\":\"t\"}"
+        );
         let event = SocketPacket::event("join", vec![json!("a"), json!({"since": 3})], Some(4));
         assert_eq!(event.encode(), "24[\"join\",\"a\",{\"since\":3}]");
-        assert_eq!(SocketPacket::ack(9, vec![json!({"ok": true})]).encode(), "39[{\"ok\":true}]");
+        assert_eq!(
+            SocketPacket::ack(9, vec![json!({"ok": true})]).encode(),
+            "39[{\"ok\":true}]"
+        );
     }
 
     #[test]
     fn binary_packets_keep_their_attachment_count() {
-        let packet = SocketPacket::decode("51-[\"join\",{\"_placeholder\":true,\"num\":0}]").expect("valid");
+        let packet =
+            SocketPacket::decode("51-[\"join\",{\"_placeholder\":true,\"num\":0}]").expect("valid");
         assert_eq!(packet.kind, SocketKind::BinaryEvent);
         assert_eq!(packet.attachments, 1);
-        assert_eq!(SocketPacket::decode("5x-[]"), Err(DecodeError::BadAttachmentCount));
+        assert_eq!(
+            SocketPacket::decode("5x-[]"),
+            Err(DecodeError::BadAttachmentCount)
+        );
     }
 
     #[test]

@@ -21,7 +21,10 @@ struct Captured<'a> {
 enum Line<'a> {
     Frame(Captured<'a>),
     /// `<actor> ** ws closed …` at a time.
-    Closed { actor: &'a str, at_ms: u64 },
+    Closed {
+        actor: &'a str,
+        at_ms: u64,
+    },
     /// `readyState after …=3` or `state=3`: the last connection was found closed.
     FoundClosed,
     /// Anything else: comments, upgrades, readyState=1.
@@ -31,11 +34,21 @@ enum Line<'a> {
 fn parse_line<'a>(section: &'a str, line: &'a str) -> Line<'a> {
     let trimmed = line.trim_start();
     if trimmed.starts_with("readyState after") || trimmed.starts_with("state=") {
-        return if trimmed.ends_with("=3") || trimmed.contains("=3 ") { Line::FoundClosed } else { Line::Other };
+        return if trimmed.ends_with("=3") || trimmed.contains("=3 ") {
+            Line::FoundClosed
+        } else {
+            Line::Other
+        };
     }
-    let Some((time, rest)) = trimmed.split_once("ms ") else { return Line::Other };
-    let Ok(at_ms) = time.parse() else { return Line::Other };
-    let Some((actor, rest)) = rest.split_once(' ') else { return Line::Other };
+    let Some((time, rest)) = trimmed.split_once("ms ") else {
+        return Line::Other;
+    };
+    let Ok(at_ms) = time.parse() else {
+        return Line::Other;
+    };
+    let Some((actor, rest)) = rest.split_once(' ') else {
+        return Line::Other;
+    };
     if rest.starts_with("** ws closed") {
         return Line::Closed { actor, at_ms };
     }
@@ -48,7 +61,13 @@ fn parse_line<'a>(section: &'a str, line: &'a str) -> Line<'a> {
     } else {
         return Line::Other;
     };
-    Line::Frame(Captured { section, at_ms, actor, from_client, text })
+    Line::Frame(Captured {
+        section,
+        at_ms,
+        actor,
+        from_client,
+        text,
+    })
 }
 
 fn lines() -> Vec<Line<'static>> {
@@ -82,7 +101,12 @@ fn every_server_frame_decodes_and_reencodes_exactly() {
         }
         let packet = EnginePacket::decode(frame.text)
             .unwrap_or_else(|e| panic!("{}: {:?} does not decode: {e}", frame.section, frame.text));
-        assert_eq!(packet.encode(), frame.text, "{}: engine re-encode", frame.section);
+        assert_eq!(
+            packet.encode(),
+            frame.text,
+            "{}: engine re-encode",
+            frame.section
+        );
         match &packet {
             EnginePacket::Open(_) => {
                 let open = packet.open_payload().expect("handshake parses");
@@ -91,31 +115,55 @@ fn every_server_frame_decodes_and_reencodes_exactly() {
             EnginePacket::Message(body) => {
                 let socket = SocketPacket::decode(body)
                     .unwrap_or_else(|e| panic!("{}: {body:?} does not decode: {e}", frame.section));
-                assert_eq!(&socket.encode(), body, "{}: socket re-encode", frame.section);
-                if let Some((_, [payload])) = socket.event_parts().filter(|(n, _)| *n == charla_protocol::EventName::Text("message")) {
-                    let message: ChatMessage = serde_json::from_value(payload.clone()).expect("a chat message");
-                    assert_eq!(&serde_json::to_value(&message).expect("serializes"), payload);
+                assert_eq!(
+                    &socket.encode(),
+                    body,
+                    "{}: socket re-encode",
+                    frame.section
+                );
+                if let Some((_, [payload])) = socket
+                    .event_parts()
+                    .filter(|(n, _)| *n == charla_protocol::EventName::Text("message"))
+                {
+                    let message: ChatMessage =
+                        serde_json::from_value(payload.clone()).expect("a chat message");
+                    assert_eq!(
+                        &serde_json::to_value(&message).expect("serializes"),
+                        payload
+                    );
                 }
             }
             _ => {}
         }
         checked += 1;
     }
-    assert!(checked >= 80, "only {checked} server frames found: did the transcript format change?");
+    assert!(
+        checked >= 80,
+        "only {checked} server frames found: did the transcript format change?"
+    );
 }
 
 /// Replays each Node connection's client frames through [`InboundSession`] and compares with
 /// what the Node server did: closed the connection within 50 ms of the frame, or kept it.
 #[test]
 fn every_client_frame_is_classified_as_the_node_server_did() {
-    let node_sections = ["main.txt", "ping.txt", "defaultping.txt", "badframes.txt", "extra.txt", "nsp.txt"];
+    let node_sections = [
+        "main.txt",
+        "ping.txt",
+        "defaultping.txt",
+        "badframes.txt",
+        "extra.txt",
+        "nsp.txt",
+    ];
     let all = lines();
     let mut checked = 0;
     let mut closes = 0;
-    let mut sessions: std::collections::HashMap<(&str, &str), (InboundSession, bool)> = Default::default();
+    let mut sessions: std::collections::HashMap<(&str, &str), (InboundSession, bool)> =
+        Default::default();
     for (index, line) in all.iter().enumerate() {
         let Line::Frame(frame) = line else { continue };
-        if !frame.from_client || !node_sections.contains(&frame.section) || is_truncated(frame.text) {
+        if !frame.from_client || !node_sections.contains(&frame.section) || is_truncated(frame.text)
+        {
             continue;
         }
         // A new connection starts at each handshake the server sends to this actor.
@@ -124,7 +172,9 @@ fn every_client_frame_is_classified_as_the_node_server_did() {
         if opened_since {
             sessions.insert(key, (InboundSession::new(), false));
         }
-        let (session, closed) = sessions.entry(key).or_insert_with(|| (InboundSession::new(), false));
+        let (session, closed) = sessions
+            .entry(key)
+            .or_insert_with(|| (InboundSession::new(), false));
         if *closed {
             continue; // frames sent into a socket Node had already closed say nothing
         }
@@ -153,7 +203,8 @@ fn every_client_frame_is_classified_as_the_node_server_did() {
         }
         let we_close = matches!(verdict, Verdict::Close(_));
         assert_eq!(
-            we_close, node_closed,
+            we_close,
+            node_closed,
             "{} {}: {:?} → {verdict:?}, but Node {} it",
             frame.section,
             frame.actor,
@@ -164,5 +215,8 @@ fn every_client_frame_is_classified_as_the_node_server_did() {
         checked += 1;
         closes += usize::from(we_close);
     }
-    assert!(checked >= 40 && closes >= 12, "checked {checked} frames, {closes} closes");
+    assert!(
+        checked >= 40 && closes >= 12,
+        "checked {checked} frames, {closes} closes"
+    );
 }

@@ -46,7 +46,10 @@ impl Default for ServerConfig {
         Self {
             storage: Storage::Memory,
             history_limit: 500,
-            allowed_origins: vec![TUTORIAL_ORIGIN.to_owned(), "http://127.0.0.1:5175".to_owned()],
+            allowed_origins: vec![
+                TUTORIAL_ORIGIN.to_owned(),
+                "http://127.0.0.1:5175".to_owned(),
+            ],
             token: None,
             max_message_chars: 4000,
             rate_limit_per_sec: 10,
@@ -68,6 +71,8 @@ impl ServerConfig {
     /// Whether a browser page from `origin` may connect.
     #[must_use]
     pub fn origin_allowed(&self, origin: &str) -> bool {
-        self.allowed_origins.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+        self.allowed_origins
+            .iter()
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
     }
 }

@@ -35,14 +35,16 @@ impl OrderedEvents {
     }
 
     fn dispatch(&self, socket: &SocketRef, value: &Value, ack: &mut Ack) -> Result<(), Rejection> {
-        let (name, args) = event_parts(value).ok_or_else(|| invalid_payload("binary events are not supported"))?;
+        let (name, args) =
+            event_parts(value).ok_or_else(|| invalid_payload("binary events are not supported"))?;
         match name.as_str() {
             events::JOIN => {
                 let request = JoinRequest::from_args(&args).map_err(|e| invalid_payload(e.0))?;
                 self.room.join(socket, request, ack)
             }
             events::CHAT_MESSAGE => {
-                let message = OutgoingMessage::from_args(&args).map_err(|e| invalid_payload(e.0))?;
+                let message =
+                    OutgoingMessage::from_args(&args).map_err(|e| invalid_payload(e.0))?;
                 self.room.chat(socket, message, ack)
             }
             events::TYPING => match args.first() {
@@ -70,7 +72,9 @@ impl MessageHandler<LocalAdapter, InOrder> for OrderedEvents {
 
 /// The event name and its arguments, or `None` for binary events.
 fn event_parts(value: &Value) -> Option<(String, Vec<Json>)> {
-    let Value::Str(text, None) = value else { return None };
+    let Value::Str(text, None) = value else {
+        return None;
+    };
     let mut array: Vec<Json> = serde_json::from_str(text.as_str()).ok()?;
     if array.is_empty() {
         return None;

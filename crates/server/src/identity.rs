@@ -31,7 +31,10 @@ pub fn normalize_username(requested: &str) -> Result<String, Rejection> {
     let name = requested.trim();
     let chars = name.chars().count();
     if chars == 0 {
-        return Err(Rejection::new(ErrorCode::InvalidUsername, "the username is empty"));
+        return Err(Rejection::new(
+            ErrorCode::InvalidUsername,
+            "the username is empty",
+        ));
     }
     if chars > MAX_USERNAME_CHARS {
         return Err(Rejection::new(
@@ -60,7 +63,10 @@ pub fn username_key(name: &str) -> String {
 /// `empty_message` or `message_too_long`.
 pub fn check_text(text: &str, max_chars: usize) -> Result<(), Rejection> {
     if text.trim().is_empty() {
-        return Err(Rejection::new(ErrorCode::EmptyMessage, "the message is empty"));
+        return Err(Rejection::new(
+            ErrorCode::EmptyMessage,
+            "the message is empty",
+        ));
     }
     if text.chars().count() > max_chars {
         return Err(Rejection::new(
@@ -78,9 +84,15 @@ mod tests {
     #[test]
     fn usernames_are_trimmed_and_bounded() {
         assert_eq!(normalize_username("  alice "), Ok("alice".to_owned()));
-        assert_eq!(normalize_username(&"é".repeat(32)).map(|n| n.chars().count()), Ok(32));
+        assert_eq!(
+            normalize_username(&"é".repeat(32)).map(|n| n.chars().count()),
+            Ok(32)
+        );
         for bad in ["", "   ", "a\u{7}b", "tab\tname"] {
-            assert_eq!(normalize_username(bad).map_err(|r| r.code), Err(ErrorCode::InvalidUsername));
+            assert_eq!(
+                normalize_username(bad).map_err(|r| r.code),
+                Err(ErrorCode::InvalidUsername)
+            );
         }
         assert!(normalize_username(&"x".repeat(33)).is_err());
         assert_eq!(username_key("ÁLice"), username_key("álice"));
@@ -89,8 +101,14 @@ mod tests {
     #[test]
     fn texts_must_have_content_and_fit() {
         assert!(check_text("hi", 4).is_ok());
-        assert_eq!(check_text(" \n ", 4).map_err(|r| r.code), Err(ErrorCode::EmptyMessage));
-        assert_eq!(check_text("hello", 4).map_err(|r| r.code), Err(ErrorCode::MessageTooLong));
+        assert_eq!(
+            check_text(" \n ", 4).map_err(|r| r.code),
+            Err(ErrorCode::EmptyMessage)
+        );
+        assert_eq!(
+            check_text("hello", 4).map_err(|r| r.code),
+            Err(ErrorCode::MessageTooLong)
+        );
         assert!(check_text("ñañá", 4).is_ok(), "characters, not bytes");
     }
 }

@@ -49,7 +49,11 @@ pub async fn run(
 ) -> Result<()> {
     let config = Arc::new(config);
     let (store, loaded) = store::open(&config.storage, config.history_limit)?;
-    tracing::info!(messages = loaded.history.len(), last_seq = loaded.last_seq, "history loaded");
+    tracing::info!(
+        messages = loaded.history.len(),
+        last_seq = loaded.last_seq,
+        "history loaded"
+    );
     let room = Room::new(loaded, store, config.clone());
 
     let frame_limit = config.max_frame_bytes();
@@ -67,7 +71,10 @@ pub async fn run(
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(layer)
         .layer(cors(&config))
-        .layer(axum::middleware::from_fn_with_state(config.clone(), origin::guard));
+        .layer(axum::middleware::from_fn_with_state(
+            config.clone(),
+            origin::guard,
+        ));
 
     let listener = listener.tap_io(|tcp| {
         // Chat packets are small and latency matters: no Nagle (Node's `ws` does the same).
@@ -103,7 +110,9 @@ fn register_namespace(io: &SocketIo, room: Room, token: Option<String>) {
         let token = token.clone();
         async move {
             if let Some(expected) = &token {
-                let given = auth.ok().and_then(|a| a.get("token").and_then(Json::as_str).map(str::to_owned));
+                let given = auth
+                    .ok()
+                    .and_then(|a| a.get("token").and_then(Json::as_str).map(str::to_owned));
                 if given.as_deref() != Some(expected.as_str()) {
                     tracing::info!(sid = %socket.id, "refused a connection with a wrong or missing token");
                     return Err(InvalidToken);
@@ -124,7 +133,12 @@ fn cors(config: &ServerConfig) -> CorsLayer {
     let origins = if config.allowed_origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
     } else {
-        AllowOrigin::list(config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        AllowOrigin::list(
+            config
+                .allowed_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
     };
     CorsLayer::new()
         .allow_origin(origins)

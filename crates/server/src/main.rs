@@ -26,7 +26,11 @@ struct Cli {
     history: usize,
     /// A browser origin allowed to connect (repeat, or comma-separate in the env var; `*` for
     /// any). Default: the tutorial's client, http://localhost:5175.
-    #[arg(long = "allow-origin", env = "CHARLA_ALLOW_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "allow-origin",
+        env = "CHARLA_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
     allow_origin: Vec<String>,
     /// Shared access token clients must send (`io(url, {auth: {token}})`).
     #[arg(long, env = "CHARLA_TOKEN", hide_env_values = true)]
@@ -70,7 +74,9 @@ impl Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let cli = Cli::parse();
     let addr = format!("{}:{}", cli.host, cli.port);

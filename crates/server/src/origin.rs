@@ -15,7 +15,11 @@ use axum::response::{IntoResponse, Response};
 use crate::config::ServerConfig;
 
 /// Axum middleware: `403` for a request whose `Origin` is not on the allowed list.
-pub async fn guard(State(config): State<Arc<ServerConfig>>, request: Request<Body>, next: Next) -> Response {
+pub async fn guard(
+    State(config): State<Arc<ServerConfig>>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
     if let Some(origin) = request.headers().get(header::ORIGIN) {
         let allowed = origin.to_str().is_ok_and(|o| config.origin_allowed(o));
         if !allowed {

@@ -62,7 +62,9 @@ mod tests {
         let wait = limiter.try_take(start).expect_err("bucket empty");
         assert_eq!(wait, Duration::from_millis(500));
         assert!(limiter.try_take(start + Duration::from_millis(500)).is_ok());
-        assert!(limiter.try_take(start + Duration::from_millis(500)).is_err());
+        assert!(limiter
+            .try_take(start + Duration::from_millis(500))
+            .is_err());
     }
 
     #[test]

@@ -94,7 +94,10 @@ impl Room {
         };
         for m in &loaded.history {
             if let (Some(client_id), Some(seq)) = (&m.client_id, m.seq) {
-                accepted.insert((username_key(&m.username), client_id.clone()), send_ack(m, seq));
+                accepted.insert(
+                    (username_key(&m.username), client_id.clone()),
+                    send_ack(m, seq),
+                );
             }
         }
         Self {
@@ -121,7 +124,10 @@ impl Room {
     fn lock(&self) -> MutexGuard<'_, RoomState> {
         // A panic while holding the lock cannot leave the state half-updated in a way that
         // matters more than stopping the whole chat would, so poisoning is ignored.
-        self.inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Registers a connection as an audience of the room (idempotent).
@@ -139,7 +145,12 @@ impl Room {
     ///
     /// # Errors
     /// A rejection for a bad or taken name, or a second name on one connection.
-    pub fn join(&self, socket: &SocketRef, request: JoinRequest, ack: &mut Ack) -> Result<(), Rejection> {
+    pub fn join(
+        &self,
+        socket: &SocketRef,
+        request: JoinRequest,
+        ack: &mut Ack,
+    ) -> Result<(), Rejection> {
         let name = normalize_username(&request.username)?;
         let key = username_key(&name);
         self.connect(socket);
@@ -168,7 +179,12 @@ impl Room {
 
         let users = state.users();
         let history: Vec<ChatMessage> = match request.since {
-            Some(since) => state.history.iter().filter(|m| m.seq > Some(since)).cloned().collect(),
+            Some(since) => state
+                .history
+                .iter()
+                .filter(|m| m.seq > Some(since))
+                .cloned()
+                .collect(),
             None => state.history.iter().cloned().collect(),
         };
         if let Some(ack) = ack.take() {
@@ -197,7 +213,12 @@ impl Room {
     ///
     /// # Errors
     /// Not joined, empty or too long, or over the rate limit.
-    pub fn chat(&self, socket: &SocketRef, outgoing: OutgoingMessage, ack: &mut Ack) -> Result<(), Rejection> {
+    pub fn chat(
+        &self,
+        socket: &SocketRef,
+        outgoing: OutgoingMessage,
+        ack: &mut Ack,
+    ) -> Result<(), Rejection> {
         let max_chars = self.inner.config.max_message_chars;
         let mut state = self.lock();
         let state = &mut *state;
@@ -205,16 +226,23 @@ impl Room {
         let username = conn.username.clone().ok_or_else(not_joined)?;
         check_text(&outgoing.text, max_chars)?;
 
-        let dedupe_key = outgoing.client_id.as_ref().map(|id| (username_key(&username), id.clone()));
+        let dedupe_key = outgoing
+            .client_id
+            .as_ref()
+            .map(|id| (username_key(&username), id.clone()));
         if let Some(previous) = dedupe_key.as_ref().and_then(|k| state.accepted.get(k)) {
             tracing::debug!(sid = %socket.id, "retry of an accepted message acked again");
             let previous = previous.clone();
             if let Some(ack) = ack.take() {
-                self.inner.store.after_pending(Box::new(move |_| send_or_log(ack, &previous)));
+                self.inner
+                    .store
+                    .after_pending(Box::new(move |_| send_or_log(ack, &previous)));
             }
             return Ok(());
         }
-        conn.limiter.try_take(Instant::now()).map_err(rate_limited)?;
+        conn.limiter
+            .try_take(Instant::now())
+            .map_err(rate_limited)?;
         conn.typing = false;
 
         state.last_seq += 1;
@@ -264,7 +292,11 @@ impl Room {
         let username = conn.username.clone().ok_or_else(not_joined)?;
         if conn.typing != typing {
             conn.typing = typing;
-            state.broadcast(events::TYPING, &TypingNotice { username, typing }, Some(socket.id));
+            state.broadcast(
+                events::TYPING,
+                &TypingNotice { username, typing },
+                Some(socket.id),
+            );
         }
         Ok(())
     }
@@ -284,7 +316,11 @@ impl Room {
 
 impl RoomState {
     fn users(&self) -> Vec<String> {
-        let mut users: Vec<String> = self.conns.values().filter_map(|c| c.username.clone()).collect();
+        let mut users: Vec<String> = self
+            .conns
+            .values()
+            .filter_map(|c| c.username.clone())
+            .collect();
         users.sort_by_key(|u| username_key(u));
         users
     }
@@ -303,7 +339,9 @@ impl RoomState {
                 Ok(()) => {}
                 Err(SendError::Socket(SocketError::InternalChannelFull)) => slow.push(*sid),
                 Err(SendError::Socket(SocketError::Closed)) => closed.push(*sid),
-                Err(e) => tracing::error!(sid = %sid, event, error = %e, "could not encode an event"),
+                Err(e) => {
+                    tracing::error!(sid = %sid, event, error = %e, "could not encode an event")
+                }
             }
         }
         for sid in slow {
@@ -323,7 +361,9 @@ impl RoomState {
     }
 
     fn remove(&mut self, sid: Sid) {
-        let Some(conn) = self.conns.remove(&sid) else { return };
+        let Some(conn) = self.conns.remove(&sid) else {
+            return;
+        };
         if let Some(name) = conn.username {
             self.names.remove(&username_key(&name));
             tracing::info!(sid = %sid, username = %name, "left");
@@ -339,7 +379,9 @@ fn disconnect_when_possible(socket: SocketRef) {
         for _ in 0..600 {
             match socket.clone().disconnect() {
                 Ok(()) | Err(SocketError::Closed) => return,
-                Err(SocketError::InternalChannelFull) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(SocketError::InternalChannelFull) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
             }
         }
         tracing::warn!(sid = %socket.id, "slow client never drained its queue");

@@ -134,7 +134,8 @@ fn connect(path: &Path) -> Result<Connection> {
 }
 
 fn load(conn: &Connection, limit: usize) -> Result<Loaded> {
-    let last_seq: Option<u64> = conn.query_row("SELECT max(seq) FROM messages", [], |row| row.get(0))?;
+    let last_seq: Option<u64> =
+        conn.query_row("SELECT max(seq) FROM messages", [], |row| row.get(0))?;
     let mut statement = conn.prepare(
         "SELECT seq, id, username, text, timestamp, client_id FROM messages ORDER BY seq DESC LIMIT ?1",
     )?;
@@ -261,7 +262,10 @@ mod tests {
         assert_eq!(loaded.last_seq, 5);
         let seqs: Vec<_> = loaded.history.iter().filter_map(|m| m.seq).collect();
         assert_eq!(seqs, [3, 4, 5]);
-        assert_eq!(loaded.history[2], message(5).clone_with_timestamp(loaded.history[2].timestamp));
+        assert_eq!(
+            loaded.history[2],
+            message(5).clone_with_timestamp(loaded.history[2].timestamp)
+        );
     }
 
     trait WithTimestamp {

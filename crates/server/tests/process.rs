@@ -1,0 +1,96 @@
+//! The real `charla-server` binary: SIGTERM shuts it down gracefully without losing any
+//! accepted message, and its history is there when it comes back.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use charla_protocol::chat::JoinAck;
+use serde_json::json;
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn spawn(db: &std::path::Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_charla-server"))
+            .args(["--port", &port.to_string(), "--rate-limit", "0", "--db"])
+            .arg(db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts");
+        Self { child, port }
+    }
+
+    async fn ready(&self) -> common::TestServer {
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return common::TestServer::external(self.port);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server did not start");
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        self.child.wait().expect("exits")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every message acked before SIGTERM is in the history after a restart, and the exit is clean.
+#[tokio::test]
+async fn sigterm_loses_no_accepted_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("history.db");
+    let mut server = Server::spawn(&db);
+    let handle = server.ready().await;
+    let (mut alice, _) = common::TestClient::joined(&handle, "alice").await;
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        ids.push(
+            alice
+                .emit_ack_later("chat-message", vec![json!({"text": format!("m{i}")})])
+                .await,
+        );
+    }
+    let mut acked = 0;
+    for id in ids {
+        if alice.ack(id).await["ok"] == json!(true) {
+            acked += 1;
+        }
+    }
+    assert_eq!(acked, 300);
+    let status = server.terminate();
+    assert!(status.success(), "graceful exit, got {status}");
+
+    let server = Server::spawn(&db);
+    let handle = server.ready().await;
+    let (_, ack) = common::TestClient::joined(&handle, "bob").await;
+    let ack: JoinAck = ack;
+    assert_eq!(ack.history.len(), 300);
+    assert_eq!(ack.history.last().map(|m| m.text.as_str()), Some("m299"));
+}
