@@ -184,6 +184,19 @@ impl SocketPacket {
         })
     }
 
+    /// Charla speaks text packets only: binary packets are recognized by [`decode`](Self::decode)
+    /// and refused here, so callers can say why they dropped one.
+    ///
+    /// # Errors
+    /// [`DecodeError::BinaryUnsupported`] for binary events and acks.
+    pub fn require_text(self) -> Result<Self> {
+        if self.kind.is_binary() {
+            Err(DecodeError::BinaryUnsupported)
+        } else {
+            Ok(self)
+        }
+    }
+
     /// Encodes the packet (without the Engine.IO `4`).
     #[must_use]
     pub fn encode(&self) -> String {
