@@ -1,0 +1,89 @@
+//! What the client tells its owner (the desktop app, the CLI): connection status, chat events
+//! and outbox changes. Serializes as `{"event": "...", ...}` for the UI and `--json`.
+
+use std::time::Duration;
+
+use charla_protocol::chat::{ChatMessage, ErrorBody};
+use serde::Serialize;
+
+use crate::outbox::OutboxEntry;
+
+/// The connection's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum ConnectionStatus {
+    /// Opening the first connection.
+    Connecting,
+    /// Connected and joined. `compat` is true on the tutorial's server (no acks, no history).
+    Connected {
+        /// Talking to a server without Charla's additions.
+        compat: bool,
+    },
+    /// The link was lost; the next attempt comes after `delay`.
+    Reconnecting {
+        /// Attempts since the last successful connection (1 for the first retry).
+        attempt: u32,
+        /// Wait before the attempt.
+        #[serde(rename = "delayMs", serialize_with = "millis")]
+        delay: Duration,
+        /// Why the link was lost.
+        reason: String,
+    },
+    /// Not connected and not retrying by itself (stopped, or refused: bad token, bad name).
+    Disconnected {
+        /// Why.
+        reason: String,
+    },
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Everything the client reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum ClientEvent {
+    /// The connection changed state.
+    Status(ConnectionStatus),
+    /// Joined (again): who is here and the history not seen before.
+    Joined {
+        /// The name as the server bound it.
+        username: String,
+        /// Everyone joined.
+        users: Vec<String>,
+        /// Messages not yet reported, oldest first.
+        history: Vec<ChatMessage>,
+    },
+    /// A new message (each `id`/`seq` reported once).
+    Message(ChatMessage),
+    /// Someone joined.
+    UserJoined {
+        /// Who.
+        username: String,
+    },
+    /// Someone left.
+    UserLeft {
+        /// Who.
+        username: String,
+    },
+    /// The presence snapshot.
+    Users {
+        /// Everyone joined.
+        users: Vec<String>,
+    },
+    /// Someone started or stopped typing.
+    Typing {
+        /// Who.
+        username: String,
+        /// Started or stopped.
+        typing: bool,
+    },
+    /// The outbox changed; this is all of it.
+    Outbox {
+        /// Every unsent message, oldest first.
+        entries: Vec<OutboxEntry>,
+    },
+    /// The server refused something, or told us of an error.
+    Error(ErrorBody),
+}

@@ -1,0 +1,120 @@
+//! Small JSON files written atomically (temp file, fsync, rename) and read forgivingly: a
+//! corrupt file is moved aside as `*.bad`, a warning is logged and the default is used.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::File {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes `value` as pretty JSON to `path` so that a crash leaves the old or the new file,
+/// never a torn one.
+///
+/// # Errors
+/// When the directory cannot be created or the file cannot be written.
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(file_error(dir))?;
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::File {
+        path: path.to_owned(),
+        source: std::io::Error::other(e),
+    })?;
+    bytes.push(b'\n');
+    let tmp = temp_path(path);
+    let mut file = File::create(&tmp).map_err(file_error(&tmp))?;
+    file.write_all(&bytes).map_err(file_error(&tmp))?;
+    file.sync_all().map_err(file_error(&tmp))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(file_error(path))?;
+    // Make the rename itself durable where the platform allows opening a directory.
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Reads `path` as JSON. Missing → default. Unreadable as `T` → the file is renamed to
+/// `<name>.bad` (kept for inspection), a warning is logged, and the default is returned.
+pub fn read_json_or_default<T: DeserializeOwned + Default>(path: &Path) -> T {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return T::default(),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot read; using defaults");
+            return T::default();
+        }
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            let aside = bad_path(path);
+            match fs::rename(path, &aside) {
+                Ok(()) => {
+                    tracing::warn!(path = %path.display(), kept_as = %aside.display(), error = %e, "corrupt file set aside; using defaults")
+                }
+                Err(rename) => {
+                    tracing::warn!(path = %path.display(), error = %e, rename_error = %rename, "corrupt file; using defaults")
+                }
+            }
+            T::default()
+        }
+    }
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// `config.json` → `config.json.bad`.
+#[must_use]
+pub fn bad_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".bad");
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn round_trips_and_replaces_atomically() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("nested/state.json");
+        let value = BTreeMap::from([("a".to_owned(), 1)]);
+        write_json(&path, &value).expect("writes");
+        write_json(&path, &value).expect("overwrites");
+        assert_eq!(read_json_or_default::<BTreeMap<String, i32>>(&path), value);
+        let leftovers: Vec<_> = fs::read_dir(path.parent().expect("dir"))
+            .expect("lists")
+            .collect();
+        assert_eq!(leftovers.len(), 1, "no temp files left behind");
+    }
+
+    #[test]
+    fn corrupt_files_are_set_aside() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("state.json");
+        fs::write(&path, b"{ not json").expect("writes");
+        let value: BTreeMap<String, i32> = read_json_or_default(&path);
+        assert!(value.is_empty());
+        assert!(!path.exists());
+        assert_eq!(
+            fs::read(bad_path(&path)).expect("kept aside"),
+            b"{ not json"
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! charla-client: the connection core of Charla's apps, with no UI and no Tauri.
+//!
+//! [`spawn`] starts one task that owns the WebSocket and returns a cloneable [`ClientHandle`];
+//! what happens is reported as [`ClientEvent`]s on the channel the caller gives. Messages sent
+//! go through a persisted outbox and are delivered exactly once, across reconnects and restarts.
+
+mod actor;
+pub mod backoff;
+pub mod error;
+pub mod events;
+pub mod files;
+pub mod outbox;
+pub mod settings;
+pub mod transport;
+pub mod url;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+pub use backoff::Backoff;
+pub use error::{Error, Result};
+pub use events::{ClientEvent, ConnectionStatus};
+pub use outbox::{OutboxEntry, OutboxState};
+
+use actor::{Actor, Command};
+
+/// How to connect, and where the outbox lives.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The normalized WebSocket URL (see [`url::websocket_url`]).
+    pub server_url: String,
+    /// The name to join with.
+    pub username: String,
+    /// The shared access token of a private server.
+    pub token: Option<String>,
+    /// The outbox file.
+    pub outbox_path: PathBuf,
+    /// Reconnection delays.
+    pub backoff: Backoff,
+    /// Longest wait for the handshake.
+    pub connect_timeout: Duration,
+    /// How long to wait for the join ack before assuming the tutorial's server.
+    pub join_timeout: Duration,
+    /// How long an ack may take before the link is considered dead.
+    pub ack_timeout: Duration,
+}
+
+impl ClientOptions {
+    /// Options with the usual timeouts.
+    ///
+    /// # Errors
+    /// When `server` is not a usable address.
+    pub fn new(server: &str, username: &str, outbox_path: PathBuf) -> Result<Self> {
+        Ok(Self {
+            server_url: url::websocket_url(server)?,
+            username: username.trim().to_owned(),
+            token: None,
+            outbox_path,
+            backoff: Backoff::default(),
+            connect_timeout: Duration::from_secs(10),
+            join_timeout: Duration::from_secs(3),
+            ack_timeout: Duration::from_secs(15),
+        })
+    }
+}
+
+/// A cheap, cloneable way to talk to the connection task.
+#[derive(Clone, Debug)]
+pub struct ClientHandle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+/// Starts the connection task on the current Tokio runtime.
+#[must_use]
+pub fn spawn(options: ClientOptions, events: mpsc::UnboundedSender<ClientEvent>) -> ClientHandle {
+    let (commands, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(Actor::new(options, receiver, events).run());
+    ClientHandle { commands }
+}
+
+impl ClientHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T>>) -> Command) -> Result<T> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .map_err(|_| Error::Stopped)?;
+        answer.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// Queues a message; returns once it is in the persisted outbox (not once delivered).
+    ///
+    /// # Errors
+    /// An empty text, an outbox that cannot be written, or a stopped client.
+    pub async fn send(&self, text: impl Into<String>) -> Result<OutboxEntry> {
+        let text = text.into();
+        self.ask(|reply| Command::Send(text, reply)).await
+    }
+
+    /// Puts a failed message back in line.
+    ///
+    /// # Errors
+    /// An unknown id, or a stopped client.
+    pub async fn retry(&self, client_id: &str) -> Result<()> {
+        let id = client_id.to_owned();
+        self.ask(|reply| Command::Retry(id, reply)).await
+    }
+
+    /// Drops an unsent message.
+    ///
+    /// # Errors
+    /// An unknown id, or a stopped client.
+    pub async fn discard(&self, client_id: &str) -> Result<()> {
+        let id = client_id.to_owned();
+        self.ask(|reply| Command::Discard(id, reply)).await
+    }
+
+    /// Tells the others we are (or stopped) typing.
+    pub fn typing(&self, typing: bool) {
+        let _ = self.commands.send(Command::Typing(typing));
+    }
+
+    /// Skips the reconnection wait (on wake, or when the user clicks retry).
+    pub fn reconnect_now(&self) {
+        let _ = self.commands.send(Command::ReconnectNow);
+    }
+
+    /// Disconnects and stops reconnecting; returns when the task has stopped.
+    pub async fn disconnect(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.commands.send(Command::Disconnect(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}

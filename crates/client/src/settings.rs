@@ -1,0 +1,238 @@
+//! The local config (username, server, preferences) and the composer drafts, under the OS's
+//! directories for the app (`directories`), each overridable by an environment variable so tests
+//! and end-to-end runs use temporary folders.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::files;
+
+/// Overrides the config directory.
+pub const CONFIG_DIR_ENV: &str = "CHARLA_CONFIG_DIR";
+/// Overrides the data directory (drafts, outboxes).
+pub const DATA_DIR_ENV: &str = "CHARLA_DATA_DIR";
+/// The server the app connects to unless told otherwise.
+pub const DEFAULT_SERVER_URL: &str = "ws://localhost:3050";
+
+/// Where local files live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// `config.json` lives here.
+    pub config_dir: PathBuf,
+    /// Drafts and outboxes live here.
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    /// The environment's overrides, else the OS's directories for Charla.
+    ///
+    /// # Errors
+    /// [`Error::NoHome`] when neither is available.
+    pub fn from_env() -> Result<Self> {
+        let dirs = directories::ProjectDirs::from("app", "Charla", "Charla");
+        let pick = |var: &str, fallback: Option<&Path>| {
+            std::env::var_os(var)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| fallback.map(Path::to_owned))
+                .ok_or(Error::NoHome)
+        };
+        Ok(Self {
+            config_dir: pick(CONFIG_DIR_ENV, dirs.as_ref().map(|d| d.config_dir()))?,
+            data_dir: pick(DATA_DIR_ENV, dirs.as_ref().map(|d| d.data_dir()))?,
+        })
+    }
+
+    /// Both under one folder (tests, `charla-cli --data-dir`).
+    #[must_use]
+    pub fn under(dir: &Path) -> Self {
+        Self {
+            config_dir: dir.to_owned(),
+            data_dir: dir.to_owned(),
+        }
+    }
+
+    /// `config.json`.
+    #[must_use]
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.json")
+    }
+
+    /// `drafts.json`.
+    #[must_use]
+    pub fn drafts_file(&self) -> PathBuf {
+        self.data_dir.join("drafts.json")
+    }
+
+    /// The outbox of one server and username.
+    #[must_use]
+    pub fn outbox_file(&self, server_url: &str, username: &str) -> PathBuf {
+        let key: String = format!("{server_url}_{username}")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.data_dir.join("outbox").join(format!("{key}.json"))
+    }
+}
+
+/// Notification preferences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NotificationSettings {
+    /// Desktop notifications for new messages.
+    pub enabled: bool,
+    /// Only when the message mentions my name.
+    pub mentions_only: bool,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            mentions_only: false,
+        }
+    }
+}
+
+/// Tray preferences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TraySettings {
+    /// Closing the window hides it to the tray.
+    pub close_to_tray: bool,
+    /// Start when the user logs in.
+    pub start_on_login: bool,
+}
+
+impl Default for TraySettings {
+    fn default() -> Self {
+        Self {
+            close_to_tray: true,
+            start_on_login: false,
+        }
+    }
+}
+
+/// `config.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Config {
+    /// The chosen username; `None` before the first run is complete.
+    pub username: Option<String>,
+    /// The server address as the user typed it.
+    pub server_url: String,
+    /// Notification preferences.
+    pub notifications: NotificationSettings,
+    /// Tray preferences.
+    pub tray: TraySettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            username: None,
+            server_url: DEFAULT_SERVER_URL.to_owned(),
+            notifications: NotificationSettings::default(),
+            tray: TraySettings::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the config (defaults when missing or corrupt; a corrupt file is kept as `.bad`).
+    #[must_use]
+    pub fn load(paths: &Paths) -> Self {
+        files::read_json_or_default(&paths.config_file())
+    }
+
+    /// Saves the config atomically.
+    ///
+    /// # Errors
+    /// When it cannot be written.
+    pub fn save(&self, paths: &Paths) -> Result<()> {
+        files::write_json(&paths.config_file(), self)
+    }
+}
+
+/// Composer drafts, one per server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drafts(BTreeMap<String, String>);
+
+impl Drafts {
+    /// Loads the drafts (empty when missing or corrupt).
+    #[must_use]
+    pub fn load(paths: &Paths) -> Self {
+        files::read_json_or_default(&paths.drafts_file())
+    }
+
+    /// The draft for a server.
+    #[must_use]
+    pub fn get(&self, server_url: &str) -> &str {
+        self.0.get(server_url).map_or("", String::as_str)
+    }
+
+    /// Sets (or, when empty, clears) the draft for a server and saves.
+    ///
+    /// # Errors
+    /// When it cannot be written.
+    pub fn set(&mut self, paths: &Paths, server_url: &str, text: &str) -> Result<()> {
+        if text.is_empty() {
+            self.0.remove(server_url);
+        } else {
+            self.0.insert(server_url.to_owned(), text.to_owned());
+        }
+        files::write_json(&paths.drafts_file(), self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_and_drafts_round_trip_and_survive_corruption() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = Paths::under(dir.path());
+        assert_eq!(Config::load(&paths), Config::default());
+        let config = Config {
+            username: Some("alice".into()),
+            ..Config::default()
+        };
+        config.save(&paths).expect("saves");
+        assert_eq!(Config::load(&paths), config);
+
+        let mut drafts = Drafts::load(&paths);
+        drafts
+            .set(&paths, "ws://a", "half a thought")
+            .expect("saves");
+        assert_eq!(Drafts::load(&paths).get("ws://a"), "half a thought");
+
+        std::fs::write(paths.config_file(), "{\"username\": 5").expect("corrupts");
+        assert_eq!(Config::load(&paths), Config::default());
+        assert!(files::bad_path(&paths.config_file()).exists());
+    }
+
+    #[test]
+    fn partial_configs_keep_their_values_and_default_the_rest() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = Paths::under(dir.path());
+        std::fs::write(
+            paths.config_file(),
+            r#"{"username":"bob","notifications":{"mentionsOnly":true}}"#,
+        )
+        .expect("writes");
+        let config = Config::load(&paths);
+        assert_eq!(config.username.as_deref(), Some("bob"));
+        assert_eq!(config.server_url, DEFAULT_SERVER_URL);
+        assert!(config.notifications.enabled && config.notifications.mentions_only);
+    }
+}

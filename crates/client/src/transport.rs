@@ -1,0 +1,149 @@
+//! Opening the WebSocket (plain or TLS with the platform's roots) and the Socket.IO handshake.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use charla_protocol::{EnginePacket, OpenPayload, SocketKind, SocketPacket};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+/// The socket type.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Why a connection attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// Network, TLS or WebSocket failure, or a timeout: worth retrying.
+    #[error("{0}")]
+    Transient(String),
+    /// The server refused the namespace connection (`connect_error`): retrying won't help.
+    #[error("the server refused the connection: {0}")]
+    Refused(String),
+}
+
+fn tls() -> Option<Connector> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for cert in native.certs {
+        // A certificate the platform has but rustls cannot parse is skipped, not fatal.
+        let _ = roots.add(cert);
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Some(Connector::Rustls(Arc::new(config)))
+}
+
+/// Opens `url` and completes the handshake: the Engine.IO open packet, then `40` (with the
+/// token, if any) answered by `40`. Pings that arrive before `40` (socketioxide sends one) are
+/// answered.
+///
+/// # Errors
+/// [`ConnectError::Refused`] for a `connect_error`, [`ConnectError::Transient`] otherwise.
+pub async fn connect(
+    url: &str,
+    token: Option<&str>,
+    within: Duration,
+) -> Result<(Ws, OpenPayload), ConnectError> {
+    tokio::time::timeout(within, handshake(url, token))
+        .await
+        .map_err(|_| ConnectError::Transient("the server did not answer in time".into()))?
+}
+
+async fn handshake(url: &str, token: Option<&str>) -> Result<(Ws, OpenPayload), ConnectError> {
+    let transient = |e: &dyn std::fmt::Display| ConnectError::Transient(e.to_string());
+    let connector = if url.starts_with("wss://") {
+        tls()
+    } else {
+        None
+    };
+    let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector)
+        .await
+        .map_err(|e| transient(&e))?;
+    let open = match next_engine_packet(&mut ws).await? {
+        packet @ EnginePacket::Open(_) => packet.open_payload().map_err(|e| transient(&e))?,
+        other => {
+            return Err(ConnectError::Transient(format!(
+                "expected the open packet, got {other:?}"
+            )))
+        }
+    };
+    let auth = token.map(|t| serde_json::json!({ "token": t }));
+    send_packet(&mut ws, &SocketPacket::connect(auth))
+        .await
+        .map_err(|e| transient(&e))?;
+    loop {
+        match next_engine_packet(&mut ws).await? {
+            EnginePacket::Ping(body) => send(&mut ws, EnginePacket::Pong(body).encode())
+                .await
+                .map_err(|e| transient(&e))?,
+            EnginePacket::Message(body) => {
+                let packet = SocketPacket::decode(&body).map_err(|e| transient(&e))?;
+                match packet.kind {
+                    SocketKind::Connect => return Ok((ws, open)),
+                    SocketKind::ConnectError => {
+                        let reason = packet
+                            .data
+                            .as_ref()
+                            .and_then(|d| {
+                                d.get("message")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_owned)
+                                    .or_else(|| d.as_str().map(str::to_owned))
+                            })
+                            .unwrap_or_else(|| "refused".into());
+                        return Err(ConnectError::Refused(reason));
+                    }
+                    _ => {}
+                }
+            }
+            EnginePacket::Close => {
+                return Err(ConnectError::Transient(
+                    "the server closed the session".into(),
+                ))
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn next_engine_packet(ws: &mut Ws) -> Result<EnginePacket, ConnectError> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => {
+                return EnginePacket::decode(&text)
+                    .map_err(|e| ConnectError::Transient(e.to_string()));
+            }
+            Some(Ok(Message::Close(_))) | None => {
+                return Err(ConnectError::Transient("the connection closed".into()))
+            }
+            Some(Err(e)) => return Err(ConnectError::Transient(e.to_string())),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// Sends one Socket.IO packet.
+///
+/// # Errors
+/// The WebSocket's.
+pub async fn send_packet(
+    ws: &mut Ws,
+    packet: &SocketPacket,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    send(ws, EnginePacket::Message(packet.encode()).encode()).await
+}
+
+/// Sends one text frame.
+///
+/// # Errors
+/// The WebSocket's.
+pub async fn send(ws: &mut Ws, text: String) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    ws.send(Message::text(text)).await
+}
