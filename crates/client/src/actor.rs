@@ -62,6 +62,10 @@ struct Session {
     compat: bool,
     next_ack: u64,
     acks: HashMap<u64, (Pending, Instant)>,
+    /// Messages that arrived before the join was answered. The join's history covers them, and
+    /// must be reported first: reporting one of these first would advance `last_seq` past the
+    /// history and hide it.
+    early: Vec<ChatMessage>,
 }
 
 impl Actor {
@@ -208,6 +212,7 @@ impl Actor {
             compat: false,
             next_ack: 0,
             acks: HashMap::new(),
+            early: Vec::new(),
         };
         let join_args = vec![
             json!(self.options.username),
@@ -454,9 +459,10 @@ impl Actor {
         match name {
             events::MESSAGE => {
                 let message: ChatMessage = serde_json::from_value(first.clone()).ok()?;
-                self.confirm_echo(session, &message);
-                if self.is_new(&message) {
-                    self.emit(ClientEvent::Message(message));
+                if session.joined {
+                    self.on_message(session, message);
+                } else {
+                    session.early.push(message);
                 }
             }
             events::USER_JOINED => self.emit(ClientEvent::UserJoined {
@@ -479,6 +485,13 @@ impl Actor {
             _ => {}
         }
         None
+    }
+
+    fn on_message(&mut self, session: &Session, message: ChatMessage) {
+        self.confirm_echo(session, &message);
+        if self.is_new(&message) {
+            self.emit(ClientEvent::Message(message));
+        }
     }
 
     /// Our own message coming back confirms it: by `clientId` on Charla's server, by author and
