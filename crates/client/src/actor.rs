@@ -435,16 +435,18 @@ impl Actor {
             },
             Pending::Chat(client_id) => {
                 let result = match parse_ack::<SendAck>(reply) {
-                    Ok(_) => self.outbox.delivered(&client_id).map(|_| ()),
+                    // Usually the echo has confirmed it already; then nothing changes.
+                    Ok(_) => self.outbox.delivered(&client_id),
                     Err(ErrorBody { code, message }) => {
                         tracing::info!(%client_id, ?code, %message, "message refused");
-                        self.outbox.fail(&client_id, code, message)
+                        self.outbox.fail(&client_id, code, message).map(|()| true)
                     }
                 };
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "could not update the outbox");
+                match result {
+                    Ok(true) => self.emit_outbox(),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "could not update the outbox"),
                 }
-                self.emit_outbox();
                 None
             }
         }
@@ -488,10 +490,12 @@ impl Actor {
     }
 
     fn on_message(&mut self, session: &Session, message: ChatMessage) {
-        self.confirm_echo(session, &message);
-        if self.is_new(&message) {
-            self.emit(ClientEvent::Message(message));
+        let new = self.is_new(&message);
+        if new {
+            self.emit(ClientEvent::Message(message.clone()));
         }
+        // After the message itself, so whoever waits for an empty outbox has seen it.
+        self.confirm_echo(session, &message);
     }
 
     /// Our own message coming back confirms it: by `clientId` on Charla's server, by author and

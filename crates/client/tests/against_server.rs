@@ -136,12 +136,12 @@ async fn two_clients_chat_with_presence_typing_and_acks() {
         ("alice", "hola bob")
     );
     assert_eq!(got.client_id.as_deref(), Some(entry.client_id.as_str()));
-    alice.outbox_empty().await;
     assert_eq!(
         alice.message().await.seq,
         got.seq,
-        "the sender sees its own message once"
+        "the sender sees its own message"
     );
+    alice.outbox_empty().await;
 
     bob.handle.typing(true);
     let typing = alice.until(|e| match e {

@@ -1,0 +1,166 @@
+//! `charla-cli`: chat from a terminal, a script or a bot. Each stdin line is sent as a message;
+//! every event is printed (one JSON object per line with `--json`). Uses the same outbox and
+//! stores as the desktop app, so nothing typed is lost; closing stdin waits until the outbox is
+//! empty (bounded by `--drain-timeout`), then exits 0.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use charla_client::settings::{Config, Paths};
+use charla_client::{spawn, ClientEvent, ClientOptions, ConnectionStatus, OutboxState};
+use clap::Parser;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+/// Chat on a Charla (or Socket.IO tutorial) server from the terminal.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Server address (http://host:port, ws://…, wss://…). Default: the saved config's.
+    #[arg(long, env = "CHARLA_SERVER")]
+    server: Option<String>,
+    /// Username to join with. Default: the saved config's.
+    #[arg(long, env = "CHARLA_USERNAME")]
+    username: Option<String>,
+    /// Shared access token of a private server.
+    #[arg(long, env = "CHARLA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print one JSON object per event.
+    #[arg(long)]
+    json: bool,
+    /// Folder for config, drafts and outbox (default: the OS's folders for Charla).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// After stdin closes, wait at most this many seconds for unsent messages.
+    #[arg(long, default_value_t = 30)]
+    drain_timeout: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("charla-cli: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, String> {
+    let paths = match &cli.data_dir {
+        Some(dir) => Paths::under(dir),
+        None => Paths::from_env().map_err(|e| e.to_string())?,
+    };
+    let config = Config::load(&paths);
+    let server = cli.server.clone().unwrap_or(config.server_url);
+    let username = cli
+        .username
+        .clone()
+        .or(config.username)
+        .ok_or("--username is required (none saved yet)")?;
+    let outbox = paths.outbox_file(&server, &username);
+    let mut options = ClientOptions::new(&server, &username, outbox).map_err(|e| e.to_string())?;
+    options.token = cli.token.clone();
+
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let client = spawn(options, tx);
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let mut unsent = usize::MAX; // unknown until the first outbox event
+    let mut drain_deadline: Option<tokio::time::Instant> = None;
+
+    loop {
+        if !stdin_open && unsent == 0 {
+            client.disconnect().await;
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::select! {
+            line = lines.next_line(), if stdin_open => match line {
+                Ok(Some(text)) if !text.trim().is_empty() => {
+                    if let Err(e) = client.send(text).await {
+                        eprintln!("charla-cli: not sent: {e}");
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    stdin_open = false;
+                    drain_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(cli.drain_timeout));
+                }
+            },
+            event = events.recv() => {
+                let Some(event) = event else { return Ok(ExitCode::FAILURE) };
+                if let ClientEvent::Outbox { entries } = &event {
+                    // Refused messages will not go out by themselves; they do not hold the exit.
+                    unsent = entries.iter().filter(|e| !matches!(e.state, OutboxState::Failed { .. })).count();
+                }
+                print_event(&event, cli.json);
+            }
+            () = async {
+                match drain_deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                eprintln!("charla-cli: {unsent} message(s) not delivered yet; they stay in the outbox for next time");
+                client.disconnect().await;
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+}
+
+fn print_event(event: &ClientEvent, json: bool) {
+    if json {
+        match serde_json::to_string(event) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("charla-cli: cannot print an event: {e}"),
+        }
+        return;
+    }
+    let time = |m: &charla_protocol::chat::ChatMessage| {
+        m.timestamp
+            .with_timezone(&chrono::Local)
+            .format("%H:%M")
+            .to_string()
+    };
+    match event {
+        ClientEvent::Message(m) => println!("[{}] {}: {}", time(m), m.username, m.text),
+        ClientEvent::Joined { users, history, .. } => {
+            for m in history {
+                println!("[{}] {}: {}", time(m), m.username, m.text);
+            }
+            println!("* here: {}", users.join(", "));
+        }
+        ClientEvent::UserJoined { username } => println!("* {username} joined"),
+        ClientEvent::UserLeft { username } => println!("* {username} left"),
+        ClientEvent::Status(ConnectionStatus::Reconnecting { delay, reason, .. }) => {
+            eprintln!(
+                "* offline ({reason}); retrying in {:.1} s",
+                delay.as_secs_f64()
+            );
+        }
+        ClientEvent::Status(ConnectionStatus::Disconnected { reason }) => {
+            eprintln!("* disconnected: {reason}")
+        }
+        ClientEvent::Status(ConnectionStatus::Connected { compat: true }) => {
+            eprintln!("* connected (tutorial server: no acks, no history)")
+        }
+        ClientEvent::Error(error) => eprintln!("* error: {}", error.message),
+        ClientEvent::Outbox { entries } => {
+            for entry in entries {
+                if let OutboxState::Failed { message, .. } = &entry.state {
+                    eprintln!("* not sent ({message}): {}", entry.text);
+                }
+            }
+        }
+        ClientEvent::Status(_) | ClientEvent::Users { .. } | ClientEvent::Typing { .. } => {}
+    }
+}
