@@ -1,0 +1,242 @@
+//! Real processes killed at bad moments: the server (SIGKILL, then restarted on its SQLite
+//! history) while messages are queued, and `charla-cli` (SIGKILL mid-stream, then started again
+//! on the same data folder). Every message accepted for sending arrives exactly once.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use charla_client::{spawn, Backoff, ClientEvent, ClientOptions, ConnectionStatus};
+use charla_protocol::chat::ChatMessage;
+use tokio::sync::mpsc;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// `target/<profile>/charla-server`, built by `cargo test --workspace` (for its own tests).
+fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let binary = dir.join("charla-server");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p charla-server` (npm test does)",
+        binary.display()
+    );
+    binary
+}
+
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    fn start(port: u16, db: &Path) -> Self {
+        let child = Command::new(server_binary())
+            .args(["--port", &port.to_string(), "--rate-limit", "0", "--db"])
+            .arg(db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self(child);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("server did not listen on {port}");
+    }
+
+    fn kill(mut self) {
+        self.0.kill().expect("SIGKILL");
+        self.0.wait().expect("reaped");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+fn client(
+    port: u16,
+    name: &str,
+    dir: &Path,
+) -> (
+    charla_client::ClientHandle,
+    mpsc::UnboundedReceiver<ClientEvent>,
+) {
+    let mut options = ClientOptions::new(
+        &format!("http://127.0.0.1:{port}"),
+        name,
+        dir.join(format!("{name}.json")),
+    )
+    .expect("options");
+    options.backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(200), 0.5);
+    let (tx, rx) = mpsc::unbounded_channel();
+    (spawn(options, tx), rx)
+}
+
+async fn until<T>(
+    events: &mut mpsc::UnboundedReceiver<ClientEvent>,
+    mut pick: impl FnMut(&ClientEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(found) = pick(&events.recv().await.expect("client running")) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("in time")
+}
+
+/// The whole history as a fresh client sees it on joining.
+async fn history(port: u16, dir: &Path, name: &str) -> Vec<ChatMessage> {
+    let (handle, mut events) = client(port, name, dir);
+    let history = until(&mut events, |e| match e {
+        ClientEvent::Joined { history, .. } => Some(history.clone()),
+        _ => None,
+    })
+    .await;
+    handle.disconnect().await;
+    history
+}
+
+fn counts(messages: &[ChatMessage]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for m in messages {
+        *counts.entry(m.text.clone()).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn server_killed_and_restarted_while_messages_are_queued() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("history.db");
+    let port = free_port();
+    let server = ServerProcess::start(port, &db);
+    let (alice, mut events) = client(port, "alice", dir.path());
+    until(&mut events, |e| {
+        matches!(e, ClientEvent::Status(ConnectionStatus::Connected { .. })).then_some(())
+    })
+    .await;
+    for i in 0..20 {
+        alice.send(format!("before {i}")).await.expect("queued");
+    }
+    server.kill(); // some of those may be in flight, acked or not
+    until(&mut events, |e| {
+        matches!(
+            e,
+            ClientEvent::Status(ConnectionStatus::Reconnecting { .. })
+        )
+        .then_some(())
+    })
+    .await;
+    for i in 0..20 {
+        alice
+            .send(format!("while down {i}"))
+            .await
+            .expect("queued offline");
+    }
+    let _server = ServerProcess::start(port, &db);
+    until(&mut events, |e| {
+        matches!(e, ClientEvent::Outbox { entries } if entries.is_empty()).then_some(())
+    })
+    .await;
+
+    let seen = history(port, dir.path(), "bob").await;
+    let counts = counts(&seen);
+    for i in 0..20 {
+        for text in [format!("before {i}"), format!("while down {i}")] {
+            assert_eq!(counts.get(&text), Some(&1), "{text} exactly once");
+        }
+    }
+    assert_eq!(seen.len(), 40);
+}
+
+#[tokio::test]
+async fn a_killed_cli_resumes_from_its_outbox_without_duplicates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let _server = ServerProcess::start(port, &dir.path().join("history.db"));
+    let data = dir.path().join("cli");
+    let cli = |stdin: Stdio| {
+        Command::new(env!("CARGO_BIN_EXE_charla-cli"))
+            .args([
+                "--server",
+                &format!("http://127.0.0.1:{port}"),
+                "--username",
+                "bot",
+                "--json",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cli starts")
+    };
+
+    let mut first = cli(Stdio::piped());
+    let mut stdin = first.stdin.take().expect("stdin");
+    let lines: Vec<String> = (0..300).map(|i| format!("line {i}")).collect();
+    stdin
+        .write_all(lines.join("\n").as_bytes())
+        .expect("writes");
+    stdin.write_all(b"\n").expect("writes");
+    stdin.flush().expect("flushes");
+    // Kill it once some, not all, of its messages are back from the server.
+    let stdout = BufReader::new(first.stdout.take().expect("stdout"));
+    let mut delivered = 0;
+    for line in stdout.lines() {
+        let line = line.expect("reads");
+        if line.starts_with("{\"event\":\"message\"") {
+            delivered += 1;
+            if delivered == 40 {
+                break;
+            }
+        }
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    drop(stdin);
+
+    let second = cli(Stdio::null()).wait_with_output().expect("second run");
+    assert!(
+        second.status.success(),
+        "the second run drains the outbox and exits 0"
+    );
+
+    let seen = history(port, dir.path(), "observer").await;
+    let counts = counts(&seen);
+    assert!(counts.values().all(|c| *c == 1), "no duplicates");
+    let got: Vec<usize> = seen
+        .iter()
+        .filter_map(|m| m.text.strip_prefix("line ")?.parse().ok())
+        .collect();
+    assert!(
+        got.len() > 40,
+        "the second run delivered what the first had accepted ({} in all)",
+        got.len()
+    );
+    assert_eq!(
+        got,
+        (0..got.len()).collect::<Vec<_>>(),
+        "a gap-free prefix, in order"
+    );
+    println!("first run killed after {delivered} deliveries; {} of 300 lines were accepted and delivered once", got.len());
+}
