@@ -32,20 +32,22 @@ struct ServerProcess(Child);
 
 impl ServerProcess {
     fn start(port: u16, db: &Path) -> Self {
-        let child = Command::new(server_binary())
-            .args(["--port", &port.to_string(), "--rate-limit", "0", "--db"])
-            .arg(db)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server starts");
+        let server = Self(
+            Command::new(server_binary())
+                .args(["--port", &port.to_string(), "--rate-limit", "0", "--db"])
+                .arg(db)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("server starts"),
+        );
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self(child);
+                return server;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        panic!("server did not listen on {port}");
+        panic!("server did not listen on {port}"); // `server` is dropped: killed and reaped
     }
 
     fn kill(mut self) {
