@@ -243,3 +243,49 @@ async fn sending_while_offline_delivers_on_reconnect() {
     }
     assert_eq!(texts, ["written offline"], "delivered exactly once");
 }
+
+/// A private server: without the token the client reports why and waits (no retry loop); with
+/// it, it connects.
+#[tokio::test]
+async fn a_wrong_token_is_reported_and_the_right_one_connects() {
+    let server = Server::start(ServerConfig {
+        token: Some("s3cret".into()),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (token, expect_connected) in [
+        (None, false),
+        (Some("wrong"), false),
+        (Some("s3cret"), true),
+    ] {
+        let mut options = ClientOptions::new(
+            &format!("http://{}", server.addr),
+            "carol",
+            dir.path().join("outbox.json"),
+        )
+        .expect("options");
+        options.token = token.map(str::to_owned);
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let handle = spawn(options, tx);
+        let outcome = tokio::time::timeout(WAIT, async {
+            loop {
+                match events.recv().await.expect("running") {
+                    ClientEvent::Status(ConnectionStatus::Connected { .. }) => return Ok(()),
+                    ClientEvent::Status(ConnectionStatus::Disconnected { reason }) => {
+                        return Err(reason)
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("an outcome in time");
+        match (outcome, expect_connected) {
+            (Ok(()), true) => {}
+            (Err(reason), false) => assert!(reason.contains("invalid token"), "{reason}"),
+            (other, _) => panic!("token {token:?}: unexpected {other:?}"),
+        }
+        handle.disconnect().await;
+    }
+}
