@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: the Rust workspace (unit + integration, real servers on
-# 127.0.0.1) and the interop tests with the real JavaScript socket.io-client.
+# Sets up and runs every test: system packages and Node modules when missing, the UI (lint,
+# typecheck, Vitest), the Rust workspace (unit + integration, real servers on 127.0.0.1), the
+# interop tests with the real JavaScript socket.io-client, and the desktop app end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules/socket.io-client ]; then
+bash scripts/system-deps.sh e2e
+
+if [ ! -d node_modules/socket.io-client ] || [ ! -d node_modules/vite ]; then
   echo "==> installing Node dev dependencies (npm ci)"
   npm ci --no-audit --no-fund
 fi
+
+echo "==> UI: lint, typecheck, unit tests, build"
+npm run lint:ui
+npm run test:ui
+npm run build:ui
 
 echo "==> cargo test --workspace"
 cargo test --workspace --locked

@@ -1,0 +1,6 @@
+//! The commands the UI invokes, one file per domain; each is a thin call into [`AppState`].
+//!
+//! [`AppState`]: crate::session::AppState
+
+pub mod chat;
+pub mod profile;

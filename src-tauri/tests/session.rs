@@ -1,0 +1,132 @@
+//! The desktop app's command logic and event bridge, without a window: profile checks, drafts,
+//! and a session against a real charla-server whose events reach the sink in order.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use charla_client::settings::Paths;
+use charla_client::{ClientEvent, ConnectionStatus};
+use charla_desktop::error::AppError;
+use charla_desktop::events::EventSink;
+use charla_desktop::session::AppState;
+use charla_server::ServerConfig;
+
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<ClientEvent>>>);
+
+impl EventSink for Recorder {
+    fn deliver(&self, event: &ClientEvent) {
+        self.0.lock().expect("lock").push(event.clone());
+    }
+}
+
+impl Recorder {
+    async fn wait_for(&self, what: &str, pick: impl Fn(&ClientEvent) -> bool) {
+        for _ in 0..200 {
+            if self.0.lock().expect("lock").iter().any(&pick) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no {what} event; got {:?}", self.0.lock().expect("lock"));
+    }
+}
+
+#[test]
+fn profiles_are_checked_with_the_servers_rules_and_saved() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = AppState::new(Paths::under(dir.path()));
+    assert!(state.settings().config.username.is_none(), "first run");
+    assert!(matches!(
+        state.save_profile("   ", "ws://localhost:3050"),
+        Err(AppError::InvalidUsername(_))
+    ));
+    assert!(matches!(
+        state.save_profile(&"x".repeat(33), "ws://localhost:3050"),
+        Err(AppError::InvalidUsername(_))
+    ));
+    assert!(matches!(
+        state.save_profile("ana", "ftp://x"),
+        Err(AppError::InvalidServer(_))
+    ));
+    let saved = state
+        .save_profile("  ana ", "http://127.0.0.1:4000")
+        .expect("valid");
+    assert_eq!(saved.username.as_deref(), Some("ana"));
+    state.save_draft("half a thought").expect("saves");
+    let reloaded = AppState::new(Paths::under(dir.path())).settings();
+    assert_eq!(reloaded.config.server_url, "http://127.0.0.1:4000");
+    assert_eq!(
+        reloaded.draft, "half a thought",
+        "the draft is per server and survives"
+    );
+}
+
+#[tokio::test]
+async fn a_session_forwards_every_event_to_the_window() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(charla_server::run(
+        listener,
+        ServerConfig {
+            rate_limit_per_sec: 0,
+            ..Default::default()
+        },
+        std::future::pending(),
+    ));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = AppState::new(Paths::under(dir.path()));
+    assert!(matches!(
+        state.send("too early".into()).await,
+        Err(AppError::NoSession)
+    ));
+    assert!(matches!(
+        state.start_session(Recorder::default()).await,
+        Err(AppError::NotConfigured)
+    ));
+    state
+        .save_profile("ana", &format!("http://{addr}"))
+        .expect("profile");
+
+    let sink = Recorder::default();
+    state.start_session(sink.clone()).await.expect("starts");
+    sink.wait_for("connected", |e| {
+        matches!(e, ClientEvent::Status(ConnectionStatus::Connected { .. }))
+    })
+    .await;
+    assert!(matches!(
+        state.send("  ".into()).await,
+        Err(AppError::EmptyMessage)
+    ));
+    let entry = state.send("hola".into()).await.expect("queued");
+    sink.wait_for("message", |e| matches!(e, ClientEvent::Message(m) if m.client_id.as_deref() == Some(entry.client_id.as_str()))).await;
+    sink.wait_for(
+        "empty outbox",
+        |e| matches!(e, ClientEvent::Outbox { entries } if entries.is_empty()),
+    )
+    .await;
+    assert!(matches!(
+        state.retry(&entry.client_id).await,
+        Err(AppError::UnknownMessage)
+    ));
+
+    // Restarting (a new profile, a reloaded window) replaces the session: one client at a time.
+    let second = Recorder::default();
+    state.start_session(second.clone()).await.expect("restarts");
+    second
+        .wait_for(
+            "joined again",
+            |e| matches!(e, ClientEvent::Joined { history, .. } if history.len() == 1),
+        )
+        .await;
+    sink.wait_for("old session stopped", |e| {
+        matches!(
+            e,
+            ClientEvent::Status(ConnectionStatus::Disconnected { .. })
+        )
+    })
+    .await;
+}

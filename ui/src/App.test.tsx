@@ -1,0 +1,200 @@
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { emit } from '@tauri-apps/api/event';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { App } from './App';
+import type { ClientEvent, Config, OutboxEntry } from './types';
+
+const baseConfig: Config = {
+  username: 'alice',
+  serverUrl: 'ws://localhost:3050',
+  notifications: { enabled: true, mentionsOnly: false },
+  tray: { closeToTray: true, startOnLogin: false },
+};
+
+type Call = { cmd: string; args: Record<string, unknown> };
+let calls: Call[];
+let settings: { config: Config; draft: string };
+
+function setup(overrides: Partial<{ config: Partial<Config>; draft: string; fail: Record<string, unknown> }> = {}) {
+  settings = { config: { ...baseConfig, ...overrides.config }, draft: overrides.draft ?? '' };
+  calls = [];
+  mockIPC(
+    (cmd, args) => {
+      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+      const failure = overrides.fail?.[cmd];
+      if (failure) throw failure;
+      switch (cmd) {
+        case 'load_settings':
+          return settings;
+        case 'save_profile': {
+          const a = args as { username: string; serverUrl: string };
+          return { ...settings.config, username: a.username.trim(), serverUrl: a.serverUrl };
+        }
+        case 'send_message':
+          return { clientId: 'c1', text: (args as { text: string }).text, createdAt: new Date().toISOString(), state: 'pending' };
+        default:
+          return null;
+      }
+    },
+    { shouldMockEvents: true },
+  );
+}
+
+const called = (cmd: string) => calls.filter((c) => c.cmd === cmd);
+
+async function send(event: ClientEvent) {
+  await act(async () => {
+    await emit('client-event', event);
+  });
+}
+
+async function renderChat() {
+  render(<App />);
+  await waitFor(() => expect(called('start_session')).toHaveLength(1));
+  await send({ event: 'status', state: 'connected', compat: false });
+  await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], history: [] });
+}
+
+const message = (seq: number, username: string, text: string) => ({
+  id: `m${seq}`,
+  username,
+  text,
+  timestamp: new Date().toISOString(),
+  seq,
+});
+
+beforeEach(() => setup());
+afterEach(async () => {
+  cleanup();
+  await new Promise((r) => setTimeout(r, 0));
+  clearMocks();
+});
+
+describe('first run', () => {
+  test('asks for a username, checks it, saves it and starts the chat', async () => {
+    setup({ config: { username: null } });
+    const user = userEvent.setup();
+    render(<App />);
+    const name = await screen.findByLabelText('Username');
+    expect(screen.getByLabelText('Server')).toHaveValue('ws://localhost:3050');
+    await user.click(screen.getByRole('button', { name: 'Start chatting' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('Choose a username.');
+    expect(called('save_profile')).toHaveLength(0);
+    await user.type(name, '  ana  ');
+    await user.click(screen.getByRole('button', { name: 'Start chatting' }));
+    await waitFor(() => expect(called('start_session')).toHaveLength(1));
+    expect(called('save_profile')[0]?.args).toEqual({ username: '  ana  ', serverUrl: 'ws://localhost:3050' });
+    expect(screen.getByLabelText('Message')).toBeInTheDocument();
+  });
+
+  test("shows the app's reason when the profile is refused", async () => {
+    setup({ config: { username: null }, fail: { save_profile: { kind: 'invalidServer', message: 'the scheme must be http, https, ws or wss' } } });
+    const user = userEvent.setup();
+    render(<App />);
+    await user.type(await screen.findByLabelText('Username'), 'ana');
+    await user.click(screen.getByRole('button', { name: 'Start chatting' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('the scheme must be http, https, ws or wss');
+  });
+});
+
+describe('sending', () => {
+  test('Enter sends, Shift+Enter adds a line; pending then delivered', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    const box = screen.getByLabelText('Message');
+    await user.type(box, 'first line{Shift>}{Enter}{/Shift}second');
+    expect(called('send_message')).toHaveLength(0);
+    await user.keyboard('{Enter}');
+    await waitFor(() => expect(called('send_message')).toHaveLength(1));
+    expect(called('send_message')[0]?.args).toEqual({ text: 'first line\nsecond' });
+    expect(box).toHaveValue('');
+
+    const pending: OutboxEntry = { clientId: 'c1', text: 'first line\nsecond', createdAt: new Date().toISOString(), state: 'pending' };
+    await send({ event: 'outbox', entries: [pending] });
+    expect(screen.getByTestId('unsent')).toHaveAttribute('data-state', 'pending');
+    expect(screen.getByTestId('unsent')).toHaveTextContent('Sending…');
+
+    await send({ event: 'message', ...message(1, 'alice', 'first line\nsecond'), clientId: 'c1' });
+    await send({ event: 'outbox', entries: [] });
+    expect(screen.queryByTestId('unsent')).not.toBeInTheDocument();
+    expect(screen.getAllByTestId('message')).toHaveLength(1);
+  });
+
+  test('a failed message shows the reason, and can be retried or discarded', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({
+      event: 'outbox',
+      entries: [{ clientId: 'c9', text: 'too much', createdAt: new Date().toISOString(), state: 'failed', code: 'message_too_long', message: 'messages are limited to 4000 characters' }],
+    });
+    const unsent = screen.getByTestId('unsent');
+    expect(unsent).toHaveAttribute('data-state', 'failed');
+    expect(within(unsent).getByRole('alert')).toHaveTextContent('messages are limited to 4000 characters');
+    await user.click(within(unsent).getByRole('button', { name: 'Retry' }));
+    await user.click(within(unsent).getByRole('button', { name: 'Discard' }));
+    expect(called('retry_message')[0]?.args).toEqual({ clientId: 'c9' });
+    expect(called('discard_message')[0]?.args).toEqual({ clientId: 'c9' });
+  });
+
+  test('the draft is restored and saved as you type', async () => {
+    setup({ draft: 'half a thought' });
+    const user = userEvent.setup();
+    await renderChat();
+    const box = screen.getByLabelText('Message');
+    expect(box).toHaveValue('half a thought');
+    await user.type(box, '!');
+    await waitFor(() => expect(called('save_draft').at(-1)?.args).toEqual({ text: 'half a thought!' }), { timeout: 2000 });
+  });
+});
+
+describe('connection banner', () => {
+  test('reconnecting, retry now, bad token, and back to normal', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    expect(screen.queryByRole('status')).not.toBeInTheDocument();
+    await send({ event: 'status', state: 'reconnecting', attempt: 2, delayMs: 4000, reason: 'the connection dropped' });
+    const status = screen.getByRole('status');
+    expect(status).toHaveTextContent('Offline: the connection dropped. Reconnecting in 4 s');
+    await user.click(within(status).getByRole('button', { name: 'Retry now' }));
+    expect(called('reconnect_now')).toHaveLength(1);
+
+    await send({ event: 'status', state: 'disconnected', reason: 'the server refused the connection: invalid token' });
+    expect(screen.getByRole('alert')).toHaveTextContent('This server needs an access token');
+
+    await send({ event: 'status', state: 'connected', compat: false });
+    expect(screen.queryByRole('status')).not.toBeInTheDocument();
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+  });
+});
+
+describe('safety and people', () => {
+  test('HTML-looking text stays text; only http(s) links are links', async () => {
+    await renderChat();
+    const nasty = '<img src=x onerror="alert(1)"><b>bold</b> javascript:alert(1) see https://example.com/a?b=1.';
+    await send({ event: 'message', ...message(1, 'bob', nasty) });
+    const shown = screen.getByTestId('message');
+    expect(shown).toHaveTextContent(nasty);
+    expect(shown.querySelector('img, b, script')).toBeNull();
+    const links = within(shown).getAllByRole('link');
+    expect(links).toHaveLength(1);
+    expect(links[0]).toHaveAttribute('href', 'https://example.com/a?b=1');
+    fireEvent.click(links[0] as HTMLElement);
+    await waitFor(() => expect(called('plugin:opener|open_url')[0]?.args).toMatchObject({ url: 'https://example.com/a?b=1' }));
+  });
+
+  test('presence lines, the online list and who is typing', async () => {
+    await renderChat();
+    const people = screen.getByRole('complementary', { name: 'People online' });
+    expect(people).toHaveTextContent('Online · 2');
+    await send({ event: 'userJoined', username: 'carol' });
+    expect(screen.getByText('carol joined')).toBeInTheDocument();
+    expect(people).toHaveTextContent('carol');
+    await send({ event: 'typing', username: 'carol', typing: true });
+    expect(screen.getByText('carol is typing…')).toBeInTheDocument();
+    await send({ event: 'userLeft', username: 'carol' });
+    expect(screen.getByText('carol left')).toBeInTheDocument();
+    expect(screen.queryByText('carol is typing…')).not.toBeInTheDocument();
+  });
+});

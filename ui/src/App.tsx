@@ -1,0 +1,31 @@
+import { useEffect, useState } from 'react';
+import { api } from './api';
+import { Chat } from './components/Chat';
+import { ProfileForm } from './components/FirstRun';
+import type { Config, Settings } from './types';
+
+/** First run asks for a profile; afterwards the chat. A new profile restarts the chat. */
+export function App() {
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [generation, setGeneration] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    api.loadSettings().then(setSettings, (e: unknown) => setError(String(e)));
+  }, []);
+
+  if (error) return <p role="alert">Charla could not start: {error}</p>;
+  if (!settings) return null;
+  const saved = (config: Config) => {
+    setSettings({ ...settings, config });
+    setGeneration((g) => g + 1);
+  };
+  if (!settings.config.username) {
+    return (
+      <div className="welcome">
+        <ProfileForm initial={settings.config} title="Welcome to Charla" submitLabel="Start chatting" onSaved={saved} />
+      </div>
+    );
+  }
+  return <Chat key={generation} config={settings.config} draft={settings.draft} onConfig={saved} />;
+}

@@ -1,0 +1,83 @@
+import { useReducer, useState } from 'react';
+import { api } from '../api';
+import { useClientEvents } from '../hooks/useClientEvents';
+import { chatReducer, initialChatState } from '../lib/chatState';
+import type { Config } from '../types';
+import { Banner } from './Banner';
+import { Composer } from './Composer';
+import { ProfileForm } from './FirstRun';
+import { MessageList } from './MessageList';
+import { People } from './People';
+
+function describe(e: unknown): string {
+  return String((e as { message?: string }).message ?? e);
+}
+
+/** The chat window: banner, conversation, people, composer. */
+export function Chat({ config, draft, onConfig }: { config: Config; draft: string; onConfig: (c: Config) => void }) {
+  const [state, dispatch] = useReducer(chatReducer, initialChatState);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
+
+  // Listen first, then start the session, so no event is missed.
+  useClientEvents(dispatch, () => {
+    api.startSession().catch((e: unknown) => setNotice(describe(e)));
+  });
+
+  const typing = state.typing.filter((u) => u !== state.me);
+  return (
+    <div className="chat">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true" />
+          <span>Charla</span>
+          <span className="server">{config.serverUrl}</span>
+        </div>
+        <button type="button" onClick={() => setEditing(true)} aria-label="Settings">
+          ⚙ Settings
+        </button>
+      </header>
+      <Banner status={state.status} onRetry={() => void api.reconnectNow()} />
+      {notice || state.lastError ? (
+        <div className="banner banner-error" role="alert">
+          <span>{notice ?? state.lastError}</span>
+          <button type="button" onClick={() => setNotice(null)}>
+            Dismiss
+          </button>
+        </div>
+      ) : null}
+      <div className="body">
+        <main className="conversation">
+          <MessageList
+            timeline={state.timeline}
+            outbox={state.outbox}
+            me={state.me ?? config.username}
+            onRetry={(id) => void api.retryMessage(id).catch((e: unknown) => setNotice(describe(e)))}
+            onDiscard={(id) => void api.discardMessage(id).catch((e: unknown) => setNotice(describe(e)))}
+          />
+          <p className="typing" aria-live="polite">
+            {typing.length === 1 ? `${typing[0]} is typing…` : typing.length > 1 ? `${typing.join(', ')} are typing…` : '\u00a0'}
+          </p>
+          <Composer initialDraft={draft} onError={setNotice} />
+        </main>
+        <People users={state.users} me={state.me} />
+      </div>
+      {editing ? (
+        <div className="dialog-backdrop">
+          <div className="dialog" role="dialog" aria-modal="true">
+            <ProfileForm
+              initial={config}
+              title="Settings"
+              submitLabel="Save and reconnect"
+              onCancel={() => setEditing(false)}
+              onSaved={(saved) => {
+                setEditing(false);
+                onConfig(saved);
+              }}
+            />
+          </div>
+        </div>
+      ) : null}
+    </div>
+  );
+}
