@@ -23,3 +23,12 @@ cargo test --workspace --locked
 echo "==> interop: socket.io-client against charla-server"
 cargo build --locked -p charla-server
 CHARLA_SERVER_BIN="$PWD/target/debug/charla-server" node --test tests/interop/
+
+echo "==> end to end: the desktop app in a real window (Xvfb, tauri-driver, WebKitWebDriver)"
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "==> installing tauri-driver (cargo install)"
+  cargo install tauri-driver --locked
+fi
+cargo build --locked -p charla-desktop -p charla-server
+dbus-run-session -- node --test --test-force-exit --test-concurrency=1 tests/e2e/
+echo "==> screenshots of each step: artifacts/e2e/"

@@ -65,7 +65,7 @@ async fn handshake(url: &str, token: Option<&str>) -> Result<(Ws, OpenPayload), 
     };
     let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector)
         .await
-        .map_err(|e| transient(&e))?;
+        .map_err(|e| ConnectError::Transient(describe(&e)))?;
     let open = match next_engine_packet(&mut ws).await? {
         packet @ EnginePacket::Open(_) => packet.open_payload().map_err(|e| transient(&e))?,
         other => {
@@ -110,6 +110,27 @@ async fn handshake(url: &str, token: Option<&str>) -> Result<(Ws, OpenPayload), 
             }
             _ => {}
         }
+    }
+}
+
+/// A short reason people understand, for the banner.
+fn describe(error: &tokio_tungstenite::tungstenite::Error) -> String {
+    use std::io::ErrorKind;
+    use tokio_tungstenite::tungstenite::Error as E;
+    match error {
+        E::Io(e) if e.kind() == ErrorKind::ConnectionRefused => {
+            "the server is not reachable".into()
+        }
+        E::Io(e) if e.kind() == ErrorKind::TimedOut => "the server did not answer in time".into(),
+        E::Io(e) if e.kind() == ErrorKind::NotFound || e.to_string().contains("lookup") => {
+            "the server's address could not be found".into()
+        }
+        E::Http(response) => format!(
+            "the server refused the connection (HTTP {})",
+            response.status()
+        ),
+        E::Tls(e) => format!("secure connection failed: {e}"),
+        other => format!("could not connect: {other}"),
     }
 }
 

@@ -55,7 +55,9 @@ export function chatReducer(state: ChatState, event: ClientEvent): ChatState {
   switch (event.event) {
     case 'status': {
       const { event: _tag, ...status } = event;
-      return { ...state, status: status as ConnectionStatus };
+      // Offline, we do not know who is there: the list comes back with the next join.
+      const online = status.state === 'connected' || status.state === 'connecting';
+      return { ...state, status: status as ConnectionStatus, users: online ? state.users : [], typing: online ? state.typing : [] };
     }
     case 'joined':
       return { ...addMessages(state, event.history), me: event.username, users: event.users };

@@ -1,0 +1,128 @@
+// End-to-end support: a virtual display, a real charla-server process, tauri-driver driving
+// the real desktop binary through WebKitWebDriver, and screenshots under artifacts/e2e/.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { remote } from 'webdriverio';
+import { freePort } from '../interop/harness.mjs';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const APP_BIN = process.env.CHARLA_APP_BIN ?? join(ROOT, 'target/debug/charla');
+export const SERVER_BIN = process.env.CHARLA_SERVER_BIN ?? join(ROOT, 'target/debug/charla-server');
+export const ARTIFACTS = join(ROOT, 'artifacts/e2e');
+
+const children = new Set();
+function track(child, name) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.stderr?.on('data', (chunk) => {
+    if (process.env.E2E_VERBOSE) process.stderr.write(`[${name}] ${chunk}`);
+  });
+  return child;
+}
+/** Stops every process this harness started (Xvfb, servers, tauri-driver and its
+ * WebKitWebDriver, which it stops on SIGTERM). */
+export async function stopAll() {
+  for (const child of children) child.kill('SIGTERM');
+  await sleep(500);
+  for (const child of children) child.kill('SIGKILL');
+}
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+export async function waitForPort(port, ms = 15000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const open = await new Promise((done) => {
+      const socket = createConnection({ host: '127.0.0.1', port }, () => { socket.end(); done(true); });
+      socket.once('error', () => done(false));
+    });
+    if (open) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listened on ${port} within ${ms} ms`);
+}
+
+/** Xvfb on a free display (or the one in $DISPLAY when E2E_DISPLAY=inherit). */
+export async function startDisplay() {
+  if (process.env.E2E_DISPLAY === 'inherit' && process.env.DISPLAY) return process.env.DISPLAY;
+  for (let n = 90; n < 120; n += 1) {
+    if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue;
+    const display = `:${n}`;
+    const xvfb = track(spawn('Xvfb', [display, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] }), 'xvfb');
+    for (let i = 0; i < 50; i += 1) {
+      if (existsSync(`/tmp/.X11-unix/X${n}`)) return display;
+      if (xvfb.exitCode !== null) break;
+      await sleep(100);
+    }
+  }
+  throw new Error('could not start Xvfb');
+}
+
+/** A charla-server process with its history in `db`. */
+export async function startServer(port, db) {
+  const child = track(spawn(SERVER_BIN, ['--port', String(port), '--db', db, '--rate-limit', '0'], { stdio: ['ignore', 'ignore', 'pipe'] }), 'server');
+  await waitForPort(port);
+  return {
+    child,
+    kill: async () => {
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** tauri-driver on a free port, with the app's environment. */
+export async function startDriver(env) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const child = track(
+    spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }),
+    'tauri-driver',
+  );
+  await waitForPort(port);
+  return { port, child };
+}
+
+export async function openApp(driverPort) {
+  return remote({
+    hostname: '127.0.0.1',
+    port: driverPort,
+    logLevel: 'warn',
+    capabilities: {
+      'wdio:enforceWebDriverClassic': true,
+      'tauri:options': { application: APP_BIN },
+    },
+  });
+}
+
+export function tempDirs() {
+  const base = mkdtempSync(join(tmpdir(), 'charla-e2e-'));
+  return { base, config: join(base, 'config'), data: join(base, 'data'), db: join(base, 'history.db') };
+}
+
+export async function screenshot(browser, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await browser.saveScreenshot(join(ARTIFACTS, `${name}.png`));
+}
+
+/** Polls `check` until it returns a truthy value. */
+export async function eventually(check, what, ms = 20000) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(150);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
