@@ -154,9 +154,10 @@ describe('connection banner', () => {
     const user = userEvent.setup();
     await renderChat();
     expect(screen.queryByRole('status')).not.toBeInTheDocument();
-    await send({ event: 'status', state: 'reconnecting', attempt: 2, delayMs: 4000, reason: 'the connection dropped' });
+    await send({ event: 'status', state: 'reconnecting', attempt: 2, delayMs: 4000, reason: 'the connection was lost' });
     const status = screen.getByRole('status');
-    expect(status).toHaveTextContent('Offline: the connection dropped. Reconnecting in 4 s');
+    expect(status).toHaveTextContent('Offline: the connection was lost. Reconnecting in 4 s');
+    expect(screen.getByRole('complementary', { name: 'People online' })).toHaveTextContent('Online · 0');
     await user.click(within(status).getByRole('button', { name: 'Retry now' }));
     expect(called('reconnect_now')).toHaveLength(1);
 
@@ -166,6 +167,18 @@ describe('connection banner', () => {
     await send({ event: 'status', state: 'connected', compat: false });
     expect(screen.queryByRole('status')).not.toBeInTheDocument();
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+  });
+});
+
+describe('large histories', () => {
+  test('a 10,000-message history is shown at once, virtualized', async () => {
+    render(<App />);
+    await waitFor(() => expect(called('start_session')).toHaveLength(1));
+    const history = Array.from({ length: 10_000 }, (_, i) => message(i + 1, i % 2 ? 'bob' : 'carol', `message number ${i + 1}`));
+    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob', 'carol'], history });
+    const rendered = screen.getAllByTestId('message');
+    expect(rendered.length).toBeGreaterThan(0);
+    expect(rendered.length).toBeLessThan(100);
   });
 });
 

@@ -238,7 +238,10 @@ impl Actor {
                     let text = match frame {
                         Some(Ok(Message::Text(text))) => text,
                         Some(Ok(Message::Close(_))) | None => return Ending::Lost("the server closed the connection".into()),
-                        Some(Err(e)) => return Ending::Lost(format!("the connection dropped: {e}")),
+                        Some(Err(e)) => {
+                            tracing::debug!(error = %e, "read failed");
+                            return Ending::Lost("the connection was lost".into());
+                        }
                         Some(Ok(_)) => continue,
                     };
                     if let Some(ending) = self.on_frame(&mut session, &text).await {
@@ -534,6 +537,9 @@ impl Session {
         });
         transport::send_packet(&mut self.ws, &SocketPacket::event(event, args, ack_id))
             .await
-            .map_err(|e| format!("the connection dropped: {e}"))
+            .map_err(|e| {
+                tracing::debug!(error = %e, "write failed");
+                "the connection was lost".to_owned()
+            })
     }
 }
