@@ -170,6 +170,23 @@ describe('connection banner', () => {
   });
 });
 
+describe('settings', () => {
+  test('changing the server saves the profile and restarts the session', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await user.click(screen.getByRole('button', { name: 'Settings' }));
+    const dialog = screen.getByRole('dialog');
+    const server = within(dialog).getByLabelText('Server');
+    await user.clear(server);
+    await user.type(server, 'ws://chat.example.org:3050');
+    await user.click(within(dialog).getByRole('button', { name: 'Save and reconnect' }));
+    await waitFor(() => expect(called('start_session')).toHaveLength(2));
+    expect(called('save_profile')[0]?.args).toEqual({ username: 'alice', serverUrl: 'ws://chat.example.org:3050' });
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(screen.getByText('ws://chat.example.org:3050')).toBeInTheDocument();
+  });
+});
+
 describe('large histories', () => {
   test('a 10,000-message history is shown at once, virtualized', async () => {
     render(<App />);
