@@ -15,6 +15,7 @@ pub trait EventSink: Send + 'static {
 impl EventSink for tauri::AppHandle {
     fn deliver(&self, event: &ClientEvent) {
         use tauri::Emitter;
+        crate::system::observe(self, event);
         if let Err(e) = self.emit(CLIENT_EVENT, event) {
             tracing::warn!(error = %e, "could not forward an event to the window");
         }

@@ -18,6 +18,20 @@ pub struct AppState {
     session: Mutex<Option<ClientHandle>>,
 }
 
+/// The preferences the settings dialog edits.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preferences {
+    /// Desktop notifications on.
+    pub notifications: bool,
+    /// Only when my name is mentioned.
+    pub mentions_only: bool,
+    /// Closing the window hides it to the tray.
+    pub close_to_tray: bool,
+    /// Start Charla when I log in.
+    pub start_on_login: bool,
+}
+
 /// What the UI needs at start.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,6 +71,20 @@ impl AppState {
         let mut config = Config::load(&self.paths);
         config.username = Some(username);
         config.server_url = server_url.trim().to_owned();
+        config.save(&self.paths)?;
+        Ok(config)
+    }
+
+    /// Saves the preferences.
+    ///
+    /// # Errors
+    /// A config that cannot be written.
+    pub fn save_preferences(&self, preferences: &Preferences) -> Result<Config> {
+        let mut config = Config::load(&self.paths);
+        config.notifications.enabled = preferences.notifications;
+        config.notifications.mentions_only = preferences.mentions_only;
+        config.tray.close_to_tray = preferences.close_to_tray;
+        config.tray.start_on_login = preferences.start_on_login;
         config.save(&self.paths)?;
         Ok(config)
     }

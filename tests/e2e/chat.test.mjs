@@ -93,7 +93,7 @@ test('first run, chat, server loss, offline send, recovery, restart with draft',
     await (await composer(app)).setValue('an unsent draft');
     await new Promise((r) => setTimeout(r, 1000)); // the draft is saved 300 ms after typing stops
   } finally {
-    await app.deleteSession();
+    await app.deleteSession().catch((e) => console.error(`closing the session: ${e.message}`));
   }
 
   app = await openApp(driver.port);
@@ -104,6 +104,6 @@ test('first run, chat, server loss, offline send, recovery, restart with draft',
     await eventually(async () => (await texts(app)).some((t) => t.includes('sent while offline')), 'history after restart');
     await screenshot(app, '06-restarted-with-draft');
   } finally {
-    await app.deleteSession();
+    await app.deleteSession().catch((e) => console.error(`closing the session: ${e.message}`));
   }
 });

@@ -15,7 +15,7 @@ export const SERVER_BIN = process.env.CHARLA_SERVER_BIN ?? join(ROOT, 'target/de
 export const ARTIFACTS = join(ROOT, 'artifacts/e2e');
 
 const children = new Set();
-function track(child, name) {
+export function track(child, name) {
   children.add(child);
   child.once('exit', () => children.delete(child));
   child.stderr?.on('data', (chunk) => {

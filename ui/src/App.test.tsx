@@ -32,6 +32,10 @@ function setup(overrides: Partial<{ config: Partial<Config>; draft: string; fail
           const a = args as { username: string; serverUrl: string };
           return { ...settings.config, username: a.username.trim(), serverUrl: a.serverUrl };
         }
+        case 'save_preferences': {
+          const p = (args as { preferences: { notifications: boolean; mentionsOnly: boolean; closeToTray: boolean; startOnLogin: boolean } }).preferences;
+          return { ...settings.config, notifications: { enabled: p.notifications, mentionsOnly: p.mentionsOnly }, tray: { closeToTray: p.closeToTray, startOnLogin: p.startOnLogin } };
+        }
         case 'send_message':
           return { clientId: 'c1', text: (args as { text: string }).text, createdAt: new Date().toISOString(), state: 'pending' };
         default:
@@ -184,6 +188,25 @@ describe('settings', () => {
     expect(called('save_profile')[0]?.args).toEqual({ username: 'alice', serverUrl: 'ws://chat.example.org:3050' });
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
     expect(screen.getByText('ws://chat.example.org:3050')).toBeInTheDocument();
+  });
+});
+
+describe('desktop preferences', () => {
+  test('toggles are saved at once; Hide and Ctrl+W hide the window', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await user.click(screen.getByRole('button', { name: 'Settings' }));
+    await user.click(screen.getByLabelText('Desktop notifications for new messages'));
+    await waitFor(() => expect(called('save_preferences')).toHaveLength(1));
+    expect(called('save_preferences')[0]?.args).toEqual({
+      preferences: { notifications: false, mentionsOnly: false, closeToTray: true, startOnLogin: false },
+    });
+    expect(screen.getByLabelText('Only when my name is mentioned')).toBeDisabled();
+    await user.click(screen.getByRole('button', { name: 'Cancel' }));
+    await user.click(screen.getByRole('button', { name: 'Hide' }));
+    await user.keyboard('{Control>}w{/Control}');
+    expect(called('hide_window')).toHaveLength(2);
+    expect(called('start_session')).toHaveLength(1);
   });
 });
 

@@ -27,5 +27,7 @@ export function App() {
       </div>
     );
   }
-  return <Chat key={generation} config={settings.config} draft={settings.draft} onConfig={saved} />;
+  // Preferences change nothing about the connection: no restart.
+  const preferences = (config: Config) => setSettings({ ...settings, config });
+  return <Chat key={generation} config={settings.config} draft={settings.draft} onConfig={saved} onPreferences={preferences} />;
 }

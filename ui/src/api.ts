@@ -2,7 +2,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { openUrl } from '@tauri-apps/plugin-opener';
-import type { ClientEvent, Config, OutboxEntry, Settings } from './types';
+import type { ClientEvent, Config, OutboxEntry, Preferences, Settings } from './types';
 
 export const CLIENT_EVENT = 'client-event';
 
@@ -11,6 +11,8 @@ export const api = {
   saveProfile: (username: string, serverUrl: string) => invoke<Config>('save_profile', { username, serverUrl }),
   startSession: () => invoke<void>('start_session'),
   saveDraft: (text: string) => invoke<void>('save_draft', { text }),
+  savePreferences: (preferences: Preferences) => invoke<Config>('save_preferences', { preferences }),
+  hideWindow: () => invoke<void>('hide_window'),
   sendMessage: (text: string) => invoke<OutboxEntry>('send_message', { text }),
   retryMessage: (clientId: string) => invoke<void>('retry_message', { clientId }),
   discardMessage: (clientId: string) => invoke<void>('discard_message', { clientId }),

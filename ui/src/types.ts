@@ -44,6 +44,22 @@ export interface Config {
   tray: { closeToTray: boolean; startOnLogin: boolean };
 }
 
+export interface Preferences {
+  notifications: boolean;
+  mentionsOnly: boolean;
+  closeToTray: boolean;
+  startOnLogin: boolean;
+}
+
+export function preferencesOf(config: Config): Preferences {
+  return {
+    notifications: config.notifications.enabled,
+    mentionsOnly: config.notifications.mentionsOnly,
+    closeToTray: config.tray.closeToTray,
+    startOnLogin: config.tray.startOnLogin,
+  };
+}
+
 export interface Settings {
   config: Config;
   draft: string;

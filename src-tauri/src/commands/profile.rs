@@ -4,7 +4,7 @@ use charla_client::settings::Config;
 use tauri::{AppHandle, State};
 
 use crate::error::Result;
-use crate::session::{AppState, Settings};
+use crate::session::{AppState, Preferences, Settings};
 
 /// The saved config and draft.
 #[tauri::command]
@@ -20,6 +20,31 @@ pub fn save_profile(
     server_url: String,
 ) -> Result<Config> {
     state.save_profile(&username, &server_url)
+}
+
+/// Saves the notification and window preferences; applies start-on-login at once.
+#[tauri::command]
+pub fn save_preferences(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    preferences: Preferences,
+) -> Result<Config> {
+    let before = state.settings().config;
+    let config = state.save_preferences(&preferences)?;
+    if before.tray.start_on_login != config.tray.start_on_login {
+        use tauri_plugin_autostart::ManagerExt;
+        let autostart = app.autolaunch();
+        let result = if config.tray.start_on_login {
+            autostart.enable()
+        } else {
+            autostart.disable()
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not change start on login");
+        }
+    }
+    crate::system::sync_mute_item(&app, &config);
+    Ok(config)
 }
 
 /// Starts (or restarts) the chat with the saved profile.

@@ -1,4 +1,4 @@
-import { useReducer, useState } from 'react';
+import { useEffect, useReducer, useState } from 'react';
 import { api } from '../api';
 import { useClientEvents } from '../hooks/useClientEvents';
 import { chatReducer, initialChatState } from '../lib/chatState';
@@ -8,13 +8,24 @@ import { Composer } from './Composer';
 import { ProfileForm } from './FirstRun';
 import { MessageList } from './MessageList';
 import { People } from './People';
+import { PreferencesForm } from './PreferencesForm';
 
 function describe(e: unknown): string {
   return String((e as { message?: string }).message ?? e);
 }
 
 /** The chat window: banner, conversation, people, composer. */
-export function Chat({ config, draft, onConfig }: { config: Config; draft: string; onConfig: (c: Config) => void }) {
+export function Chat({
+  config,
+  draft,
+  onConfig,
+  onPreferences,
+}: {
+  config: Config;
+  draft: string;
+  onConfig: (c: Config) => void;
+  onPreferences: (c: Config) => void;
+}) {
   const [state, dispatch] = useReducer(chatReducer, initialChatState);
   const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
@@ -23,6 +34,18 @@ export function Chat({ config, draft, onConfig }: { config: Config; draft: strin
   useClientEvents(dispatch, () => {
     api.startSession().catch((e: unknown) => setNotice(describe(e)));
   });
+
+  // Ctrl+W (Cmd+W) hides the window to the tray, as chat apps do; the chat keeps running.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'w') {
+        e.preventDefault();
+        void api.hideWindow();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   const typing = state.typing.filter((u) => u !== state.me);
   return (
@@ -33,9 +56,14 @@ export function Chat({ config, draft, onConfig }: { config: Config; draft: strin
           <span>Charla</span>
           <span className="server">{config.serverUrl}</span>
         </div>
-        <button type="button" onClick={() => setEditing(true)} aria-label="Settings">
-          ⚙ Settings
-        </button>
+        <div className="top-actions">
+          <button type="button" onClick={() => void api.hideWindow()} title="Hide to the tray (Ctrl+W)">
+            Hide
+          </button>
+          <button type="button" onClick={() => setEditing(true)} aria-label="Settings">
+            ⚙ Settings
+          </button>
+        </div>
       </header>
       <Banner status={state.status} onRetry={() => void api.reconnectNow()} />
       {notice || state.lastError ? (
@@ -75,6 +103,7 @@ export function Chat({ config, draft, onConfig }: { config: Config; draft: strin
                 onConfig(saved);
               }}
             />
+            <PreferencesForm config={config} onSaved={onPreferences} />
           </div>
         </div>
       ) : null}

@@ -50,6 +50,7 @@ export function MessageList({ timeline, outbox, me, onRetry, onDiscard }: Props)
     overscan: 10,
     initialRect: { width: 800, height: 600 },
     getItemKey: (index) => rows[index]?.key ?? index,
+    useFlushSync: false,
   });
 
   const scrollToEnd = () => {

@@ -1,0 +1,66 @@
+//! The system tray: Show/Hide, Mute notifications, Quit (Linux delivers no tray clicks, so
+//! every action is in the menu), and the unread state as an icon badge and in the tooltip.
+
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Manager, Wry};
+
+use crate::system;
+
+const TRAY_ID: &str = "main";
+const ICON: &[u8] = include_bytes!("../../icons/tray.png");
+const ICON_UNREAD: &[u8] = include_bytes!("../../icons/tray-unread.png");
+
+/// The mute item, kept to reflect changes made in the settings dialog.
+pub struct MuteItem(pub CheckMenuItem<Wry>);
+
+/// Builds the tray. An error means the desktop has no tray; the app works without one.
+///
+/// # Errors
+/// Tauri's, when the platform has no tray or the icon cannot be decoded.
+pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<TrayIcon> {
+    let show = MenuItem::with_id(app, "toggle", "Show/Hide Charla", true, None::<&str>)?;
+    let mute =
+        CheckMenuItem::with_id(app, "mute", "Mute notifications", true, muted, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit Charla", true, None::<&str>)?;
+    let menu = Menu::with_items(
+        app,
+        &[&show, &mute, &PredefinedMenuItem::separator(app)?, &quit],
+    )?;
+    app.manage(MuteItem(mute));
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(Image::from_bytes(ICON)?)
+        .tooltip("Charla")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "toggle" => system::toggle_window(app),
+            "mute" => system::toggle_mute(app),
+            "quit" => app.exit(0),
+            _ => {}
+        })
+        .build(app)
+}
+
+/// Shows the unread count on the tray (icon variant, tooltip, title where supported).
+pub fn show_unread(app: &AppHandle, unread: usize) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let (bytes, tooltip, title) = if unread == 0 {
+        (ICON, "Charla".to_owned(), None)
+    } else {
+        (
+            ICON_UNREAD,
+            format!("Charla: {unread} unread"),
+            Some(unread.to_string()),
+        )
+    };
+    let result = Image::from_bytes(bytes)
+        .and_then(|icon| tray.set_icon(Some(icon)))
+        .and_then(|()| tray.set_tooltip(Some(&tooltip)))
+        .and_then(|()| tray.set_title(title.as_deref()));
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "could not update the tray");
+    }
+}
