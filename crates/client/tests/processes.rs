@@ -4,16 +4,15 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
-use charla_client::{spawn, Backoff, ClientEvent, ClientOptions, ConnectionStatus};
+use charla_client::{ClientEvent, ClientHandle, ConnectionStatus};
 use charla_protocol::chat::ChatMessage;
 use tokio::sync::mpsc;
 
-const WAIT: Duration = Duration::from_secs(20);
+mod common;
+use common::{free_port, options, start, until, Process};
 
 /// `target/<profile>/charla-server`, built by `cargo test --workspace` (for its own tests).
 fn server_binary() -> PathBuf {
@@ -28,80 +27,23 @@ fn server_binary() -> PathBuf {
     binary
 }
 
-struct ServerProcess(Child);
-
-impl ServerProcess {
-    fn start(port: u16, db: &Path) -> Self {
-        let server = Self(
-            Command::new(server_binary())
-                .args(["--port", &port.to_string(), "--rate-limit", "0", "--db"])
-                .arg(db)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("server starts"),
-        );
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("server did not listen on {port}"); // `server` is dropped: killed and reaped
-    }
-
-    fn kill(mut self) {
-        self.0.kill().expect("SIGKILL");
-        self.0.wait().expect("reaped");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+fn start_server(port: u16, db: &Path) -> Process {
+    Process::listening(
+        Command::new(server_binary())
+            .args(["--port", &port.to_string(), "--rate-limit", "0", "--db"])
+            .arg(db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        port,
+    )
 }
 
 fn client(
     port: u16,
     name: &str,
     dir: &Path,
-) -> (
-    charla_client::ClientHandle,
-    mpsc::UnboundedReceiver<ClientEvent>,
-) {
-    let mut options = ClientOptions::new(
-        &format!("http://127.0.0.1:{port}"),
-        name,
-        dir.join(format!("{name}.json")),
-    )
-    .expect("options");
-    options.backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(200), 0.5);
-    let (tx, rx) = mpsc::unbounded_channel();
-    (spawn(options, tx), rx)
-}
-
-async fn until<T>(
-    events: &mut mpsc::UnboundedReceiver<ClientEvent>,
-    mut pick: impl FnMut(&ClientEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if let Some(found) = pick(&events.recv().await.expect("client running")) {
-                return found;
-            }
-        }
-    })
-    .await
-    .expect("in time")
+) -> (ClientHandle, mpsc::UnboundedReceiver<ClientEvent>) {
+    start(options(&format!("http://127.0.0.1:{port}"), name, dir))
 }
 
 /// The whole history as a fresh client sees it on joining.
@@ -129,7 +71,7 @@ async fn server_killed_and_restarted_while_messages_are_queued() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("history.db");
     let port = free_port();
-    let server = ServerProcess::start(port, &db);
+    let server = start_server(port, &db);
     let (alice, mut events) = client(port, "alice", dir.path());
     until(&mut events, |e| {
         matches!(e, ClientEvent::Status(ConnectionStatus::Connected { .. })).then_some(())
@@ -153,7 +95,7 @@ async fn server_killed_and_restarted_while_messages_are_queued() {
             .await
             .expect("queued offline");
     }
-    let _server = ServerProcess::start(port, &db);
+    let _server = start_server(port, &db);
     until(&mut events, |e| {
         matches!(e, ClientEvent::Outbox { entries } if entries.is_empty()).then_some(())
     })
@@ -173,7 +115,7 @@ async fn server_killed_and_restarted_while_messages_are_queued() {
 async fn a_killed_cli_resumes_from_its_outbox_without_duplicates() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let _server = ServerProcess::start(port, &dir.path().join("history.db"));
+    let _server = start_server(port, &dir.path().join("history.db"));
     let data = dir.path().join("cli");
     let cli = |stdin: Stdio| {
         Command::new(env!("CARGO_BIN_EXE_charla-cli"))

@@ -3,53 +3,35 @@
 //! server never acks.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use charla_client::{spawn, Backoff, ClientEvent, ClientOptions, ConnectionStatus, OutboxState};
+use charla_client::{ClientEvent, ConnectionStatus, OutboxState};
 use tokio::sync::mpsc;
 
-const WAIT: Duration = Duration::from_secs(15);
-
-struct NodeServer(Child);
-
-impl Drop for NodeServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::{free_port, options, start, until, Process};
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn start_tutorial_server() -> (NodeServer, u16) {
+fn start_tutorial_server() -> (Process, u16) {
     let root = repo_root();
     assert!(
         root.join("node_modules/socket.io").exists(),
         "socket.io is not installed: run `npm ci` at the repository root (npm test does)"
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let server = NodeServer(
+    let port = free_port();
+    let server = Process::listening(
         Command::new("node")
             .arg(root.join("tests/interop/tutorial-server.mjs"))
             .env("PORT", port.to_string())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node starts"),
+            .stderr(Stdio::null()),
+        port,
     );
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (server, port);
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("the tutorial server did not listen on {port}");
+    (server, port)
 }
 
 fn client(
@@ -60,31 +42,9 @@ fn client(
     charla_client::ClientHandle,
     mpsc::UnboundedReceiver<ClientEvent>,
 ) {
-    let mut options = ClientOptions::new(
-        &format!("http://localhost:{port}"),
-        name,
-        dir.join(format!("{name}.json")),
-    )
-    .expect("options");
+    let mut options = options(&format!("http://localhost:{port}"), name, dir);
     options.join_timeout = Duration::from_millis(500);
-    options.backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(200), 0.5);
-    let (tx, rx) = mpsc::unbounded_channel();
-    (spawn(options, tx), rx)
-}
-
-async fn until<T>(
-    events: &mut mpsc::UnboundedReceiver<ClientEvent>,
-    mut pick: impl FnMut(&ClientEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if let Some(found) = pick(&events.recv().await.expect("client running")) {
-                return found;
-            }
-        }
-    })
-    .await
-    .expect("in time")
+    start(options)
 }
 
 #[tokio::test]
