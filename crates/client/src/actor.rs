@@ -222,7 +222,7 @@ impl Actor {
             .emit(events::JOIN, join_args, Some(Pending::Join))
             .await
         {
-            return Ending::Lost(e);
+            return e;
         }
         let join_deadline = Instant::now() + self.options.join_timeout;
         let mut alive_until = Instant::now() + heartbeat;
@@ -313,7 +313,7 @@ impl Actor {
             let body = json!({ "username": self.options.username, "text": entry.text, "clientId": entry.client_id });
             let expect = (!session.compat).then(|| Pending::Chat(entry.client_id.clone()));
             if let Err(e) = session.emit(events::CHAT_MESSAGE, vec![body], expect).await {
-                return Some(Ending::Lost(e));
+                return Some(e);
             }
             self.outbox.mark_sent(&entry.client_id);
         }
@@ -351,7 +351,7 @@ impl Actor {
                         .emit(events::TYPING, vec![json!(typing)], None)
                         .await
                     {
-                        return Some(Ending::Lost(e));
+                        return Some(e);
                     }
                 }
                 None
@@ -528,7 +528,7 @@ impl Session {
         event: &str,
         args: Vec<Value>,
         expect: Option<Pending>,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), Ending> {
         let ack_id = expect.map(|pending| {
             let id = self.next_ack;
             self.next_ack += 1;
@@ -539,7 +539,7 @@ impl Session {
             .await
             .map_err(|e| {
                 tracing::debug!(error = %e, "write failed");
-                "the connection was lost".to_owned()
+                Ending::Lost("the connection was lost".into())
             })
     }
 }

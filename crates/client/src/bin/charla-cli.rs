@@ -54,10 +54,21 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, String> {
+/// Why the CLI could not start.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    /// No `--username` and none saved.
+    #[error("--username is required (none saved yet)")]
+    NoUsername,
+    /// A bad address, or no place for local files.
+    #[error(transparent)]
+    Client(#[from] charla_client::Error),
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let paths = match &cli.data_dir {
         Some(dir) => Paths::under(dir),
-        None => Paths::from_env().map_err(|e| e.to_string())?,
+        None => Paths::from_env()?,
     };
     let config = Config::load(&paths);
     let server = cli.server.clone().unwrap_or(config.server_url);
@@ -65,9 +76,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         .username
         .clone()
         .or(config.username)
-        .ok_or("--username is required (none saved yet)")?;
+        .ok_or(CliError::NoUsername)?;
     let outbox = paths.outbox_file(&server, &username);
-    let mut options = ClientOptions::new(&server, &username, outbox).map_err(|e| e.to_string())?;
+    let mut options = ClientOptions::new(&server, &username, outbox)?;
     options.token = cli.token.clone();
 
     let (tx, mut events) = mpsc::unbounded_channel();
