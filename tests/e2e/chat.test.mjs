@@ -35,7 +35,7 @@ async function texts(b) {
   return out;
 }
 
-test('first run, chat, server loss, offline send, recovery, restart with draft', async () => {
+test('first run, chat, server loss, offline send, recovery, restart with draft', { timeout: 240_000 }, async () => {
   let app = await openApp(driver.port);
   try {
     // First run: pick a username, point at our server.

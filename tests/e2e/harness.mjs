@@ -85,8 +85,13 @@ export async function startDriver(env) {
     spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }),
     'tauri-driver',
   );
+  // The app's own log (it reaches us through WebKitWebDriver and tauri-driver), without colours.
+  let log = '';
+  child.stderr.on('data', (chunk) => {
+    log += String(chunk).replace(/\x1b\[[0-9;]*m/g, '');
+  });
   await waitForPort(port);
-  return { port, child };
+  return { port, child, log: () => log };
 }
 
 export async function openApp(driverPort) {
@@ -94,6 +99,8 @@ export async function openApp(driverPort) {
     hostname: '127.0.0.1',
     port: driverPort,
     logLevel: 'warn',
+    connectionRetryTimeout: 60000,
+    connectionRetryCount: 0,
     capabilities: {
       'wdio:enforceWebDriverClassic': true,
       'tauri:options': { application: APP_BIN },
