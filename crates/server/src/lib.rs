@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod identity;
 pub mod origin;
+pub mod owned_head;
 pub mod rate_limit;
 pub mod room;
 pub mod store;
@@ -31,6 +32,9 @@ pub use error::{Error, Result};
 
 use events::OrderedEvents;
 use room::Room;
+
+/// Initial WebSocket read buffer per connection.
+const WS_READ_BUFFER: usize = 1024;
 
 /// A connection refused at the Socket.IO handshake; the text is what the client sees.
 #[derive(Debug, thiserror::Error)]
@@ -64,12 +68,15 @@ pub async fn run(
         .ws_max_frame_size(frame_limit)
         .ping_interval(config.ping_interval)
         .ping_timeout(config.ping_timeout)
+        // Chat frames are small; the buffer grows for a larger one. (Default: 4 KiB per socket.)
+        .ws_read_buffer_size(WS_READ_BUFFER)
         .build_layer();
     register_namespace(&io, room.clone(), config.token.clone());
 
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(layer)
+        .layer(axum::middleware::from_fn(owned_head::copy_head))
         .layer(cors(&config))
         .layer(axum::middleware::from_fn_with_state(
             config.clone(),

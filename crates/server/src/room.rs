@@ -328,14 +328,23 @@ impl RoomState {
     /// Queues `event` to every connection but `except`. A connection whose queue is full is
     /// dropped from the room and disconnected (so it reconnects and replays with `since`), and
     /// one found closed is forgotten; either way the others hear it left.
+    ///
+    /// The payload is serialized to JSON once; each connection gets a copy of that text.
     fn broadcast<T: Serialize + ?Sized>(&mut self, event: &str, data: &T, except: Option<Sid>) {
+        let json = match serde_json::value::to_raw_value(data) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::error!(event, error = %e, "could not encode an event");
+                return;
+            }
+        };
         let mut slow = Vec::new();
         let mut closed = Vec::new();
         for (sid, conn) in &self.conns {
             if Some(*sid) == except {
                 continue;
             }
-            match conn.socket.emit(event, data) {
+            match conn.socket.emit(event, &*json) {
                 Ok(()) => {}
                 Err(SendError::Socket(SocketError::InternalChannelFull)) => slow.push(*sid),
                 Err(SendError::Socket(SocketError::Closed)) => closed.push(*sid),
