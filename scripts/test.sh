@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: system packages and Node modules when missing, the UI (lint,
 # typecheck, Vitest), the Rust workspace (unit + integration, real servers on 127.0.0.1), the
-# interop tests with the real JavaScript socket.io-client, and the desktop app end to end.
+# interop tests with the real JavaScript socket.io-client, the desktop app end to end, the
+# benchmark comparison in its quick mode, and the installers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,9 @@ fi
 dbus-run-session -- node --test --test-force-exit --test-concurrency=1 tests/e2e/
 echo "==> screenshots of each step: artifacts/e2e/"
 
-echo "==> installers: .deb and .rpm (release build), unpacked and checked"
+echo "==> benchmarks, quick mode: Charla, the Node tutorial server and the raw floor, every delivery checked"
+bash scripts/bench.sh --quick --rounds 1
+
+echo "==> installers: .deb and .rpm (size-optimized release build), unpacked and checked"
 npm run bundle
 node --test tests/package/

@@ -23,7 +23,7 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// CPUs this process may run on, as `taskset` would list them; `None` when unknown.
+/// How many CPUs this process may run on (1 when unknown).
 #[must_use]
 pub fn cpu_count() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)

@@ -17,6 +17,8 @@ use crate::flavor::Flavor;
 pub enum Target {
     /// charla-server, SQLite persistence on.
     Charla,
+    /// charla-server with history in memory only (to show what persistence costs).
+    CharlaMemory,
     /// The tutorial's server on Node and socket.io 4.8.
     Node,
     /// The raw tokio-tungstenite broadcast floor.
@@ -29,6 +31,7 @@ impl Target {
     pub fn label(self) -> &'static str {
         match self {
             Self::Charla => "Charla",
+            Self::CharlaMemory => "Charla, no disk",
             Self::Node => "Node tutorial",
             Self::Raw => "raw floor",
         }
@@ -38,7 +41,7 @@ impl Target {
     #[must_use]
     pub fn flavor(self) -> Flavor {
         match self {
-            Self::Charla => Flavor::Charla,
+            Self::Charla | Self::CharlaMemory => Flavor::Charla,
             Self::Node | Self::Raw => Flavor::Tutorial,
         }
     }
@@ -129,16 +132,21 @@ impl Launcher {
 
     fn command(&self, target: Target, port: u16, tag: &str) -> Result<Command> {
         let (program, args): (PathBuf, Vec<String>) = match target {
-            Target::Charla => {
-                let db = self.work_dir.join(format!("{tag}.db"));
-                remove_database(&db)?;
+            Target::Charla | Target::CharlaMemory => {
+                let db = if target == Target::Charla {
+                    let db = self.work_dir.join(format!("{tag}.db"));
+                    remove_database(&db)?;
+                    db.display().to_string()
+                } else {
+                    ":memory:".to_owned()
+                };
                 (
                     self.charla_server.clone(),
                     vec![
                         "--port".into(),
                         port.to_string(),
                         "--db".into(),
-                        db.display().to_string(),
+                        db,
                         // The load is one user sending far faster than a person: lift the
                         // per-connection rate limit (everything else stays on).
                         "--rate-limit".into(),

@@ -3,7 +3,7 @@
 //! socketioxide spawns a task per event for ordinary handlers, which reorders one sender's
 //! burst. This handler implements [`MessageHandler`] directly: `call` runs synchronously in the
 //! socket's receive loop, so events are handled (and messages sequenced) in the order the client
-//! sent them.
+//! sent them. Connections served by [`crate::ws`] call [`handle`] from their own receive loop.
 
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ use socketioxide::socket::Socket;
 use socketioxide_core::Value;
 
 use crate::identity::Rejection;
+use crate::link::{Link, Responder};
 use crate::room::{Ack, Room};
 
 /// Marker type naming this handler's "extractors" for socketioxide.
@@ -33,39 +34,56 @@ impl OrderedEvents {
     pub fn new(room: Room) -> Self {
         Self { room }
     }
+}
 
-    fn dispatch(&self, socket: &SocketRef, value: &Value, ack: &mut Ack) -> Result<(), Rejection> {
-        let (name, args) =
-            event_parts(value).ok_or_else(|| invalid_payload("binary events are not supported"))?;
-        match name.as_str() {
-            events::JOIN => {
-                let request = JoinRequest::from_args(&args).map_err(|e| invalid_payload(e.0))?;
-                self.room.join(socket, request, ack)
-            }
-            events::CHAT_MESSAGE => {
-                let message =
-                    OutgoingMessage::from_args(&args).map_err(|e| invalid_payload(e.0))?;
-                self.room.chat(socket, message, ack)
-            }
-            events::TYPING => match args.first() {
-                Some(Json::Bool(typing)) => self.room.typing(socket, *typing),
-                _ => Err(invalid_payload("expected true or false")),
-            },
-            // Unknown events are ignored, as the tutorial's server ignores them.
-            _ => Ok(()),
+/// Handles one event (`name` with its arguments) from `link`, refusing it by ack, by an `error`
+/// event or, for a malformed payload with nobody to answer, by disconnecting.
+pub fn handle(room: &Room, link: &Link, name: &str, args: &[Json], mut ack: Ack) {
+    if let Err(rejection) = dispatch(room, link, name, args, &mut ack) {
+        refuse(link, ack, rejection);
+    }
+}
+
+fn dispatch(
+    room: &Room,
+    link: &Link,
+    name: &str,
+    args: &[Json],
+    ack: &mut Ack,
+) -> Result<(), Rejection> {
+    match name {
+        events::JOIN => {
+            let request = JoinRequest::from_args(args).map_err(|e| invalid_payload(e.0))?;
+            room.join(link, request, ack)
         }
+        events::CHAT_MESSAGE => {
+            let message = OutgoingMessage::from_args(args).map_err(|e| invalid_payload(e.0))?;
+            room.chat(link, message, ack)
+        }
+        events::TYPING => match args.first() {
+            Some(Json::Bool(typing)) => room.typing(link, *typing),
+            _ => Err(invalid_payload("expected true or false")),
+        },
+        // Unknown events are ignored, as the tutorial's server ignores them.
+        _ => Ok(()),
     }
 }
 
 impl MessageHandler<LocalAdapter, InOrder> for OrderedEvents {
     fn call(&self, s: Arc<Socket<LocalAdapter>>, mut v: Value, ack_id: Option<i64>) {
-        let mut ack = match AckSender::from_message_parts(&s, &mut v, &ack_id) {
+        let ack = match AckSender::from_message_parts(&s, &mut v, &ack_id) {
             Ok(ack) => ack_id.map(|_| ack),
             Err(never) => match never {},
         };
-        let socket = SocketRef::from(s);
-        if let Err(rejection) = self.dispatch(&socket, &v, &mut ack) {
-            refuse(socket, ack, rejection);
+        let link = Link::Sio(SocketRef::from(s));
+        let ack = ack.map(Responder::Sio);
+        match event_parts(&v) {
+            Some((name, args)) => handle(&self.room, &link, &name, &args, ack),
+            None => refuse(
+                &link,
+                ack,
+                invalid_payload("binary events are not supported"),
+            ),
         }
     }
 }
@@ -87,33 +105,34 @@ fn event_parts(value: &Value) -> Option<(String, Vec<Json>)> {
 
 /// Answers a refused request: by its ack when it asked for one; otherwise with an `error` event,
 /// or, for a payload of the wrong shape (a broken or hostile client), by disconnecting it.
-fn refuse(socket: SocketRef, ack: Ack, rejection: Rejection) {
-    tracing::debug!(sid = %socket.id, code = ?rejection.code, message = %rejection.message, "refused");
+pub fn refuse(link: &Link, ack: Ack, rejection: Rejection) {
+    let sid = link.id();
+    tracing::debug!(sid = %sid, code = ?rejection.code, message = %rejection.message, "refused");
     match ack {
         Some(ack) => {
             if let Err(e) = ack.send(&Refusal::new(rejection.code, rejection.message)) {
-                tracing::warn!(sid = %socket.id, error = %e, "could not send a refusal");
+                tracing::warn!(sid = %sid, error = %e, "could not send a refusal");
             }
         }
         None if rejection.code == ErrorCode::InvalidPayload => {
-            tracing::warn!(sid = %socket.id, reason = %rejection.message, "malformed event; disconnecting");
-            if let Err(e) = socket.disconnect() {
-                tracing::debug!(error = %e, "disconnecting a malformed client");
-            }
+            tracing::warn!(sid = %sid, reason = %rejection.message, "malformed event; disconnecting");
+            link.disconnect();
         }
         None => {
             let body = ErrorBody {
                 code: rejection.code,
                 message: rejection.message,
             };
-            if let Err(e) = socket.emit(events::ERROR, &body) {
-                tracing::warn!(sid = %socket.id, error = %e, "could not send an error");
+            if let Err(e) = link.emit(events::ERROR, &body) {
+                tracing::warn!(sid = %sid, error = %e, "could not send an error");
             }
         }
     }
 }
 
-fn invalid_payload(reason: &str) -> Rejection {
+/// A refusal for a payload of the wrong shape.
+#[must_use]
+pub fn invalid_payload(reason: &str) -> Rejection {
     Rejection {
         code: ErrorCode::InvalidPayload,
         message: reason.to_owned(),

@@ -7,11 +7,13 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod link;
 pub mod origin;
 pub mod owned_head;
 pub mod rate_limit;
 pub mod room;
 pub mod store;
+pub mod ws;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -72,10 +74,21 @@ pub async fn run(
         .ws_read_buffer_size(WS_READ_BUFFER)
         .build_layer();
     register_namespace(&io, room.clone(), config.token.clone());
+    let (stop_ws, ws_shutdown) = tokio::sync::watch::channel(false);
+    let ws_context = Arc::new(ws::WsContext::new(
+        room.clone(),
+        config.clone(),
+        ws_shutdown,
+    ));
 
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(layer)
+        // Direct WebSocket connections are served by `ws`; the rest go on to socketioxide.
+        .layer(axum::middleware::from_fn_with_state(
+            ws_context,
+            ws::intercept,
+        ))
         .layer(axum::middleware::from_fn(owned_head::copy_head))
         .layer(cors(&config))
         .layer(axum::middleware::from_fn_with_state(
@@ -94,6 +107,7 @@ pub async fn run(
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: disconnecting clients");
+            let _ = stop_ws.send(true);
             closing.close().await;
         })
         .await?;
@@ -109,7 +123,7 @@ fn register_namespace(io: &SocketIo, room: Room, token: Option<String>) {
         let room = room.clone();
         move |socket: SocketRef| {
             let room = room.clone();
-            async move { room.connect(&socket) }
+            async move { room.connect(&link::Link::Sio(socket)) }
         }
     };
     let prepare = move |socket: SocketRef, TryData(auth): TryData<Json>| {

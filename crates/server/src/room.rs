@@ -15,12 +15,11 @@ use charla_protocol::chat::{
     events, ChatMessage, ErrorCode, JoinAck, JoinRequest, OutgoingMessage, SendAck, TypingNotice,
 };
 use serde::Serialize;
-use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::socket::Sid;
-use socketioxide::{SendError, SocketError};
 
 use crate::config::ServerConfig;
 use crate::identity::{check_text, normalize_username, username_key, Rejection};
+use crate::link::{Encoded, Link, Responder, SendFailure};
 use crate::rate_limit::RateLimiter;
 use crate::store::{Loaded, StoreHandle};
 
@@ -40,7 +39,7 @@ struct Shared {
 }
 
 struct Conn {
-    socket: SocketRef,
+    link: Link,
     username: Option<String>,
     limiter: RateLimiter,
     typing: bool,
@@ -81,7 +80,7 @@ impl AcceptedIds {
 
 /// The client's ack callback, if it asked for one. Operations take it when they answer; one
 /// left in place after an error is the caller's to answer with the refusal.
-pub type Ack = Option<AckSender>;
+pub type Ack = Option<Responder>;
 
 impl Room {
     /// A room resuming from what the store held.
@@ -131,10 +130,10 @@ impl Room {
     }
 
     /// Registers a connection as an audience of the room (idempotent).
-    pub fn connect(&self, socket: &SocketRef) {
+    pub fn connect(&self, link: &Link) {
         let per_sec = self.inner.config.rate_limit_per_sec;
-        self.lock().conns.entry(socket.id).or_insert_with(|| Conn {
-            socket: socket.clone(),
+        self.lock().conns.entry(link.id()).or_insert_with(|| Conn {
+            link: link.clone(),
             username: None,
             limiter: RateLimiter::new(per_sec, Instant::now()),
             typing: false,
@@ -145,25 +144,21 @@ impl Room {
     ///
     /// # Errors
     /// A rejection for a bad or taken name, or a second name on one connection.
-    pub fn join(
-        &self,
-        socket: &SocketRef,
-        request: JoinRequest,
-        ack: &mut Ack,
-    ) -> Result<(), Rejection> {
+    pub fn join(&self, link: &Link, request: JoinRequest, ack: &mut Ack) -> Result<(), Rejection> {
         let name = normalize_username(&request.username)?;
         let key = username_key(&name);
-        self.connect(socket);
+        self.connect(link);
+        let sid = link.id();
         let mut state = self.lock();
         let state = &mut *state;
-        if let Some(holder) = state.names.get(&key).filter(|sid| **sid != socket.id) {
-            tracing::debug!(sid = %socket.id, holder = %holder, name, "username taken");
+        if let Some(holder) = state.names.get(&key).filter(|holder| **holder != sid) {
+            tracing::debug!(sid = %sid, holder = %holder, name, "username taken");
             return Err(Rejection {
                 code: ErrorCode::UsernameTaken,
                 message: format!("{name} is already in the chat"),
             });
         }
-        let conn = state.conns.get_mut(&socket.id).ok_or_else(gone)?;
+        let conn = state.conns.get_mut(&sid).ok_or_else(gone)?;
         let first_join = match &conn.username {
             Some(current) if username_key(current) != key => {
                 return Err(Rejection {
@@ -175,7 +170,7 @@ impl Room {
             None => true,
         };
         conn.username = Some(name.clone());
-        state.names.insert(key, socket.id);
+        state.names.insert(key, sid);
 
         let users = state.users();
         let history: Vec<ChatMessage> = match request.since {
@@ -195,15 +190,15 @@ impl Room {
                 history,
             };
             if let Err(e) = ack.send(&reply) {
-                tracing::warn!(sid = %socket.id, error = %e, "could not ack join");
+                tracing::warn!(sid = %sid, error = %e, "could not ack join");
             }
         }
-        if let Err(e) = socket.emit(events::USERS, &users) {
-            tracing::warn!(sid = %socket.id, error = %e, "could not send users");
+        if let Err(e) = link.emit(events::USERS, &users) {
+            tracing::warn!(sid = %sid, error = %e, "could not send users");
         }
         if first_join {
-            tracing::info!(sid = %socket.id, username = %name, "joined");
-            state.broadcast(events::USER_JOINED, &name, Some(socket.id));
+            tracing::info!(sid = %sid, username = %name, "joined");
+            state.broadcast(events::USER_JOINED, &name, Some(sid));
         }
         Ok(())
     }
@@ -215,14 +210,15 @@ impl Room {
     /// Not joined, empty or too long, or over the rate limit.
     pub fn chat(
         &self,
-        socket: &SocketRef,
+        link: &Link,
         outgoing: OutgoingMessage,
         ack: &mut Ack,
     ) -> Result<(), Rejection> {
         let max_chars = self.inner.config.max_message_chars;
         let mut state = self.lock();
         let state = &mut *state;
-        let conn = state.conns.get_mut(&socket.id).ok_or_else(not_joined)?;
+        let sid = link.id();
+        let conn = state.conns.get_mut(&sid).ok_or_else(not_joined)?;
         let username = conn.username.clone().ok_or_else(not_joined)?;
         check_text(&outgoing.text, max_chars)?;
 
@@ -231,7 +227,7 @@ impl Room {
             .as_ref()
             .map(|id| (username_key(&username), id.clone()));
         if let Some(previous) = dedupe_key.as_ref().and_then(|k| state.accepted.get(k)) {
-            tracing::debug!(sid = %socket.id, "retry of an accepted message acked again");
+            tracing::debug!(sid = %sid, "retry of an accepted message acked again");
             let previous = previous.clone();
             if let Some(ack) = ack.take() {
                 self.inner
@@ -248,7 +244,7 @@ impl Room {
         state.last_seq += 1;
         let seq = state.last_seq;
         let message = ChatMessage {
-            id: format!("{}-{seq}", socket.id),
+            id: format!("{sid}-{seq}"),
             username,
             text: outgoing.text,
             timestamp: charla_protocol::timestamp::now_millis(),
@@ -286,16 +282,17 @@ impl Room {
     ///
     /// # Errors
     /// Not joined.
-    pub fn typing(&self, socket: &SocketRef, typing: bool) -> Result<(), Rejection> {
+    pub fn typing(&self, link: &Link, typing: bool) -> Result<(), Rejection> {
+        let sid = link.id();
         let mut state = self.lock();
-        let conn = state.conns.get_mut(&socket.id).ok_or_else(not_joined)?;
+        let conn = state.conns.get_mut(&sid).ok_or_else(not_joined)?;
         let username = conn.username.clone().ok_or_else(not_joined)?;
         if conn.typing != typing {
             conn.typing = typing;
             state.broadcast(
                 events::TYPING,
                 &TypingNotice { username, typing },
-                Some(socket.id),
+                Some(sid),
             );
         }
         Ok(())
@@ -329,10 +326,16 @@ impl RoomState {
     /// dropped from the room and disconnected (so it reconnects and replays with `since`), and
     /// one found closed is forgotten; either way the others hear it left.
     ///
-    /// The payload is serialized to JSON once; each connection gets a copy of that text.
-    fn broadcast<T: Serialize + ?Sized>(&mut self, event: &str, data: &T, except: Option<Sid>) {
-        let json = match serde_json::value::to_raw_value(data) {
-            Ok(json) => json,
+    /// The payload is encoded once; each of this server's WebSocket connections gets a
+    /// reference to the same frame.
+    fn broadcast<T: Serialize + ?Sized>(
+        &mut self,
+        event: &'static str,
+        data: &T,
+        except: Option<Sid>,
+    ) {
+        let encoded = match Encoded::new(event, data) {
+            Ok(encoded) => encoded,
             Err(e) => {
                 tracing::error!(event, error = %e, "could not encode an event");
                 return;
@@ -344,13 +347,11 @@ impl RoomState {
             if Some(*sid) == except {
                 continue;
             }
-            match conn.socket.emit(event, &*json) {
+            match conn.link.send(&encoded) {
                 Ok(()) => {}
-                Err(SendError::Socket(SocketError::InternalChannelFull)) => slow.push(*sid),
-                Err(SendError::Socket(SocketError::Closed)) => closed.push(*sid),
-                Err(e) => {
-                    tracing::error!(sid = %sid, event, error = %e, "could not encode an event")
-                }
+                Err(SendFailure::Full) => slow.push(*sid),
+                Err(SendFailure::Closed) => closed.push(*sid),
+                Err(e) => tracing::error!(sid = %sid, event, error = %e, "could not send an event"),
             }
         }
         for sid in slow {
@@ -360,7 +361,7 @@ impl RoomState {
                     username = conn.username.as_deref().unwrap_or(""),
                     "client queue full; disconnecting it (it will reconnect and replay)"
                 );
-                disconnect_when_possible(conn.socket.clone());
+                conn.link.disconnect();
             }
             self.remove(sid);
         }
@@ -381,22 +382,6 @@ impl RoomState {
     }
 }
 
-/// Sends `41` to a client whose queue is full, as soon as there is room for it, so it learns it
-/// was cut off after the last message it did receive. Gives up when the socket closes.
-fn disconnect_when_possible(socket: SocketRef) {
-    tokio::spawn(async move {
-        for _ in 0..600 {
-            match socket.clone().disconnect() {
-                Ok(()) | Err(SocketError::Closed) => return,
-                Err(SocketError::InternalChannelFull) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-            }
-        }
-        tracing::warn!(sid = %socket.id, "slow client never drained its queue");
-    });
-}
-
 fn send_ack(message: &ChatMessage, seq: u64) -> SendAck {
     SendAck {
         ok: true,
@@ -406,7 +391,7 @@ fn send_ack(message: &ChatMessage, seq: u64) -> SendAck {
     }
 }
 
-fn send_or_log<T: Serialize + ?Sized>(ack: AckSender, data: &T) {
+fn send_or_log<T: Serialize + ?Sized>(ack: Responder, data: &T) {
     if let Err(e) = ack.send(data) {
         tracing::warn!(error = %e, "could not send an ack");
     }

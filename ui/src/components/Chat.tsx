@@ -9,6 +9,7 @@ import { ProfileForm } from './FirstRun';
 import { MessageList } from './MessageList';
 import { People } from './People';
 import { PreferencesForm } from './PreferencesForm';
+import { markEvent } from '../lib/perfMarks';
 
 function describe(e: unknown): string {
   return String((e as { message?: string }).message ?? e);
@@ -31,7 +32,10 @@ export function Chat({
   const [editing, setEditing] = useState(false);
 
   // Listen first, then start the session, so no event is missed.
-  useClientEvents(dispatch, () => {
+  useClientEvents((event) => {
+    markEvent(event);
+    dispatch(event);
+  }, () => {
     api.startSession().catch((e: unknown) => setNotice(describe(e)));
   });
 

@@ -3,6 +3,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { dayLabel, itemDate, timeLabel, type TimelineItem } from '../lib/chatState';
 import type { OutboxEntry } from '../types';
 import { MessageText } from './MessageText';
+import { markPainted } from '../lib/perfMarks';
 
 type Row =
   | { kind: 'day'; key: string; label: string }
@@ -68,6 +69,8 @@ export function MessageList({ timeline, outbox, me, onRetry, onDiscard }: Props)
     else setUnseen((n) => n + added);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [rows.length, outbox.length]);
+
+  useEffect(() => markPainted(rows.length), [rows.length]);
 
   useEffect(() => {
     scrollToEnd(); // start at the newest

@@ -1,0 +1,4 @@
+//! Tauri's build step for the empty app.
+fn main() {
+    tauri_build::build();
+}
