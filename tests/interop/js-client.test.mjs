@@ -78,6 +78,38 @@ for (const [name, options] of [
   });
 }
 
+// The server has two transports: direct WebSocket connections are its own, polling (and
+// upgraded polling) ones go through socketioxide. One room, one order, whichever way in.
+test('polling, upgraded and websocket-only clients share one room and one order', async () => {
+  const clients = {
+    polling: client({ transports: ['polling'] }),
+    upgraded: client({}),
+    websocket: client({ transports: ['websocket'] }),
+  };
+  const all = Object.entries(clients);
+  try {
+    await Promise.all(all.map(([, c]) => connected(c)));
+    if (clients.upgraded.io.engine.transport.name !== 'websocket') await once(clients.upgraded.io.engine, 'upgrade');
+    for (const [name, c] of all) assert.equal((await c.emitWithAck('join', `mix-${name}`)).ok, true);
+    const seen = Object.fromEntries(all.map(([name]) => [name, []]));
+    for (const [name, c] of all) c.on('message', (m) => seen[name].push(`${m.seq}:${m.text}`));
+    const acks = [];
+    for (let i = 0; i < 20; i += 1) {
+      for (const [name, c] of all) acks.push(c.emitWithAck('chat-message', { text: `${name} ${i}`, clientId: `mix-${name}-${i}` }));
+    }
+    for (const ack of await Promise.all(acks)) assert.equal(ack.ok, true);
+    const until = Date.now() + 5000;
+    while (Object.values(seen).some((s) => s.length < 60) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(seen.polling.length, 60, 'the polling client got every message');
+    assert.deepEqual(seen.upgraded, seen.polling, 'the upgraded client saw the same order');
+    assert.deepEqual(seen.websocket, seen.polling, 'the websocket client saw the same order');
+    const seqs = seen.polling.map((s) => Number(s.split(':')[0]));
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in seq order');
+  } finally {
+    for (const [, c] of all) c.close();
+  }
+});
+
 test('a page from another origin is refused, on polling and on websocket', async () => {
   for (const transports of [['polling'], ['websocket']]) {
     const evil = io(server.url, { forceNew: true, reconnection: false, transports, extraHeaders: { origin: 'http://evil.example' } });

@@ -36,7 +36,9 @@ fn rand_suffix() -> u128 {
 }
 
 /// Each malformed client frame of the transcripts (badframes.txt and main.txt) closes that
-/// connection, as socketioxide and Node close it; the server keeps serving the others.
+/// connection, on socketioxide's connections and on the server's own WebSocket transport alike
+/// (Node closes most of them too; it ignores `42[1,2]`, `0` and `5`, which Charla treats as
+/// hostile); the server keeps serving the others.
 #[tokio::test]
 async fn every_malformed_transcript_frame_closes_only_its_connection() {
     let server = TestServer::open().await;
