@@ -43,17 +43,18 @@ function processTree(root) {
 /** Proportional set size of the tree, in bytes (shared pages split among their users). */
 function pssOfTree(root) {
   let kib = 0;
-  const names = [];
+  const processes = [];
   for (const pid of processTree(root)) {
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      kib += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
-      names.push(readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+      const pss = Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
+      kib += pss;
+      processes.push({ name: readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), pssMiB: Math.round(pss / 1024) });
     } catch {
       // gone meanwhile
     }
   }
-  return { bytes: kib * 1024, processes: names };
+  return { bytes: kib * 1024, processes };
 }
 
 /** When process `pid` started, in ms since the epoch (10 ms resolution). */
@@ -215,7 +216,8 @@ async function main() {
     empty.push(e.bytes);
     charla.push(c.bytes);
     processes = { empty: e.processes, charla: c.processes };
-    console.error(`round ${round}: PSS empty ${mib(e.bytes)}, Charla ${mib(c.bytes)}`);
+    const each = (p) => p.processes.map((x) => `${x.name} ${x.pssMiB}`).join(', ');
+    console.error(`round ${round}: PSS empty ${mib(e.bytes)} (${each(e)}), Charla ${mib(c.bytes)} (${each(c)})`);
   }
   const firstMessage = [];
   const historyRender = [];

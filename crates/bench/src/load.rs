@@ -275,21 +275,23 @@ fn account(shared: &Shared, ledger: &mut Ledger, frame: &[u8]) -> Option<Marker>
 }
 
 /// A receiver: records every delivery until told to stop.
+///
+/// The stop signal is one future kept across frames, so the per-frame cost is reading the
+/// frame and finding its marker, nothing else.
 async fn listen(
     mut ws: Ws,
     senders: usize,
     shared: Arc<Shared>,
-    mut phase: watch::Receiver<Phase>,
+    phase: watch::Receiver<Phase>,
 ) -> Result<Ledger> {
     let mut ledger = Ledger::new(senders, u64::MAX);
+    let stop = stopped(phase);
+    tokio::pin!(stop);
+    let mut open = true;
     loop {
         tokio::select! {
-            changed = phase.changed() => {
-                if changed.is_err() || *phase.borrow() == Phase::Stop {
-                    return Ok(ledger);
-                }
-            }
-            frame = ws.next() => match frame {
+            biased;
+            frame = ws.next(), if open => match frame {
                 Some(Ok(Message::Text(text))) => {
                     if !conn::answer_ping(&mut ws, &text).await? {
                         account(&shared, &mut ledger, text.as_bytes());
@@ -297,19 +299,20 @@ async fn listen(
                 }
                 Some(Ok(_)) => {}
                 // A connection the server closed keeps its ledger: what it missed is a drop.
-                Some(Err(_)) | None => return wait_for_stop(ledger, phase).await,
-            }
+                Some(Err(_)) | None => open = false,
+            },
+            () = &mut stop => return Ok(ledger),
         }
     }
 }
 
-async fn wait_for_stop(ledger: Ledger, mut phase: watch::Receiver<Phase>) -> Result<Ledger> {
-    while *phase.borrow() != Phase::Stop {
+/// Completes when the run enters [`Phase::Stop`] (or its coordinator is gone).
+async fn stopped(mut phase: watch::Receiver<Phase>) {
+    while *phase.borrow_and_update() != Phase::Stop {
         if phase.changed().await.is_err() {
-            break;
+            return;
         }
     }
-    Ok(ledger)
 }
 
 /// A sending connection.

@@ -501,12 +501,17 @@ impl Actor {
         self.confirm_echo(session, &message);
     }
 
-    /// Our own message coming back confirms it: by `clientId` on Charla's server, by author and
-    /// text (oldest first) on the tutorial's, which has no acks.
+    /// On the tutorial's server, which has no acks, our own message coming back confirms it (by
+    /// author and text, oldest first). On Charla's server only the ack does: the server sends it
+    /// once the message is stored, while the echo may come before that, and a message the
+    /// server never stored (it crashed in between) must stay in the outbox to be sent again.
     fn confirm_echo(&mut self, session: &Session, message: &ChatMessage) {
+        if !session.compat {
+            return;
+        }
         let client_id = match &message.client_id {
             Some(id) => Some(id.clone()),
-            None if session.compat && message.username == self.options.username => self
+            None if message.username == self.options.username => self
                 .outbox
                 .sent_with_text(&message.text)
                 .map(|e| e.client_id.clone()),

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod frame_queue;
 pub mod identity;
 pub mod link;
 pub mod origin;

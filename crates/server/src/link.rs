@@ -13,7 +13,9 @@ use serde_json::value::RawValue;
 use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::socket::Sid;
 use socketioxide::{SendError, SocketError};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
+
+use crate::frame_queue::FrameQueue;
 
 /// Why a packet could not be queued for a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -52,22 +54,19 @@ impl Encoded {
 #[derive(Clone)]
 pub struct WsLink {
     id: Sid,
-    queue: mpsc::Sender<Utf8Bytes>,
+    queue: Arc<FrameQueue>,
     close: Arc<Notify>,
 }
 
 impl WsLink {
     /// A link whose frames go into `queue`; `close` is notified to end the connection.
     #[must_use]
-    pub fn new(id: Sid, queue: mpsc::Sender<Utf8Bytes>, close: Arc<Notify>) -> Self {
+    pub fn new(id: Sid, queue: Arc<FrameQueue>, close: Arc<Notify>) -> Self {
         Self { id, queue, close }
     }
 
     fn push(&self, frame: Utf8Bytes) -> Result<(), SendFailure> {
-        self.queue.try_send(frame).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendFailure::Full,
-            mpsc::error::TrySendError::Closed(_) => SendFailure::Closed,
-        })
+        self.queue.push(frame)
     }
 
     /// Queues a frame that is already encoded.
@@ -215,9 +214,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_is_reported_and_acks_cut_the_link() {
-        let (tx, mut rx) = mpsc::channel(1);
+        let queue = Arc::new(FrameQueue::new(1));
         let close = Arc::new(Notify::new());
-        let link = WsLink::new(Sid::new(), tx, close.clone());
+        let link = WsLink::new(Sid::new(), queue.clone(), close.clone());
         let encoded = Encoded::new("message", "x").expect("encodes");
         assert_eq!(Link::Ws(link.clone()).send(&encoded), Ok(()));
         assert_eq!(
@@ -233,6 +232,11 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), close.notified())
             .await
             .expect("close requested");
-        assert_eq!(rx.recv().await.as_deref(), Some(r#"42["message","x"]"#));
+        let mut batch = std::collections::VecDeque::new();
+        queue.take_all(&mut batch).await;
+        assert_eq!(
+            batch.front().map(Utf8Bytes::as_str),
+            Some(r#"42["message","x"]"#)
+        );
     }
 }

@@ -18,8 +18,6 @@ use crate::error::{Error, Result};
 pub type AfterWrite = Box<dyn FnOnce(bool) + Send>;
 
 /// Most messages written in one transaction.
-/// How long the writer waits for more messages before committing a batch.
-const GROUP_COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
 const MAX_BATCH: usize = 512;
 
 enum Job {
@@ -177,9 +175,6 @@ fn write_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, keep: 
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(job) = rx.blocking_recv() {
         batch.push(job);
-        // Group commit: let a moment's worth of messages gather so a steady stream costs a few
-        // hundred commits a second, not one per message (acks wait at most this long more).
-        std::thread::sleep(GROUP_COMMIT_WINDOW);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),

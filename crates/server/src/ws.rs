@@ -24,11 +24,14 @@ use charla_protocol::OpenPayload;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value as Json;
 use socketioxide::socket::Sid;
-use tokio::sync::{mpsc, watch, Notify};
+use std::collections::VecDeque;
+
+use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
 use crate::config::ServerConfig;
 use crate::events;
+use crate::frame_queue::FrameQueue;
 use crate::link::{Link, Responder, WsLink};
 use crate::room::Room;
 
@@ -102,7 +105,9 @@ struct Connection {
     ctx: Arc<WsContext>,
     id: Sid,
     link: WsLink,
-    queue: mpsc::Receiver<Utf8Bytes>,
+    queue: Arc<FrameQueue>,
+    /// Frames taken from the queue, being written.
+    batch: VecDeque<Utf8Bytes>,
     close: Arc<Notify>,
     inbound: InboundSession,
     /// Joined the main namespace (`40` accepted, no `41` since).
@@ -124,9 +129,9 @@ enum End {
 
 async fn serve(socket: WebSocket, ctx: Arc<WsContext>) {
     let id = Sid::new();
-    let (tx, queue) = mpsc::channel(ctx.config.client_queue);
+    let queue = Arc::new(FrameQueue::new(ctx.config.client_queue));
     let close = Arc::new(Notify::new());
-    let link = WsLink::new(id, tx, close.clone());
+    let link = WsLink::new(id, queue.clone(), close.clone());
     let timeout = ctx.config.ping_interval + ctx.config.ping_timeout;
     let mut conn = Connection {
         socket,
@@ -134,6 +139,7 @@ async fn serve(socket: WebSocket, ctx: Arc<WsContext>) {
         id,
         link,
         queue,
+        batch: VecDeque::new(),
         close,
         inbound: InboundSession::new(),
         connected: false,
@@ -141,6 +147,8 @@ async fn serve(socket: WebSocket, ctx: Arc<WsContext>) {
         awaiting_pong: false,
     };
     let end = conn.run().await;
+    // From now on the room finds the link closed and forgets it.
+    conn.queue.close();
     match &end {
         End::ClientBroke(why) => tracing::debug!(sid = %id, why, "websocket closed: client error"),
         other => tracing::debug!(sid = %id, reason = ?other, "websocket closed"),
@@ -173,9 +181,8 @@ impl Connection {
                         return End::Shutdown;
                     }
                 }
-                frame = self.queue.recv() => {
-                    let Some(frame) = frame else { return End::Cut };
-                    if let Err(e) = self.write_queued(frame).await {
+                () = self.queue.take_all(&mut self.batch) => {
+                    if let Err(e) = self.write_batch().await {
                         return End::ClientBroke(e.to_string());
                     }
                 }
@@ -218,11 +225,10 @@ impl Connection {
         self.socket.send(Message::text(format!("0{body}"))).await
     }
 
-    /// Writes `first` and everything else already queued, then flushes once.
-    async fn write_queued(&mut self, first: Utf8Bytes) -> Result<(), axum::Error> {
-        self.socket.feed(Message::Text(first)).await?;
-        while let Ok(next) = self.queue.try_recv() {
-            self.socket.feed(Message::Text(next)).await?;
+    /// Writes the frames taken from the queue, then flushes once.
+    async fn write_batch(&mut self) -> Result<(), axum::Error> {
+        while let Some(frame) = self.batch.pop_front() {
+            self.socket.feed(Message::Text(frame)).await?;
         }
         self.socket.flush().await
     }

@@ -12,7 +12,7 @@ type Row =
 
 const NEAR_BOTTOM_PX = 48;
 
-function buildRows(timeline: TimelineItem[], outbox: OutboxEntry[]): Row[] {
+export function buildRows(timeline: TimelineItem[], outbox: OutboxEntry[]): Row[] {
   const rows: Row[] = [];
   let lastDay = '';
   for (const item of timeline) {
@@ -23,7 +23,12 @@ function buildRows(timeline: TimelineItem[], outbox: OutboxEntry[]): Row[] {
     }
     rows.push({ kind: 'item', key: item.key, item });
   }
-  for (const entry of outbox) rows.push({ kind: 'unsent', key: `o-${entry.clientId}`, entry });
+  // A message already in the conversation (its echo came back) is not shown twice while its
+  // acknowledgement (sent once it is stored) is on the way.
+  const shown = new Set(timeline.flatMap((item) => (item.kind === 'message' && item.message.clientId ? [item.message.clientId] : [])));
+  for (const entry of outbox) {
+    if (!shown.has(entry.clientId)) rows.push({ kind: 'unsent', key: `o-${entry.clientId}`, entry });
+  }
   return rows;
 }
 
