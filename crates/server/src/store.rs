@@ -61,7 +61,10 @@ pub fn open(storage: &Storage, limit: usize) -> Result<(StoreHandle, Loaded)> {
             let keep = limit.max(1);
             std::thread::Builder::new()
                 .name("charla-store".into())
-                .spawn(move || write_loop(conn, rx, keep))?;
+                .spawn(move || {
+                    run_as_background_work();
+                    write_loop(conn, rx, keep);
+                })?;
             Ok((StoreHandle { writer: Some(tx) }, loaded))
         }
     }
@@ -170,6 +173,24 @@ fn load(conn: &Connection, limit: usize) -> Result<Loaded> {
         last_seq: last_seq.unwrap_or(0),
     })
 }
+
+/// Marks the writer thread as batch work for the scheduler: it runs as much as before, but a
+/// message handed to it no longer preempts the thread that is delivering that message.
+#[cfg(target_os = "linux")]
+fn run_as_background_work() {
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadSchedulePolicy,
+    };
+    use thread_priority::ThreadPriority;
+    let batch = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
+    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, batch) {
+        tracing::debug!(error = ?e, "could not make the history writer a batch thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run_as_background_work() {}
 
 fn write_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, keep: usize) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
