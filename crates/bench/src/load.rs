@@ -77,6 +77,8 @@ struct Shared {
     sent: Vec<AtomicU64>,
     /// Negative acks.
     refused: AtomicU64,
+    /// Senders that have sent their last message (their next one would be past the deadline).
+    finished: AtomicU64,
 }
 
 impl Shared {
@@ -122,6 +124,7 @@ pub async fn run(addr: SocketAddr, flavor: Flavor, spec: &LoadSpec) -> Result<Lo
         measure_from_us: AtomicU64::new(u64::MAX),
         sent: (0..spec.senders).map(|_| AtomicU64::new(0)).collect(),
         refused: AtomicU64::new(0),
+        finished: AtomicU64::new(0),
     });
     let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
 
@@ -169,9 +172,16 @@ pub async fn run(addr: SocketAddr, flavor: Flavor, spec: &LoadSpec) -> Result<Lo
     let delivered_after = shared.delivered.load(Ordering::Relaxed);
     let sent_after = total(&shared.sent);
 
-    // Every connection (senders too) should now receive everything that was sent.
+    // A sender whose turn came just before the deadline may not have sent yet: wait until
+    // every sender has sent its last message, then until every connection (senders too) has
+    // received everything that was sent.
     let connections = (spec.receivers + spec.senders) as u64;
     let drained_by = Instant::now() + DRAIN_LIMIT;
+    while shared.finished.load(Ordering::Relaxed) < spec.senders as u64
+        && Instant::now() < drained_by
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     loop {
         let expected = total(&shared.sent) * connections;
         if shared.delivered.load(Ordering::Relaxed) >= expected || Instant::now() > drained_by {
@@ -370,8 +380,14 @@ impl Sender {
         mut phase: watch::Receiver<Phase>,
     ) -> Result<Ledger> {
         let mut in_flight = 0usize;
+        let mut sending = true;
         loop {
-            while in_flight < window && Instant::now() < deadline {
+            while sending && in_flight < window {
+                if Instant::now() >= deadline {
+                    sending = false;
+                    shared.finished.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
                 self.send(&mut ws, shared, shared.now_us()).await?;
                 in_flight += 1;
             }
@@ -420,6 +436,7 @@ impl Sender {
                 due = ticks.tick(), if sending => {
                     if due.into_std() >= deadline {
                         sending = false;
+                        shared.finished.fetch_add(1, Ordering::Relaxed);
                     } else {
                         self.send(&mut ws, shared, shared.now_us()).await?;
                     }
