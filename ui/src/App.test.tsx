@@ -48,9 +48,11 @@ function setup(overrides: Partial<{ config: Partial<Config>; draft: string; fail
 
 const called = (cmd: string) => calls.filter((c) => c.cmd === cmd);
 
+/** Emits a client event and waits out the UI's event batching window (16 ms). */
 async function send(event: ClientEvent) {
   await act(async () => {
     await emit('client-event', event);
+    await new Promise((resolve) => setTimeout(resolve, 40));
   });
 }
 

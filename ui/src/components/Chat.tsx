@@ -1,7 +1,8 @@
 import { useEffect, useReducer, useState } from 'react';
 import { api } from '../api';
 import { useClientEvents } from '../hooks/useClientEvents';
-import { chatReducer, initialChatState } from '../lib/chatState';
+import { useEventBatcher } from '../hooks/useEventBatcher';
+import { chatBatchReducer, initialChatState } from '../lib/chatState';
 import type { Config } from '../types';
 import { Banner } from './Banner';
 import { Composer } from './Composer';
@@ -27,7 +28,8 @@ export function Chat({
   onConfig: (c: Config) => void;
   onPreferences: (c: Config) => void;
 }) {
-  const [state, dispatch] = useReducer(chatReducer, initialChatState);
+  const [state, dispatchBatch] = useReducer(chatBatchReducer, initialChatState);
+  const dispatch = useEventBatcher(dispatchBatch);
   const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
 

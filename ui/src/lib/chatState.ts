@@ -100,3 +100,8 @@ export function timeLabel(iso: string): string {
 export function itemDate(item: TimelineItem): string {
   return item.kind === 'message' ? item.message.timestamp : item.at;
 }
+
+/** Applies a batch of events in order (the UI renders once per batch). */
+export function chatBatchReducer(state: ChatState, events: ClientEvent[]): ChatState {
+  return events.reduce(chatReducer, state);
+}
