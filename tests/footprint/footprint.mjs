@@ -1,6 +1,6 @@
 // The desktop footprint, measured side by side with an empty Tauri 2 app in the same run:
 // idle PSS of the whole process tree (app + WebKit processes) after connecting and receiving
-// 1,000 messages, time from launch to the first message on screen, time to render a
+// 1,000 messages (FOOTPRINT_MESSAGES), time from launch to the first message on screen, time to render a
 // 10,000-message history, and the .deb's size. Run it with `npm run footprint`
 // (scripts/footprint.sh builds what it needs); results go to target/footprint/.
 import { spawn } from 'node:child_process';
@@ -17,6 +17,8 @@ const EMPTY = process.env.CHARLA_EMPTY_APP_BIN ?? join(ROOT, 'target/dist/charla
 const OUT = join(ROOT, 'target/footprint');
 const ROUNDS = Number(process.env.FOOTPRINT_ROUNDS ?? 3);
 const SETTLE_MS = 8000;
+// Messages Charla receives before its memory is read (FOOTPRINT_MESSAGES=0 shows the idle UI).
+const MESSAGES = Number(process.env.FOOTPRINT_MESSAGES ?? 1000);
 
 // ---- processes and memory (Linux /proc) ----
 
@@ -139,7 +141,7 @@ async function charlaPss(display) {
   const env = { ...process.env, DISPLAY: display, CHARLA_CONFIG_DIR: dirs.config, CHARLA_DATA_DIR: dirs.data, XDG_CONFIG_HOME: join(dirs.base, 'xdg') };
   const child = track(spawn(APP, [], { env, stdio: ['ignore', 'ignore', 'pipe'] }), 'charla');
   await Promise.race([anaJoined, sleep(20000).then(() => { throw new Error('the app never joined'); })]);
-  await sendMany(bob, 1000, 'message');
+  await sendMany(bob, MESSAGES, 'message');
   await sleep(SETTLE_MS);
   if (child.exitCode !== null) throw new Error('the app exited');
   const pss = pssOfTree(child.pid);
