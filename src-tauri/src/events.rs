@@ -3,28 +3,97 @@
 use charla_client::ClientEvent;
 use tokio::sync::mpsc;
 
-/// Every [`ClientEvent`] reaches the UI under this name, as `{"event": "...", ...}`.
+/// Every [`ClientEvent`] reaches the UI under this name, as an array of
+/// `{"event": "...", ...}` objects in order (a single object is accepted too).
 pub const CLIENT_EVENT: &str = "client-event";
+
+/// Most events handed to the webview in one go.
+const MAX_BATCH: usize = 256;
 
 /// Where bridged events go: the app's webview, or a test's buffer.
 pub trait EventSink: Send + 'static {
     /// Delivers one event.
     fn deliver(&self, event: &ClientEvent);
-}
 
-impl EventSink for tauri::AppHandle {
-    fn deliver(&self, event: &ClientEvent) {
-        use tauri::Emitter;
-        crate::system::observe(self, event);
-        if let Err(e) = self.emit(CLIENT_EVENT, event) {
-            tracing::warn!(error = %e, "could not forward an event to the window");
+    /// Delivers events that were waiting together, in order.
+    fn deliver_all(&self, events: &[ClientEvent]) {
+        for event in events {
+            self.deliver(event);
         }
     }
 }
 
-/// Forwards events in order until the client stops.
+impl EventSink for tauri::AppHandle {
+    fn deliver(&self, event: &ClientEvent) {
+        self.deliver_all(std::slice::from_ref(event));
+    }
+
+    /// One emit for the whole batch: each emit is a script the webview evaluates, and a burst
+    /// of a thousand messages as a thousand scripts cost the page about 50 MiB.
+    fn deliver_all(&self, events: &[ClientEvent]) {
+        use tauri::Emitter;
+        for event in events {
+            crate::system::observe(self, event);
+        }
+        if let Err(e) = self.emit(CLIENT_EVENT, events) {
+            tracing::warn!(error = %e, "could not forward events to the window");
+        }
+    }
+}
+
+/// Forwards events in order until the client stops. Whatever is already waiting when an event
+/// arrives goes with it (no waiting for more, so nothing is delayed).
 pub async fn bridge(mut events: mpsc::UnboundedReceiver<ClientEvent>, sink: impl EventSink) {
+    let mut batch = Vec::new();
     while let Some(event) = events.recv().await {
-        sink.deliver(&event);
+        batch.push(event);
+        while batch.len() < MAX_BATCH {
+            match events.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        sink.deliver_all(&batch);
+        batch.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Batches(Arc<Mutex<Vec<Vec<String>>>>);
+
+    impl EventSink for Batches {
+        fn deliver(&self, _event: &ClientEvent) {}
+
+        fn deliver_all(&self, events: &[ClientEvent]) {
+            let names = events
+                .iter()
+                .map(|e| match e {
+                    ClientEvent::UserJoined { username } => username.clone(),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            self.0.lock().expect("not poisoned").push(names);
+        }
+    }
+
+    #[tokio::test]
+    async fn events_waiting_together_go_in_one_batch_in_order() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        for name in ["a", "b", "c"] {
+            tx.send(ClientEvent::UserJoined {
+                username: name.into(),
+            })
+            .expect("open");
+        }
+        drop(tx);
+        let sink = Batches::default();
+        bridge(rx, sink.clone()).await;
+        let batches = sink.0.lock().expect("not poisoned").clone();
+        assert_eq!(batches, vec![vec!["a", "b", "c"]]);
     }
 }

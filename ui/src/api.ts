@@ -20,5 +20,8 @@ export const api = {
   reconnectNow: () => invoke<void>('reconnect_now'),
   openLink: (url: string) => openUrl(url),
   onClientEvent: (handler: (event: ClientEvent) => void): Promise<UnlistenFn> =>
-    listen<ClientEvent>(CLIENT_EVENT, (e) => handler(e.payload)),
+    // The app sends the events that were waiting together as one array, in order.
+    listen<ClientEvent | ClientEvent[]>(CLIENT_EVENT, (e) => {
+      for (const event of Array.isArray(e.payload) ? e.payload : [e.payload]) handler(event);
+    }),
 };
