@@ -6,7 +6,9 @@
 //! Every connection, senders included, keeps a [`Ledger`]; the run ends when every
 //! connection has every message, or the drain timeout says something was lost.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -357,13 +359,15 @@ impl Sender {
                 }
             }
         };
+        let stop = stopped(phase);
+        tokio::pin!(stop);
         match self.pace {
             Pace::Window(window) => {
-                self.windowed(ws, window, deadline, &shared, ledger, phase)
+                self.windowed(ws, window, deadline, &shared, ledger, stop)
                     .await
             }
             Pace::Rate(per_sec) => {
-                self.paced(ws, per_sec, deadline, &shared, ledger, phase)
+                self.paced(ws, per_sec, deadline, &shared, ledger, stop)
                     .await
             }
         }
@@ -377,7 +381,7 @@ impl Sender {
         deadline: Instant,
         shared: &Shared,
         mut ledger: Ledger,
-        mut phase: watch::Receiver<Phase>,
+        mut stop: Pin<&mut impl Future<Output = ()>>,
     ) -> Result<Ledger> {
         let mut in_flight = 0usize;
         let mut sending = true;
@@ -392,11 +396,7 @@ impl Sender {
                 in_flight += 1;
             }
             tokio::select! {
-                changed = phase.changed() => {
-                    if changed.is_err() || *phase.borrow() == Phase::Stop {
-                        return Ok(ledger);
-                    }
-                }
+                () = stop.as_mut() => return Ok(ledger),
                 frame = ws.next() => {
                     if let Some(m) = self.on_frame(&mut ws, frame, shared, &mut ledger).await? {
                         if m.sender as usize == self.index {
@@ -418,7 +418,7 @@ impl Sender {
         deadline: Instant,
         shared: &Shared,
         mut ledger: Ledger,
-        mut phase: watch::Receiver<Phase>,
+        mut stop: Pin<&mut impl Future<Output = ()>>,
     ) -> Result<Ledger> {
         let period = Duration::from_secs_f64(1.0 / per_sec.max(0.001));
         // Senders start spread over one period so their messages do not all coincide.
@@ -428,11 +428,7 @@ impl Sender {
         let mut sending = true;
         loop {
             tokio::select! {
-                changed = phase.changed() => {
-                    if changed.is_err() || *phase.borrow() == Phase::Stop {
-                        return Ok(ledger);
-                    }
-                }
+                () = stop.as_mut() => return Ok(ledger),
                 due = ticks.tick(), if sending => {
                     if due.into_std() >= deadline {
                         sending = false;

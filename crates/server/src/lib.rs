@@ -85,12 +85,13 @@ pub async fn run(
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(layer)
+        // Only requests that reach socketioxide (which keeps their heads) are copied.
+        .layer(axum::middleware::from_fn(owned_head::copy_head))
         // Direct WebSocket connections are served by `ws`; the rest go on to socketioxide.
         .layer(axum::middleware::from_fn_with_state(
             ws_context,
             ws::intercept,
         ))
-        .layer(axum::middleware::from_fn(owned_head::copy_head))
         .layer(cors(&config))
         .layer(axum::middleware::from_fn_with_state(
             config.clone(),

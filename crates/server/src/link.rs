@@ -65,16 +65,12 @@ impl WsLink {
         Self { id, queue, close }
     }
 
-    fn push(&self, frame: Utf8Bytes) -> Result<(), SendFailure> {
-        self.queue.push(frame)
-    }
-
     /// Queues a frame that is already encoded.
     ///
     /// # Errors
     /// A full queue or a closed connection.
     pub fn send_frame(&self, frame: Utf8Bytes) -> Result<(), SendFailure> {
-        self.push(frame)
+        self.queue.push(frame)
     }
 
     /// Ends the connection (a `41` is sent first, ahead of anything still queued).
@@ -111,7 +107,7 @@ impl Link {
             Self::Sio(socket) => socket
                 .emit(encoded.event, &*encoded.json)
                 .map_err(sio_failure),
-            Self::Ws(link) => link.push(encoded.frame.clone()),
+            Self::Ws(link) => link.send_frame(encoded.frame.clone()),
         }
     }
 
@@ -188,7 +184,7 @@ impl Responder {
             Self::Sio(ack) => ack.send(data).map_err(sio_failure),
             Self::Ws { link, id } => {
                 let json = serde_json::to_string(data).map_err(|_| SendFailure::Encoding)?;
-                let result = link.push(Utf8Bytes::from(format!("43{id}[{json}]")));
+                let result = link.send_frame(Utf8Bytes::from(format!("43{id}[{json}]")));
                 if result == Err(SendFailure::Full) {
                     link.disconnect();
                 }
