@@ -28,6 +28,8 @@ done
 
 echo "==> interop: socket.io-client against charla-server"
 CHARLA_SERVER_BIN="$PWD/target/debug/charla-server" node --test tests/interop/
+echo "==> interop: python-socketio against charla-server"
+bash scripts/python-interop.sh
 
 echo "==> end to end: the desktop app in a real window (Xvfb, tauri-driver, WebKitWebDriver)"
 if ! command -v tauri-driver >/dev/null 2>&1; then

@@ -72,6 +72,7 @@ async fn a_session_forwards_every_event_to_the_window() {
         listener,
         ServerConfig {
             rate_limit_per_sec: 0,
+            rate_limit_per_address_per_sec: 0,
             ..Default::default()
         },
         std::future::pending(),

@@ -48,6 +48,10 @@ pub enum Verdict {
 }
 
 /// Per-connection state of the classification.
+///
+/// A namespace counts as joined only once the server accepts it
+/// ([`InboundSession::accept_namespace`]): a client asking for namespaces the server refuses
+/// must not make it remember each of them.
 #[derive(Debug, Default)]
 pub struct InboundSession {
     connected: HashSet<String>,
@@ -72,6 +76,12 @@ impl InboundSession {
                 Ok(packet) => self.engine_packet(packet),
             },
         }
+    }
+
+    /// Records that the server accepted the client into `namespace`: events for it are
+    /// dispatched from now on.
+    pub fn accept_namespace(&mut self, namespace: &str) {
+        self.connected.insert(namespace.to_owned());
     }
 
     fn binary_frame(&mut self) -> Verdict {
@@ -106,11 +116,9 @@ impl InboundSession {
     fn socket_packet(&mut self, packet: SocketPacket) -> Verdict {
         match packet.kind {
             SocketKind::Connect if self.connected.contains(&packet.namespace) => Verdict::Ignore,
-            SocketKind::Connect => {
-                // The server may still refuse the namespace (`44`); that answer is its to give.
-                self.connected.insert(packet.namespace.clone());
-                Verdict::Dispatch(packet)
-            }
+            // The server accepts (`40`, then [`InboundSession::accept_namespace`]) or refuses
+            // (`44`): that answer is its to give.
+            SocketKind::Connect => Verdict::Dispatch(packet),
             SocketKind::ConnectError => Verdict::Close(CloseReason::ServerOnlyPacket),
             _ if !self.connected.contains(&packet.namespace) => {
                 Verdict::Close(CloseReason::NotConnected)
@@ -145,6 +153,12 @@ mod tests {
             session.classify(Frame::Text("40")),
             Verdict::Dispatch(_)
         ));
+        assert_eq!(
+            session.classify(Frame::Text("42[\"a\"]")),
+            Verdict::Close(CloseReason::NotConnected),
+            "not before the server accepts the namespace"
+        );
+        session.accept_namespace("/");
         assert!(matches!(
             session.classify(Frame::Text("42[\"a\"]")),
             Verdict::Dispatch(_)
@@ -163,6 +177,7 @@ mod tests {
     fn attachments_complete_a_binary_event() {
         let mut session = InboundSession::new();
         session.classify(Frame::Text("40"));
+        session.accept_namespace("/");
         let header = session.classify(Frame::Text("451-[\"f\",{\"_placeholder\":true,\"num\":0}]"));
         assert_eq!(header, Verdict::AwaitAttachments(1));
         assert!(matches!(

@@ -1,10 +1,21 @@
 //! The rules for usernames and message texts, shared by the server (which enforces them) and
 //! the apps (which check them before asking the server).
 
+use caseless::Caseless;
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+use unicode_script::{Script, UnicodeScript};
+use unicode_security::MixedScript;
+
 use crate::chat::ErrorCode;
 
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 32;
+
+/// Longest request looked at before normalizing: generous for a 32-character name sent
+/// decomposed (a Vietnamese letter is up to three code points), and it keeps a huge request from
+/// being normalized only to be refused.
+const MAX_REQUESTED_CHARS: usize = MAX_USERNAME_CHARS * 8;
 
 /// A rule broken, with what to tell the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +26,12 @@ pub struct Rejection {
     pub message: String,
 }
 
+impl From<Rejection> for crate::chat::ErrorBody {
+    fn from(rejection: Rejection) -> Self {
+        Self::new(rejection.code, rejection.message)
+    }
+}
+
 impl Rejection {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
@@ -22,40 +39,196 @@ impl Rejection {
             message: message.into(),
         }
     }
+
+    fn username(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidUsername, message)
+    }
 }
 
-/// Trims a requested username and checks it: 1–32 characters, no control characters.
+/// Turns a requested username into the name shown to everyone, or says why it is refused.
+///
+/// The name is the NFKC form of the trimmed request, so compatibility forms become their plain
+/// letters (fullwidth `ａｌｉｃｅ` is `alice`, and then collides with an `alice` already there).
+/// It is refused unless:
+/// - it is 1–32 characters long once normalized;
+/// - it has no control, format, private-use or unassigned character, and none that is invisible
+///   or blank (Default_Ignorable_Code_Point: zero-width spaces and joiners, soft hyphen, Hangul
+///   fillers, variation selectors, tags…; and the Braille blank);
+/// - it has no bidirectional control (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069);
+/// - its only white space is single ASCII spaces between words (no tab, no line or paragraph
+///   separator, no leading, trailing or repeated space), and no word starts with a combining mark;
+/// - it has at least one letter or digit;
+/// - it is single-script in the sense of UTS #39 (Common and Inherited characters such as digits,
+///   `-`, `_` and `.` go with any script; Han goes with Hiragana, Katakana and Hangul), so a
+///   Cyrillic `а` in a Latin `аlice` is refused while `Иван`, `李雷` or `José` are fine.
+///
+/// Messages name a refused character by its code point (`U+202E`), never by the character
+/// itself, so they are safe to show and to log.
 ///
 /// # Errors
 /// `invalid_username` with the reason.
 pub fn normalize_username(requested: &str) -> Result<String, Rejection> {
-    let name = requested.trim();
+    let trimmed = requested.trim();
+    if trimmed.is_empty() {
+        return Err(Rejection::username("the username is empty"));
+    }
+    if trimmed.chars().nth(MAX_REQUESTED_CHARS).is_some() {
+        return Err(too_long());
+    }
+    let name: String = trimmed.nfkc().collect();
     let chars = name.chars().count();
     if chars == 0 {
-        return Err(Rejection::new(
-            ErrorCode::InvalidUsername,
-            "the username is empty",
-        ));
+        return Err(Rejection::username("the username is empty"));
     }
     if chars > MAX_USERNAME_CHARS {
-        return Err(Rejection::new(
-            ErrorCode::InvalidUsername,
-            format!("the username is longer than {MAX_USERNAME_CHARS} characters"),
+        return Err(too_long());
+    }
+    if let Some(problem) = name.chars().find_map(character_problem) {
+        return Err(Rejection::username(problem));
+    }
+    check_spacing(&name)?;
+    if !name.chars().any(char::is_alphanumeric) {
+        return Err(Rejection::username(
+            "the username needs at least one letter or digit",
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Rejection::new(
-            ErrorCode::InvalidUsername,
-            "the username contains control characters",
-        ));
+    if !name.as_str().is_single_script() {
+        return Err(Rejection::username(mixed_script_message(&name)));
     }
-    Ok(name.to_owned())
+    Ok(name)
 }
 
-/// The key under which names are unique: case-insensitive.
+/// The key under which names are unique: compatibility caseless (Unicode §3.13, D146), so `ÁLice`
+/// and `álice`, `Straße` and `STRASSE`, `ǅ` and `dž`, or `ｂｏｂ` and `Bob` are one name.
 #[must_use]
 pub fn username_key(name: &str) -> String {
-    name.to_lowercase()
+    name.nfd()
+        .default_case_fold()
+        .nfkd()
+        .default_case_fold()
+        .nfkc()
+        .collect()
+}
+
+fn too_long() -> Rejection {
+    Rejection::username(format!(
+        "the username is longer than {MAX_USERNAME_CHARS} characters"
+    ))
+}
+
+/// Why one character of a normalized name is refused, if it is.
+fn character_problem(c: char) -> Option<String> {
+    let code = format!("U+{:04X}", u32::from(c));
+    let problem = if c.is_control() {
+        format!("the username contains control characters ({code})")
+    } else if is_bidi_control(c) {
+        format!("the username contains a text-direction control ({code})")
+    } else if is_invisible(c) {
+        format!("the username contains an invisible character ({code})")
+    } else {
+        match c.general_category() {
+            GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator => {
+                format!("the username contains a line or paragraph separator ({code})")
+            }
+            GeneralCategory::Format => {
+                format!("the username contains a formatting character ({code})")
+            }
+            GeneralCategory::PrivateUse | GeneralCategory::Surrogate => {
+                format!("the username contains a private-use character ({code})")
+            }
+            GeneralCategory::Unassigned => {
+                format!("the username contains an unassigned character ({code})")
+            }
+            _ if c.is_whitespace() && c != ' ' => {
+                format!("the username contains white space other than a plain space ({code})")
+            }
+            _ => return None,
+        }
+    };
+    Some(problem)
+}
+
+/// Unicode's bidirectional formatting characters (UAX #9, section 2): they can reorder what is
+/// shown around them, so a name could look like another or garble the line it appears in.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Characters that show nothing: Default_Ignorable_Code_Point (DerivedCoreProperties.txt,
+/// unchanged from Unicode 14 to 17; no crate at hand exposes it), plus symbols drawn blank.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        // Default_Ignorable_Code_Point.
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+            // Blank glyphs that are not ignorable: BRAILLE PATTERN BLANK and MUSICAL SYMBOL
+            // NULL NOTEHEAD.
+            | '\u{2800}'
+            | '\u{1D159}'
+    )
+}
+
+/// Spaces only singly between words, and no word starting with a combining mark (NFKC turns
+/// some spacing accents such as `´` into a space and a mark).
+fn check_spacing(name: &str) -> Result<(), Rejection> {
+    if name.starts_with(' ') || name.ends_with(' ') {
+        return Err(Rejection::username(
+            "the username starts or ends with a space",
+        ));
+    }
+    if name.contains("  ") {
+        return Err(Rejection::username(
+            "the username has several spaces in a row",
+        ));
+    }
+    let mut word_start = true;
+    for c in name.chars() {
+        if word_start && c.general_category_group() == GeneralCategoryGroup::Mark {
+            return Err(Rejection::username(format!(
+                "the username has a combining mark (U+{:04X}) with no letter before it",
+                u32::from(c)
+            )));
+        }
+        word_start = c == ' ';
+    }
+    Ok(())
+}
+
+/// Names the scripts of a mixed-script name, in order of appearance.
+fn mixed_script_message(name: &str) -> String {
+    let mut scripts: Vec<Script> = Vec::new();
+    for script in name.chars().map(|c| c.script()) {
+        if !matches!(script, Script::Common | Script::Inherited) && !scripts.contains(&script) {
+            scripts.push(script);
+        }
+    }
+    if scripts.len() < 2 {
+        return "the username mixes writing systems; use letters of one script".to_owned();
+    }
+    let names: Vec<&str> = scripts.iter().map(|s| s.full_name()).collect();
+    format!(
+        "the username mixes writing systems ({}); use letters of one script",
+        names.join(", ")
+    )
 }
 
 /// Checks a message text: not blank, at most `max_chars` characters.
@@ -82,8 +255,28 @@ pub fn check_text(text: &str, max_chars: usize) -> Result<(), Rejection> {
 mod tests {
     use super::*;
 
+    /// The rejection's message, or the accepted name.
+    fn refusal(requested: &str) -> Result<String, String> {
+        normalize_username(requested).map_err(|r| {
+            assert_eq!(r.code, ErrorCode::InvalidUsername, "{requested:?}");
+            r.message
+        })
+    }
+
+    /// Asserts the name is refused with a message containing `needle`.
+    fn assert_refused(requested: &str, needle: &str) {
+        match refusal(requested) {
+            Ok(name) => panic!("{requested:?} was accepted as {name:?}"),
+            Err(message) => assert!(
+                message.contains(needle),
+                "{requested:?}: {message:?} does not mention {needle:?}"
+            ),
+        }
+    }
+
     #[test]
     fn usernames_are_trimmed_and_bounded() {
+        // Proves the old rules hold: trimmed, 1–32 characters (not bytes), no control characters.
         assert_eq!(normalize_username("  alice "), Ok("alice".to_owned()));
         assert_eq!(
             normalize_username(&"é".repeat(32)).map(|n| n.chars().count()),
@@ -96,7 +289,142 @@ mod tests {
             );
         }
         assert!(normalize_username(&"x".repeat(33)).is_err());
+        assert_refused(&"x".repeat(10_000), "longer than 32");
         assert_eq!(username_key("ÁLice"), username_key("álice"));
+    }
+
+    #[test]
+    fn length_is_counted_after_normalization() {
+        // Proves the 32-character limit applies to the NFKC name: composed accents count once,
+        // and a ligature that expands past the limit is refused.
+        let decomposed = "e\u{301}".repeat(32);
+        assert_eq!(
+            normalize_username(&decomposed).map(|n| n.chars().count()),
+            Ok(32)
+        );
+        assert_refused(&"\u{FB03}".repeat(11), "longer than 32"); // ﬃ is three letters
+    }
+
+    #[test]
+    fn fullwidth_alice_normalizes_to_alice() {
+        // Proves a fullwidth ａｌｉｃｅ becomes `alice`, so it collides with `alice` as taken.
+        assert_eq!(normalize_username("ａｌｉｃｅ"), Ok("alice".to_owned()));
+        assert_eq!(username_key("ＡＬＩＣＥ"), username_key("alice"));
+    }
+
+    #[test]
+    fn cyrillic_a_in_alice_is_refused_as_mixed_script() {
+        // Proves a Cyrillic а (U+0430) among Latin letters is refused, naming both scripts.
+        assert_refused("\u{430}lice", "Latin");
+        assert_refused("\u{430}lice", "Cyrillic");
+        assert_refused("alice \u{3B1}", "mixes writing systems"); // Greek alpha
+    }
+
+    #[test]
+    fn invisible_characters_are_refused() {
+        // Proves zero-width, ignorable and blank characters are refused wherever they are.
+        for (name, code) in [
+            ("ali\u{200B}ce", "U+200B"),   // zero width space
+            ("\u{200B}alice", "U+200B"),   // not trimmed away
+            ("ali\u{200D}ce", "U+200D"),   // zero width joiner
+            ("alice\u{2060}", "U+2060"),   // word joiner
+            ("\u{FEFF}alice", "U+FEFF"),   // byte order mark
+            ("ali\u{AD}ce", "U+00AD"),     // soft hyphen
+            ("alice\u{FE0F}", "U+FE0F"),   // variation selector 16
+            ("alice\u{E0041}", "U+E0041"), // tag latin capital letter a
+            ("\u{115F}", "U+115F"),        // Hangul choseong filler
+            ("alice\u{3164}", "U+"),       // Hangul filler (NFKC makes it U+1160)
+            ("\u{3164}", "U+"),            // a name of only a Hangul filler
+            ("\u{FFA0}", "U+"),            // halfwidth Hangul filler
+            ("alice\u{2800}", "U+2800"),   // Braille pattern blank
+            ("\u{2800}", "U+2800"),        // a name of only a Braille blank
+        ] {
+            assert_refused(name, "invisible");
+            assert_refused(name, code);
+        }
+    }
+
+    #[test]
+    fn bidi_controls_are_refused() {
+        // Proves every bidirectional control is refused, the RTL override U+202E among them.
+        for c in ['\u{61C}', '\u{200E}', '\u{200F}', '\u{2066}', '\u{2069}']
+            .into_iter()
+            .chain('\u{202A}'..='\u{202E}')
+        {
+            assert_refused(&format!("alice{c}ecila"), "text-direction");
+        }
+        assert_refused("\u{202E}ecila", "U+202E");
+    }
+
+    #[test]
+    fn line_separators_and_odd_spacing_are_refused() {
+        // Proves U+2028/U+2029, tabs and repeated spaces are refused and messages hold no raw
+        // character (they are logged).
+        assert_refused("alice\u{2028}bob", "U+2028");
+        assert_refused("alice\u{2029}bob", "line or paragraph separator");
+        assert_refused("alice\u{1680}bob", "white space"); // Ogham space mark
+        assert_refused("alice  bob", "several spaces");
+        assert_refused("alice\u{A0}\u{A0}bob", "several spaces"); // NBSP becomes a space
+        assert_refused("alice\u{B4}", "combining mark"); // NFKC: ´ is space + U+0301
+        assert_refused("\u{301}alice", "combining mark");
+        let message = refusal("alice\u{2028}\u{202E}").expect_err("refused");
+        assert!(
+            message.chars().all(|c| c.is_ascii_graphic() || c == ' '),
+            "{message:?}"
+        );
+    }
+
+    #[test]
+    fn other_invisible_or_unreadable_characters_are_refused() {
+        // Proves format, private-use and unassigned characters are refused, and so are names
+        // without any letter or digit.
+        assert_refused("alice\u{FFF9}", "formatting"); // interlinear annotation anchor
+        assert_refused("alice\u{E000}", "private-use");
+        assert_refused("alice\u{10FFFD}", "private-use");
+        assert_refused("alice\u{E0FFF}", "invisible"); // unassigned but ignorable
+        assert_refused("alice\u{50000}", "unassigned");
+        assert_refused("-_-", "letter or digit");
+        assert_refused("...", "letter or digit");
+    }
+
+    #[test]
+    fn single_script_international_names_pass() {
+        // Proves ordinary names in one script (plus digits and `-_.`) are accepted unchanged.
+        for name in [
+            "alice",
+            "Bob Smith",
+            "José",
+            "Zoë_92",
+            "Иван",
+            "Мария-Ивановна",
+            "李雷",
+            "山田たろう",
+            "김민준",
+            "Γιώργος",
+            "محمد",
+            "דוד",
+            "राहुल",
+            "สมชาย",
+            "o'neil.dev",
+            "R2-D2",
+            "alice 🦀",
+            "007",
+        ] {
+            assert_eq!(normalize_username(name), Ok(name.to_owned()), "{name}");
+        }
+    }
+
+    #[test]
+    fn keys_are_full_case_folded() {
+        // Proves uniqueness ignores case fully (ß is ss, ǅ is dž) and compatibility forms.
+        assert_eq!(username_key("ÁLice"), username_key("álice"));
+        assert_eq!(username_key("A\u{301}lice"), username_key("álice"));
+        assert_eq!(username_key("Straße"), username_key("STRASSE"));
+        assert_eq!(username_key("\u{1C5}"), username_key("dž"));
+        assert_eq!(username_key("\u{1C4}"), username_key("\u{1C6}"));
+        assert_eq!(username_key("ΣΊΣΥΦΟΣ"), username_key("σίσυφος"));
+        assert_eq!(username_key("ИВАН"), username_key("иван"));
+        assert_ne!(username_key("\u{430}lice"), username_key("alice"));
     }
 
     #[test]

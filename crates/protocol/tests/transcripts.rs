@@ -201,6 +201,12 @@ fn every_client_frame_is_classified_as_the_node_server_did() {
             *closed = true;
             continue;
         }
+        // Node's server accepts the main namespace and refuses the others.
+        if let Verdict::Dispatch(packet) = &verdict {
+            if packet.kind == charla_protocol::SocketKind::Connect && packet.namespace == "/" {
+                session.accept_namespace("/");
+            }
+        }
         let we_close = matches!(verdict, Verdict::Close(_));
         assert_eq!(
             we_close,

@@ -1,4 +1,5 @@
-//! The server's settings, with the defaults the tutorial's clients expect.
+//! The server's settings, with the defaults the tutorial's clients expect, and the bounds on
+//! what one peer can make the server hold.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -6,7 +7,7 @@ use std::time::Duration;
 /// Where history is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {
-    /// Nothing survives a restart.
+    /// Nothing survives a restart; only the recent window (`history_limit`) is kept.
     Memory,
     /// An SQLite file (created when missing).
     Sqlite(PathBuf),
@@ -17,23 +18,38 @@ pub enum Storage {
 pub struct ServerConfig {
     /// Where history lives.
     pub storage: Storage,
-    /// How many recent messages are kept and replayed.
+    /// How many recent messages are kept in memory and given to a client joining afresh.
     pub history_limit: usize,
+    /// With SQLite, keep at most this many messages (`None`: all of them).
+    pub retention_messages: Option<u64>,
+    /// With SQLite, the largest the database file may grow, in bytes (`None`: no cap). When
+    /// it is full, messages are refused as `unavailable`.
+    pub db_max_bytes: Option<u64>,
     /// Browser origins allowed to connect (`*` allows any). Clients sending no `Origin` (native
-    /// apps) are always allowed.
+    /// apps), or one equal to the request's own `Host`, are always allowed.
     pub allowed_origins: Vec<String>,
     /// A shared secret clients must send as `40{"token":…}`; `None` for an open server.
     pub token: Option<String>,
     /// Longest message text, in characters.
     pub max_message_chars: usize,
-    /// Messages a connection may send per second, sustained (0: no limit).
+    /// Messages one user name may send per second, sustained (0: no limit).
     pub rate_limit_per_sec: u32,
-    /// Packets queued for one client before it is disconnected as too slow.
-    pub client_queue: usize,
+    /// Messages one address may send per second, sustained, all names together (0: no limit).
+    pub rate_limit_per_address_per_sec: u32,
+    /// Bytes queued for one client before it is disconnected as too slow.
+    pub client_queue_bytes: usize,
     /// Engine.IO heartbeat interval.
     pub ping_interval: Duration,
-    /// How long a pong may take.
+    /// How long a pong may take; also the deadline for one write to a client.
     pub ping_timeout: Duration,
+    /// How long a connection may stay without joining the chat.
+    pub join_timeout: Duration,
+    /// How long a client may take to send a request head (and stay idle between requests).
+    pub header_timeout: Duration,
+    /// Open connections (and sessions) on the whole server.
+    pub max_connections: usize,
+    /// Open connections (and sessions) from one address.
+    pub max_connections_per_address: usize,
 }
 
 /// The tutorial's port.
@@ -46,6 +62,8 @@ impl Default for ServerConfig {
         Self {
             storage: Storage::Memory,
             history_limit: 500,
+            retention_messages: None,
+            db_max_bytes: None,
             allowed_origins: vec![
                 TUTORIAL_ORIGIN.to_owned(),
                 "http://127.0.0.1:5175".to_owned(),
@@ -53,9 +71,14 @@ impl Default for ServerConfig {
             token: None,
             max_message_chars: 4000,
             rate_limit_per_sec: 10,
-            client_queue: 4096,
+            rate_limit_per_address_per_sec: 30,
+            client_queue_bytes: 1024 * 1024,
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
+            join_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_connections_per_address: 256,
         }
     }
 }
@@ -66,6 +89,13 @@ impl ServerConfig {
     #[must_use]
     pub fn max_frame_bytes(&self) -> usize {
         (self.max_message_chars.saturating_mul(6) + 4096).max(16 * 1024)
+    }
+
+    /// The most history bytes one answer (a join's, a page's) carries: well under a client's
+    /// queue, so the answer is never what makes a client too slow.
+    #[must_use]
+    pub fn history_bytes(&self) -> usize {
+        (self.client_queue_bytes / 4).clamp(16 * 1024, 256 * 1024)
     }
 
     /// Whether a browser page from `origin` may connect.

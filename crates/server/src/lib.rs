@@ -6,91 +6,82 @@
 pub mod config;
 pub mod error;
 pub mod events;
-pub mod frame_queue;
 pub mod identity;
-pub mod link;
+pub mod listener;
 pub mod origin;
-pub mod owned_head;
 pub mod rate_limit;
 pub mod room;
 pub mod store;
-pub mod ws;
+pub mod throttle;
+pub mod transport;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::http::{HeaderValue, Method};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
-use serde_json::Value as Json;
-use socketioxide::extract::{SocketRef, TryData};
-use socketioxide::handler::ConnectHandler;
-use socketioxide::SocketIo;
 use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use config::{ServerConfig, Storage, DEFAULT_PORT};
 pub use error::{Error, Result};
 
-use events::OrderedEvents;
-use room::Room;
+use room::{Room, MIN_REMEMBERED_CLIENT_IDS};
+use transport::route::Context;
 
-/// Initial WebSocket read buffer per connection.
-const WS_READ_BUFFER: usize = 1024;
-
-/// A connection refused at the Socket.IO handshake; the text is what the client sees.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid token")]
-struct InvalidToken;
+/// File descriptors kept free for the database, logs and the listener itself.
+const SPARE_DESCRIPTORS: u64 = 64;
 
 /// Serves the chat on `listener` until `shutdown` completes, then disconnects everyone and
 /// waits until every accepted message is stored.
 ///
 /// # Errors
-/// When the history store cannot be opened, or serving fails.
+/// When the history store cannot be opened.
 pub async fn run(
     listener: TcpListener,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let config = Arc::new(config);
-    let (store, loaded) = store::open(&config.storage, config.history_limit)?;
+    let (store, loaded) = match &config.storage {
+        Storage::Memory => (None, store::memory_loaded()),
+        Storage::Sqlite(path) => {
+            let (store, loaded) = store::open(
+                path,
+                store::StoreOptions {
+                    recent: config.history_limit,
+                    remembered_ids: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
+                    retention: config.retention_messages,
+                    max_bytes: config.db_max_bytes,
+                },
+            )?;
+            (Some(store), loaded)
+        }
+    };
     tracing::info!(
-        messages = loaded.history.len(),
+        recent = loaded.recent.len(),
         last_seq = loaded.last_seq,
+        oldest_seq = loaded.oldest_seq,
+        epoch = %loaded.epoch,
         "history loaded"
     );
     let room = Room::new(loaded, store, config.clone());
 
-    let frame_limit = config.max_frame_bytes();
-    let (layer, io) = SocketIo::builder()
-        .max_buffer_size(config.client_queue)
-        .max_payload(frame_limit as u64)
-        .ws_max_message_size(frame_limit)
-        .ws_max_frame_size(frame_limit)
-        .ping_interval(config.ping_interval)
-        .ping_timeout(config.ping_timeout)
-        // Chat frames are small; the buffer grows for a larger one. (Default: 4 KiB per socket.)
-        .ws_read_buffer_size(WS_READ_BUFFER)
-        .build_layer();
-    register_namespace(&io, room.clone(), config.token.clone());
-    let (stop_ws, ws_shutdown) = tokio::sync::watch::channel(false);
-    let ws_context = Arc::new(ws::WsContext::new(
+    let (stop_sessions, sessions_stop) = tokio::sync::watch::channel(false);
+    let tasks = TaskTracker::new();
+    let context = Arc::new(Context::new(
         room.clone(),
         config.clone(),
-        ws_shutdown,
+        sessions_stop,
+        tasks.clone(),
     ));
-
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .layer(layer)
-        // Only requests that reach socketioxide (which keeps their heads) are copied.
-        .layer(axum::middleware::from_fn(owned_head::copy_head))
-        // Direct WebSocket connections are served by `ws`; the rest go on to socketioxide.
         .layer(axum::middleware::from_fn_with_state(
-            ws_context,
-            ws::intercept,
+            context.clone(),
+            transport::route::route,
         ))
         .layer(cors(&config))
         .layer(axum::middleware::from_fn_with_state(
@@ -98,58 +89,50 @@ pub async fn run(
             origin::guard,
         ));
 
-    let listener = listener.tap_io(|tcp| {
-        // Chat packets are small and latency matters: no Nagle (Node's `ws` does the same).
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let closing = io.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: disconnecting clients");
-            let _ = stop_ws.send(true);
-            closing.close().await;
-        })
-        .await?;
-    room.store().flush().await;
+    let limits = listener::Limits {
+        total: connection_cap(config.max_connections),
+        per_address: config.max_connections_per_address,
+        header_timeout: config.header_timeout,
+    };
+    listener::serve(listener, app, limits, tasks.clone(), async move {
+        shutdown.await;
+        tracing::info!("shutting down: disconnecting clients");
+    })
+    .await;
+    let _ = stop_sessions.send(true);
+    tasks.close();
+    if tokio::time::timeout(std::time::Duration::from_secs(10), tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close within 10 s");
+    }
+    if let Some(store) = room.store() {
+        store.flush().await;
+    }
     tracing::info!("every accepted message is stored; bye");
     Ok(())
 }
 
-/// The main namespace: the token check and the event handlers are installed by a connect
-/// middleware, which runs before the client hears `40`, so no event can arrive unhandled.
-fn register_namespace(io: &SocketIo, room: Room, token: Option<String>) {
-    let on_connect = {
-        let room = room.clone();
-        move |socket: SocketRef| {
-            let room = room.clone();
-            async move { room.connect(&link::Link::Sio(socket)) }
-        }
-    };
-    let prepare = move |socket: SocketRef, TryData(auth): TryData<Json>| {
-        let room = room.clone();
-        let token = token.clone();
-        async move {
-            if let Some(expected) = &token {
-                let given = auth
-                    .ok()
-                    .and_then(|a| a.get("token").and_then(Json::as_str).map(str::to_owned));
-                if given.as_deref() != Some(expected.as_str()) {
-                    tracing::info!(sid = %socket.id, "refused a connection with a wrong or missing token");
-                    return Err(InvalidToken);
-                }
+/// The connection cap, lowered to what the open-files limit allows (each connection is a file
+/// descriptor; running out of them refuses everyone, with nothing logged).
+fn connection_cap(configured: usize) -> usize {
+    match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok((soft, _)) => {
+            let room =
+                usize::try_from(soft.saturating_sub(SPARE_DESCRIPTORS)).unwrap_or(usize::MAX);
+            if room < configured {
+                tracing::warn!(
+                    configured,
+                    open_files_limit = soft,
+                    cap = room,
+                    "connection cap lowered to what the open-files limit allows"
+                );
             }
-            socket.on_fallback(OrderedEvents::new(room.clone()));
-            socket.on_disconnect(move |socket: SocketRef| {
-                let room = room.clone();
-                async move { room.leave(socket.id) }
-            });
-            Ok(())
+            configured.min(room.max(1))
         }
-    };
-    io.ns("/", on_connect.with(prepare));
+        Err(_) => configured,
+    }
 }
 
 fn cors(config: &ServerConfig) -> CorsLayer {

@@ -1,8 +1,10 @@
 //! `charla-server`: parses arguments, binds, and runs the chat until SIGINT or SIGTERM.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use charla_server::{ServerConfig, Storage, DEFAULT_PORT};
 use clap::Parser;
@@ -21,9 +23,16 @@ struct Cli {
     /// History database file, or `:memory:` to keep nothing across restarts.
     #[arg(long, env = "CHARLA_DB", default_value = "charla-data/history.db")]
     db: String,
-    /// How many recent messages to keep and replay.
+    /// How many recent messages to keep in memory and give to a client joining afresh.
     #[arg(long, env = "CHARLA_HISTORY", default_value_t = 500)]
     history: usize,
+    /// Keep at most this many messages in the database (default: all of them).
+    #[arg(long, env = "CHARLA_RETENTION_MESSAGES")]
+    retention_messages: Option<u64>,
+    /// Largest size of the database file, in MiB (default: no cap). When it is reached,
+    /// messages are refused as unavailable, and logged.
+    #[arg(long, env = "CHARLA_DB_MAX_MB")]
+    db_max_mb: Option<u64>,
     /// A browser origin allowed to connect (repeat, or comma-separate in the env var; `*` for
     /// any). Default: the tutorial's client, http://localhost:5175.
     #[arg(
@@ -38,18 +47,45 @@ struct Cli {
     /// Longest message, in characters.
     #[arg(long, env = "CHARLA_MAX_MESSAGE_CHARS", default_value_t = 4000)]
     max_message_chars: usize,
-    /// Messages per second one connection may send, sustained, with a burst of five seconds'
-    /// worth; 0 disables the limit.
+    /// Messages per second one user name may send, sustained, with a burst of five seconds'
+    /// worth; 0 disables the limits (per name and per address).
     #[arg(long, env = "CHARLA_RATE_LIMIT", default_value_t = 10)]
     rate_limit: u32,
-    /// Packets queued for one client before it is disconnected as too slow.
-    #[arg(long, env = "CHARLA_CLIENT_QUEUE", default_value_t = 4096)]
-    client_queue: usize,
+    /// Messages per second one address may send, all names together (burst: five seconds'
+    /// worth).
+    #[arg(long, env = "CHARLA_RATE_LIMIT_PER_ADDRESS", default_value_t = 30)]
+    rate_limit_per_address: u32,
+    /// Bytes queued for one client before it is disconnected as too slow.
+    #[arg(long, env = "CHARLA_CLIENT_QUEUE_BYTES", default_value_t = 1024 * 1024)]
+    client_queue_bytes: usize,
+    /// Engine.IO ping interval, in milliseconds.
+    #[arg(long, env = "CHARLA_PING_INTERVAL", default_value_t = 25_000)]
+    ping_interval: u64,
+    /// Engine.IO ping timeout (and the deadline of one write), in milliseconds.
+    #[arg(long, env = "CHARLA_PING_TIMEOUT", default_value_t = 20_000)]
+    ping_timeout: u64,
+    /// Seconds a connection may stay without joining the chat.
+    #[arg(long, env = "CHARLA_JOIN_TIMEOUT", default_value_t = 30)]
+    join_timeout: u64,
+    /// Seconds a client may take to send a request head (and stay idle between requests).
+    #[arg(long, env = "CHARLA_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Open connections on the whole server (lowered to what the open-files limit allows).
+    #[arg(long, env = "CHARLA_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Open connections from one address.
+    #[arg(
+        long,
+        env = "CHARLA_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    max_connections_per_address: usize,
 }
 
 impl Cli {
     fn config(self) -> ServerConfig {
         let defaults = ServerConfig::default();
+        let no_limit = self.rate_limit == 0;
         ServerConfig {
             storage: if self.db == ":memory:" {
                 Storage::Memory
@@ -57,6 +93,8 @@ impl Cli {
                 Storage::Sqlite(PathBuf::from(self.db))
             },
             history_limit: self.history,
+            retention_messages: self.retention_messages.filter(|n| *n > 0),
+            db_max_bytes: self.db_max_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             allowed_origins: if self.allow_origin.is_empty() {
                 defaults.allowed_origins.clone()
             } else {
@@ -65,8 +103,18 @@ impl Cli {
             token: self.token.filter(|t| !t.is_empty()),
             max_message_chars: self.max_message_chars,
             rate_limit_per_sec: self.rate_limit,
-            client_queue: self.client_queue.max(16),
-            ..defaults
+            rate_limit_per_address_per_sec: if no_limit {
+                0
+            } else {
+                self.rate_limit_per_address
+            },
+            client_queue_bytes: self.client_queue_bytes.max(16 * 1024),
+            ping_interval: Duration::from_millis(self.ping_interval.max(1)),
+            ping_timeout: Duration::from_millis(self.ping_timeout.max(1)),
+            join_timeout: Duration::from_secs(self.join_timeout.max(1)),
+            header_timeout: Duration::from_secs(self.header_timeout.max(1)),
+            max_connections: self.max_connections.max(1),
+            max_connections_per_address: self.max_connections_per_address.max(1),
         }
     }
 }
@@ -77,8 +125,15 @@ async fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // Colour codes only for a person at a terminal, never into a log file.
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Each connection is a file descriptor: take all the system allows.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "could not raise the open-files limit");
+    }
     let addr = format!("{}:{}", cli.host, cli.port);
     let listener = match tokio::net::TcpListener::bind(&addr).await {
         Ok(listener) => listener,

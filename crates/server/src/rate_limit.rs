@@ -1,6 +1,9 @@
-//! A token bucket per connection: a sustained rate with a burst of five seconds' worth, so a
-//! client flushing its offline outbox is not refused, while a flood is.
+//! Token buckets: a sustained rate with a burst of five seconds' worth, so a client flushing its
+//! offline outbox is not refused, while a flood is. Buckets are kept per user name and per
+//! address ([`Limiters`]), not per connection, so leaving and joining again refills nothing.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 /// Seconds of sustained rate a client may send at once.
@@ -48,6 +51,110 @@ impl RateLimiter {
     }
 }
 
+impl RateLimiter {
+    /// A bucket with its own burst size (`capacity` tokens).
+    #[must_use]
+    pub fn with_capacity(per_sec: u32, capacity: u32, now: Instant) -> Self {
+        Self {
+            per_sec: f64::from(per_sec),
+            capacity: f64::from(capacity),
+            tokens: f64::from(capacity),
+            last: now,
+        }
+    }
+
+    /// Whether the bucket would be full at `now`: then it is no different from a new one and
+    /// need not be kept.
+    #[must_use]
+    pub fn is_full(&self, now: Instant) -> bool {
+        self.per_sec == 0.0
+            || self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * self.per_sec
+                >= self.capacity
+    }
+}
+
+/// One bucket per key, made on first use; full buckets are dropped now and then, so the map
+/// holds only keys that used some of their allowance lately.
+#[derive(Debug)]
+pub struct Limiters<K> {
+    buckets: HashMap<K, RateLimiter>,
+    per_sec: u32,
+    capacity: u32,
+    prune_at: usize,
+}
+
+/// Entries a map may reach before it drops its full buckets.
+const PRUNE_FROM: usize = 1024;
+
+impl<K: Hash + Eq + Clone> Limiters<K> {
+    /// Buckets of `per_sec` a second with a burst of five seconds' worth (`0`: no limit).
+    #[must_use]
+    pub fn new(per_sec: u32) -> Self {
+        Self::with_burst(per_sec, per_sec.saturating_mul(BURST_SECONDS))
+    }
+
+    /// Buckets of `per_sec` a second with a burst of `capacity`.
+    #[must_use]
+    pub fn with_burst(per_sec: u32, capacity: u32) -> Self {
+        Self {
+            buckets: HashMap::new(),
+            per_sec,
+            capacity,
+            prune_at: PRUNE_FROM,
+        }
+    }
+
+    /// Whether `key` may act now.
+    ///
+    /// # Errors
+    /// The wait until it may.
+    pub fn check(&self, key: &K, now: Instant) -> Result<(), Duration> {
+        match self.buckets.get(key) {
+            Some(bucket) if self.per_sec > 0 => {
+                let mut probe = RateLimiter {
+                    per_sec: bucket.per_sec,
+                    capacity: bucket.capacity,
+                    tokens: bucket.tokens,
+                    last: bucket.last,
+                };
+                probe.try_take(now)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes one token for `key`.
+    ///
+    /// # Errors
+    /// The wait until a token is there.
+    pub fn take(&mut self, key: &K, now: Instant) -> Result<(), Duration> {
+        if self.per_sec == 0 {
+            return Ok(());
+        }
+        if self.buckets.len() >= self.prune_at && !self.buckets.contains_key(key) {
+            self.buckets.retain(|_, bucket| !bucket.is_full(now));
+            self.prune_at = (self.buckets.len() * 2).max(PRUNE_FROM);
+        }
+        let (per_sec, capacity) = (self.per_sec, self.capacity);
+        self.buckets
+            .entry(key.clone())
+            .or_insert_with(|| RateLimiter::with_capacity(per_sec, capacity, now))
+            .try_take(now)
+    }
+
+    /// Keys with a bucket now.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Whether no key has a bucket.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +172,30 @@ mod tests {
         assert!(limiter
             .try_take(start + Duration::from_millis(500))
             .is_err());
+    }
+
+    #[test]
+    fn a_key_keeps_its_bucket_and_idle_buckets_are_dropped() {
+        let start = Instant::now();
+        let mut limiters: Limiters<String> = Limiters::new(1);
+        let alice = "alice".to_owned();
+        for _ in 0..5 {
+            assert!(limiters.take(&alice, start).is_ok());
+        }
+        assert!(
+            limiters.take(&alice, start).is_err(),
+            "the same key, the same bucket"
+        );
+        assert!(limiters.check(&alice, start).is_err());
+        assert!(
+            limiters.take(&"bob".to_owned(), start).is_ok(),
+            "another key has its own"
+        );
+        // Thousands of one-off keys, a second apart: buckets refill and are dropped.
+        for n in 0..5000u64 {
+            let _ = limiters.take(&format!("k{n}"), start + Duration::from_secs(n));
+        }
+        assert!(limiters.len() <= 2048, "bounded: {}", limiters.len());
     }
 
     #[test]

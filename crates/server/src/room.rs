@@ -1,30 +1,47 @@
 //! The chat room: one ordered log, presence and identity, behind one lock.
 //!
-//! Every operation that changes what clients see (accepting a message, a join, a leave) takes
-//! the lock, updates the state and queues the resulting packets to each client *while holding
-//! it*. Queuing is a non-blocking push into each socket's channel, so holding a
-//! `std::sync::Mutex` is right here, and it is what gives every receiver the same order: no two
-//! broadcasts interleave, and a joiner's history ack always lands before the first live message
-//! after it.
+//! Every operation that changes what clients see (publishing a stored message, a join, a
+//! leave) takes the lock, updates the state and queues the resulting packets to each client
+//! *while holding it*. Queuing is a non-blocking push into each connection's queue, so holding
+//! a `std::sync::Mutex` is right here, and it is what gives every receiver the same order: no
+//! two broadcasts interleave, and a joiner's history ack always lands before the first live
+//! message after it.
+//!
+//! A message is stored before anyone sees it: [`Room::chat`] hands a draft to the store, whose
+//! writer gives it its `seq` at commit and calls [`Room::stored`], which broadcasts it and
+//! answers the sender. A retry of a `clientId` still being stored waits for that write; a
+//! failed write leaves no trace, so the retry is stored afresh.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use charla_protocol::chat::{
-    events, ChatMessage, ErrorCode, JoinAck, JoinRequest, OutgoingMessage, SendAck, TypingNotice,
+    events, ChatMessage, ErrorBody, ErrorCode, Gap, HistoryPage, HistoryRequest, JoinAck,
+    JoinRequest, OutgoingMessage, SendAck, TypingNotice, MAX_HISTORY_PAGE,
 };
 use serde::Serialize;
-use socketioxide::socket::Sid;
+use tokio::sync::Semaphore;
 
-use crate::config::ServerConfig;
-use crate::identity::{check_text, normalize_username, username_key, Rejection};
-use crate::link::{Encoded, Link, Responder, SendFailure};
-use crate::rate_limit::RateLimiter;
-use crate::store::{Loaded, StoreHandle};
+use crate::config::{ServerConfig, Storage};
+use crate::identity::{check_text, normalize_username, username_key};
+use crate::rate_limit::Limiters;
+use crate::store::{Draft, Loaded, NotStored, StoreHandle};
+use crate::throttle::Throttle;
+use crate::transport::{Encoded, Link, Responder, SendFailure, Sid};
 
 /// How many `clientId`s are remembered for de-duplication, at least.
-const MIN_REMEMBERED_CLIENT_IDS: usize = 10_000;
+pub const MIN_REMEMBERED_CLIENT_IDS: usize = 10_000;
+/// `history` pages read from disk at once, server-wide.
+const CONCURRENT_READS: usize = 4;
+/// Typing starts one name may announce: one a second, three at once.
+const TYPING_PER_SEC: u32 = 1;
+const TYPING_BURST: u32 = 3;
+
+/// The client's ack callback, if it asked for one. Operations take it when they answer; one
+/// left in place after an error is the caller's to answer with the refusal.
+pub type Ack = Option<Responder>;
 
 /// The shared room. Cheap to clone.
 #[derive(Clone)]
@@ -34,39 +51,51 @@ pub struct Room {
 
 struct Shared {
     state: Mutex<RoomState>,
-    store: StoreHandle,
+    store: Option<StoreHandle>,
     config: Arc<ServerConfig>,
+    epoch: String,
+    reads: Arc<Semaphore>,
+    cuts: Throttle,
+    typing_floods: Throttle,
 }
 
 struct Conn {
     link: Link,
     username: Option<String>,
-    limiter: RateLimiter,
     typing: bool,
+    reading_history: bool,
 }
 
+/// (username key, clientId)
+type DedupeKey = (String, String);
+
 struct RoomState {
+    /// The highest `seq` published.
     last_seq: u64,
-    history: VecDeque<ChatMessage>,
+    /// The lowest `seq` still kept (in the store, or in memory without one).
+    oldest_kept: u64,
+    /// The most recent messages, oldest first.
+    window: VecDeque<ChatMessage>,
     conns: HashMap<Sid, Conn>,
     /// username key → the connection that holds the name.
     names: HashMap<String, Sid>,
     accepted: AcceptedIds,
+    /// Retries waiting for the first attempt's write.
+    pending: HashMap<DedupeKey, Vec<Responder>>,
+    by_name: Limiters<String>,
+    by_address: Limiters<IpAddr>,
+    typing_starts: Limiters<String>,
 }
 
-/// `clientId`s already accepted, per author, with the ack they got, oldest evicted first.
+/// `clientId`s already stored, per author, with the ack they got, oldest evicted first.
 struct AcceptedIds {
-    acks: HashMap<(String, String), SendAck>,
-    order: VecDeque<(String, String)>,
+    acks: HashMap<DedupeKey, SendAck>,
+    order: VecDeque<DedupeKey>,
     capacity: usize,
 }
 
 impl AcceptedIds {
-    fn get(&self, key: &(String, String)) -> Option<&SendAck> {
-        self.acks.get(key)
-    }
-
-    fn insert(&mut self, key: (String, String), ack: SendAck) {
+    fn insert(&mut self, key: DedupeKey, ack: SendAck) {
         if self.acks.insert(key.clone(), ack).is_none() {
             self.order.push_back(key);
         }
@@ -78,20 +107,24 @@ impl AcceptedIds {
     }
 }
 
-/// The client's ack callback, if it asked for one. Operations take it when they answer; one
-/// left in place after an error is the caller's to answer with the refusal.
-pub type Ack = Option<Responder>;
+/// What a join replays.
+struct Replay {
+    messages: Vec<ChatMessage>,
+    more: bool,
+    gap: Option<Gap>,
+}
 
 impl Room {
-    /// A room resuming from what the store held.
+    /// A room resuming from what the store held (`store` is `None` for a history kept only
+    /// in memory).
     #[must_use]
-    pub fn new(loaded: Loaded, store: StoreHandle, config: Arc<ServerConfig>) -> Self {
+    pub fn new(loaded: Loaded, store: Option<StoreHandle>, config: Arc<ServerConfig>) -> Self {
         let mut accepted = AcceptedIds {
             acks: HashMap::new(),
             order: VecDeque::new(),
             capacity: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
         };
-        for m in &loaded.history {
+        for m in &loaded.recent_ids {
             if let (Some(client_id), Some(seq)) = (&m.client_id, m.seq) {
                 accepted.insert(
                     (username_key(&m.username), client_id.clone()),
@@ -103,21 +136,36 @@ impl Room {
             inner: Arc::new(Shared {
                 state: Mutex::new(RoomState {
                     last_seq: loaded.last_seq,
-                    history: loaded.history.into(),
+                    oldest_kept: loaded.oldest_seq,
+                    window: loaded.recent.into(),
                     conns: HashMap::new(),
                     names: HashMap::new(),
                     accepted,
+                    pending: HashMap::new(),
+                    by_name: Limiters::new(config.rate_limit_per_sec),
+                    by_address: Limiters::new(config.rate_limit_per_address_per_sec),
+                    typing_starts: Limiters::with_burst(TYPING_PER_SEC, TYPING_BURST),
                 }),
                 store,
+                epoch: loaded.epoch,
                 config,
+                reads: Arc::new(Semaphore::new(CONCURRENT_READS)),
+                cuts: Throttle::new(),
+                typing_floods: Throttle::new(),
             }),
         }
     }
 
-    /// The store behind the room.
+    /// The store behind the room, if history is kept on disk.
     #[must_use]
-    pub fn store(&self) -> &StoreHandle {
-        &self.inner.store
+    pub fn store(&self) -> Option<&StoreHandle> {
+        self.inner.store.as_ref()
+    }
+
+    /// This history's epoch.
+    #[must_use]
+    pub fn epoch(&self) -> &str {
+        &self.inner.epoch
     }
 
     fn lock(&self) -> MutexGuard<'_, RoomState> {
@@ -131,80 +179,162 @@ impl Room {
 
     /// Registers a connection as an audience of the room (idempotent).
     pub fn connect(&self, link: &Link) {
-        let per_sec = self.inner.config.rate_limit_per_sec;
         self.lock().conns.entry(link.id()).or_insert_with(|| Conn {
             link: link.clone(),
             username: None,
-            limiter: RateLimiter::new(per_sec, Instant::now()),
             typing: false,
+            reading_history: false,
         });
     }
 
-    /// Binds a username to the connection, acks the users and history, tells everyone else.
+    /// Binds a username to the connection, acks the users and the history the client lacks,
+    /// tells everyone else.
     ///
     /// # Errors
-    /// A rejection for a bad or taken name, or a second name on one connection.
-    pub fn join(&self, link: &Link, request: JoinRequest, ack: &mut Ack) -> Result<(), Rejection> {
+    /// A bad or taken name, or a connection that has joined already.
+    pub fn join(&self, link: &Link, request: JoinRequest, ack: &mut Ack) -> Result<(), ErrorBody> {
+        let sid = link.id();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let conn = state.conns.get_mut(&sid).ok_or_else(gone)?;
+        if let Some(current) = &conn.username {
+            // Refused before anything is built: repeating `join` costs the server nothing.
+            return Err(ErrorBody::new(
+                ErrorCode::AlreadyJoined,
+                format!("this connection already joined as {current}"),
+            ));
+        }
         let name = normalize_username(&request.username)?;
         let key = username_key(&name);
-        self.connect(link);
-        let sid = link.id();
-        let mut state = self.lock();
-        let state = &mut *state;
-        if let Some(holder) = state.names.get(&key).filter(|holder| **holder != sid) {
-            tracing::debug!(sid = %sid, holder = %holder, name, "username taken");
-            return Err(Rejection {
-                code: ErrorCode::UsernameTaken,
-                message: format!("{name} is already in the chat"),
-            });
+        if state.names.contains_key(&key) {
+            tracing::debug!(sid = %sid, username = ?name, "username taken");
+            return Err(ErrorBody::new(
+                ErrorCode::UsernameTaken,
+                format!("{name} is already in the chat"),
+            ));
         }
-        let conn = state.conns.get_mut(&sid).ok_or_else(gone)?;
-        let first_join = match &conn.username {
-            Some(current) if username_key(current) != key => {
-                return Err(Rejection {
-                    code: ErrorCode::AlreadyJoined,
-                    message: format!("this connection already joined as {current}"),
-                })
-            }
-            Some(_) => false,
-            None => true,
-        };
         conn.username = Some(name.clone());
         state.names.insert(key, sid);
+        link.mark_joined();
 
         let users = state.users();
-        let history: Vec<ChatMessage> = match request.since {
-            Some(since) => state
-                .history
-                .iter()
-                .filter(|m| m.seq > Some(since))
-                .cloned()
-                .collect(),
-            None => state.history.iter().cloned().collect(),
-        };
+        // A `since` from another epoch counts for nothing here: the client starts over.
+        let same_epoch = request
+            .epoch
+            .as_deref()
+            .is_none_or(|e| e == self.inner.epoch);
+        let since = request.since.filter(|s| *s > 0 && same_epoch);
+        let replay = state.replay(since, self.inner.config.history_bytes());
         if let Some(ack) = ack.take() {
             let reply = JoinAck {
                 ok: true,
                 username: name.clone(),
                 users: users.clone(),
-                history,
+                history: replay.messages,
+                epoch: Some(self.inner.epoch.clone()),
+                more: replay.more,
+                gap: replay.gap,
             };
-            if let Err(e) = ack.send(&reply) {
-                tracing::warn!(sid = %sid, error = %e, "could not ack join");
-            }
+            send_or_log(ack, &reply);
         }
         if let Err(e) = link.emit(events::USERS, &users) {
-            tracing::warn!(sid = %sid, error = %e, "could not send users");
+            tracing::debug!(sid = %sid, error = %e, "could not send users");
         }
-        if first_join {
-            tracing::info!(sid = %sid, username = %name, "joined");
-            state.broadcast(events::USER_JOINED, &name, Some(sid));
-        }
+        tracing::info!(sid = %sid, username = ?name, "joined");
+        state.broadcast(events::USER_JOINED, &name, Some(sid), &self.inner.cuts);
         Ok(())
     }
 
-    /// Accepts a message: gives it the next `seq`, broadcasts it, stores it, and acks it once
-    /// stored. A `clientId` seen before is acked again instead.
+    /// Answers `history {before, limit}`: the newest messages before `before`, from memory
+    /// when the recent window has them, else read from disk off the async threads.
+    ///
+    /// # Errors
+    /// Not joined; too many reads at once.
+    pub fn history(
+        &self,
+        link: &Link,
+        request: HistoryRequest,
+        ack: &mut Ack,
+    ) -> Result<(), ErrorBody> {
+        let limit = request.limit.clamp(1, MAX_HISTORY_PAGE);
+        let max_bytes = self.inner.config.history_bytes();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let conn = state.conns.get(&link.id()).ok_or_else(not_joined)?;
+        conn.username.as_ref().ok_or_else(not_joined)?;
+        let Some(responder) = ack.take() else {
+            // Nobody to answer: nothing to do.
+            return Ok(());
+        };
+        let below = state
+            .window
+            .partition_point(|m| m.seq < Some(request.before));
+        let window_front = state
+            .window
+            .front()
+            .and_then(|m| m.seq)
+            .unwrap_or(state.last_seq + 1);
+        let store = match &self.inner.store {
+            Some(store) if below < limit && window_front > state.oldest_kept => store.clone(),
+            _ => {
+                let messages: Vec<ChatMessage> = state
+                    .window
+                    .range(below.saturating_sub(limit)..below)
+                    .cloned()
+                    .collect();
+                send_or_log(responder, &page(messages, state.oldest_kept, max_bytes));
+                return Ok(());
+            }
+        };
+        let conn = state.conns.get_mut(&link.id()).ok_or_else(not_joined)?;
+        if conn.reading_history {
+            *ack = Some(responder);
+            return Err(later(
+                ErrorCode::RateLimited,
+                "one history request at a time",
+                100,
+            ));
+        }
+        let Ok(permit) = self.inner.reads.clone().try_acquire_owned() else {
+            *ack = Some(responder);
+            return Err(later(
+                ErrorCode::Unavailable,
+                "the server is busy reading history",
+                200,
+            ));
+        };
+        conn.reading_history = true;
+        let oldest = state.oldest_kept;
+        let room = self.clone();
+        let sid = link.id();
+        drop(guard);
+        tokio::task::spawn_blocking(move || {
+            let result = store.page_before(request.before, limit);
+            drop(permit);
+            if let Some(conn) = room.lock().conns.get_mut(&sid) {
+                conn.reading_history = false;
+            }
+            match result {
+                Ok(messages) => send_or_log(responder, &page(messages, oldest, max_bytes)),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not read history");
+                    send_or_log(
+                        responder,
+                        &refusal(later(
+                            ErrorCode::Unavailable,
+                            "history could not be read",
+                            1000,
+                        )),
+                    );
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Accepts a message: hands it to the store, which gives it the next `seq`; it is
+    /// broadcast and acked once stored ([`Room::stored`]). A `clientId` seen before is acked
+    /// again instead (once its first write is done, if it is still under way).
     ///
     /// # Errors
     /// Not joined, empty or too long, or over the rate limit.
@@ -213,95 +343,157 @@ impl Room {
         link: &Link,
         outgoing: OutgoingMessage,
         ack: &mut Ack,
-    ) -> Result<(), Rejection> {
-        let max_chars = self.inner.config.max_message_chars;
-        let mut state = self.lock();
-        let state = &mut *state;
+    ) -> Result<(), ErrorBody> {
+        let config = &self.inner.config;
         let sid = link.id();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let conn = state.conns.get_mut(&sid).ok_or_else(not_joined)?;
         let username = conn.username.clone().ok_or_else(not_joined)?;
-        check_text(&outgoing.text, max_chars)?;
+        check_text(&outgoing.text, config.max_message_chars)?;
+        let name_key = username_key(&username);
 
         let dedupe_key = outgoing
             .client_id
             .as_ref()
-            .map(|id| (username_key(&username), id.clone()));
-        if let Some(previous) = dedupe_key.as_ref().and_then(|k| state.accepted.get(k)) {
-            tracing::debug!(sid = %sid, "retry of an accepted message acked again");
-            let previous = previous.clone();
-            if let Some(ack) = ack.take() {
-                self.inner
-                    .store
-                    .after_pending(Box::new(move |_| send_or_log(ack, &previous)));
+            .map(|id| (name_key.clone(), id.clone()));
+        if let Some(key) = &dedupe_key {
+            if let Some(previous) = state.accepted.acks.get(key) {
+                tracing::debug!(sid = %sid, "retry of a stored message acked again");
+                if let Some(ack) = ack.take() {
+                    send_or_log(ack, previous);
+                }
+                return Ok(());
             }
-            return Ok(());
+            if let Some(waiting) = state.pending.get_mut(key) {
+                tracing::debug!(sid = %sid, "retry of a message being stored");
+                waiting.extend(ack.take());
+                return Ok(());
+            }
         }
-        conn.limiter
-            .try_take(Instant::now())
+        // Both buckets must have a token; one is taken from each only when both do.
+        let now = Instant::now();
+        let peer = link.peer();
+        state
+            .by_name
+            .check(&name_key, now)
+            .and(state.by_address.check(&peer, now))
             .map_err(rate_limited)?;
-        conn.typing = false;
+        let _ = state.by_name.take(&name_key, now);
+        let _ = state.by_address.take(&peer, now);
+        if let Some(conn) = state.conns.get_mut(&sid) {
+            conn.typing = false;
+        }
 
-        state.last_seq += 1;
-        let seq = state.last_seq;
-        let message = ChatMessage {
-            id: format!("{sid}-{seq}"),
+        let draft = Draft {
+            id_prefix: sid.to_string(),
             username,
             text: outgoing.text,
-            timestamp: charla_protocol::timestamp::now_millis(),
-            seq: Some(seq),
             client_id: outgoing.client_id,
         };
-        let reply = send_ack(&message, seq);
-        if let Some(key) = dedupe_key {
-            state.accepted.insert(key, reply.clone());
+        let waiting: Vec<Responder> = ack.take().into_iter().collect();
+        match &self.inner.store {
+            None => {
+                let message = draft
+                    .into_message(state.last_seq + 1, charla_protocol::timestamp::now_millis());
+                state.publish(message, dedupe_key, waiting, config, &self.inner.cuts);
+            }
+            Some(store) => {
+                let direct = match &dedupe_key {
+                    Some(key) => {
+                        state.pending.insert(key.clone(), waiting);
+                        Vec::new()
+                    }
+                    None => waiting,
+                };
+                let room = self.clone();
+                store.append(
+                    draft,
+                    Box::new(move |result| room.stored(result, dedupe_key, direct)),
+                );
+            }
         }
-        state.history.push_back(message.clone());
-        while state.history.len() > self.inner.config.history_limit {
-            state.history.pop_front();
-        }
-        state.broadcast(events::MESSAGE, &message, None);
-
-        let after = ack.take().map(|ack| -> crate::store::AfterWrite {
-            Box::new(move |written| {
-                if written {
-                    send_or_log(ack, &reply);
-                } else {
-                    let refusal = charla_protocol::chat::Refusal::new(
-                        ErrorCode::Unavailable,
-                        "the server could not store the message; retry",
-                    );
-                    send_or_log(ack, &refusal);
-                }
-            })
-        });
-        self.inner.store.append(message, after);
         Ok(())
     }
 
-    /// Relays a change of typing state to everyone else.
+    /// A draft's write is done: publish the message and answer everyone waiting for it, or,
+    /// when it failed, forget it and refuse it as `unavailable` (retry later).
+    fn stored(
+        &self,
+        result: Result<ChatMessage, NotStored>,
+        dedupe_key: Option<DedupeKey>,
+        mut waiting: Vec<Responder>,
+    ) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if let Some(key) = &dedupe_key {
+            waiting.extend(state.pending.remove(key).unwrap_or_default());
+        }
+        match result {
+            Ok(message) => {
+                state.publish(
+                    message,
+                    dedupe_key,
+                    waiting,
+                    &self.inner.config,
+                    &self.inner.cuts,
+                );
+            }
+            Err(NotStored(reason)) => {
+                tracing::warn!(reason, "a message was refused: it could not be stored");
+                let refused = refusal(later(
+                    ErrorCode::Unavailable,
+                    "the server could not store the message; it will be retried",
+                    1000,
+                ));
+                for responder in waiting {
+                    send_or_log(responder, &refused);
+                }
+            }
+        }
+    }
+
+    /// Relays a change of typing state to everyone else. Starting to type is rate-limited per
+    /// name (a flood is dropped, with a log line now and then); stopping always goes through.
     ///
     /// # Errors
     /// Not joined.
-    pub fn typing(&self, link: &Link, typing: bool) -> Result<(), Rejection> {
+    pub fn typing(&self, link: &Link, typing: bool) -> Result<(), ErrorBody> {
         let sid = link.id();
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let conn = state.conns.get_mut(&sid).ok_or_else(not_joined)?;
         let username = conn.username.clone().ok_or_else(not_joined)?;
-        if conn.typing != typing {
-            conn.typing = typing;
-            state.broadcast(
-                events::TYPING,
-                &TypingNotice { username, typing },
-                Some(sid),
-            );
+        if conn.typing == typing {
+            return Ok(());
         }
+        if typing
+            && state
+                .typing_starts
+                .take(&username_key(&username), Instant::now())
+                .is_err()
+        {
+            self.inner.typing_floods.warn(|suppressed| {
+                tracing::warn!(sid = %sid, username = ?username, suppressed, "typing flood: changes dropped");
+            });
+            return Ok(());
+        }
+        if let Some(conn) = state.conns.get_mut(&sid) {
+            conn.typing = typing;
+        }
+        state.broadcast(
+            events::TYPING,
+            &TypingNotice { username, typing },
+            Some(sid),
+            &self.inner.cuts,
+        );
         Ok(())
     }
 
     /// Forgets a connection; its name is free again and everyone is told it left.
     pub fn leave(&self, sid: Sid) {
         let mut state = self.lock();
-        state.remove(sid);
+        state.remove_all(vec![sid], &self.inner.cuts);
     }
 
     /// Names of everyone joined, sorted.
@@ -309,6 +501,41 @@ impl Room {
     pub fn users(&self) -> Vec<String> {
         self.lock().users()
     }
+}
+
+/// An answer to `history`: `messages` trimmed to `max_bytes` from the oldest side.
+fn page(mut messages: Vec<ChatMessage>, oldest_kept: u64, max_bytes: usize) -> HistoryPage {
+    let keep = newest_within(&messages, max_bytes);
+    messages.drain(..messages.len() - keep);
+    let first = messages.first().and_then(|m| m.seq);
+    HistoryPage {
+        ok: true,
+        more: first.is_some_and(|f| f > oldest_kept),
+        messages,
+    }
+}
+
+/// How many of the newest `messages` fit in `max_bytes` (at least one, if there is one).
+fn newest_within<'a>(
+    messages: impl IntoIterator<IntoIter = impl DoubleEndedIterator<Item = &'a ChatMessage>>,
+    max_bytes: usize,
+) -> usize {
+    let mut bytes = 0;
+    let mut count = 0;
+    for m in messages.into_iter().rev() {
+        let size = approximate_size(m);
+        if count > 0 && bytes + size > max_bytes {
+            break;
+        }
+        bytes += size;
+        count += 1;
+    }
+    count
+}
+
+/// A message's size in JSON, near enough (escapes aside) to bound a reply.
+fn approximate_size(m: &ChatMessage) -> usize {
+    m.text.len() + m.username.len() + m.id.len() + m.client_id.as_ref().map_or(0, String::len) + 96
 }
 
 impl RoomState {
@@ -322,62 +549,153 @@ impl RoomState {
         users
     }
 
-    /// Queues `event` to every connection but `except`. A connection whose queue is full is
-    /// dropped from the room and disconnected (so it reconnects and replays with `since`), and
-    /// one found closed is forgotten; either way the others hear it left.
+    /// The messages after `since` (or the recent ones, without it), newest first up to
+    /// `max_bytes`; `more` when kept messages between those and `since` were left out; `gap`
+    /// for those after `since` the server no longer keeps.
+    fn replay(&self, since: Option<u64>, max_bytes: usize) -> Replay {
+        let floor = since.unwrap_or(0);
+        let gap = since.filter(|s| s + 1 < self.oldest_kept).map(|s| Gap {
+            from: s + 1,
+            to: self.oldest_kept - 1,
+        });
+        let newer = self.window.len() - self.window.partition_point(|m| m.seq <= Some(floor));
+        let newest = self.window.range(self.window.len() - newer..);
+        let count = newest_within(newest, max_bytes);
+        let messages: Vec<ChatMessage> = self
+            .window
+            .range(self.window.len() - count..)
+            .cloned()
+            .collect();
+        let first = messages
+            .first()
+            .and_then(|m| m.seq)
+            .unwrap_or(self.last_seq + 1);
+        Replay {
+            more: first > (floor + 1).max(self.oldest_kept),
+            messages,
+            gap,
+        }
+    }
+
+    /// Makes a stored message visible: the window, the dedupe memory, every member, and the
+    /// sender's ack (and any retry's) last.
+    fn publish(
+        &mut self,
+        message: ChatMessage,
+        dedupe_key: Option<DedupeKey>,
+        waiting: Vec<Responder>,
+        config: &ServerConfig,
+        cuts: &Throttle,
+    ) {
+        let seq = message.seq.unwrap_or(self.last_seq + 1);
+        self.last_seq = seq;
+        self.window.push_back(message.clone());
+        while self.window.len() > config.history_limit {
+            self.window.pop_front();
+        }
+        self.oldest_kept = match (&config.storage, config.retention_messages) {
+            (Storage::Memory, _) => self.window.front().and_then(|m| m.seq).unwrap_or(seq + 1),
+            (Storage::Sqlite(_), Some(keep)) => {
+                self.oldest_kept.max((seq + 1).saturating_sub(keep))
+            }
+            (Storage::Sqlite(_), None) => self.oldest_kept,
+        };
+        let reply = send_ack(&message, seq);
+        if let Some(key) = dedupe_key {
+            self.accepted.insert(key, reply.clone());
+        }
+        self.broadcast(events::MESSAGE, &message, None, cuts);
+        for responder in waiting {
+            send_or_log(responder, &reply);
+        }
+    }
+
+    /// Queues `event` to every connection but `except`. Connections whose queue is full are
+    /// cut (they reconnect and replay with `since`), closed ones forgotten, and the others are
+    /// told they left.
     ///
-    /// The payload is encoded once; each of this server's WebSocket connections gets a
-    /// reference to the same frame.
+    /// The payload is encoded once; every queue gets a reference to the same bytes.
     fn broadcast<T: Serialize + ?Sized>(
         &mut self,
         event: &'static str,
         data: &T,
         except: Option<Sid>,
+        cuts: &Throttle,
     ) {
+        let gone = self.send_all(event, data, except, cuts);
+        self.remove_all(gone, cuts);
+    }
+
+    /// Queues `event` to every connection but `except`; returns those that must be removed.
+    fn send_all<T: Serialize + ?Sized>(
+        &self,
+        event: &'static str,
+        data: &T,
+        except: Option<Sid>,
+        cuts: &Throttle,
+    ) -> Vec<Sid> {
         let encoded = match Encoded::new(event, data) {
             Ok(encoded) => encoded,
             Err(e) => {
                 tracing::error!(event, error = %e, "could not encode an event");
-                return;
+                return Vec::new();
             }
         };
-        let mut slow = Vec::new();
-        let mut closed = Vec::new();
+        let mut gone = Vec::new();
         for (sid, conn) in &self.conns {
             if Some(*sid) == except {
                 continue;
             }
             match conn.link.send(&encoded) {
                 Ok(()) => {}
-                Err(SendFailure::Full) => slow.push(*sid),
-                Err(SendFailure::Closed) => closed.push(*sid),
+                Err(SendFailure::Full) => {
+                    cuts.warn(|suppressed| {
+                        tracing::warn!(
+                            sid = %sid,
+                            peer = %conn.link.peer(),
+                            username = ?conn.username.as_deref().unwrap_or(""),
+                            suppressed,
+                            "client queue full; disconnecting it (it will reconnect and replay)"
+                        );
+                    });
+                    conn.link.disconnect();
+                    gone.push(*sid);
+                }
+                Err(SendFailure::Closed) => gone.push(*sid),
                 Err(e) => tracing::error!(sid = %sid, event, error = %e, "could not send an event"),
             }
         }
-        for sid in slow {
-            if let Some(conn) = self.conns.get(&sid) {
-                tracing::warn!(
-                    sid = %sid,
-                    username = conn.username.as_deref().unwrap_or(""),
-                    "client queue full; disconnecting it (it will reconnect and replay)"
-                );
-                conn.link.disconnect();
-            }
-            self.remove(sid);
-        }
-        for sid in closed {
-            self.remove(sid);
-        }
+        gone
     }
 
-    fn remove(&mut self, sid: Sid) {
-        let Some(conn) = self.conns.remove(&sid) else {
-            return;
-        };
-        if let Some(name) = conn.username {
-            self.names.remove(&username_key(&name));
-            tracing::info!(sid = %sid, username = %name, "left");
-            self.broadcast(events::USER_LEFT, &name, None);
+    /// Removes connections and tells the others who left — iteratively: a `user-left` that
+    /// finds more full queues adds them to the work list instead of recursing (thousands of
+    /// clients stalled by one network blip must not overflow the stack).
+    fn remove_all(&mut self, mut gone: Vec<Sid>, cuts: &Throttle) {
+        let mut rounds = 0usize;
+        while !gone.is_empty() {
+            rounds += 1;
+            let mut left = Vec::new();
+            for sid in gone.drain(..) {
+                let Some(conn) = self.conns.remove(&sid) else {
+                    continue;
+                };
+                if let Some(name) = conn.username {
+                    self.names.remove(&username_key(&name));
+                    tracing::info!(sid = %sid, username = ?name, "left");
+                    left.push(name);
+                }
+            }
+            for name in left {
+                gone.extend(self.send_all(events::USER_LEFT, &name, None, cuts));
+            }
+        }
+        if rounds > 1 {
+            tracing::warn!(
+                rounds,
+                remaining = self.conns.len(),
+                "slow clients cut in a cascade"
+            );
         }
     }
 }
@@ -393,27 +711,37 @@ fn send_ack(message: &ChatMessage, seq: u64) -> SendAck {
 
 fn send_or_log<T: Serialize + ?Sized>(ack: Responder, data: &T) {
     if let Err(e) = ack.send(data) {
-        tracing::warn!(error = %e, "could not send an ack");
+        tracing::debug!(error = %e, "could not send an ack");
     }
 }
 
-fn not_joined() -> Rejection {
-    Rejection {
-        code: ErrorCode::NotJoined,
-        message: "join the chat first".into(),
+/// The ack body of a refusal.
+fn refusal(body: ErrorBody) -> charla_protocol::chat::Refusal {
+    charla_protocol::chat::Refusal::from_body(body)
+}
+
+/// A refusal that means *later*, with the wait.
+fn later(code: ErrorCode, message: &str, retry_after_ms: u64) -> ErrorBody {
+    ErrorBody {
+        code,
+        message: message.to_owned(),
+        retry_after_ms: Some(retry_after_ms),
     }
 }
 
-fn gone() -> Rejection {
-    Rejection {
-        code: ErrorCode::Unavailable,
-        message: "the connection is closing".into(),
-    }
+fn not_joined() -> ErrorBody {
+    ErrorBody::new(ErrorCode::NotJoined, "join the chat first")
 }
 
-fn rate_limited(wait: Duration) -> Rejection {
-    Rejection {
-        code: ErrorCode::RateLimited,
-        message: format!("too many messages; retry in {} ms", wait.as_millis().max(1)),
-    }
+fn gone() -> ErrorBody {
+    later(ErrorCode::Unavailable, "the connection is closing", 1000)
+}
+
+fn rate_limited(wait: Duration) -> ErrorBody {
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    later(
+        ErrorCode::RateLimited,
+        &format!("too many messages; retry in {ms} ms"),
+        ms,
+    )
 }

@@ -1,119 +1,211 @@
-//! History persistence: an SQLite file written by one thread, off the broadcast path.
+//! History persistence: an SQLite file written by one thread, in commit order.
 //!
-//! Accepted messages are queued to the writer, which commits them in batches (one transaction
-//! per batch, WAL, `synchronous=NORMAL`: durable against a killed process) and only then runs
-//! each message's callback, which acknowledges it to the sender. An acknowledged message is
-//! therefore on disk, and a burst costs one commit, not one per message.
+//! Accepted messages are queued to the writer as drafts. The writer gives each its `seq` and
+//! timestamp inside the transaction that stores it, commits the batch (one transaction per
+//! batch, WAL, `synchronous=NORMAL`: durable against a killed process), and only then hands
+//! each stored message to its callback, which broadcasts and acknowledges it. So no client ever
+//! sees a message that is not on disk, a `seq` seen once is never given to another message
+//! after a crash, and a failed write (a full disk) leaves no trace: its `seq` is given to the
+//! next message that is stored.
+//!
+//! A second connection reads older pages for `history` requests, beside the writer (WAL lets
+//! readers and the writer work at once).
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use charla_protocol::chat::ChatMessage;
-use rusqlite::{params, Connection};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Storage;
 use crate::error::{Error, Result};
 
-/// Runs once the job is durable (`true`) or has failed to be written (`false`).
-pub type AfterWrite = Box<dyn FnOnce(bool) + Send>;
+/// A message accepted by the room, not yet stored: no `seq`, no timestamp yet.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Prefix of the message id (the sender's session); the id is `<prefix>-<seq>`.
+    pub id_prefix: String,
+    /// The author.
+    pub username: String,
+    /// The text.
+    pub text: String,
+    /// The sender's idempotency key.
+    pub client_id: Option<String>,
+}
+
+impl Draft {
+    /// The message this draft becomes as the `seq`-th, accepted `at`.
+    #[must_use]
+    pub fn into_message(self, seq: u64, at: DateTime<Utc>) -> ChatMessage {
+        ChatMessage {
+            id: format!("{}-{seq}", self.id_prefix),
+            username: self.username,
+            text: self.text,
+            timestamp: at,
+            seq: Some(seq),
+            client_id: self.client_id,
+        }
+    }
+}
+
+/// Why a message was not stored.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the message could not be stored: {0}")]
+pub struct NotStored(pub String);
+
+/// Runs once the draft is stored (with the message it became) or has failed to be.
+pub type AfterWrite = Box<dyn FnOnce(std::result::Result<ChatMessage, NotStored>) + Send>;
 
 /// Most messages written in one transaction.
 const MAX_BATCH: usize = 512;
 
 enum Job {
-    Append(ChatMessage, Option<AfterWrite>),
-    After(AfterWrite),
+    Append(Draft, AfterWrite),
     Flush(oneshot::Sender<()>),
 }
 
-/// Where accepted messages go to be kept: the writer thread's queue, or nothing (in memory,
-/// callbacks run at once).
+/// The SQLite store: the writer thread's queue and a connection for reading.
 #[derive(Clone)]
 pub struct StoreHandle {
-    writer: Option<mpsc::UnboundedSender<Job>>,
+    writer: mpsc::UnboundedSender<Job>,
+    reader: Arc<Mutex<Connection>>,
 }
 
 /// What a store holds at start.
 pub struct Loaded {
     /// The most recent messages, oldest first.
-    pub history: Vec<ChatMessage>,
+    pub recent: Vec<ChatMessage>,
+    /// `(author, clientId, message)` of the messages whose retries are still recognised.
+    pub recent_ids: Vec<ChatMessage>,
     /// The highest `seq` ever given, 0 when none.
     pub last_seq: u64,
+    /// The lowest `seq` still kept (`last_seq + 1` when none is).
+    pub oldest_seq: u64,
+    /// This history's epoch.
+    pub epoch: String,
 }
 
-/// Opens the store and reads back its most recent `limit` messages.
+/// How the store is run.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Messages loaded into memory at start (the room's recent window).
+    pub recent: usize,
+    /// Messages whose `clientId`s are loaded for de-duplication.
+    pub remembered_ids: usize,
+    /// Keep at most this many messages (`None`: all of them).
+    pub retention: Option<u64>,
+    /// The most bytes the database file may grow to (`None`: no cap).
+    pub max_bytes: Option<u64>,
+}
+
+/// A fresh random epoch: 64 bits, as hex.
+#[must_use]
+pub fn new_epoch() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// Opens the SQLite store and reads back what the room needs.
 ///
 /// # Errors
 /// When the database cannot be created, opened or read.
-pub fn open(storage: &Storage, limit: usize) -> Result<(StoreHandle, Loaded)> {
-    match storage {
-        Storage::Memory => Ok((
-            StoreHandle { writer: None },
-            Loaded {
-                history: Vec::new(),
-                last_seq: 0,
-            },
-        )),
-        Storage::Sqlite(path) => {
-            let conn = connect(path)?;
-            let loaded = load(&conn, limit)?;
-            let (tx, rx) = mpsc::unbounded_channel();
-            let keep = limit.max(1);
-            std::thread::Builder::new()
-                .name("charla-store".into())
-                .spawn(move || {
-                    run_as_background_work();
-                    write_loop(conn, rx, keep);
-                })?;
-            Ok((StoreHandle { writer: Some(tx) }, loaded))
+pub fn open(path: &Path, options: StoreOptions) -> Result<(StoreHandle, Loaded)> {
+    let conn = connect(path, options.max_bytes)?;
+    let epoch = epoch(&conn)?;
+    let loaded = load(&conn, &options, epoch)?;
+    let reader = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let next_seq = loaded.last_seq + 1;
+    std::thread::Builder::new()
+        .name("charla-store".into())
+        .spawn(move || write_loop(conn, rx, next_seq, options.retention))?;
+    Ok((
+        StoreHandle {
+            writer: tx,
+            reader: Arc::new(Mutex::new(reader)),
+        },
+        loaded,
+    ))
+}
+
+/// What a history kept only in memory starts with: nothing, and a new epoch (its `seq`s start
+/// over at every start).
+#[must_use]
+pub fn memory_loaded() -> Loaded {
+    Loaded {
+        recent: Vec::new(),
+        recent_ids: Vec::new(),
+        last_seq: 0,
+        oldest_seq: 1,
+        epoch: new_epoch(),
+    }
+}
+
+impl Storage {
+    /// The database path, when history is kept on disk.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Self::Memory => None,
+            Self::Sqlite(path) => Some(path),
         }
     }
 }
 
 impl StoreHandle {
-    /// Queues a message to be kept; `after` runs once it is durable.
-    pub fn append(&self, message: ChatMessage, after: Option<AfterWrite>) {
-        match &self.writer {
-            None => {
-                if let Some(after) = after {
-                    after(true);
-                }
-            }
-            Some(tx) => {
-                if let Err(mpsc::error::SendError(Job::Append(_, Some(after)))) =
-                    tx.send(Job::Append(message, after))
-                {
-                    after(false);
-                }
-            }
-        }
-    }
-
-    /// Runs `after` once everything queued before it is durable.
-    pub fn after_pending(&self, after: AfterWrite) {
-        match &self.writer {
-            None => after(true),
-            Some(tx) => {
-                if let Err(mpsc::error::SendError(Job::After(after))) = tx.send(Job::After(after)) {
-                    after(false);
-                }
-            }
+    /// Queues a draft to be stored; `after` runs on the writer thread once it is stored (or
+    /// could not be), in the order drafts were queued.
+    pub fn append(&self, draft: Draft, after: AfterWrite) {
+        if let Err(mpsc::error::SendError(Job::Append(_, after))) =
+            self.writer.send(Job::Append(draft, after))
+        {
+            after(Err(NotStored("the history writer has stopped".into())));
         }
     }
 
     /// Waits until everything queued so far is written.
     pub async fn flush(&self) {
-        if let Some(tx) = &self.writer {
-            let (done, wait) = oneshot::channel();
-            if tx.send(Job::Flush(done)).is_ok() {
-                // An error means the writer has stopped, having written what it could.
-                let _ = wait.await;
-            }
+        let (done, wait) = oneshot::channel();
+        if self.writer.send(Job::Flush(done)).is_ok() {
+            // An error means the writer has stopped, having written what it could.
+            let _ = wait.await;
         }
+    }
+
+    /// The newest `limit` messages with a `seq` below `before`, oldest first. Blocking: call it
+    /// off the async threads.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub fn page_before(&self, before: u64, limit: usize) -> Result<Vec<ChatMessage>> {
+        let conn = self
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut statement = conn.prepare_cached(
+            "SELECT seq, id, username, text, timestamp, client_id FROM messages
+             WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+        )?;
+        let rows = statement.query_map(
+            params![
+                i64::try_from(before).unwrap_or(i64::MAX),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            row_to_parts,
+        )?;
+        let mut page = rows
+            .map(|row| row.map_err(Error::from).and_then(parts_to_message))
+            .collect::<Result<Vec<_>>>()?;
+        page.reverse();
+        Ok(page)
     }
 }
 
-fn connect(path: &Path) -> Result<Connection> {
+fn connect(path: &Path, max_bytes: Option<u64>) -> Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| Error::StoreDir {
             path: dir.to_owned(),
@@ -131,68 +223,107 @@ fn connect(path: &Path) -> Result<Connection> {
             text TEXT NOT NULL,
             timestamp TEXT NOT NULL,
             client_id TEXT
-        );",
+        );
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     )?;
+    if let Some(max_bytes) = max_bytes {
+        let page_size: u64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+        let pages = (max_bytes / page_size.max(1)).max(1);
+        let _: u64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |row| {
+            row.get(0)
+        })?;
+    }
     Ok(conn)
 }
 
-fn load(conn: &Connection, limit: usize) -> Result<Loaded> {
-    let last_seq: Option<u64> =
-        conn.query_row("SELECT max(seq) FROM messages", [], |row| row.get(0))?;
-    let mut statement = conn.prepare(
-        "SELECT seq, id, username, text, timestamp, client_id FROM messages ORDER BY seq DESC LIMIT ?1",
-    )?;
-    let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
-        Ok((
-            row.get::<_, u64>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, String>(3)?,
-            row.get::<_, String>(4)?,
-            row.get::<_, Option<String>>(5)?,
-        ))
-    })?;
-    let mut history = Vec::new();
-    for row in rows {
-        let (seq, id, username, text, timestamp, client_id) = row?;
-        let timestamp = chrono::DateTime::parse_from_rfc3339(&timestamp)
-            .map_err(|e| Error::Corrupt(format!("seq {seq}: timestamp {timestamp:?}: {e}")))?
-            .with_timezone(&chrono::Utc);
-        history.push(ChatMessage {
-            id,
-            username,
-            text,
-            timestamp,
-            seq: Some(seq),
-            client_id,
-        });
+/// The database's epoch, made when the database is.
+fn epoch(conn: &Connection) -> Result<String> {
+    let existing: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    if let Some(epoch) = existing {
+        return Ok(epoch);
     }
-    history.reverse();
-    Ok(Loaded {
-        history,
-        last_seq: last_seq.unwrap_or(0),
+    let epoch = new_epoch();
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('epoch', ?1)",
+        [&epoch],
+    )?;
+    Ok(epoch)
+}
+
+type Parts = (u64, String, String, String, String, Option<String>);
+
+fn row_to_parts(row: &rusqlite::Row<'_>) -> rusqlite::Result<Parts> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn parts_to_message((seq, id, username, text, timestamp, client_id): Parts) -> Result<ChatMessage> {
+    let timestamp = DateTime::parse_from_rfc3339(&timestamp)
+        .map_err(|e| Error::Corrupt(format!("seq {seq}: timestamp {timestamp:?}: {e}")))?
+        .with_timezone(&Utc);
+    Ok(ChatMessage {
+        id,
+        username,
+        text,
+        timestamp,
+        seq: Some(seq),
+        client_id,
     })
 }
 
-/// Marks the writer thread as batch work for the scheduler: it runs as much as before, but a
-/// message handed to it no longer preempts the thread that is delivering that message.
-#[cfg(target_os = "linux")]
-fn run_as_background_work() {
-    use thread_priority::unix::{
-        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
-        ThreadSchedulePolicy,
+fn newest(conn: &Connection, limit: usize, only_with_ids: bool) -> Result<Vec<ChatMessage>> {
+    let sql = if only_with_ids {
+        "SELECT seq, id, username, text, timestamp, client_id FROM messages
+         WHERE client_id IS NOT NULL ORDER BY seq DESC LIMIT ?1"
+    } else {
+        "SELECT seq, id, username, text, timestamp, client_id FROM messages
+         ORDER BY seq DESC LIMIT ?1"
     };
-    use thread_priority::ThreadPriority;
-    let batch = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
-    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, batch) {
-        tracing::debug!(error = ?e, "could not make the history writer a batch thread");
-    }
+    let mut statement = conn.prepare(sql)?;
+    let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], row_to_parts)?;
+    let mut messages = rows
+        .map(|row| row.map_err(Error::from).and_then(parts_to_message))
+        .collect::<Result<Vec<_>>>()?;
+    messages.reverse();
+    Ok(messages)
 }
 
-#[cfg(not(target_os = "linux"))]
-fn run_as_background_work() {}
+fn load(conn: &Connection, options: &StoreOptions, epoch: String) -> Result<Loaded> {
+    let (last_seq, oldest): (Option<u64>, Option<u64>) =
+        conn.query_row("SELECT max(seq), min(seq) FROM messages", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    let last_seq = last_seq.unwrap_or(0);
+    let mut recent_ids = newest(conn, options.remembered_ids, true)?;
+    // Only the ids matter for those; the texts of old messages need not stay in memory.
+    for message in &mut recent_ids {
+        message.text = String::new();
+    }
+    Ok(Loaded {
+        recent: newest(conn, options.recent, false)?,
+        recent_ids,
+        last_seq,
+        oldest_seq: oldest.unwrap_or(last_seq + 1),
+        epoch,
+    })
+}
 
-fn write_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, keep: usize) {
+fn write_loop(
+    mut conn: Connection,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    mut next_seq: u64,
+    retention: Option<u64>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(job) = rx.blocking_recv() {
         batch.push(job);
@@ -202,52 +333,101 @@ fn write_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, keep: 
                 Err(_) => break,
             }
         }
-        let written = match write_batch(&mut conn, &batch, keep) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, messages = batch.len(), "could not write history");
-                false
-            }
-        };
+        let mut drafts = Vec::new();
+        let mut flushes = Vec::new();
         for job in batch.drain(..) {
             match job {
-                Job::Append(_, Some(after)) | Job::After(after) => after(written),
-                Job::Append(_, None) => {}
-                Job::Flush(done) => {
-                    // The waiter may have given up; nothing to do then.
-                    let _ = done.send(());
-                }
+                Job::Append(draft, after) => drafts.push((draft, after)),
+                Job::Flush(done) => flushes.push(done),
+            }
+        }
+        let outcome = write_batch(&mut conn, drafts, next_seq, retention);
+        next_seq = outcome.next_seq;
+        for (result, after) in outcome.results {
+            after(result);
+        }
+        for done in flushes {
+            // The waiter may have given up; nothing to do then.
+            let _ = done.send(());
+        }
+    }
+}
+
+struct BatchOutcome {
+    next_seq: u64,
+    results: Vec<(std::result::Result<ChatMessage, NotStored>, AfterWrite)>,
+}
+
+/// Stores a batch in one transaction, giving `seq`s from `next_seq` on. All or nothing: on
+/// failure no `seq` is used up.
+fn write_batch(
+    conn: &mut Connection,
+    drafts: Vec<(Draft, AfterWrite)>,
+    next_seq: u64,
+    retention: Option<u64>,
+) -> BatchOutcome {
+    if drafts.is_empty() {
+        return BatchOutcome {
+            next_seq,
+            results: Vec::new(),
+        };
+    }
+    let now = charla_protocol::timestamp::now_millis();
+    let messages: Vec<ChatMessage> = drafts
+        .iter()
+        .zip(next_seq..)
+        .map(|((draft, _), seq)| draft.clone().into_message(seq, now))
+        .collect();
+    match insert(conn, &messages, retention) {
+        Ok(()) => BatchOutcome {
+            next_seq: next_seq + messages.len() as u64,
+            results: messages
+                .into_iter()
+                .map(Ok)
+                .zip(drafts.into_iter().map(|(_, after)| after))
+                .collect(),
+        },
+        Err(e) => {
+            tracing::error!(error = %e, messages = messages.len(), "could not store messages; refusing them");
+            let reason = NotStored(e.to_string());
+            BatchOutcome {
+                next_seq,
+                results: drafts
+                    .into_iter()
+                    .map(|(_, after)| (Err(reason.clone()), after))
+                    .collect(),
             }
         }
     }
 }
 
-fn write_batch(conn: &mut Connection, batch: &[Job], keep: usize) -> rusqlite::Result<()> {
+fn insert(
+    conn: &mut Connection,
+    messages: &[ChatMessage],
+    retention: Option<u64>,
+) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    let mut last = None;
     {
         let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO messages (seq, id, username, text, timestamp, client_id)
+            "INSERT INTO messages (seq, id, username, text, timestamp, client_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        for job in batch {
-            if let Job::Append(m, _) = job {
-                let seq = m.seq.unwrap_or_default();
-                insert.execute(params![
-                    seq,
-                    m.id,
-                    m.username,
-                    m.text,
-                    charla_protocol::timestamp::format(&m.timestamp),
-                    m.client_id
-                ])?;
-                last = Some(seq);
-            }
+        for m in messages {
+            insert.execute(params![
+                m.seq.unwrap_or_default(),
+                m.id,
+                m.username,
+                m.text,
+                charla_protocol::timestamp::format(&m.timestamp),
+                m.client_id
+            ])?;
         }
     }
-    if let Some(last) = last {
-        let oldest_kept = last.saturating_sub(keep as u64);
-        tx.execute("DELETE FROM messages WHERE seq <= ?1", [oldest_kept])?;
+    if let (Some(keep), Some(last)) = (retention, messages.last().and_then(|m| m.seq)) {
+        tx.execute(
+            "DELETE FROM messages WHERE seq <= ?1",
+            [last.saturating_sub(keep)],
+        )?;
     }
     tx.commit()
 }
@@ -256,46 +436,105 @@ fn write_batch(conn: &mut Connection, batch: &[Job], keep: usize) -> rusqlite::R
 mod tests {
     use super::*;
 
-    fn message(seq: u64) -> ChatMessage {
-        ChatMessage {
-            id: format!("m{seq}"),
+    fn draft(n: u64) -> Draft {
+        Draft {
+            id_prefix: "s".into(),
             username: "alice".into(),
-            text: format!("text {seq}"),
-            timestamp: charla_protocol::timestamp::now_millis(),
-            seq: Some(seq),
-            client_id: Some(format!("c{seq}")),
+            text: format!("text {n}"),
+            client_id: Some(format!("c{n}")),
         }
+    }
+
+    fn options(retention: Option<u64>) -> StoreOptions {
+        StoreOptions {
+            recent: 3,
+            remembered_ids: 10,
+            retention,
+            max_bytes: None,
+        }
+    }
+
+    async fn append(store: &StoreHandle, n: u64) -> std::result::Result<ChatMessage, NotStored> {
+        let (tx, rx) = oneshot::channel();
+        store.append(
+            draft(n),
+            Box::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        );
+        rx.await
+            .unwrap_or_else(|_| Err(NotStored("dropped".into())))
     }
 
     #[tokio::test]
-    async fn keeps_the_newest_messages_across_reopen() {
+    async fn seqs_are_given_at_commit_and_survive_reopening() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage = Storage::Sqlite(dir.path().join("sub/history.db"));
-        let (store, loaded) = open(&storage, 3).expect("opens");
-        assert_eq!(loaded.last_seq, 0);
-        for seq in 1..=5 {
-            store.append(message(seq), None);
+        let path = dir.path().join("sub/history.db");
+        let (store, loaded) = open(&path, options(None)).expect("opens");
+        assert_eq!((loaded.last_seq, loaded.oldest_seq), (0, 1));
+        let epoch = loaded.epoch.clone();
+        for n in 1..=5 {
+            let stored = append(&store, n).await.expect("stored");
+            assert_eq!(stored.seq, Some(n));
+            assert_eq!(stored.id, format!("s-{n}"));
+        }
+        let page = store.page_before(5, 2).expect("reads");
+        assert_eq!(
+            page.iter().filter_map(|m| m.seq).collect::<Vec<_>>(),
+            [3, 4]
+        );
+        drop(store);
+
+        let (_, loaded) = open(&path, options(None)).expect("reopens");
+        assert_eq!((loaded.last_seq, loaded.oldest_seq), (5, 1));
+        assert_eq!(loaded.epoch, epoch, "the epoch belongs to the database");
+        let seqs: Vec<_> = loaded.recent.iter().filter_map(|m| m.seq).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        assert_eq!(loaded.recent[2].text, "text 5");
+        assert_eq!(loaded.recent_ids.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn retention_drops_the_oldest() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("history.db");
+        let (store, _) = open(&path, options(Some(2))).expect("opens");
+        for n in 1..=5 {
+            append(&store, n).await.expect("stored");
         }
         store.flush().await;
         drop(store);
-
-        let (_, loaded) = open(&storage, 3).expect("reopens");
-        assert_eq!(loaded.last_seq, 5);
-        let seqs: Vec<_> = loaded.history.iter().filter_map(|m| m.seq).collect();
-        assert_eq!(seqs, [3, 4, 5]);
-        assert_eq!(
-            loaded.history[2],
-            message(5).clone_with_timestamp(loaded.history[2].timestamp)
-        );
+        let (_, loaded) = open(&path, options(Some(2))).expect("reopens");
+        assert_eq!((loaded.oldest_seq, loaded.last_seq), (4, 5));
     }
 
-    trait WithTimestamp {
-        fn clone_with_timestamp(self, at: chrono::DateTime<chrono::Utc>) -> Self;
-    }
-    impl WithTimestamp for ChatMessage {
-        fn clone_with_timestamp(mut self, at: chrono::DateTime<chrono::Utc>) -> Self {
-            self.timestamp = at;
-            self
-        }
+    #[tokio::test]
+    async fn a_full_database_refuses_and_uses_up_no_seq() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("history.db");
+        let mut options = options(None);
+        options.max_bytes = Some(64 * 1024);
+        let (store, _) = open(&path, options).expect("opens");
+        let big = "x".repeat(3000);
+        let mut stored = Vec::new();
+        let failure = loop {
+            let (tx, rx) = oneshot::channel();
+            let mut d = draft(stored.len() as u64);
+            d.text = big.clone();
+            store.append(
+                d,
+                Box::new(move |r| {
+                    let _ = tx.send(r);
+                }),
+            );
+            match rx.await.expect("answered") {
+                Ok(m) => stored.push(m.seq.unwrap_or_default()),
+                Err(e) => break e,
+            }
+            assert!(stored.len() < 1000, "the cap never refused");
+        };
+        assert!(failure.0.contains("full"), "{failure}");
+        let expected: Vec<u64> = (1..=stored.len() as u64).collect();
+        assert_eq!(stored, expected, "no seq was skipped");
     }
 }

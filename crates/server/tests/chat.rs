@@ -152,6 +152,7 @@ async fn text_rules_are_enforced() {
     let server = TestServer::start(ServerConfig {
         max_message_chars: 10,
         rate_limit_per_sec: 0,
+        rate_limit_per_address_per_sec: 0,
         ..Default::default()
     })
     .await;

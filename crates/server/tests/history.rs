@@ -12,6 +12,7 @@ fn sqlite(dir: &tempfile::TempDir, history_limit: usize) -> ServerConfig {
         storage: Storage::Sqlite(dir.path().join("history.db")),
         history_limit,
         rate_limit_per_sec: 0,
+        rate_limit_per_address_per_sec: 0,
         ..Default::default()
     }
 }

@@ -137,6 +137,7 @@ async fn the_null_payload_that_kills_node_disturbs_nobody() {
 async fn oversize_frames_close_the_connection() {
     let config = ServerConfig {
         rate_limit_per_sec: 0,
+        rate_limit_per_address_per_sec: 0,
         ..Default::default()
     };
     let limit = config.max_frame_bytes();

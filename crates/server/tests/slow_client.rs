@@ -16,7 +16,8 @@ const MESSAGES: usize = 3000;
 async fn a_stalled_client_is_cut_off_not_silently_skipped() {
     let server = TestServer::start(ServerConfig {
         rate_limit_per_sec: 0,
-        client_queue: 64,
+        rate_limit_per_address_per_sec: 0,
+        client_queue_bytes: 256 * 1024,
         ..Default::default()
     })
     .await;

@@ -58,6 +58,7 @@ impl TestServer {
     pub async fn open() -> Self {
         Self::start(ServerConfig {
             rate_limit_per_sec: 0,
+            rate_limit_per_address_per_sec: 0,
             ..ServerConfig::default()
         })
         .await

@@ -1,0 +1,224 @@
+//! A connection's queue of encoded packets: bounded in bytes, filled without waiting, emptied
+//! in batches, and giving its memory back once drained.
+//!
+//! The room pushes one packet into every member's queue per broadcast, so the push is the hot
+//! path: a short uncontended lock and a `VecDeque` append of a reference-counted buffer shared
+//! by every receiver (tokio's bounded channel, with its semaphore and block list, was a third of
+//! the server's profile at full fan-out). The bound is in bytes, counting each shared buffer in
+//! full for every queue that holds it, so what one connection can make the server keep is
+//! known whatever the packet sizes. A join storm leaves thousands of small packets behind for a
+//! moment; once the carrier has taken them, the spare capacity is freed, so an idle connection
+//! holds no more than a fresh one.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::SendFailure;
+
+/// Spare slots an empty queue may keep (32 bytes each) before its memory is given back.
+const KEEP_SLOTS: usize = 16;
+
+/// The queue; the room pushes, the connection's carrier takes.
+pub struct FrameQueue {
+    state: Mutex<State>,
+    ready: Notify,
+    capacity_bytes: usize,
+}
+
+struct State {
+    frames: VecDeque<Bytes>,
+    bytes: usize,
+    closed: bool,
+}
+
+impl FrameQueue {
+    /// An empty queue holding at most `capacity_bytes` (one packet larger than that is still
+    /// taken when the queue is empty, so a big answer is never refused to an idle client).
+    #[must_use]
+    pub fn new(capacity_bytes: usize) -> Self {
+        Self {
+            state: Mutex::new(State {
+                frames: VecDeque::new(),
+                bytes: 0,
+                closed: false,
+            }),
+            ready: Notify::new(),
+            capacity_bytes,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing in here can be left half-done by a panic.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues a packet.
+    ///
+    /// # Errors
+    /// [`SendFailure::Full`] when it would take the queue past its bytes, [`SendFailure::Closed`]
+    /// once the connection has ended.
+    pub fn push(&self, frame: Bytes) -> Result<(), SendFailure> {
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(SendFailure::Closed);
+            }
+            if !state.frames.is_empty() && state.bytes + frame.len() > self.capacity_bytes {
+                return Err(SendFailure::Full);
+            }
+            state.bytes += frame.len();
+            state.frames.push_back(frame);
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Waits until packets are queued (or the queue is closed), then takes the oldest ones: at
+    /// most `max_frames`, and no more than `max_bytes` unless the first alone is bigger. Empty
+    /// only once the queue is closed. Safe to cancel: nothing is taken until it completes.
+    pub async fn take(&self, max_frames: usize, max_bytes: usize) -> Vec<Bytes> {
+        loop {
+            {
+                let mut state = self.lock();
+                if !state.frames.is_empty() || state.closed {
+                    return take_from(&mut state, max_frames, max_bytes);
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+
+    /// Takes what is queued now, like [`FrameQueue::take`] without waiting (possibly nothing).
+    pub fn take_now(&self, max_frames: usize, max_bytes: usize) -> Vec<Bytes> {
+        take_from(&mut self.lock(), max_frames, max_bytes)
+    }
+
+    /// Bytes waiting.
+    #[must_use]
+    pub fn queued_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Marks the connection ended: what was queued is dropped, later pushes fail with
+    /// [`SendFailure::Closed`], and a waiting taker wakes with nothing.
+    pub fn close(&self) {
+        self.close_with(Vec::new());
+    }
+
+    /// Like [`FrameQueue::close`], but the taker still gets `last` (a farewell such as `41`)
+    /// before it finds the queue empty.
+    pub fn close_with(&self, last: Vec<Bytes>) {
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return;
+            }
+            state.closed = true;
+            state.bytes = last.iter().map(Bytes::len).sum();
+            state.frames = last.into();
+        }
+        self.ready.notify_one();
+    }
+
+    /// Whether [`FrameQueue::close`] was called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+}
+
+fn take_from(state: &mut State, max_frames: usize, max_bytes: usize) -> Vec<Bytes> {
+    let mut count = 0;
+    let mut bytes = 0;
+    for frame in &state.frames {
+        if count == max_frames || (count > 0 && bytes + frame.len() > max_bytes) {
+            break;
+        }
+        count += 1;
+        bytes += frame.len();
+    }
+    let taken: Vec<Bytes> = state.frames.drain(..count).collect();
+    state.bytes -= bytes;
+    if state.frames.is_empty() && state.frames.capacity() > KEEP_SLOTS {
+        state.frames = VecDeque::new();
+    }
+    taken
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn texts(frames: &[Bytes]) -> Vec<&str> {
+        frames
+            .iter()
+            .map(|f| std::str::from_utf8(f).unwrap_or("?"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn bounded_in_bytes_taken_in_order_and_in_parts() {
+        let queue = FrameQueue::new(6);
+        for f in ["ab", "cd", "ef"] {
+            queue.push(Bytes::from(f)).expect("room");
+        }
+        assert_eq!(queue.push(Bytes::from("g")), Err(SendFailure::Full));
+        assert_eq!(queue.queued_bytes(), 6);
+        assert_eq!(texts(&queue.take(2, usize::MAX).await), ["ab", "cd"]);
+        assert_eq!(
+            texts(&queue.take(9, 1).await),
+            ["ef"],
+            "the first always fits"
+        );
+        queue
+            .push(Bytes::from("a packet bigger than the queue"))
+            .expect("an empty queue takes it");
+        queue.close_with(vec![Bytes::from("41")]);
+        assert_eq!(queue.push(Bytes::from("h")), Err(SendFailure::Closed));
+        assert_eq!(
+            texts(&queue.take(9, 99).await),
+            ["41"],
+            "only the farewell is left"
+        );
+        assert!(
+            queue.take(9, 9).await.is_empty(),
+            "closed: nothing, at once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_drained_queue_gives_its_memory_back() {
+        let queue = FrameQueue::new(usize::MAX);
+        for _ in 0..5000 {
+            queue
+                .push(Bytes::from_static(b"42[\"user-joined\",\"x\"]"))
+                .expect("room");
+        }
+        assert!(queue.lock().frames.capacity() >= 5000);
+        while !queue.take_now(100, usize::MAX).is_empty() {}
+        assert_eq!(queue.lock().frames.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_taker_wakes_for_a_push() {
+        let queue = Arc::new(FrameQueue::new(64));
+        let taker = {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.take(8, 64).await.len() })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        queue.push(Bytes::from("x")).expect("room");
+        let taken = tokio::time::timeout(Duration::from_secs(2), taker)
+            .await
+            .expect("woken")
+            .expect("no panic");
+        assert_eq!(taken, 1);
+    }
+}

@@ -1,0 +1,389 @@
+//! The WebSocket carrier: a direct WebSocket session, or the upgrade of a polling one.
+//!
+//! The HTTP upgrade is answered here and the TCP stream taken back from hyper, then split: a
+//! reader task parses client frames ([`frame::Reader`]) and hands them to the session; a
+//! writer task drains the session's queue in batches, each a single vectored write of the
+//! shared packet bytes behind their frame headers, under a deadline. The two halves never wait
+//! for each other, so a stuck write cannot stop the heartbeat (the session's task) from ending
+//! a client that stopped reading.
+
+pub mod frame;
+
+use std::io::IoSlice;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use charla_protocol::inbound::Frame;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::route::{refuse, too_many, Context, Sessions};
+use super::session::{self, Carrier, End, Session};
+use super::{Link, Sid};
+use crate::listener::ConnSlot;
+use frame::{Incoming, Reader, ServerHead, CLOSE_NORMAL};
+
+/// Most packets written in one batch.
+const BATCH_PACKETS: usize = 256;
+/// Most bytes written in one batch (one packet may be bigger on its own).
+const BATCH_BYTES: usize = 256 * 1024;
+/// Read buffer to start with; it grows for a bigger frame and shrinks back after.
+const READ_CHUNK: usize = 512;
+/// How long the client has to finish an upgrade (`2probe` … `5`).
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the farewell (`41`, the close frame) may take to write.
+const FAREWELL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /socket.io/?EIO=4&transport=websocket[&sid=…]`: answers the upgrade and starts the
+/// carrier once hyper hands the connection over.
+pub fn accept(
+    ctx: &Arc<Context>,
+    sid: Option<Sid>,
+    peer: IpAddr,
+    mut request: Request,
+) -> Response {
+    let Some(key) = handshake_key(request.headers()) else {
+        return refuse(3, "Bad request");
+    };
+    let upgrading = match sid {
+        None => None,
+        Some(sid) => match ctx.sessions.get(sid) {
+            Some(session) if session.switch_carrier(Carrier::Polling, Carrier::Upgrading) => {
+                Some(session)
+            }
+            // Unknown, already upgraded, or another upgrade under way.
+            _ => return refuse(3, "Bad request"),
+        },
+    };
+    let admitted = match &upgrading {
+        Some(_) => None,
+        None => match Sessions::admit(ctx, peer) {
+            Some(admitted) => Some(admitted),
+            None => return too_many(),
+        },
+    };
+    let slot = request.extensions_mut().remove::<ConnSlot>();
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let ctx = ctx.clone();
+    ctx.tasks.clone().spawn(async move {
+        let stream = match on_upgrade.await.map(take_tcp) {
+            Ok(Some(stream)) => stream,
+            _ => {
+                tracing::debug!(%peer, "websocket upgrade did not complete");
+                if let Some(session) = upgrading {
+                    session.switch_carrier(Carrier::Upgrading, Carrier::Polling);
+                }
+                return;
+            }
+        };
+        match (upgrading, admitted) {
+            (Some(session), _) => upgrade(session, stream, slot).await,
+            (None, Some(admitted)) => {
+                let link = Link::new(Sid::new(), peer, ctx.config.client_queue_bytes);
+                let session = Session::new(ctx.clone(), admitted, link, Carrier::WebSocket);
+                // First in the queue, before anything can be broadcast to the session.
+                let _ = session.link().send_packet(session.open_packet(&[]));
+                ctx.sessions.insert(session.clone());
+                ctx.tasks.spawn(session::run(session.clone()));
+                carry(session, stream, slot).await;
+            }
+            (None, None) => {}
+        }
+    });
+    let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(accept) = HeaderValue::from_str(&frame::accept_key(&key)) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// The client's `Sec-WebSocket-Key`, when the request is a valid WebSocket upgrade.
+fn handshake_key(headers: &HeaderMap) -> Option<Vec<u8>> {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    let ok = has_token(header::UPGRADE, "websocket")
+        && has_token(header::CONNECTION, "upgrade")
+        && headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13");
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)?
+        .as_bytes()
+        .trim_ascii();
+    (ok && key.len() == 24).then(|| key.to_vec())
+}
+
+/// The connection's TCP stream and what hyper had already read from it.
+struct Stream {
+    tcp: TcpStream,
+    read: BytesMut,
+}
+
+fn take_tcp(upgraded: hyper::upgrade::Upgraded) -> Option<Stream> {
+    let parts = upgraded.downcast::<TokioIo<TcpStream>>().ok()?;
+    Some(Stream {
+        tcp: parts.io.into_inner(),
+        read: BytesMut::from(&parts.read_buf[..]),
+    })
+}
+
+/// Completes the upgrade of a polling session (`2probe` → `3probe`, a noop to the waiting
+/// poll, then `5`) and carries it from then on; on failure the session goes on polling.
+async fn upgrade(session: Arc<Session>, stream: Stream, slot: Option<ConnSlot>) {
+    let Stream { tcp, mut read } = stream;
+    let (mut reader_half, mut writer_half) = tcp.into_split();
+    let mut reader = Reader::new(session.config().max_frame_bytes());
+    let probe = async {
+        let first = read_message(&mut reader_half, &mut reader, &mut read).await?;
+        if first != Incoming::Text("2probe".into()) {
+            return Err(End::ClientBroke("upgrade without a probe".into()));
+        }
+        write_frames(&mut writer_half, &[Bytes::from_static(b"3probe")])
+            .await
+            .map_err(|e| End::ClientBroke(e.to_string()))?;
+        // The waiting poll (if any) answers `6`, so the client can finish the upgrade.
+        session.upgrade_started.notify_waiters();
+        loop {
+            match read_message(&mut reader_half, &mut reader, &mut read).await? {
+                Incoming::Text(text) if text == "5" => return Ok(()),
+                // A pong for a ping that was queued before the upgrade, or a WebSocket ping.
+                Incoming::Text(text) if text == "3" => session.receive(Frame::Text(&text))?,
+                Incoming::Ping(_) | Incoming::Pong => {}
+                _ => return Err(End::ClientBroke("unexpected frame while upgrading".into())),
+            }
+        }
+    };
+    match tokio::time::timeout(UPGRADE_TIMEOUT, probe).await {
+        Ok(Ok(())) => {
+            session.switch_carrier(Carrier::Upgrading, Carrier::WebSocket);
+            tracing::debug!(sid = %session.id(), "upgraded to websocket");
+            run_halves(session, reader_half, writer_half, reader, read, slot).await;
+        }
+        Ok(Err(end)) => {
+            tracing::debug!(sid = %session.id(), reason = ?end, "upgrade abandoned");
+            session.switch_carrier(Carrier::Upgrading, Carrier::Polling);
+        }
+        Err(_) => {
+            tracing::debug!(sid = %session.id(), "upgrade timed out");
+            session.switch_carrier(Carrier::Upgrading, Carrier::Polling);
+        }
+    }
+}
+
+/// Carries a session over `stream` until the session is over.
+async fn carry(session: Arc<Session>, stream: Stream, slot: Option<ConnSlot>) {
+    let Stream { tcp, read } = stream;
+    let (reader_half, writer_half) = tcp.into_split();
+    let reader = Reader::new(session.config().max_frame_bytes());
+    run_halves(session, reader_half, writer_half, reader, read, slot).await;
+}
+
+async fn run_halves(
+    session: Arc<Session>,
+    mut reader_half: OwnedReadHalf,
+    writer_half: OwnedWriteHalf,
+    mut reader: Reader,
+    mut buf: BytesMut,
+    slot: Option<ConnSlot>,
+) {
+    // A WebSocket ping's pong; only the latest is kept (RFC 6455 allows that).
+    let (pongs, pong_rx) = mpsc::channel::<Bytes>(1);
+    let write_timeout = session.config().ping_timeout;
+    let mut writer = session.tasks().spawn(write_loop(
+        session.clone(),
+        writer_half,
+        pong_rx,
+        write_timeout,
+    ));
+    let reading = async {
+        loop {
+            match read_message(&mut reader_half, &mut reader, &mut buf).await? {
+                Incoming::Text(text) => session.receive(Frame::Text(&text))?,
+                Incoming::Binary(bytes) => session.receive(Frame::Binary(&bytes))?,
+                Incoming::Ping(payload) => {
+                    let _ = pongs.try_send(payload);
+                }
+                Incoming::Pong => {}
+                Incoming::Close => return Err::<(), End>(End::ClientLeft),
+            }
+        }
+    };
+    tokio::select! {
+        Err(end) = reading => session.finish(end),
+        () = session.until_over() => {}
+    }
+    // The writer sends the farewell and the close frame, or gives up at its deadline.
+    if tokio::time::timeout(FAREWELL_TIMEOUT + Duration::from_secs(1), &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+    drop(slot);
+}
+
+/// Reads until one whole message is in `buf`, and takes it.
+async fn read_message(
+    half: &mut OwnedReadHalf,
+    reader: &mut Reader,
+    buf: &mut BytesMut,
+) -> Result<Incoming, End> {
+    loop {
+        match reader.next(buf) {
+            Ok(Some(message)) => {
+                if buf.is_empty() && buf.capacity() > 4 * READ_CHUNK {
+                    *buf = BytesMut::new();
+                }
+                return Ok(message);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(End::ClientBroke(e.to_string())),
+        }
+        let wanted = Reader::wanted(buf)
+            .saturating_sub(buf.len())
+            .max(READ_CHUNK);
+        buf.reserve(wanted);
+        match half.read_buf(buf).await {
+            Ok(0) => return Err(End::ClientLeft),
+            Ok(_) => {}
+            Err(e) => return Err(End::ClientBroke(e.to_string())),
+        }
+    }
+}
+
+async fn write_loop(
+    session: Arc<Session>,
+    mut half: OwnedWriteHalf,
+    mut pongs: mpsc::Receiver<Bytes>,
+    write_timeout: Duration,
+) {
+    loop {
+        let packets = tokio::select! {
+            biased;
+            Some(payload) = pongs.recv() => {
+                let head = ServerHead::pong(payload.len());
+                let write = async {
+                    half.write_all(head.as_bytes()).await?;
+                    half.write_all(&payload).await
+                };
+                if tokio::time::timeout(write_timeout, write).await.map_or(true, |r| r.is_err()) {
+                    session.finish(End::WriteStalled);
+                    return;
+                }
+                continue;
+            }
+            packets = session.link().queue().take(BATCH_PACKETS, BATCH_BYTES) => packets,
+        };
+        if packets.is_empty() {
+            // The session is over and its farewell written: close the WebSocket.
+            let close = async {
+                half.write_all(&CLOSE_NORMAL).await?;
+                half.shutdown().await
+            };
+            let _ = tokio::time::timeout(FAREWELL_TIMEOUT, close).await;
+            return;
+        }
+        match tokio::time::timeout(write_timeout, write_frames(&mut half, &packets)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                session.finish(End::ClientBroke(format!("write failed: {e}")));
+                return;
+            }
+            Err(_) => {
+                tracing::info!(sid = %session.id(), peer = %session.link().peer(), "a write took longer than its deadline; closing");
+                session.finish(End::WriteStalled);
+                return;
+            }
+        }
+    }
+}
+
+/// Writes each packet as one text frame, with as few system calls as the socket allows.
+async fn write_frames<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    packets: &[Bytes],
+) -> std::io::Result<()> {
+    // Headers and payloads interleaved; at most 2 × 256 slices a call, under IOV_MAX.
+    for chunk in packets.chunks(BATCH_PACKETS) {
+        let heads: Vec<ServerHead> = chunk.iter().map(|p| ServerHead::text(p.len())).collect();
+        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(chunk.len() * 2);
+        for (head, packet) in heads.iter().zip(chunk) {
+            slices.push(IoSlice::new(head.as_bytes()));
+            slices.push(IoSlice::new(packet));
+        }
+        let mut remaining: &mut [IoSlice<'_>] = &mut slices;
+        while !remaining.is_empty() {
+            let written = out.write_vectored(remaining).await?;
+            if written == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            IoSlice::advance_slices(&mut remaining, written);
+        }
+    }
+    out.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_are_written_whole_through_partial_writes() {
+        // A pipe with a tiny buffer forces many short writes.
+        let (mut ours, mut theirs) = tokio::io::duplex(7);
+        let packets = vec![Bytes::from("42[\"a\"]"), Bytes::from("x".repeat(300))];
+        let expected: Vec<u8> = packets
+            .iter()
+            .flat_map(|p| {
+                let mut bytes = ServerHead::text(p.len()).as_bytes().to_vec();
+                bytes.extend_from_slice(p);
+                bytes
+            })
+            .collect();
+        let reading = tokio::spawn(async move {
+            let mut got = vec![0u8; expected.len()];
+            theirs.read_exact(&mut got).await.expect("reads");
+            (got, expected)
+        });
+        write_frames(&mut ours, &packets).await.expect("writes");
+        let (got, expected) = reading.await.expect("no panic");
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn only_complete_upgrade_requests_have_a_key() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        headers.insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        assert_eq!(handshake_key(&headers), None);
+        headers.insert(
+            header::SEC_WEBSOCKET_KEY,
+            HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="),
+        );
+        assert!(handshake_key(&headers).is_some());
+        headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("8"));
+        assert_eq!(handshake_key(&headers), None);
+    }
+}
