@@ -29,6 +29,8 @@ export type ConnectionStatus =
 export type ClientEvent =
   | ({ event: 'status' } & ConnectionStatus)
   | { event: 'joined'; username: string; users: string[]; history: ChatMessage[] }
+  | { event: 'gap'; from: number; to: number; kept: boolean }
+  | { event: 'historyReset' }
   | ({ event: 'message' } & ChatMessage)
   | { event: 'userJoined'; username: string }
   | { event: 'userLeft'; username: string }

@@ -121,7 +121,7 @@ async fn measure(
             }
             Err(e) => Err(e),
         },
-        Kind::Idle(count) => match idle::run(server.addr, server.pid, *count).await {
+        Kind::Idle(count) => match idle::run(server.addr, server.pid, target.flavor(), *count).await {
             Ok(result) => {
                 push("idle_bytes_per_connection", result.bytes_per_connection);
                 Ok(format!(

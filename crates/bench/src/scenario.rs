@@ -45,7 +45,7 @@ pub fn all(quick: bool) -> Vec<Scenario> {
             10,
             Duration::from_secs(1),
             Duration::from_secs(5),
-            10_000,
+            5_000,
             1000.0,
         )
     };
@@ -90,7 +90,7 @@ pub fn all(quick: bool) -> Vec<Scenario> {
         },
         Scenario {
             name: "idle",
-            title: format!("{idle} idle connections"),
+            title: format!("{idle} joined idle users"),
             kind: Kind::Idle(idle),
         },
     ]

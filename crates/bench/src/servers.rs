@@ -147,10 +147,13 @@ impl Launcher {
                         port.to_string(),
                         "--db".into(),
                         db,
-                        // The load is one user sending far faster than a person: lift the
-                        // per-connection rate limit (everything else stays on).
+                        // The load is one user sending far faster than a person, and every
+                        // client comes from one address: lift the rate limits and the cap on
+                        // connections per address (everything else stays on).
                         "--rate-limit".into(),
                         "0".into(),
+                        "--max-connections-per-address".into(),
+                        "100000".into(),
                     ],
                 )
             }

@@ -1,14 +1,29 @@
 //! The one task that owns the connection: connects, joins, keeps the heartbeat, sends the
 //! outbox, matches acks, reconnects with backoff, and reports everything as [`ClientEvent`]s.
+//!
+//! # Order and refusals that mean *later*
+//!
+//! Charla's server gives `seq`s in arrival order, and may refuse any message for now
+//! (`rate_limited`, `unavailable`). If several messages were in flight when one was refused,
+//! a later one could still be accepted (a token comes back in the bucket between the two), and
+//! the refused one, sent again, would land after it: the sender's order broken, for good. So on a
+//! server that acks, a message goes only once the previous one's ack is in: at most one is in
+//! flight, and a refused one is the next to go again. After a refusal that means *later*,
+//! nothing goes until the server's `retryAfterMs` (capped, with a little jitter; a second when it
+//! gives none) has passed. The cost is one round trip per message when many are queued, which on
+//! a rate-limited server is below the rate anyway. The tutorial's server never acks nor refuses:
+//! there everything pending goes at once, as before.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use charla_protocol::chat::{
-    events, parse_ack, ChatMessage, ErrorBody, ErrorCode, JoinAck, SendAck, TypingNotice,
+    events, parse_ack, ChatMessage, ErrorBody, ErrorCode, HistoryPage, JoinAck, SendAck,
+    TypingNotice, MAX_HISTORY_PAGE,
 };
 use charla_protocol::{EnginePacket, EventName, SocketKind, SocketPacket};
 use futures_util::StreamExt;
+use rand::Rng;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
@@ -31,6 +46,23 @@ pub(crate) enum Command {
     Disconnect(oneshot::Sender<()>),
 }
 
+/// The wait after a refusal that means *later* when the server gives no `retryAfterMs`.
+const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
+/// The longest wait a server's hint may impose; a longer one is taken as this.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// The shortest wait, so that a hint of 0 cannot make a tight loop of refusals.
+const MIN_RETRY_WAIT: Duration = Duration::from_millis(10);
+
+/// How long to hold the outbox after a refusal that means *later*: the server's hint (or
+/// [`DEFAULT_RETRY_WAIT`]) kept within bounds, plus up to 10 % so that clients refused together
+/// do not come back together. `draw` is uniform in `[0, 1)`.
+fn retry_wait(retry_after_ms: Option<u64>, draw: f64) -> Duration {
+    let hint = retry_after_ms
+        .map_or(DEFAULT_RETRY_WAIT, Duration::from_millis)
+        .clamp(MIN_RETRY_WAIT, MAX_RETRY_WAIT);
+    hint + hint.mul_f64(0.1 * draw.clamp(0.0, 1.0))
+}
+
 enum Ending {
     /// The link broke: reconnect after a delay.
     Lost(String),
@@ -43,6 +75,21 @@ enum Ending {
 enum Pending {
     Join,
     Chat(String),
+    History,
+}
+
+/// Pages of history fetched at most while catching up after a reconnect; what lies beyond is
+/// reported as a gap of messages not loaded (they stay on the server).
+const MAX_CATCH_UP_PAGES: usize = 200;
+
+/// A join answered with only the newest part of what was missed: older pages are being
+/// fetched, back to `since`, before the join is reported.
+struct CatchUp {
+    ack: JoinAck,
+    since: u64,
+    /// Older messages fetched so far, oldest first.
+    older: Vec<ChatMessage>,
+    pages: usize,
 }
 
 pub(crate) struct Actor {
@@ -51,8 +98,13 @@ pub(crate) struct Actor {
     events: mpsc::UnboundedSender<ClientEvent>,
     outbox: Outbox,
     backoff: Backoff,
+    /// The highest `seq` reported, in `epoch`'s numbering.
     last_seq: u64,
-    seen_ids: HashSet<String>,
+    /// The server's history epoch `last_seq` belongs to (from the last join ack).
+    epoch: Option<String>,
+    /// After a refusal that means *later*: nothing is sent before this (see the module's doc).
+    /// Kept across reconnects, since the server's limit may outlive one connection.
+    resend_at: Option<Instant>,
 }
 
 /// The state of one connection.
@@ -62,10 +114,15 @@ struct Session {
     compat: bool,
     next_ack: u64,
     acks: HashMap<u64, (Pending, Instant)>,
-    /// Messages that arrived before the join was answered. The join's history covers them, and
-    /// must be reported first: reporting one of these first would advance `last_seq` past the
-    /// history and hide it.
+    /// Messages that arrived before the join was answered, reported right after the join's
+    /// history: reporting one of these first would advance `last_seq` past the history and hide
+    /// it. Charla's history usually holds them already (then they are no-ops); the tutorial's
+    /// server has no history, and these are all there is of the seconds before the join timed
+    /// out.
     early: Vec<ChatMessage>,
+    /// The join was answered (the tutorial's server never answers it).
+    join_answered: bool,
+    catch_up: Option<CatchUp>,
 }
 
 impl Actor {
@@ -82,7 +139,8 @@ impl Actor {
             events,
             outbox,
             last_seq: 0,
-            seen_ids: HashSet::new(),
+            epoch: None,
+            resend_at: None,
         }
     }
 
@@ -213,11 +271,16 @@ impl Actor {
             next_ack: 0,
             acks: HashMap::new(),
             early: Vec::new(),
+            join_answered: false,
+            catch_up: None,
         };
-        let join_args = vec![
-            json!(self.options.username),
-            json!({ "since": self.last_seq }),
-        ];
+        // The tutorial's server ignores the second argument; Charla's replays what came after
+        // `since`, in the numbering of `epoch`.
+        let mut resume = json!({ "since": self.last_seq });
+        if let Some(epoch) = &self.epoch {
+            resume["epoch"] = json!(epoch);
+        }
+        let join_args = vec![json!(self.options.username), resume];
         if let Err(e) = session
             .emit(events::JOIN, join_args, Some(Pending::Join))
             .await
@@ -254,7 +317,7 @@ impl Actor {
                     }
                 }
                 () = sleep_until(alive_until) => return Ending::Lost("no heartbeat from the server".into()),
-                () = sleep_until(join_deadline), if !session.joined => {
+                () = sleep_until(join_deadline), if !session.joined && !session.join_answered => {
                     // The tutorial's server never acks: chat without Charla's additions.
                     tracing::info!("no join ack; the server is the tutorial's (compatibility mode)");
                     session.acks.clear();
@@ -265,6 +328,11 @@ impl Actor {
                 }
                 () = sleep_until(ack_deadline.unwrap_or(alive_until)), if ack_deadline.is_some() => {
                     return Ending::Lost("the server stopped answering".into());
+                }
+                () = sleep_until(self.resend_at.unwrap_or(alive_until)), if self.resend_at.is_some() && session.joined => {
+                    if let Some(ending) = self.flush(&mut session, false).await {
+                        return ending;
+                    }
                 }
             }
         }
@@ -288,10 +356,15 @@ impl Actor {
             users,
             history: fresh,
         });
-        self.flush(session).await
+        for message in std::mem::take(&mut session.early) {
+            self.on_message(session, message);
+        }
+        self.flush(session, false).await
     }
 
-    /// Whether a message has not been reported yet; records it as reported.
+    /// Whether a message has not been reported yet; records it as reported. Messages without
+    /// a `seq` come from the tutorial's server, which never sends one twice (and whose ids are
+    /// not unique: two messages in one millisecond share one).
     fn is_new(&mut self, message: &ChatMessage) -> bool {
         match message.seq {
             Some(seq) if seq <= self.last_seq => false,
@@ -299,25 +372,162 @@ impl Actor {
                 self.last_seq = seq;
                 true
             }
-            None => self.seen_ids.insert(message.id.clone()),
+            None => true,
         }
     }
 
-    /// Sends every pending outbox entry, in order.
-    async fn flush(&mut self, session: &mut Session) -> Option<Ending> {
-        let pending: Vec<OutboxEntry> = self.outbox.pending().cloned().collect();
-        if pending.is_empty() {
-            return None;
+    /// A join was accepted: forget the old numbering if the server's history started over,
+    /// report a gap the server names, and either report the join now or first fetch the older
+    /// messages it left out (down to `since`).
+    async fn on_join_ack(&mut self, session: &mut Session, ack: JoinAck) -> Option<Ending> {
+        session.join_answered = true;
+        let since = self.last_seq;
+        let started_over = match (&self.epoch, &ack.epoch) {
+            (Some(known), Some(now)) => known != now,
+            _ => false,
+        };
+        if ack.epoch.is_some() {
+            self.epoch.clone_from(&ack.epoch);
         }
-        for entry in pending {
-            let body = json!({ "username": self.options.username, "text": entry.text, "clientId": entry.client_id });
-            let expect = (!session.compat).then(|| Pending::Chat(entry.client_id.clone()));
-            if let Err(e) = session.emit(events::CHAT_MESSAGE, vec![body], expect).await {
-                return Some(e);
+        if started_over {
+            tracing::info!("the server's history started over; forgetting what we knew");
+            self.last_seq = 0;
+            self.emit(ClientEvent::HistoryReset);
+            return self.finish_join(session, ack, Vec::new()).await;
+        }
+        if let Some(gap) = ack.gap {
+            self.emit(ClientEvent::Gap {
+                from: gap.from,
+                to: gap.to,
+                kept: false,
+            });
+        }
+        if ack.more && since > 0 {
+            session.catch_up = Some(CatchUp {
+                ack,
+                since,
+                older: Vec::new(),
+                pages: 0,
+            });
+            return self.next_page(session).await;
+        }
+        self.finish_join(session, ack, Vec::new()).await
+    }
+
+    /// Asks for the page before the oldest message of the catch-up so far.
+    async fn next_page(&mut self, session: &mut Session) -> Option<Ending> {
+        let catch_up = session.catch_up.as_ref()?;
+        let before = catch_up
+            .older
+            .first()
+            .or(catch_up.ack.history.first())
+            .and_then(|m| m.seq)
+            .unwrap_or(self.last_seq + 1);
+        let request = json!({ "before": before, "limit": MAX_HISTORY_PAGE });
+        session
+            .emit(events::HISTORY, vec![request], Some(Pending::History))
+            .await
+            .err()
+    }
+
+    /// A page of the catch-up arrived: keep it and ask for the next, or report the join.
+    async fn on_history(&mut self, session: &mut Session, reply: &Value) -> Option<Ending> {
+        let mut catch_up = session.catch_up.take()?;
+        let page = match parse_ack::<HistoryPage>(reply) {
+            Ok(page) => page,
+            Err(error) if error.is_transient() => {
+                // Asked again after the wait the server gives (short: a busy reader).
+                let wait = retry_wait(error.retry_after_ms, rand::rng().random());
+                tokio::time::sleep(wait).await;
+                session.catch_up = Some(catch_up);
+                return self.next_page(session).await;
             }
-            self.outbox.mark_sent(&entry.client_id);
+            Err(error) => {
+                tracing::warn!(code = ?error.code, message = %error.message, "history refused; reporting what came");
+                let older = std::mem::take(&mut catch_up.older);
+                self.report_not_loaded(&catch_up, &older);
+                return self.finish_join(session, catch_up.ack, older).await;
+            }
+        };
+        let since = catch_up.since;
+        let reached = page
+            .messages
+            .first()
+            .and_then(|m| m.seq)
+            .is_none_or(|first| first <= since + 1);
+        let mut older: Vec<ChatMessage> = page
+            .messages
+            .into_iter()
+            .filter(|m| m.seq.is_some_and(|seq| seq > since))
+            .collect();
+        older.append(&mut catch_up.older);
+        catch_up.older = older;
+        catch_up.pages += 1;
+        if reached || !page.more {
+            let older = std::mem::take(&mut catch_up.older);
+            return self.finish_join(session, catch_up.ack, older).await;
         }
-        self.emit_outbox();
+        if catch_up.pages >= MAX_CATCH_UP_PAGES {
+            let older = std::mem::take(&mut catch_up.older);
+            self.report_not_loaded(&catch_up, &older);
+            return self.finish_join(session, catch_up.ack, older).await;
+        }
+        session.catch_up = Some(catch_up);
+        self.next_page(session).await
+    }
+
+    /// Says which missed messages were not fetched (they are still on the server).
+    fn report_not_loaded(&self, catch_up: &CatchUp, older: &[ChatMessage]) {
+        let first = older
+            .first()
+            .or(catch_up.ack.history.first())
+            .and_then(|m| m.seq);
+        if let Some(first) = first.filter(|f| *f > catch_up.since + 1) {
+            self.emit(ClientEvent::Gap {
+                from: catch_up.since + 1,
+                to: first - 1,
+                kept: true,
+            });
+        }
+    }
+
+    /// Reports the join with the history it brought, older pages first.
+    async fn finish_join(
+        &mut self,
+        session: &mut Session,
+        ack: JoinAck,
+        mut older: Vec<ChatMessage>,
+    ) -> Option<Ending> {
+        older.extend(ack.history);
+        self.on_joined(session, ack.username, ack.users, older)
+            .await
+    }
+
+    /// Sends pending outbox entries, oldest first: on a server that acks, the next one only
+    /// when no other awaits its ack, and none while a refusal's wait lasts (see the module's
+    /// doc); on the tutorial's server, all of them. Reports the outbox when anything was sent or
+    /// `changed` says the caller changed it.
+    async fn flush(&mut self, session: &mut Session, changed: bool) -> Option<Ending> {
+        let mut changed = changed;
+        let held = self.resend_at.is_some_and(|at| at > Instant::now());
+        if session.joined && !held {
+            self.resend_at = None;
+            while session.compat || !session.chat_in_flight() {
+                let Some(entry) = self.outbox.pending().next().cloned() else {
+                    break;
+                };
+                let body = json!({ "username": self.options.username, "text": entry.text, "clientId": entry.client_id });
+                let expect = (!session.compat).then(|| Pending::Chat(entry.client_id.clone()));
+                if let Err(e) = session.emit(events::CHAT_MESSAGE, vec![body], expect).await {
+                    return Some(e);
+                }
+                self.outbox.mark_sent(&entry.client_id);
+                changed = true;
+            }
+        }
+        if changed {
+            self.emit_outbox();
+        }
         None
     }
 
@@ -358,11 +568,7 @@ impl Actor {
             }
             Some(other) => {
                 self.offline_command(other);
-                if session.joined {
-                    self.flush(session).await
-                } else {
-                    None
-                }
+                self.flush(session, false).await
             }
         }
     }
@@ -419,11 +625,9 @@ impl Actor {
         reply: &Value,
     ) -> Option<Ending> {
         match pending {
+            Pending::History => self.on_history(session, reply).await,
             Pending::Join => match parse_ack::<JoinAck>(reply) {
-                Ok(ack) => {
-                    self.on_joined(session, ack.username, ack.users, ack.history)
-                        .await
-                }
+                Ok(ack) => self.on_join_ack(session, ack).await,
                 Err(error) => {
                     let reason = error.message.clone();
                     let retryable = error.code == ErrorCode::UsernameTaken;
@@ -438,19 +642,26 @@ impl Actor {
             },
             Pending::Chat(client_id) => {
                 let result = match parse_ack::<SendAck>(reply) {
-                    // Usually the echo has confirmed it already; then nothing changes.
+                    // Gone already when it was discarded while in flight; then nothing changes.
                     Ok(_) => self.outbox.delivered(&client_id),
-                    Err(ErrorBody { code, message }) => {
+                    Err(error) if error.is_transient() => {
+                        // *Later*: pending again, and nothing goes before the wait is over, so
+                        // that this one is still the next to be accepted.
+                        let wait = retry_wait(error.retry_after_ms, rand::rng().random());
+                        tracing::info!(%client_id, code = ?error.code, message = %error.message, wait_ms = wait.as_millis() as u64, "message refused for now; resending after the wait");
+                        self.resend_at = Some(Instant::now() + wait);
+                        Ok(self.outbox.unsend(&client_id))
+                    }
+                    Err(ErrorBody { code, message, .. }) => {
                         tracing::info!(%client_id, ?code, %message, "message refused");
                         self.outbox.fail(&client_id, code, message).map(|()| true)
                     }
                 };
-                match result {
-                    Ok(true) => self.emit_outbox(),
-                    Ok(false) => {}
-                    Err(e) => tracing::error!(error = %e, "could not update the outbox"),
-                }
-                None
+                let changed = result.unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "could not update the outbox");
+                    false
+                });
+                self.flush(session, changed).await
             }
         }
     }
@@ -528,6 +739,13 @@ impl Actor {
 }
 
 impl Session {
+    /// Whether a chat message awaits its ack.
+    fn chat_in_flight(&self) -> bool {
+        self.acks
+            .values()
+            .any(|(pending, _)| matches!(pending, Pending::Chat(_)))
+    }
+
     async fn emit(
         &mut self,
         event: &str,
@@ -546,5 +764,23 @@ impl Session {
                 tracing::debug!(error = %e, "write failed");
                 Ending::Lost("the connection was lost".into())
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_waits_follow_the_hint_within_bounds() {
+        assert_eq!(retry_wait(Some(99), 0.0), Duration::from_millis(99));
+        assert_eq!(retry_wait(None, 0.0), DEFAULT_RETRY_WAIT);
+        assert_eq!(retry_wait(Some(0), 0.0), MIN_RETRY_WAIT);
+        assert_eq!(retry_wait(Some(u64::MAX), 0.0), MAX_RETRY_WAIT);
+        let jittered = retry_wait(Some(1000), 0.999);
+        assert!(
+            jittered >= Duration::from_millis(1000) && jittered < Duration::from_millis(1100),
+            "{jittered:?}: never earlier than the hint, at most 10 % later"
+        );
     }
 }

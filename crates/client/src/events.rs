@@ -55,7 +55,22 @@ pub enum ClientEvent {
         /// Messages not yet reported, oldest first.
         history: Vec<ChatMessage>,
     },
-    /// A new message (each `id`/`seq` reported once).
+    /// Messages `from..=to` (by `seq`) that will not be reported: gone from the server
+    /// (`kept: false`, its retention removed them while we were away) or not fetched on
+    /// reconnect because there were too many (`kept: true`). Reported before the join that
+    /// found them, so a UI can draw the line where they were.
+    Gap {
+        /// The first missing `seq`.
+        from: u64,
+        /// The last missing `seq`.
+        to: u64,
+        /// Whether the server still has them.
+        kept: bool,
+    },
+    /// The server's history started over (a server without a database restarted): the `seq`s
+    /// reported so far mean nothing any more; the next join reports its history afresh.
+    HistoryReset,
+    /// A new message (each `seq` reported once).
     Message(ChatMessage),
     /// Someone joined.
     UserJoined {

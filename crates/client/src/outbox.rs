@@ -15,11 +15,13 @@ use crate::files;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum OutboxState {
-    /// Waiting for a connection.
+    /// Waiting to be sent: for a connection, for the previous message's ack, or for the wait a
+    /// refusal that means *later* (rate limited, busy) asked for.
     Pending,
     /// Written to the server; waiting for its ack (or, on the tutorial's server, its echo).
     Sent,
-    /// The server refused it; it stays until retried or discarded.
+    /// The server refused it for good (too long, empty, malformed); it stays until retried or
+    /// discarded. A refusal that means *later* leaves it `Pending` instead.
     Failed {
         /// The server's reason, for programs.
         code: ErrorCode,
@@ -108,6 +110,19 @@ impl Outbox {
     pub fn mark_sent(&mut self, client_id: &str) {
         if let Some(entry) = self.find_mut(client_id) {
             entry.state = OutboxState::Sent;
+        }
+    }
+
+    /// Puts one `Sent` entry back to `Pending`: the server said *later* (rate limited, busy), so
+    /// it goes again by itself. Not persisted: `Sent` is never saved as such. Returns whether the
+    /// entry changed.
+    pub fn unsend(&mut self, client_id: &str) -> bool {
+        match self.find_mut(client_id) {
+            Some(entry) if entry.state == OutboxState::Sent => {
+                entry.state = OutboxState::Pending;
+                true
+            }
+            _ => false,
         }
     }
 

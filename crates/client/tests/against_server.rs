@@ -110,6 +110,7 @@ impl Client {
 fn open() -> ServerConfig {
     ServerConfig {
         rate_limit_per_sec: 0,
+        rate_limit_per_address_per_sec: 0,
         ..Default::default()
     }
 }
@@ -164,6 +165,7 @@ async fn refused_messages_fail_and_can_be_retried_or_discarded() {
     let server = Server::start(ServerConfig {
         max_message_chars: 5,
         rate_limit_per_sec: 0,
+        rate_limit_per_address_per_sec: 0,
         ..Default::default()
     })
     .await;

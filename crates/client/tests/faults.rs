@@ -112,6 +112,7 @@ async fn random_cuts_lose_nothing_and_duplicate_nothing() {
         listener,
         ServerConfig {
             rate_limit_per_sec: 0,
+            rate_limit_per_address_per_sec: 0,
             history_limit: 5000,
             ..Default::default()
         },

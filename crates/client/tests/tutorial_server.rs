@@ -1,10 +1,12 @@
 //! charla-client against the tutorial's Node server (a faithful JS reproduction of the seed,
-//! started with Node): join, chat, user-joined, and delivery confirmed by the echo, since that
-//! server never acks.
+//! started with Node): join, chat, user-joined, delivery confirmed by the echo, since that
+//! server never acks, and nothing lost while the client waits for the join ack that never comes.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use charla_client::{ClientEvent, ConnectionStatus, OutboxState};
 use tokio::sync::mpsc;
@@ -103,4 +105,73 @@ async fn chats_with_the_tutorial_server_confirming_by_echo() {
     );
     bob.disconnect().await;
     alice.disconnect().await;
+}
+
+/// A watcher connected before a speaker reports every one of 12 ticks (one every 500 ms), in
+/// order, the first ones included: they arrive during its 3 s wait for a join ack that the
+/// tutorial's server never sends.
+#[tokio::test]
+async fn ticks_during_the_join_timeout_are_reported_in_order() {
+    let (_server, port) = start_tutorial_server();
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The default join timeout (3 s), as the desktop app and charla-cli use.
+    let (watcher, mut watcher_events) = start(options(
+        &format!("http://localhost:{port}"),
+        "watcher",
+        dir.path(),
+    ));
+    // Time for the watcher's socket to be open; that it is shows below.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let (speaker, _speaker_events) = client(port, "speaker", dir.path());
+    until(&mut watcher_events, |e| match e {
+        ClientEvent::UserJoined { username } if username == "speaker" => Some(()),
+        ClientEvent::Status(ConnectionStatus::Connected { .. }) => {
+            panic!("the watcher joined before the speaker came: this test proves nothing")
+        }
+        _ => None,
+    })
+    .await;
+
+    let sent = Arc::new(AtomicUsize::new(0));
+    let ticker = tokio::spawn({
+        let sent = Arc::clone(&sent);
+        async move {
+            for i in 1..=12 {
+                speaker.send(format!("tick {i}")).await.expect("queued");
+                sent.store(i, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            speaker
+        }
+    });
+    let mut ticks = Vec::new();
+    let mut sent_before_join = None;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while ticks.len() < 12 {
+            match watcher_events.recv().await.expect("running") {
+                ClientEvent::Status(ConnectionStatus::Connected { compat }) => {
+                    assert!(compat);
+                    sent_before_join = Some(sent.load(Ordering::SeqCst));
+                }
+                ClientEvent::Message(m) => ticks.push(m.text),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("only {ticks:?} reported"));
+    println!(
+        "{} of 12 ticks were sent before the watcher counted as joined ({:.1?} after the speaker started)",
+        sent_before_join.unwrap_or(0),
+        started.elapsed()
+    );
+    assert!(
+        sent_before_join.is_some_and(|n| n >= 3),
+        "the join timeout overlapped the ticks: {sent_before_join:?}"
+    );
+    let expected: Vec<String> = (1..=12).map(|i| format!("tick {i}")).collect();
+    assert_eq!(ticks, expected, "every tick once, in order");
+    ticker.await.expect("ticker").disconnect().await;
+    watcher.disconnect().await;
 }

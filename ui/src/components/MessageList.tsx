@@ -154,6 +154,13 @@ function RowView({ row, me, onRetry, onDiscard }: { row: Row; me: string | null;
     );
   }
   const { item } = row;
+  if (item.kind === 'notice') {
+    return (
+      <p className="notice" role="note" data-testid="notice">
+        {item.text}
+      </p>
+    );
+  }
   if (item.kind === 'presence') {
     return (
       <p className="presence">

@@ -13,6 +13,31 @@ describe('chatReducer', () => {
     expect(state.timeline.map((i) => (i.kind === 'message' ? i.message.seq : null))).toEqual([1, 2, 3]);
   });
 
+  test('a gap the server reports is a visible line, once', () => {
+    let state = chatReducer(initialChatState, { event: 'gap', from: 3, to: 7, kept: false });
+    state = chatReducer(state, { event: 'gap', from: 3, to: 7, kept: false });
+    state = chatReducer(state, { event: 'joined', username: 'alice', users: ['alice'], history: [m(8)] });
+    expect(state.timeline.map((i) => i.kind)).toEqual(['notice', 'message']);
+    const line = state.timeline[0];
+    expect(line?.kind === 'notice' ? line.text : '').toBe('5 older messages are no longer available');
+  });
+
+  test('after a history reset, new messages with old seqs are shown, below a line', () => {
+    let state = chatReducer(initialChatState, { event: 'joined', username: 'alice', users: ['alice'], history: [m(1, 'before')] });
+    state = chatReducer(state, { event: 'historyReset' });
+    state = chatReducer(state, { event: 'joined', username: 'alice', users: ['alice'], history: [m(1, 'after')] });
+    expect(state.timeline.map((i) => (i.kind === 'message' ? i.message.text : i.kind))).toEqual(['before', 'notice', 'after']);
+    expect(new Set(state.timeline.map((i) => i.key)).size).toBe(3);
+  });
+
+  test('messages without seq (the tutorial server) sharing an id are both shown', () => {
+    const tick = (text: string) => ({ id: 'sock-1795626522787', username: 'bob', text, timestamp: '2026-11-26T10:00:00.000Z' });
+    let state = chatReducer(initialChatState, { event: 'message', ...tick('one') });
+    state = chatReducer(state, { event: 'message', ...tick('two') });
+    expect(state.timeline.map((i) => (i.kind === 'message' ? i.message.text : ''))).toEqual(['one', 'two']);
+    expect(new Set(state.timeline.map((i) => i.key)).size).toBe(2);
+  });
+
   test('a message from someone clears their typing state', () => {
     let state = chatReducer(initialChatState, { event: 'typing', username: 'bob', typing: true });
     expect(state.typing).toEqual(['bob']);

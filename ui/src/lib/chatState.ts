@@ -3,7 +3,8 @@ import type { ChatMessage, ClientEvent, ConnectionStatus, OutboxEntry } from '..
 
 export type TimelineItem =
   | { kind: 'message'; key: string; message: ChatMessage }
-  | { kind: 'presence'; key: string; username: string; joined: boolean; at: string };
+  | { kind: 'presence'; key: string; username: string; joined: boolean; at: string }
+  | { kind: 'notice'; key: string; text: string; at: string };
 
 export interface ChatState {
   status: ConnectionStatus;
@@ -14,6 +15,8 @@ export interface ChatState {
   outbox: OutboxEntry[];
   typing: string[];
   lastError: string | null;
+  /** Bumped when the server's history starts over, so old and new seqs never share a key. */
+  generation: number;
 }
 
 export const initialChatState: ChatState = {
@@ -25,18 +28,27 @@ export const initialChatState: ChatState = {
   outbox: [],
   typing: [],
   lastError: null,
+  generation: 0,
 };
 
-function messageKey(m: ChatMessage): string {
-  return m.seq !== undefined ? `s${m.seq}` : `i${m.id}`;
+function messageKey(m: ChatMessage, generation: number): string {
+  const local = m.seq !== undefined ? `s${m.seq}` : `i${m.id}`;
+  return generation === 0 ? local : `${generation}:${local}`;
 }
 
 function addMessages(state: ChatState, messages: ChatMessage[]): ChatState {
-  const fresh = messages.filter((m) => !state.seen.has(messageKey(m)));
+  // The tutorial's server gives no seq, never sends a message twice, and may give two
+  // messages one id (it makes them from the socket and the millisecond): those are all new,
+  // and keyed by their place in the timeline.
+  const key = (m: ChatMessage, i: number) =>
+    m.seq !== undefined ? messageKey(m, state.generation) : `${messageKey(m, state.generation)}@${state.timeline.length + i}`;
+  const fresh = messages.filter((m) => m.seq === undefined || !state.seen.has(key(m, 0)));
   if (fresh.length === 0) return state;
   const seen = new Set(state.seen);
-  for (const m of fresh) seen.add(messageKey(m));
-  const items: TimelineItem[] = fresh.map((message) => ({ kind: 'message', key: messageKey(message), message }));
+  const items: TimelineItem[] = fresh.map((message, i) => {
+    seen.add(key(message, i));
+    return { kind: 'message', key: key(message, i), message };
+  });
   const authors = new Set(fresh.map((m) => m.username));
   return { ...state, seen, timeline: [...state.timeline, ...items], typing: state.typing.filter((u) => !authors.has(u)) };
 }
@@ -49,6 +61,12 @@ function presence(state: ChatState, username: string, joined: boolean): ChatStat
     : state.users.filter((u) => u !== username);
   const typing = joined ? state.typing : state.typing.filter((u) => u !== username);
   return { ...state, users, typing, timeline: [...state.timeline, item] };
+}
+
+function notice(state: ChatState, key: string, text: string): ChatState {
+  if (state.timeline.some((item) => item.key === key)) return state;
+  const item: TimelineItem = { kind: 'notice', key, text, at: new Date().toISOString() };
+  return { ...state, timeline: [...state.timeline, item] };
 }
 
 export function chatReducer(state: ChatState, event: ClientEvent): ChatState {
@@ -75,6 +93,18 @@ export function chatReducer(state: ChatState, event: ClientEvent): ChatState {
       const others = state.typing.filter((u) => u !== event.username);
       return { ...state, typing: event.typing && event.username !== state.me ? [...others, event.username] : others };
     }
+    case 'gap': {
+      // Messages the server no longer keeps: said where they were, never skipped silently.
+      const count = event.to - event.from + 1;
+      const text = event.kept
+        ? `${count} missed message${count === 1 ? ' was' : 's were'} not loaded`
+        : `${count} older message${count === 1 ? ' is' : 's are'} no longer available`;
+      return notice(state, `g${event.from}-${event.to}`, text);
+    }
+    case 'historyReset':
+      // The server's history started over (its seqs mean other messages now): what was shown
+      // is kept as text above a line, and nothing new is taken for a duplicate of it.
+      return notice({ ...state, seen: new Set(), generation: state.generation + 1 }, `r${state.generation + 1}`, 'The server’s history started over');
     case 'outbox':
       return { ...state, outbox: event.entries };
     case 'error':

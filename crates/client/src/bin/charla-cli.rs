@@ -1,14 +1,18 @@
 //! `charla-cli`: chat from a terminal, a script or a bot. Each stdin line is sent as a message;
 //! every event is printed (one JSON object per line with `--json`). Uses the same outbox and
-//! stores as the desktop app, so nothing typed is lost; closing stdin waits until the outbox is
-//! empty (bounded by `--drain-timeout`), then exits 0.
+//! stores as the desktop app, so nothing typed is lost. Closing stdin waits until nothing in the
+//! outbox can still go by itself (bounded by `--drain-timeout`); the exit status is 0 only when
+//! the outbox is then empty (every message delivered), 1 otherwise, with a count on stderr.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use charla_client::settings::{Config, Paths};
-use charla_client::{spawn, ClientEvent, ClientOptions, ConnectionStatus, OutboxState};
+use charla_client::{
+    spawn, ClientEvent, ClientOptions, ConnectionStatus, OutboxEntry, OutboxState,
+};
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
@@ -85,13 +89,15 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let client = spawn(options, tx);
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
-    let mut unsent = usize::MAX; // unknown until the first outbox event
+    let mut tally: Option<Tally> = None; // unknown until the first outbox event
+    let mut reported = HashSet::new();
     let mut drain_deadline: Option<tokio::time::Instant> = None;
 
     loop {
-        if !stdin_open && unsent == 0 {
+        if let Some(tally) = tally.filter(|t| !stdin_open && t.pending == 0) {
+            // Refused messages will not go out by themselves: waiting longer is useless.
             client.disconnect().await;
-            return Ok(ExitCode::SUCCESS);
+            return Ok(tally.exit_code());
         }
         tokio::select! {
             line = lines.next_line(), if stdin_open => match line {
@@ -109,10 +115,9 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             event = events.recv() => {
                 let Some(event) = event else { return Ok(ExitCode::FAILURE) };
                 if let ClientEvent::Outbox { entries } = &event {
-                    // Refused messages will not go out by themselves; they do not hold the exit.
-                    unsent = entries.iter().filter(|e| !matches!(e.state, OutboxState::Failed { .. })).count();
+                    tally = Some(Tally::of(entries));
                 }
-                print_event(&event, cli.json);
+                print_event(&event, cli.json, &mut reported);
             }
             () = async {
                 match drain_deadline {
@@ -120,15 +125,51 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     None => std::future::pending().await,
                 }
             } => {
-                eprintln!("charla-cli: {unsent} message(s) not delivered yet; they stay in the outbox for next time");
                 client.disconnect().await;
-                return Ok(ExitCode::FAILURE);
+                return Ok(tally.map_or(ExitCode::FAILURE, Tally::exit_code));
             }
         }
     }
 }
 
-fn print_event(event: &ClientEvent, json: bool) {
+/// What the outbox holds, by whether it can still go by itself.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    /// Waiting to be sent or acknowledged (rate-limited ones included).
+    pending: usize,
+    /// Refused for good.
+    refused: usize,
+}
+
+impl Tally {
+    fn of(entries: &[OutboxEntry]) -> Self {
+        let refused = entries
+            .iter()
+            .filter(|e| matches!(e.state, OutboxState::Failed { .. }))
+            .count();
+        Self {
+            pending: entries.len() - refused,
+            refused,
+        }
+    }
+
+    /// 0 when everything was delivered; otherwise says what was not, and 1.
+    fn exit_code(self) -> ExitCode {
+        let undelivered = self.pending + self.refused;
+        if undelivered == 0 {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!(
+            "charla-cli: {undelivered} message(s) not delivered ({} refused, {} still pending); they stay in the outbox",
+            self.refused, self.pending
+        );
+        ExitCode::FAILURE
+    }
+}
+
+/// Prints an event; a refused message is reported once (`reported` holds their ids), not on
+/// every later outbox change.
+fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) {
     if json {
         match serde_json::to_string(event) {
             Ok(line) => println!("{line}"),
@@ -150,6 +191,15 @@ fn print_event(event: &ClientEvent, json: bool) {
             }
             println!("* here: {}", users.join(", "));
         }
+        ClientEvent::Gap { from, to, kept } => {
+            let count = to - from + 1;
+            if *kept {
+                println!("* {count} missed message(s) not loaded (seq {from} to {to})");
+            } else {
+                println!("* {count} older message(s) no longer available (seq {from} to {to})");
+            }
+        }
+        ClientEvent::HistoryReset => println!("* the server's history started over"),
         ClientEvent::UserJoined { username } => println!("* {username} joined"),
         ClientEvent::UserLeft { username } => println!("* {username} left"),
         ClientEvent::Status(ConnectionStatus::Reconnecting { delay, reason, .. }) => {
@@ -168,7 +218,9 @@ fn print_event(event: &ClientEvent, json: bool) {
         ClientEvent::Outbox { entries } => {
             for entry in entries {
                 if let OutboxState::Failed { message, .. } = &entry.state {
-                    eprintln!("* not sent ({message}): {}", entry.text);
+                    if reported.insert(entry.client_id.clone()) {
+                        eprintln!("* not sent ({message}): {}", entry.text);
+                    }
                 }
             }
         }

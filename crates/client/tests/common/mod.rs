@@ -78,3 +78,52 @@ pub async fn until<T>(
     .await
     .expect("the expected event came in time")
 }
+
+/// A charla-server running in this process on 127.0.0.1:0, stopped when dropped.
+pub struct InProcessServer {
+    pub addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl InProcessServer {
+    pub async fn start(config: charla_server::ServerConfig) -> Self {
+        Self::start_on(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// On a given address (to stand in for a server that restarted).
+    pub async fn start_on(addr: std::net::SocketAddr, config: charla_server::ServerConfig) -> Self {
+        // A server that was just stopped may still hold the address for a moment.
+        let mut attempts = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => break listener,
+                Err(_) if attempts < 100 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("bind {addr}: {e}"),
+            }
+        };
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(charla_server::run(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -114,13 +114,21 @@ pub async fn post(ctx: &Arc<Context>, sid: Sid, body: Body) -> Response {
             return refuse(3, "Bad request");
         }
     };
-    match receive_payload(&session, &body) {
-        Ok(()) => (
+    let ok = || {
+        (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
             "ok",
         )
-            .into_response(),
+            .into_response()
+    };
+    match receive_payload(&session, &body) {
+        Ok(()) => ok(),
+        // A clean close (`1`, `41`) is a request well made, as Node answers it.
+        Err(End::ClientLeft) => {
+            session.finish(End::ClientLeft);
+            ok()
+        }
         Err(end) => {
             session.finish(end);
             refuse(3, "Bad request")

@@ -1,0 +1,171 @@
+//! `charla-cli` as a script uses it: lines piped in, the exit status and stderr read back,
+//! against a real charla-server in this process. Messages refused for now (rate limited) are
+//! resent by themselves; the exit status is 0 only when every message was delivered.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use charla_client::ClientEvent;
+use charla_protocol::chat::ChatMessage;
+use charla_server::ServerConfig;
+
+mod common;
+use common::{options, start, until, InProcessServer};
+
+/// `charla-cli` as user `bot` on `server`, its files in `data`, logging refusals to stderr.
+fn cli(server: &str, data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_charla-cli"));
+    command
+        .args([
+            "--server",
+            server,
+            "--username",
+            "bot",
+            "--drain-timeout",
+            "120",
+        ])
+        .arg("--data-dir")
+        .arg(data)
+        .env("RUST_LOG", "charla_client=info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `command`, writing `batches` to its stdin with `pause` after each, then closing it.
+async fn run_piped(mut command: Command, batches: Vec<Vec<String>>, pause: Duration) -> Output {
+    let mut child = command.spawn().expect("cli starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    std::thread::spawn(move || {
+        for batch in batches {
+            for line in batch {
+                writeln!(stdin, "{line}").expect("writes");
+            }
+            stdin.flush().expect("flushes");
+            std::thread::sleep(pause);
+        }
+        // Dropping stdin closes it: the cli drains its outbox and exits.
+    });
+    tokio::time::timeout(
+        Duration::from_secs(180),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("the cli exits in time")
+    .expect("joins")
+    .expect("waits")
+}
+
+/// The script: 300 lines, a 0.5 s pause every 50, into a server with the default rate
+/// limit (10/s, burst 50). Every line arrives once, in order, and the cli exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn piped_lines_over_the_rate_limit_all_arrive_once_in_order_and_exit_0() {
+    let server = InProcessServer::start(ServerConfig::default()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (observer, mut events) = start(options(&server.url(), "observer", dir.path()));
+    until(&mut events, |e| {
+        matches!(e, ClientEvent::Joined { .. }).then_some(())
+    })
+    .await;
+
+    let lines: Vec<String> = (0..300).map(|i| format!("line {i}")).collect();
+    let batches = lines.chunks(50).map(<[String]>::to_vec).collect();
+    let started = Instant::now();
+    let mut run = tokio::spawn(run_piped(
+        cli(&server.url(), &dir.path().join("cli")),
+        batches,
+        Duration::from_millis(500),
+    ));
+
+    // Every message the observer gets, until the cli has exited and a moment has passed (a
+    // duplicate would come right behind).
+    let mut got: Vec<ChatMessage> = Vec::new();
+    let mut output = None;
+    let mut delivered_in = None;
+    let mut stop_at = tokio::time::Instant::now() + Duration::from_secs(150);
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                if let ClientEvent::Message(m) = event.expect("observer running") {
+                    got.push(m);
+                    if got.len() == lines.len() {
+                        delivered_in = Some(started.elapsed());
+                    }
+                }
+            }
+            result = &mut run, if output.is_none() => {
+                output = Some((result.expect("cli task"), started.elapsed()));
+                stop_at = tokio::time::Instant::now() + Duration::from_millis(500);
+            }
+            () = tokio::time::sleep_until(stop_at) => break,
+        }
+    }
+    let (output, exited_in) = output.expect("the cli exited in time");
+    observer.disconnect().await;
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let refused_for_now = stderr.matches("message refused for now").count();
+    println!(
+        "{} of 300 lines delivered (all after {delivered_in:.1?}); {refused_for_now} refusals for now; cli exited after {exited_in:.1?} with {}",
+        got.len(),
+        output.status
+    );
+    let texts: Vec<&str> = got.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, lines, "every line once, in the order written");
+    assert!(got.iter().all(|m| m.username == "bot"));
+    assert!(
+        refused_for_now > 0,
+        "the rate limit was hit (or this test proves nothing)"
+    );
+    assert!(output.status.success(), "exit 0; stderr:\n{stderr}");
+    assert!(!stderr.contains("not sent"), "{stderr}");
+}
+
+/// A message refused for good (too long) makes the cli exit 1 and say how many were not
+/// delivered; the others are delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_refused_for_good_makes_the_cli_exit_1_with_a_count() {
+    let server = InProcessServer::start(ServerConfig {
+        max_message_chars: 20,
+        ..ServerConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lines = vec![
+        "first".to_owned(),
+        "a line much longer than twenty characters".to_owned(),
+        "last".to_owned(),
+    ];
+    let output = run_piped(
+        cli(&server.url(), &dir.path().join("cli")),
+        vec![lines],
+        Duration::ZERO,
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(
+            "charla-cli: 1 message(s) not delivered (1 refused, 0 still pending); they stay in the outbox"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("* not sent").count(),
+        1,
+        "the refusal is reported once: {stderr}"
+    );
+
+    let (observer, mut events) = start(options(&server.url(), "observer", dir.path()));
+    let history = until(&mut events, |e| match e {
+        ClientEvent::Joined { history, .. } => Some(history.clone()),
+        _ => None,
+    })
+    .await;
+    let texts: Vec<&str> = history.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["first", "last"]);
+    observer.disconnect().await;
+}
