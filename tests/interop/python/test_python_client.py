@@ -2,8 +2,9 @@
 
 Proves that a native Python client with default options (no custom headers, no tuning) can
 join, send a message and get its ack and broadcast, and receive another client's burst of 50
-messages complete and in seq order, both WebSocket-only and with default transports (HTTP
-long-polling, then the upgrade to WebSocket, which must succeed). The server runs on a free
+messages complete and in seq order: WebSocket-only, with default transports (HTTP
+long-polling, then the upgrade to WebSocket, which must succeed), and polling only (where each
+poll must hold at most 16 packets, the most python-engineio accepts). The server runs on a free
 port on 127.0.0.1 with in-memory history and its default rate limit (the burst is 50 messages
 from a fresh connection: exactly the default allowance of 10/s for five seconds), and must
 exit 0 on SIGTERM.
@@ -242,6 +243,14 @@ class DefaultTransports(Cases, unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(client.transport(), 'websocket',
                          f'the upgrade succeeds: {self.context(client, inbox)}{self.server_log()}')
+
+
+class PollingOnly(Cases, unittest.TestCase):
+    """python-socketio with `transports=['polling']`: it never upgrades, so the burst arrives
+    over polls, each of which python-engineio refuses if it holds more than 16 packets."""
+
+    TRANSPORTS = ['polling']
+    TAG = 'polling'
 
 
 if __name__ == '__main__':

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use super::SendFailure;
 
 /// Spare slots an empty queue may keep (32 bytes each) before its memory is given back.
-const KEEP_SLOTS: usize = 16;
+const KEEP_SLOTS: usize = 4;
 
 /// The queue; the room pushes, the connection's carrier takes.
 pub struct FrameQueue {

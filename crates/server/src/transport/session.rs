@@ -276,17 +276,20 @@ impl Session {
     /// wrong token. Refused namespaces are not remembered, and a client refused too often is
     /// disconnected.
     fn connect(&self, core: &mut Core, namespace: &str, auth: Option<&Json>) -> Result<(), End> {
-        let reply = if namespace != "/" {
-            format!("44{namespace},{{\"message\":\"Invalid namespace\"}}")
+        let (reply, accepted) = if namespace != "/" {
+            (
+                format!("44{namespace},{{\"message\":\"Invalid namespace\"}}"),
+                false,
+            )
         } else if !self.token_ok(auth) {
             tracing::info!(sid = %self.id(), "refused a connection with a wrong or missing token");
-            "44{\"message\":\"invalid token\"}".to_owned()
+            ("44{\"message\":\"invalid token\"}".to_owned(), false)
         } else {
             core.connected = true;
             core.inbound.accept_namespace(namespace);
-            format!("40{{\"sid\":\"{}\"}}", self.id())
+            (format!("40{{\"sid\":\"{}\"}}", self.id()), true)
         };
-        if !core.connected {
+        if !accepted {
             core.refused_connects += 1;
             if core.refused_connects > MAX_REFUSED_CONNECTS {
                 return Err(End::ClientBroke(
@@ -295,9 +298,11 @@ impl Session {
             }
         }
         // Queued before the room knows the link, so it precedes every broadcast.
-        let queued = self.link.send_packet(Bytes::from(reply)).is_ok();
-        if queued && core.connected {
-            self.ctx.room.connect(&self.link);
+        match self.link.send_packet(Bytes::from(reply)) {
+            Ok(()) if accepted => self.ctx.room.connect(&self.link),
+            Ok(()) => {}
+            // A client that does not read its refusals is of no use to keep.
+            Err(e) => return Err(End::ClientBroke(format!("could not answer a connect: {e}"))),
         }
         Ok(())
     }

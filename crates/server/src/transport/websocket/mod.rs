@@ -20,10 +20,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use charla_protocol::inbound::Frame;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
 use super::route::{refuse, too_many, Context, Sessions};
 use super::session::{self, Carrier, End, Session};
@@ -32,10 +31,11 @@ use crate::listener::ConnSlot;
 use frame::{Incoming, Reader, ServerHead, CLOSE_NORMAL};
 
 /// Most packets written in one batch.
-const BATCH_PACKETS: usize = 256;
+const BATCH_PACKETS: usize = 64;
 /// Most bytes written in one batch (one packet may be bigger on its own).
 const BATCH_BYTES: usize = 256 * 1024;
-/// Read buffer to start with; it grows for a bigger frame and shrinks back after.
+/// Room made to read into when the socket is readable; more for a bigger frame. The buffer is
+/// dropped whenever it is empty.
 const READ_CHUNK: usize = 512;
 /// How long the client has to finish an upgrade (`2probe` … `5`).
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -85,7 +85,9 @@ pub fn accept(
             }
         };
         match (upgrading, admitted) {
-            (Some(session), _) => upgrade(session, stream, slot).await,
+            // Boxed: the upgrade's handshake state would otherwise size every direct
+            // connection's task, for its whole life.
+            (Some(session), _) => Box::pin(upgrade(session, stream, slot)).await,
             (None, Some(admitted)) => {
                 let link = Link::new(Sid::new(), peer, ctx.config.client_queue_bytes);
                 let session = Session::new(ctx.clone(), admitted, link, Carrier::WebSocket);
@@ -202,12 +204,12 @@ async fn run_halves(
     slot: Option<ConnSlot>,
 ) {
     // A WebSocket ping's pong; only the latest is kept (RFC 6455 allows that).
-    let (pongs, pong_rx) = mpsc::channel::<Bytes>(1);
+    let pongs = Arc::new(PongSlot::default());
     let write_timeout = session.config().ping_timeout;
     let mut writer = session.tasks().spawn(write_loop(
         session.clone(),
         writer_half,
-        pong_rx,
+        pongs.clone(),
         write_timeout,
     ));
     let reading = async {
@@ -216,7 +218,7 @@ async fn run_halves(
                 Incoming::Text(text) => session.receive(Frame::Text(&text))?,
                 Incoming::Binary(bytes) => session.receive(Frame::Binary(&bytes))?,
                 Incoming::Ping(payload) => {
-                    let _ = pongs.try_send(payload);
+                    pongs.put(payload);
                 }
                 Incoming::Pong => {}
                 Incoming::Close => return Err::<(), End>(End::ClientLeft),
@@ -237,7 +239,8 @@ async fn run_halves(
     drop(slot);
 }
 
-/// Reads until one whole message is in `buf`, and takes it.
+/// Reads until one whole message is in `buf`, and takes it. An idle connection holds no read
+/// buffer: it waits for the socket to be readable and only then makes room to read into.
 async fn read_message(
     half: &mut OwnedReadHalf,
     reader: &mut Reader,
@@ -246,7 +249,7 @@ async fn read_message(
     loop {
         match reader.next(buf) {
             Ok(Some(message)) => {
-                if buf.is_empty() && buf.capacity() > 4 * READ_CHUNK {
+                if buf.is_empty() {
                     *buf = BytesMut::new();
                 }
                 return Ok(message);
@@ -254,14 +257,50 @@ async fn read_message(
             Ok(None) => {}
             Err(e) => return Err(End::ClientBroke(e.to_string())),
         }
+        if let Err(e) = half.readable().await {
+            return Err(End::ClientBroke(e.to_string()));
+        }
         let wanted = Reader::wanted(buf)
             .saturating_sub(buf.len())
             .max(READ_CHUNK);
         buf.reserve(wanted);
-        match half.read_buf(buf).await {
+        match half.try_read_buf(buf) {
             Ok(0) => return Err(End::ClientLeft),
             Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(End::ClientBroke(e.to_string())),
+        }
+    }
+}
+
+/// The pong owed for the latest WebSocket ping, handed from the reader to the writer. (A
+/// channel would cost each connection a kilobyte of slots for a message that is rare.)
+#[derive(Default)]
+struct PongSlot {
+    payload: std::sync::Mutex<Option<Bytes>>,
+    ready: tokio::sync::Notify,
+}
+
+impl PongSlot {
+    fn put(&self, payload: Bytes) {
+        *self
+            .payload
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(payload);
+        self.ready.notify_one();
+    }
+
+    async fn take(&self) -> Bytes {
+        loop {
+            let taken = self
+                .payload
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(payload) = taken {
+                return payload;
+            }
+            self.ready.notified().await;
         }
     }
 }
@@ -269,13 +308,13 @@ async fn read_message(
 async fn write_loop(
     session: Arc<Session>,
     mut half: OwnedWriteHalf,
-    mut pongs: mpsc::Receiver<Bytes>,
+    pongs: Arc<PongSlot>,
     write_timeout: Duration,
 ) {
     loop {
         let packets = tokio::select! {
             biased;
-            Some(payload) = pongs.recv() => {
+            payload = pongs.take() => {
                 let head = ServerHead::pong(payload.len());
                 let write = async {
                     half.write_all(head.as_bytes()).await?;
@@ -341,6 +380,8 @@ async fn write_frames<W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use tokio::io::AsyncReadExt;
 
     #[tokio::test]
     async fn frames_are_written_whole_through_partial_writes() {
