@@ -224,6 +224,24 @@ describe('large histories', () => {
   });
 });
 
+describe('history the server no longer has', () => {
+  test('a gap is a visible line where the messages were, and a reset says so', async () => {
+    await renderChat();
+    await send({ event: 'message', ...message(1, 'bob', 'before the break') });
+    await send({ event: 'gap', from: 2, to: 13, kept: false });
+    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], history: [message(14, 'bob', 'after the break')] });
+    const notes = await screen.findAllByRole('note');
+    expect(notes.map((n) => n.textContent)).toEqual(['12 older messages are no longer available']);
+    const texts = screen.getAllByTestId('message').map((m) => m.textContent ?? '');
+    expect(texts.findIndex((t) => t.includes('before the break'))).toBeLessThan(texts.findIndex((t) => t.includes('after the break')));
+
+    await send({ event: 'historyReset' });
+    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], history: [message(1, 'bob', 'a new first message')] });
+    expect(await screen.findByText('The server’s history started over')).toBeInTheDocument();
+    expect(await screen.findByText('a new first message')).toBeInTheDocument();
+  });
+});
+
 describe('safety and people', () => {
   test('HTML-looking text stays text; only http(s) links are links', async () => {
     await renderChat();

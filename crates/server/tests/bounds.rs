@@ -953,13 +953,13 @@ async fn clients_that_stop_reading_are_reaped() {
     let after_rss = server.rss_kib();
     println!(
         "reaping: 100 clients stopped reading; {} messages of 20,000 chars, all 100 left the room \
-         after {:.2} s ({}; {} writes ended at their deadline), sockets closed after {:.2} s \
+         after {:.2} s ({}; {} throttled log line(s) for stalled writes), sockets closed after {:.2} s \
          (deadline {:.0} s); open fds {base_fds} at start, {joined_fds} joined, {fds} after; RSS \
          {:.1} MiB at start, {:.1} joined, peak {:.1}, {:.1} after",
         speech.sent,
         cut_at.as_secs_f64(),
         close_reasons(&server),
-        server.log_lines_with("a write took longer than its deadline"),
+        server.log_lines_with("reason=WriteStalled"),
         reaped_at.as_secs_f64(),
         deadline.as_secs_f64(),
         mib(base_rss),

@@ -113,6 +113,36 @@ async fn bad_usernames_are_refused() {
     server.stop().await;
 }
 
+/// Look-alikes of a joined name are refused: a fullwidth copy normalizes to the same name
+/// (taken), a Cyrillic `а` mixes scripts, and invisible or bidi characters are refused.
+#[tokio::test]
+async fn look_alike_usernames_are_refused_next_to_the_real_one() {
+    let server = TestServer::open().await;
+    let (_alice, _) = TestClient::joined(&server, "alice").await;
+    let cases = [
+        ("\u{ff41}\u{ff4c}\u{ff49}\u{ff43}\u{ff45}", ErrorCode::UsernameTaken), // fullwidth
+        ("ALICE", ErrorCode::UsernameTaken),
+        ("\u{430}lice", ErrorCode::InvalidUsername),  // Cyrillic а
+        ("ali\u{200b}ce", ErrorCode::InvalidUsername), // zero-width space
+        ("\u{202e}ecila", ErrorCode::InvalidUsername), // RTL override
+        ("alice\u{3164}", ErrorCode::InvalidUsername), // Hangul filler
+        ("alice\u{2800}", ErrorCode::InvalidUsername), // Braille blank
+        ("ali\u{2028}ce", ErrorCode::InvalidUsername), // line separator
+    ];
+    for (name, code) in cases {
+        let mut client = TestClient::connect(&server).await;
+        let ack = client.emit_ack("join", vec![json!(name)]).await;
+        assert_eq!(refusal_code(&ack), code, "{name:?}: {ack}");
+    }
+    assert_eq!(server_users(&server).await, ["alice"]);
+    server.stop().await;
+}
+
+async fn server_users(server: &TestServer) -> Vec<String> {
+    let (_, ack) = TestClient::joined(server, "observer").await;
+    ack.users.into_iter().filter(|u| u != "observer").collect()
+}
+
 /// The author is the joined name; the `username` field in the payload cannot spoof it.
 #[tokio::test]
 async fn usernames_in_messages_cannot_be_spoofed() {

@@ -94,3 +94,20 @@ async fn sigterm_loses_no_accepted_message() {
     assert_eq!(ack.history.len(), 300);
     assert_eq!(ack.history.last().map(|m| m.text.as_str()), Some("m299"));
 }
+
+/// The log written to a file (not a terminal) carries no colour codes, and a name's bidi
+/// control characters never reach it raw.
+#[tokio::test]
+async fn logs_in_a_file_are_plain_text() {
+    let server = common::process::ServerProcess::start(&["--db", ":memory:"]).await;
+    let handle = server.handle();
+    let (_alice, _) = common::TestClient::joined(&handle, "alice").await;
+    let mut mallory = common::TestClient::connect(&handle).await;
+    let ack = mallory.emit_ack("join", vec![json!("\u{202e}ecila")]).await;
+    assert_eq!(ack["ok"], json!(false));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = server.log();
+    assert!(log.contains("joined"), "{log}");
+    assert!(!log.contains('\u{1b}'), "no ANSI escape codes in a log file:\n{log:?}");
+    assert!(!log.contains('\u{202e}'), "no raw bidi override in the log");
+}

@@ -93,19 +93,21 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let mut reported = HashSet::new();
     let mut drain_deadline: Option<tokio::time::Instant> = None;
 
+    // The id of the last line queued until an outbox report shows it: reports made before it
+    // (the one at start, say) must not count as the final word on what was delivered.
+    let mut unseen: Option<String> = None;
     loop {
-        if let Some(tally) = tally.filter(|t| !stdin_open && t.pending == 0) {
+        if let Some(tally) = tally.filter(|t| !stdin_open && unseen.is_none() && t.pending == 0) {
             // Refused messages will not go out by themselves: waiting longer is useless.
             client.disconnect().await;
             return Ok(tally.exit_code());
         }
         tokio::select! {
             line = lines.next_line(), if stdin_open => match line {
-                Ok(Some(text)) if !text.trim().is_empty() => {
-                    if let Err(e) = client.send(text).await {
-                        eprintln!("charla-cli: not sent: {e}");
-                    }
-                }
+                Ok(Some(text)) if !text.trim().is_empty() => match client.send(text).await {
+                    Ok(entry) => unseen = Some(entry.client_id),
+                    Err(e) => eprintln!("charla-cli: not sent: {e}"),
+                },
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => {
                     stdin_open = false;
@@ -116,6 +118,9 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 let Some(event) = event else { return Ok(ExitCode::FAILURE) };
                 if let ClientEvent::Outbox { entries } = &event {
                     tally = Some(Tally::of(entries));
+                    if unseen.as_ref().is_some_and(|id| entries.iter().any(|e| &e.client_id == id)) {
+                        unseen = None;
+                    }
                 }
                 print_event(&event, cli.json, &mut reported);
             }

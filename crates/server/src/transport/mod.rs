@@ -10,6 +10,8 @@
 //! - [`websocket`]: the WebSocket carrier (direct connections, and upgrades of polling ones).
 //! - [`polling`]: the HTTP long-polling carrier.
 //! - [`queue`]: a connection's outgoing frames, bounded in bytes.
+//! - [`route`]: which carrier takes a request, the open sessions, and how many one address may
+//!   hold.
 
 pub mod polling;
 pub mod queue;

@@ -61,6 +61,18 @@ pub struct Sessions {
     max_total: usize,
     max_per_address: usize,
     refusals: Throttle,
+    /// Log lines for sessions the server ended, by reason.
+    pub(crate) closures: ClosureLogs,
+}
+
+/// One throttle per way the server ends a session, so that a flood of one kind (clients that
+/// never join, say) neither fills the log nor hides the others.
+#[derive(Default)]
+pub struct ClosureLogs {
+    pub(crate) ping_timeouts: Throttle,
+    pub(crate) never_joined: Throttle,
+    pub(crate) stalled_writes: Throttle,
+    pub(crate) cuts: Throttle,
 }
 
 struct Registry {
@@ -92,6 +104,7 @@ impl Sessions {
             max_total,
             max_per_address,
             refusals: Throttle::new(),
+            closures: ClosureLogs::default(),
         }
     }
 

@@ -391,8 +391,18 @@ async fn close(session: &Arc<Session>, reason: End) {
         End::ClientBroke(why) => {
             tracing::debug!(sid = %session.id(), why, "session closed: client error");
         }
+        // What a flood of peers can cause is logged at most every ten seconds per kind.
         End::PingTimeout | End::NeverJoined | End::WriteStalled | End::Cut => {
-            tracing::info!(sid = %session.id(), peer = %session.link.peer(), reason = ?reason, "session closed");
+            let logs = &session.ctx.sessions.closures;
+            let throttle = match reason {
+                End::PingTimeout => &logs.ping_timeouts,
+                End::NeverJoined => &logs.never_joined,
+                End::WriteStalled => &logs.stalled_writes,
+                _ => &logs.cuts,
+            };
+            throttle.warn(|suppressed| {
+                tracing::info!(sid = %session.id(), peer = %session.link.peer(), reason = ?reason, suppressed, "session closed");
+            });
         }
     }
 }

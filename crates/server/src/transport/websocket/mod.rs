@@ -344,7 +344,7 @@ async fn write_loop(
                 return;
             }
             Err(_) => {
-                tracing::info!(sid = %session.id(), peer = %session.link().peer(), "a write took longer than its deadline; closing");
+                // Logged (at most every ten seconds) when the session closes.
                 session.finish(End::WriteStalled);
                 return;
             }
