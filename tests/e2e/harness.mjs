@@ -91,6 +91,9 @@ export async function startDriver(env) {
     log += String(chunk).replace(/\x1b\[[0-9;]*m/g, '');
   });
   await waitForPort(port);
+  // tauri-driver forwards sessions to WebKitWebDriver, which it starts on the native port: on a
+  // cold machine that takes a moment, and a session asked for before it listens is cut off.
+  await waitForPort(nativePort, 30000);
   return { port, child, log: () => log };
 }
 
