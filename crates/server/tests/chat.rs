@@ -120,9 +120,12 @@ async fn look_alike_usernames_are_refused_next_to_the_real_one() {
     let server = TestServer::open().await;
     let (_alice, _) = TestClient::joined(&server, "alice").await;
     let cases = [
-        ("\u{ff41}\u{ff4c}\u{ff49}\u{ff43}\u{ff45}", ErrorCode::UsernameTaken), // fullwidth
+        (
+            "\u{ff41}\u{ff4c}\u{ff49}\u{ff43}\u{ff45}",
+            ErrorCode::UsernameTaken,
+        ), // fullwidth
         ("ALICE", ErrorCode::UsernameTaken),
-        ("\u{430}lice", ErrorCode::InvalidUsername),  // Cyrillic а
+        ("\u{430}lice", ErrorCode::InvalidUsername), // Cyrillic а
         ("ali\u{200b}ce", ErrorCode::InvalidUsername), // zero-width space
         ("\u{202e}ecila", ErrorCode::InvalidUsername), // RTL override
         ("alice\u{3164}", ErrorCode::InvalidUsername), // Hangul filler

@@ -108,6 +108,9 @@ async fn logs_in_a_file_are_plain_text() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let log = server.log();
     assert!(log.contains("joined"), "{log}");
-    assert!(!log.contains('\u{1b}'), "no ANSI escape codes in a log file:\n{log:?}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no ANSI escape codes in a log file:\n{log:?}"
+    );
     assert!(!log.contains('\u{202e}'), "no raw bidi override in the log");
 }

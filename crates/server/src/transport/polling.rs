@@ -83,7 +83,7 @@ pub async fn poll(ctx: &Arc<Context>, sid: Sid) -> Response {
     let queue = session.link().queue();
     let packets = tokio::select! {
         packets = queue.take(MAX_PACKETS_PER_POLL, max_bytes) => packets,
-        () = &mut upgrading => vec![Bytes::from_static(b"6")],
+        () = &mut upgrading => std::iter::once(Bytes::from_static(b"6")).collect(),
     };
     if packets.is_empty() {
         // Closed with no farewell left: the session is over.

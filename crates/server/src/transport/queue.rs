@@ -14,9 +14,14 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 use tokio::sync::Notify;
 
 use super::SendFailure;
+
+/// Packets taken at once. Mostly one or two (a chat message, its ack): those need no
+/// allocation, which at full fan-out is one per delivery saved.
+pub type Taken = SmallVec<[Bytes; 2]>;
 
 /// Spare slots an empty queue may keep (32 bytes each) before its memory is given back.
 const KEEP_SLOTS: usize = 4;
@@ -81,7 +86,7 @@ impl FrameQueue {
     /// Waits until packets are queued (or the queue is closed), then takes the oldest ones: at
     /// most `max_frames`, and no more than `max_bytes` unless the first alone is bigger. Empty
     /// only once the queue is closed. Safe to cancel: nothing is taken until it completes.
-    pub async fn take(&self, max_frames: usize, max_bytes: usize) -> Vec<Bytes> {
+    pub async fn take(&self, max_frames: usize, max_bytes: usize) -> Taken {
         loop {
             {
                 let mut state = self.lock();
@@ -94,7 +99,7 @@ impl FrameQueue {
     }
 
     /// Takes what is queued now, like [`FrameQueue::take`] without waiting (possibly nothing).
-    pub fn take_now(&self, max_frames: usize, max_bytes: usize) -> Vec<Bytes> {
+    pub fn take_now(&self, max_frames: usize, max_bytes: usize) -> Taken {
         take_from(&mut self.lock(), max_frames, max_bytes)
     }
 
@@ -132,7 +137,7 @@ impl FrameQueue {
     }
 }
 
-fn take_from(state: &mut State, max_frames: usize, max_bytes: usize) -> Vec<Bytes> {
+fn take_from(state: &mut State, max_frames: usize, max_bytes: usize) -> Taken {
     let mut count = 0;
     let mut bytes = 0;
     for frame in &state.frames {
@@ -142,7 +147,7 @@ fn take_from(state: &mut State, max_frames: usize, max_bytes: usize) -> Vec<Byte
         count += 1;
         bytes += frame.len();
     }
-    let taken: Vec<Bytes> = state.frames.drain(..count).collect();
+    let taken: Taken = state.frames.drain(..count).collect();
     state.bytes -= bytes;
     if state.frames.is_empty() && state.frames.capacity() > KEEP_SLOTS {
         state.frames = VecDeque::new();

@@ -357,7 +357,14 @@ async fn write_frames<W: AsyncWrite + Unpin>(
     out: &mut W,
     packets: &[Bytes],
 ) -> std::io::Result<()> {
-    // Headers and payloads interleaved; at most 2 × 256 slices a call, under IOV_MAX.
+    if let [packet] = packets {
+        // The usual case at fan-out: one frame, and no allocation.
+        let head = ServerHead::text(packet.len());
+        let mut slices = [IoSlice::new(head.as_bytes()), IoSlice::new(packet)];
+        write_all_slices(out, &mut slices).await?;
+        return out.flush().await;
+    }
+    // Headers and payloads interleaved; at most 2 × BATCH_PACKETS slices a call, under IOV_MAX.
     for chunk in packets.chunks(BATCH_PACKETS) {
         let heads: Vec<ServerHead> = chunk.iter().map(|p| ServerHead::text(p.len())).collect();
         let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(chunk.len() * 2);
@@ -365,16 +372,25 @@ async fn write_frames<W: AsyncWrite + Unpin>(
             slices.push(IoSlice::new(head.as_bytes()));
             slices.push(IoSlice::new(packet));
         }
-        let mut remaining: &mut [IoSlice<'_>] = &mut slices;
-        while !remaining.is_empty() {
-            let written = out.write_vectored(remaining).await?;
-            if written == 0 {
-                return Err(std::io::ErrorKind::WriteZero.into());
-            }
-            IoSlice::advance_slices(&mut remaining, written);
-        }
+        write_all_slices(out, &mut slices).await?;
     }
     out.flush().await
+}
+
+/// Writes every byte of `slices`, through short writes.
+async fn write_all_slices<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    slices: &mut [IoSlice<'_>],
+) -> std::io::Result<()> {
+    let mut remaining = slices;
+    while !remaining.is_empty() {
+        let written = out.write_vectored(remaining).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut remaining, written);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -385,6 +401,17 @@ mod tests {
 
     #[tokio::test]
     async fn frames_are_written_whole_through_partial_writes() {
+        let (mut one, mut other_end) = tokio::io::duplex(5);
+        let single = tokio::spawn(async move {
+            let mut got = vec![0u8; 2 + 6];
+            other_end.read_exact(&mut got).await.expect("reads");
+            got
+        });
+        write_frames(&mut one, &[Bytes::from("4hello")])
+            .await
+            .expect("writes one");
+        assert_eq!(single.await.expect("no panic"), b"\x81\x064hello");
+
         // A pipe with a tiny buffer forces many short writes.
         let (mut ours, mut theirs) = tokio::io::duplex(7);
         let packets = vec![Bytes::from("42[\"a\"]"), Bytes::from("x".repeat(300))];
