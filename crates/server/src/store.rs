@@ -7,11 +7,14 @@
 //! seen once is never given to another message after a crash, and a failed write (a full disk)
 //! leaves no trace: its `seq` goes to the next message that is stored.
 //!
-//! Storing in line costs a WAL append (tens of microseconds); handing each message to a writer
-//! thread and back cost two thread wake-ups, which on a busy CPU were the larger part of a
-//! message's latency. What could take long in line, the WAL checkpoint, runs on a thread of
-//! its own every second instead. A second connection reads older pages for `history`
-//! requests, beside the writer (WAL lets readers and the writer work at once).
+//! Storing in line costs a WAL append; handing each message to a writer thread and back cost
+//! two thread wake-ups, which on a busy CPU were the larger part of a message's latency. The
+//! one connection holds the database in exclusive locking mode, so a commit takes no
+//! shared-memory locks (that took the small-room p99 from about 1.35× to about 1.0× the
+//! server's before this design; BENCHMARKS.md). The price: no other process may open the
+//! database while the server runs. The WAL checkpoint, the one step that can take long, runs
+//! from a thread of its own every second instead of inside a message's commit; `history` pages
+//! are read through the same connection, off the async threads.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -19,7 +22,7 @@ use std::time::Duration;
 
 use charla_protocol::chat::ChatMessage;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::config::Storage;
 use crate::error::{Error, Result};
@@ -60,11 +63,10 @@ pub struct NotStored(pub String);
 /// How often the WAL is checkpointed (off the message path).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// The SQLite store: the writing connection with the next `seq`, and a connection for reading.
+/// The SQLite store: its one connection, with the next `seq`.
 #[derive(Clone)]
 pub struct StoreHandle {
     writer: Arc<Mutex<Writer>>,
-    reader: Arc<Mutex<Connection>>,
     /// Dropped with the last handle: the checkpoint thread then stops.
     _checkpoints: Arc<std::sync::mpsc::SyncSender<()>>,
 }
@@ -118,23 +120,19 @@ pub fn open(path: &Path, options: StoreOptions) -> Result<(StoreHandle, Loaded)>
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let epoch = epoch(&conn)?;
     let loaded = load(&conn, &options, epoch)?;
-    let reader = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    let checkpointer = Connection::open(path)?;
+    let writer = Arc::new(Mutex::new(Writer {
+        conn,
+        next_seq: loaded.last_seq + 1,
+        retention: options.retention,
+    }));
     let (alive, stopped) = std::sync::mpsc::sync_channel::<()>(0);
+    let checkpointed = writer.clone();
     std::thread::Builder::new()
         .name("charla-checkpoint".into())
-        .spawn(move || checkpoint_loop(&checkpointer, &stopped))?;
+        .spawn(move || checkpoint_loop(&checkpointed, &stopped))?;
     Ok((
         StoreHandle {
-            writer: Arc::new(Mutex::new(Writer {
-                conn,
-                next_seq: loaded.last_seq + 1,
-                retention: options.retention,
-            })),
-            reader: Arc::new(Mutex::new(reader)),
+            writer,
             _checkpoints: Arc::new(alive),
         },
         loaded,
@@ -142,20 +140,24 @@ pub fn open(path: &Path, options: StoreOptions) -> Result<(StoreHandle, Loaded)>
 }
 
 /// Copies the WAL into the database every second, until every store handle is gone.
-fn checkpoint_loop(conn: &Connection, stopped: &std::sync::mpsc::Receiver<()>) {
+fn checkpoint_loop(writer: &Mutex<Writer>, stopped: &std::sync::mpsc::Receiver<()>) {
+    let checkpoint = |mode: &str| {
+        let writer = writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        writer
+            .conn
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+    };
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
         stopped.recv_timeout(CHECKPOINT_EVERY)
     {
-        let result: rusqlite::Result<(i64, i64, i64)> =
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            });
-        if let Err(e) = result {
+        if let Err(e) = checkpoint("PASSIVE") {
             tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
         }
     }
-    // A last one, so a clean shutdown leaves a small WAL.
-    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    // A last one, so a clean shutdown leaves an empty WAL.
+    let _ = checkpoint("TRUNCATE");
 }
 
 /// What a history kept only in memory starts with: nothing, and a new epoch (its `seq`s start
@@ -213,11 +215,11 @@ impl StoreHandle {
     /// # Errors
     /// When the database cannot be read.
     pub fn page_before(&self, before: u64, limit: usize) -> Result<Vec<ChatMessage>> {
-        let conn = self
-            .reader
+        let writer = self
+            .writer
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut statement = conn.prepare_cached(
+        let mut statement = writer.conn.prepare_cached(
             "SELECT seq, id, username, text, timestamp, client_id FROM messages
              WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
         )?;
@@ -244,6 +246,11 @@ fn connect(path: &Path, max_bytes: Option<u64>) -> Result<Connection> {
         })?;
     }
     let conn = Connection::open(path)?;
+    // Each message is its own commit, and a commit writes whole pages to the WAL: small pages
+    // (for a new database; an existing one keeps its size) make that 1 KiB instead of 4.
+    conn.pragma_update(None, "page_size", 1024)?;
+    // Before the first access in WAL mode: then no shared-memory index is ever made.
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(

@@ -551,8 +551,8 @@ async fn speak_until_cut(
             speech.peak_rss_kib = speech.peak_rss_kib.max(server.rss_kib());
             match ack {
                 Ok(Some(ack)) if ack["ok"] == json!(true) => {}
-                // Cut by the room, its session not closed yet.
-                Ok(Some(ack)) if ack["error"]["code"] == json!("not_joined") => cut = true,
+                // Cut by the room, its session not closed yet: "try again" (it reconnects).
+                Ok(Some(ack)) if ack["error"]["code"] == json!("unavailable") => cut = true,
                 Ok(Some(ack)) => panic!("message refused: {ack}"),
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                     panic!("no ack for message {id}: {e}")

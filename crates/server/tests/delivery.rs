@@ -700,58 +700,88 @@ async fn an_in_memory_restart_changes_the_epoch_and_since_is_ignored() {
 
 // --- Item 11 ---
 
-/// Leaving (`41` or closing) and rejoining under the same name refills nothing: one name gets at most burst + 10/s.
-#[tokio::test]
-async fn rejoining_does_not_reset_the_name_rate_limit() {
-    let config = ServerConfig::default();
-    let (rate, burst) = (
-        f64::from(config.rate_limit_per_sec),
-        f64::from(config.rate_limit_per_sec * 5),
-    );
-    let server = TestServer::start(config).await;
+/// What [`flood_over_reconnects`] counted.
+struct Flood {
+    attempts: u32,
+    accepted: u32,
+    refused: u32,
+    connections: usize,
+    seconds: f64,
+}
+
+/// Sends 1,000 messages, `per_connection` on each connection before leaving it (by `41` or by
+/// closing, in turn) and joining again as `name(n)`; every refusal must be `rate_limited` with
+/// a wait.
+async fn flood_over_reconnects(
+    server: &TestServer,
+    per_connection: u32,
+    name: impl Fn(usize) -> String,
+) -> Flood {
     let start = Instant::now();
-    let (mut accepted_count, mut refused_count, mut attempts, mut reconnects) = (0, 0, 0, 0);
-    while attempts < 1000 {
-        let mut client = join_retrying(&server, "alice").await;
+    let mut flood = Flood {
+        attempts: 0,
+        accepted: 0,
+        refused: 0,
+        connections: 0,
+        seconds: 0.0,
+    };
+    while flood.attempts < 1000 {
+        let mut client = join_retrying(server, &name(flood.connections)).await;
         let mut ids = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..per_connection {
+            let text = format!("m{}", flood.attempts);
             ids.push(
                 client
-                    .emit_ack_later(
-                        "chat-message",
-                        vec![json!({"text": format!("m{attempts}")})],
-                    )
+                    .emit_ack_later("chat-message", vec![json!({ "text": text })])
                     .await,
             );
-            attempts += 1;
+            flood.attempts += 1;
         }
         for id in ids {
             let ack = client.ack(id).await;
             if ack["ok"] == json!(true) {
-                accepted_count += 1;
+                flood.accepted += 1;
             } else {
                 let error = refusal(&ack);
                 assert_eq!(error.code, ErrorCode::RateLimited);
                 assert!(error.retry_after_ms.is_some_and(|ms| ms > 0), "{error:?}");
-                refused_count += 1;
+                flood.refused += 1;
             }
         }
-        if reconnects % 2 == 0 {
+        if flood.connections % 2 == 0 {
             client.send_frame("41").await;
         }
         drop(client);
-        reconnects += 1;
+        flood.connections += 1;
     }
-    let elapsed = start.elapsed().as_secs_f64();
-    let bound = burst + rate * elapsed + 1.0;
+    flood.seconds = start.elapsed().as_secs_f64();
+    flood
+}
+
+/// At most `burst + rate × seconds` (plus one for rounding) were accepted, and the burst was.
+fn assert_within(flood: &Flood, rate: u32, label: &str) {
+    let (rate, burst) = (f64::from(rate), f64::from(rate * 5));
+    let bound = burst + rate * flood.seconds + 1.0;
     println!(
-        "item 11 (same name): {attempts} attempts over {reconnects} connections in {elapsed:.2} s: {accepted_count} accepted, {refused_count} refused (bound {bound:.0})"
+        "item 11 ({label}): {} attempts over {} connections in {:.2} s: {} accepted, {} refused (bound {bound:.0})",
+        flood.attempts, flood.connections, flood.seconds, flood.accepted, flood.refused
     );
     assert!(
-        f64::from(accepted_count) <= bound,
-        "{accepted_count} > {bound}"
+        f64::from(flood.accepted) <= bound,
+        "{} > {bound}",
+        flood.accepted
     );
-    assert!(f64::from(accepted_count) >= burst, "the burst is allowed");
+    assert!(f64::from(flood.accepted) >= burst, "the burst is allowed");
+}
+
+/// Leaving (`41` or closing) and rejoining under the same name refills nothing: one name gets at most burst + 10/s.
+#[tokio::test]
+async fn rejoining_does_not_reset_the_name_rate_limit() {
+    let config = ServerConfig::default();
+    let rate = config.rate_limit_per_sec;
+    let server = TestServer::start(config).await;
+    let flood = flood_over_reconnects(&server, 20, |_| "alice".to_owned()).await;
+    assert_within(&flood, rate, "same name");
     server.stop().await;
 }
 
@@ -759,54 +789,10 @@ async fn rejoining_does_not_reset_the_name_rate_limit() {
 #[tokio::test]
 async fn new_names_from_one_address_share_the_address_rate_limit() {
     let config = ServerConfig::default();
-    let (rate, burst) = (
-        f64::from(config.rate_limit_per_address_per_sec),
-        f64::from(config.rate_limit_per_address_per_sec * 5),
-    );
+    let rate = config.rate_limit_per_address_per_sec;
     let server = TestServer::start(config).await;
-    let start = Instant::now();
-    let (mut accepted_count, mut refused_count, mut attempts, mut reconnects) = (0, 0, 0, 0);
-    while attempts < 1000 {
-        let mut client = join_retrying(&server, &format!("user{reconnects}")).await;
-        let mut ids = Vec::new();
-        for _ in 0..10 {
-            ids.push(
-                client
-                    .emit_ack_later(
-                        "chat-message",
-                        vec![json!({"text": format!("m{attempts}")})],
-                    )
-                    .await,
-            );
-            attempts += 1;
-        }
-        for id in ids {
-            let ack = client.ack(id).await;
-            if ack["ok"] == json!(true) {
-                accepted_count += 1;
-            } else {
-                let error = refusal(&ack);
-                assert_eq!(error.code, ErrorCode::RateLimited);
-                assert!(error.retry_after_ms.is_some_and(|ms| ms > 0), "{error:?}");
-                refused_count += 1;
-            }
-        }
-        if reconnects % 2 == 0 {
-            client.send_frame("41").await;
-        }
-        drop(client);
-        reconnects += 1;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let bound = burst + rate * elapsed + 1.0;
-    println!(
-        "item 11 (new name each time): {attempts} attempts over {reconnects} names in {elapsed:.2} s: {accepted_count} accepted, {refused_count} refused (bound {bound:.0})"
-    );
-    assert!(
-        f64::from(accepted_count) <= bound,
-        "{accepted_count} > {bound}"
-    );
-    assert!(f64::from(accepted_count) >= burst, "the burst is allowed");
+    let flood = flood_over_reconnects(&server, 10, |n| format!("user{n}")).await;
+    assert_within(&flood, rate, "new name each time");
     server.stop().await;
 }
 
