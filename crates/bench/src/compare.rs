@@ -121,16 +121,18 @@ async fn measure(
             }
             Err(e) => Err(e),
         },
-        Kind::Idle(count) => match idle::run(server.addr, server.pid, target.flavor(), *count).await {
-            Ok(result) => {
-                push("idle_bytes_per_connection", result.bytes_per_connection);
-                Ok(format!(
-                    "{:.0} bytes per connection ({} → {} bytes RSS)",
-                    result.bytes_per_connection, result.rss_before, result.rss_after
-                ))
+        Kind::Idle(count) => {
+            match idle::run(server.addr, server.pid, target.flavor(), *count).await {
+                Ok(result) => {
+                    push("idle_bytes_per_connection", result.bytes_per_connection);
+                    Ok(format!(
+                        "{:.0} bytes per connection ({} → {} bytes RSS)",
+                        result.bytes_per_connection, result.rss_before, result.rss_after
+                    ))
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
-        },
+        }
     };
     server.stop().await;
     outcome

@@ -1,6 +1,8 @@
 //! How each server under test is spoken to: Charla's join with an ack, or the tutorial's
 //! fire-and-forget events (which the raw floor server understands too).
 
+use charla_protocol::chat::{ClientRequest, JoinRequest, OutgoingMessage};
+use charla_protocol::{EnginePacket, SocketPacket};
 use serde::Serialize;
 
 /// The dialect of the server under test.
@@ -23,24 +25,30 @@ impl Flavor {
     /// The frame that joins as `name`; `ack_id` is used when the flavor acks.
     #[must_use]
     pub fn join_frame(self, name: &str, ack_id: u64) -> String {
-        match self {
-            Self::Charla => format!("42{ack_id}[\"join\",\"{name}\"]"),
-            Self::Tutorial => format!("42[\"join\",\"{name}\"]"),
-        }
+        let join = ClientRequest::Join(JoinRequest {
+            username: name.to_owned(),
+            ..JoinRequest::default()
+        });
+        self.frame(&join, ack_id)
     }
 
     /// The frame that sends `text` as `name`. Charla's asks for an ack and carries a
     /// `clientId`, as the real client does, so de-duplication is on the measured path.
     #[must_use]
     pub fn chat_frame(self, name: &str, text: &str, ack_id: u64) -> String {
-        match self {
-            Self::Charla => format!(
-                "42{ack_id}[\"chat-message\",{{\"username\":\"{name}\",\"text\":\"{text}\",\"clientId\":\"{name}-{ack_id}\"}}]"
-            ),
-            Self::Tutorial => {
-                format!("42[\"chat-message\",{{\"username\":\"{name}\",\"text\":\"{text}\"}}]")
-            }
-        }
+        let message = ClientRequest::ChatMessage(OutgoingMessage {
+            username: Some(name.to_owned()),
+            text: text.to_owned(),
+            client_id: self.acks_joins().then(|| format!("{name}-{ack_id}")),
+        });
+        self.frame(&message, ack_id)
+    }
+
+    /// `request` as an Engine.IO frame, asking for an ack on Charla's server.
+    fn frame(self, request: &ClientRequest, ack_id: u64) -> String {
+        let ack = self.acks_joins().then_some(ack_id);
+        let packet = SocketPacket::event(request.name(), request.encode(), ack);
+        EnginePacket::Message(packet.encode()).encode()
     }
 }
 
@@ -53,7 +61,6 @@ pub fn is_refusal(frame: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use charla_protocol::SocketPacket;
 
     #[test]
     fn frames_are_valid_socket_io() {

@@ -18,13 +18,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use charla_protocol::chat::{
-    events, parse_ack, ChatMessage, ErrorBody, ErrorCode, HistoryPage, JoinAck, SendAck,
-    TypingNotice, MAX_HISTORY_PAGE,
+    parse_ack, ChatMessage, ClientRequest, ErrorCode, HistoryPage, HistoryRequest, JoinAck,
+    JoinRequest, OutgoingMessage, Refusal, SendAck, ServerEvent, MAX_HISTORY_PAGE,
 };
 use charla_protocol::{EnginePacket, EventName, SocketKind, SocketPacket};
 use futures_util::StreamExt;
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -274,17 +274,14 @@ impl Actor {
             join_answered: false,
             catch_up: None,
         };
-        // The tutorial's server ignores the second argument; Charla's replays what came after
-        // `since`, in the numbering of `epoch`.
-        let mut resume = json!({ "since": self.last_seq });
-        if let Some(epoch) = &self.epoch {
-            resume["epoch"] = json!(epoch);
-        }
-        let join_args = vec![json!(self.options.username), resume];
-        if let Err(e) = session
-            .emit(events::JOIN, join_args, Some(Pending::Join))
-            .await
-        {
+        // The tutorial's server ignores `since`; Charla's replays what came after it, in the
+        // numbering of `epoch`.
+        let join = ClientRequest::Join(JoinRequest {
+            username: self.options.username.clone(),
+            since: Some(self.last_seq),
+            epoch: self.epoch.clone(),
+        });
+        if let Err(e) = session.emit(&join, Some(Pending::Join)).await {
             return e;
         }
         let join_deadline = Instant::now() + self.options.join_timeout;
@@ -423,11 +420,11 @@ impl Actor {
             .or(catch_up.ack.history.first())
             .and_then(|m| m.seq)
             .unwrap_or(self.last_seq + 1);
-        let request = json!({ "before": before, "limit": MAX_HISTORY_PAGE });
-        session
-            .emit(events::HISTORY, vec![request], Some(Pending::History))
-            .await
-            .err()
+        let request = ClientRequest::History(HistoryRequest {
+            before,
+            limit: MAX_HISTORY_PAGE,
+        });
+        session.emit(&request, Some(Pending::History)).await.err()
     }
 
     /// A page of the catch-up arrived: keep it and ask for the next, or report the join.
@@ -516,9 +513,13 @@ impl Actor {
                 let Some(entry) = self.outbox.pending().next().cloned() else {
                     break;
                 };
-                let body = json!({ "username": self.options.username, "text": entry.text, "clientId": entry.client_id });
+                let message = ClientRequest::ChatMessage(OutgoingMessage {
+                    username: Some(self.options.username.clone()),
+                    text: entry.text.clone(),
+                    client_id: Some(entry.client_id.clone()),
+                });
                 let expect = (!session.compat).then(|| Pending::Chat(entry.client_id.clone()));
-                if let Err(e) = session.emit(events::CHAT_MESSAGE, vec![body], expect).await {
+                if let Err(e) = session.emit(&message, expect).await {
                     return Some(e);
                 }
                 self.outbox.mark_sent(&entry.client_id);
@@ -557,10 +558,7 @@ impl Actor {
             Some(Command::ReconnectNow) => None,
             Some(Command::Typing(typing)) => {
                 if session.joined {
-                    if let Err(e) = session
-                        .emit(events::TYPING, vec![json!(typing)], None)
-                        .await
-                    {
+                    if let Err(e) = session.emit(&ClientRequest::Typing(typing), None).await {
                         return Some(e);
                     }
                 }
@@ -652,7 +650,7 @@ impl Actor {
                         self.resend_at = Some(Instant::now() + wait);
                         Ok(self.outbox.unsend(&client_id))
                     }
-                    Err(ErrorBody { code, message, .. }) => {
+                    Err(Refusal { code, message, .. }) => {
                         tracing::info!(%client_id, ?code, %message, "message refused");
                         self.outbox.fail(&client_id, code, message).map(|()| true)
                     }
@@ -670,35 +668,23 @@ impl Actor {
         let (EventName::Text(name), args) = packet.event_parts()? else {
             return None;
         };
-        let first = args.first().cloned().unwrap_or(Value::Null);
-        let as_string = || first.as_str().map(str::to_owned);
-        match name {
-            events::MESSAGE => {
-                let message: ChatMessage = serde_json::from_value(first.clone()).ok()?;
+        // An event of a shape this client does not know is skipped, as is an unknown one.
+        match ServerEvent::decode(name, args).ok()?? {
+            ServerEvent::Message(message) => {
                 if session.joined {
                     self.on_message(session, message);
                 } else {
                     session.early.push(message);
                 }
             }
-            events::USER_JOINED => self.emit(ClientEvent::UserJoined {
-                username: as_string()?,
+            ServerEvent::UserJoined(username) => self.emit(ClientEvent::UserJoined { username }),
+            ServerEvent::UserLeft(username) => self.emit(ClientEvent::UserLeft { username }),
+            ServerEvent::Users(users) => self.emit(ClientEvent::Users { users }),
+            ServerEvent::Typing(notice) => self.emit(ClientEvent::Typing {
+                username: notice.username,
+                typing: notice.typing,
             }),
-            events::USER_LEFT => self.emit(ClientEvent::UserLeft {
-                username: as_string()?,
-            }),
-            events::USERS => self.emit(ClientEvent::Users {
-                users: serde_json::from_value(first).ok()?,
-            }),
-            events::TYPING => {
-                let notice: TypingNotice = serde_json::from_value(first).ok()?;
-                self.emit(ClientEvent::Typing {
-                    username: notice.username,
-                    typing: notice.typing,
-                });
-            }
-            events::ERROR => self.emit(ClientEvent::Error(serde_json::from_value(first).ok()?)),
-            _ => {}
+            ServerEvent::Error(refusal) => self.emit(ClientEvent::Error(refusal)),
         }
         None
     }
@@ -748,8 +734,7 @@ impl Session {
 
     async fn emit(
         &mut self,
-        event: &str,
-        args: Vec<Value>,
+        request: &ClientRequest,
         expect: Option<Pending>,
     ) -> std::result::Result<(), Ending> {
         let ack_id = expect.map(|pending| {
@@ -758,7 +743,8 @@ impl Session {
             self.acks.insert(id, (pending, Instant::now()));
             id
         });
-        transport::send_packet(&mut self.ws, &SocketPacket::event(event, args, ack_id))
+        let packet = SocketPacket::event(request.name(), request.encode(), ack_id);
+        transport::send_packet(&mut self.ws, &packet)
             .await
             .map_err(|e| {
                 tracing::debug!(error = %e, "write failed");

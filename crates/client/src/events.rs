@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use charla_protocol::chat::{ChatMessage, ErrorBody};
+use charla_protocol::chat::{ChatMessage, Refusal};
 use serde::Serialize;
 
 use crate::outbox::OutboxEntry;
@@ -100,5 +100,5 @@ pub enum ClientEvent {
         entries: Vec<OutboxEntry>,
     },
     /// The server refused something, or told us of an error.
-    Error(ErrorBody),
+    Error(Refusal),
 }

@@ -7,7 +7,7 @@ use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCa
 use unicode_script::{Script, UnicodeScript};
 use unicode_security::MixedScript;
 
-use crate::chat::ErrorCode;
+use crate::chat::{ErrorCode, Refusal};
 
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 32;
@@ -17,32 +17,9 @@ pub const MAX_USERNAME_CHARS: usize = 32;
 /// being normalized only to be refused.
 const MAX_REQUESTED_CHARS: usize = MAX_USERNAME_CHARS * 8;
 
-/// A rule broken, with what to tell the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    /// For programs.
-    pub code: ErrorCode,
-    /// For people.
-    pub message: String,
-}
-
-impl From<Rejection> for crate::chat::ErrorBody {
-    fn from(rejection: Rejection) -> Self {
-        Self::new(rejection.code, rejection.message)
-    }
-}
-
-impl Rejection {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn username(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::InvalidUsername, message)
-    }
+/// A username rule broken.
+fn invalid_username(message: impl Into<String>) -> Refusal {
+    Refusal::new(ErrorCode::InvalidUsername, message)
 }
 
 /// Turns a requested username into the name shown to everyone, or says why it is refused.
@@ -67,10 +44,10 @@ impl Rejection {
 ///
 /// # Errors
 /// `invalid_username` with the reason.
-pub fn normalize_username(requested: &str) -> Result<String, Rejection> {
+pub fn normalize_username(requested: &str) -> Result<String, Refusal> {
     let trimmed = requested.trim();
     if trimmed.is_empty() {
-        return Err(Rejection::username("the username is empty"));
+        return Err(invalid_username("the username is empty"));
     }
     if trimmed.chars().nth(MAX_REQUESTED_CHARS).is_some() {
         return Err(too_long());
@@ -78,22 +55,22 @@ pub fn normalize_username(requested: &str) -> Result<String, Rejection> {
     let name: String = trimmed.nfkc().collect();
     let chars = name.chars().count();
     if chars == 0 {
-        return Err(Rejection::username("the username is empty"));
+        return Err(invalid_username("the username is empty"));
     }
     if chars > MAX_USERNAME_CHARS {
         return Err(too_long());
     }
     if let Some(problem) = name.chars().find_map(character_problem) {
-        return Err(Rejection::username(problem));
+        return Err(invalid_username(problem));
     }
     check_spacing(&name)?;
     if !name.chars().any(char::is_alphanumeric) {
-        return Err(Rejection::username(
+        return Err(invalid_username(
             "the username needs at least one letter or digit",
         ));
     }
     if !name.as_str().is_single_script() {
-        return Err(Rejection::username(mixed_script_message(&name)));
+        return Err(invalid_username(mixed_script_message(&name)));
     }
     Ok(name)
 }
@@ -110,8 +87,8 @@ pub fn username_key(name: &str) -> String {
         .collect()
 }
 
-fn too_long() -> Rejection {
-    Rejection::username(format!(
+fn too_long() -> Refusal {
+    invalid_username(format!(
         "the username is longer than {MAX_USERNAME_CHARS} characters"
     ))
 }
@@ -189,21 +166,17 @@ fn is_invisible(c: char) -> bool {
 
 /// Spaces only singly between words, and no word starting with a combining mark (NFKC turns
 /// some spacing accents such as `´` into a space and a mark).
-fn check_spacing(name: &str) -> Result<(), Rejection> {
+fn check_spacing(name: &str) -> Result<(), Refusal> {
     if name.starts_with(' ') || name.ends_with(' ') {
-        return Err(Rejection::username(
-            "the username starts or ends with a space",
-        ));
+        return Err(invalid_username("the username starts or ends with a space"));
     }
     if name.contains("  ") {
-        return Err(Rejection::username(
-            "the username has several spaces in a row",
-        ));
+        return Err(invalid_username("the username has several spaces in a row"));
     }
     let mut word_start = true;
     for c in name.chars() {
         if word_start && c.general_category_group() == GeneralCategoryGroup::Mark {
-            return Err(Rejection::username(format!(
+            return Err(invalid_username(format!(
                 "the username has a combining mark (U+{:04X}) with no letter before it",
                 u32::from(c)
             )));
@@ -235,15 +208,15 @@ fn mixed_script_message(name: &str) -> String {
 ///
 /// # Errors
 /// `empty_message` or `message_too_long`.
-pub fn check_text(text: &str, max_chars: usize) -> Result<(), Rejection> {
+pub fn check_text(text: &str, max_chars: usize) -> Result<(), Refusal> {
     if text.trim().is_empty() {
-        return Err(Rejection::new(
+        return Err(Refusal::new(
             ErrorCode::EmptyMessage,
             "the message is empty",
         ));
     }
     if text.chars().count() > max_chars {
-        return Err(Rejection::new(
+        return Err(Refusal::new(
             ErrorCode::MessageTooLong,
             format!("messages are limited to {max_chars} characters"),
         ));

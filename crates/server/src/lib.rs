@@ -1,19 +1,24 @@
 //! charla-server: the tutorial's Socket.IO chat server, ordered and lossless.
 //!
 //! [`run`] serves the chat on a listener until `shutdown` completes; the `charla-server` binary
-//! parses its arguments and calls it, and so do the tests.
+//! parses its arguments and calls it, and so do the tests. [`ServerConfig`] is the rest of the
+//! public surface.
+//!
+//! Layers, each importing only the ones below it:
+//! - `chat`: the room, its rules and the dispatcher that answers requests;
+//! - `transport`: Engine.IO / Socket.IO sessions over WebSocket and long-polling, handing
+//!   events up through `transport::Application`;
+//! - `listener` (connections, caps, request-head deadline), `origin` (the browser origin
+//!   guard), `store` (SQLite history), `throttle` (rate-limited log lines), `config`, `error`.
 
-pub mod config;
-pub mod error;
-pub mod events;
-pub mod identity;
-pub mod listener;
-pub mod origin;
-pub mod rate_limit;
-pub mod room;
-pub mod store;
-pub mod throttle;
-pub mod transport;
+mod chat;
+mod config;
+mod error;
+mod listener;
+mod origin;
+mod store;
+mod throttle;
+mod transport;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,7 +33,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub use config::{ServerConfig, Storage, DEFAULT_PORT};
 pub use error::{Error, Result};
 
-use room::{Room, MIN_REMEMBERED_CLIENT_IDS};
+use chat::{Room, MIN_REMEMBERED_CLIENT_IDS};
 use transport::route::Context;
 
 /// File descriptors kept free for the database, logs and the listener itself.
@@ -72,7 +77,7 @@ pub async fn run(
     let (stop_sessions, sessions_stop) = tokio::sync::watch::channel(false);
     let tasks = TaskTracker::new();
     let context = Arc::new(Context::new(
-        room.clone(),
+        Arc::new(room.clone()),
         config.clone(),
         sessions_stop,
         tasks.clone(),

@@ -11,10 +11,7 @@ use common::{TestClient, TestServer};
 use serde_json::{json, Value};
 
 fn refusal_code(ack: &Value) -> ErrorCode {
-    serde_json::from_value::<Refusal>(ack.clone())
-        .expect("a refusal")
-        .error
-        .code
+    Refusal::from_ack(ack).expect("a refusal").code
 }
 
 /// A message reaches everyone, sender included, in the tutorial's shape plus seq.

@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use charla_protocol::chat::{
-    ChatMessage, ErrorBody, ErrorCode, Gap, HistoryPage, JoinAck, Refusal, SendAck,
-};
+use charla_protocol::chat::{ChatMessage, ErrorCode, Gap, HistoryPage, JoinAck, Refusal, SendAck};
 use charla_server::{ServerConfig, Storage};
 use common::{PollingClient, ServerChild, TestClient, TestServer, WAIT};
 use serde_json::{json, Value};
@@ -34,10 +32,8 @@ fn sqlite(dir: &tempfile::TempDir, history_limit: usize) -> ServerConfig {
 }
 
 /// The refusal in an ack (panics on an acceptance).
-fn refusal(ack: &Value) -> ErrorBody {
-    serde_json::from_value::<Refusal>(ack.clone())
-        .unwrap_or_else(|_| panic!("expected a refusal, got {ack}"))
-        .error
+fn refusal(ack: &Value) -> Refusal {
+    Refusal::from_ack(ack).unwrap_or_else(|| panic!("expected a refusal, got {ack}"))
 }
 
 fn accepted(ack: &Value) -> SendAck {

@@ -1,9 +1,10 @@
 //! How connections reach the chat: the Engine.IO / Socket.IO session, carried by a WebSocket
 //! or by HTTP long-polling, and what the room holds of each connection ([`Link`]).
 //!
-//! The room sees only [`Link`] (a queue of encoded frames and a way to end the connection) and
-//! [`Responder`] (a way to answer one request). A broadcast is encoded once ([`Encoded`]) and
-//! every queue gets a reference to the same bytes, whichever carrier drains it.
+//! The chat sees only [`Link`] (a queue of encoded frames, a place kept in it for an answer, and
+//! a way to end the connection) and [`Responder`] (a way to answer one request). A broadcast is
+//! encoded once ([`Encoded`]) and every queue gets a reference to the same bytes, whichever
+//! carrier drains it.
 //!
 //! - [`session`]: the Engine.IO / Socket.IO session, the same for both carriers: handshake,
 //!   heartbeat, namespace, deadlines, and the frames a client sends.
@@ -13,11 +14,11 @@
 //! - [`route`]: which carrier takes a request, the open sessions, and how many one address may
 //!   hold.
 
-pub mod polling;
-pub mod queue;
-pub mod route;
-pub mod session;
-pub mod websocket;
+mod polling;
+mod queue;
+pub(crate) mod route;
+mod session;
+mod websocket;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -25,7 +26,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde::Serialize;
+use charla_protocol::chat::{Refusal, ServerEvent};
+use serde_json::Value as Json;
 use tokio::sync::Notify;
 
 use queue::FrameQueue;
@@ -76,6 +78,21 @@ impl fmt::Debug for Sid {
     }
 }
 
+/// What the transport hands to the application above it (the chat): each connection that
+/// enters the namespace, each event it sends, and its end. The transport knows nothing else of
+/// the chat.
+pub trait Application: Send + Sync + 'static {
+    /// A connection entered the namespace: it may now receive broadcasts.
+    fn connected(&self, link: &Link);
+    /// The connection sent the event `name`; `ack` is there when it asked for an answer.
+    fn event(&self, link: &Link, name: &str, args: &[Json], ack: Option<Responder>);
+    /// The connection sent something the transport refuses for the application to answer (a
+    /// binary event).
+    fn refuse(&self, link: &Link, ack: Option<Responder>, refusal: Refusal);
+    /// The connection ended.
+    fn left(&self, id: Sid);
+}
+
 /// Why a frame could not be queued for a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SendFailure {
@@ -96,20 +113,19 @@ pub struct Encoded {
 }
 
 impl Encoded {
-    /// Encodes `data` as the payload of `event`.
+    /// Encodes `event`.
     ///
     /// # Errors
-    /// When `data` cannot be serialized.
-    pub fn new<T: Serialize + ?Sized>(event: &str, data: &T) -> Result<Self, SendFailure> {
-        let json = serde_json::to_string(data).map_err(|_| SendFailure::Encoding)?;
-        let event = serde_json::to_string(event).map_err(|_| SendFailure::Encoding)?;
+    /// When its payload cannot be serialized (never, for the protocol's plain data).
+    pub fn new(event: &ServerEvent) -> Result<Self, SendFailure> {
+        let json = event.to_json().map_err(|_| SendFailure::Encoding)?;
         Ok(Self {
-            frame: Bytes::from(format!("42[{event},{json}]")),
+            frame: Bytes::from(format!("42{json}")),
         })
     }
 
     /// The encoded packet.
-    #[must_use]
+    #[cfg(test)]
     pub fn frame(&self) -> &Bytes {
         &self.frame
     }
@@ -184,8 +200,19 @@ impl Link {
     ///
     /// # Errors
     /// A full queue, a closed connection, or a payload that does not serialize.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), SendFailure> {
-        self.send(&Encoded::new(event, data)?)
+    pub fn emit(&self, event: &ServerEvent) -> Result<(), SendFailure> {
+        self.send(&Encoded::new(event)?)
+    }
+
+    /// Keeps a place at the end of the queue for an answer decided now (see
+    /// [`queue::FrameQueue::keep_place`]).
+    #[must_use]
+    pub fn keep_reply_place(&self) -> ReplyPlace {
+        self.inner.queue.keep_place();
+        ReplyPlace {
+            link: self.clone(),
+            filled: false,
+        }
     }
 
     /// Asks the session to end (the room cuts a client that cannot keep up this way). The
@@ -220,6 +247,20 @@ impl Link {
     }
 }
 
+/// A place kept in a connection's queue for an answer; given up when dropped unfilled.
+pub struct ReplyPlace {
+    link: Link,
+    filled: bool,
+}
+
+impl Drop for ReplyPlace {
+    fn drop(&mut self) {
+        if !self.filled {
+            self.link.queue().give_up_place();
+        }
+    }
+}
+
 /// How a request that asked for an answer gets it: an ack packet (`43<id>[…]`).
 pub struct Responder {
     link: Link,
@@ -233,20 +274,27 @@ impl Responder {
         Self { link, id }
     }
 
-    /// Sends the answer. A connection too slow to take even its ack is cut off: its client
-    /// resends under the same `clientId` and is answered again.
+    /// Sends the answer (`json`, already encoded) in its kept `place`, or at the end of the
+    /// queue. An answer without a place that finds the queue full cuts the connection off: its
+    /// client resends under the same `clientId` and is answered again.
     ///
     /// # Errors
     /// When the answer cannot be queued.
-    pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), SendFailure> {
-        let json = serde_json::to_string(data).map_err(|_| SendFailure::Encoding)?;
-        let result = self
-            .link
-            .send_packet(Bytes::from(format!("43{}[{json}]", self.id)));
-        if result == Err(SendFailure::Full) {
-            self.link.disconnect();
+    pub fn send_json(self, json: &str, place: Option<ReplyPlace>) -> Result<(), SendFailure> {
+        let packet = Bytes::from(format!("43{}[{json}]", self.id));
+        match place {
+            Some(mut place) => {
+                place.filled = true;
+                self.link.queue().fill_place(packet)
+            }
+            None => {
+                let result = self.link.send_packet(packet);
+                if result == Err(SendFailure::Full) {
+                    self.link.disconnect();
+                }
+                result
+            }
         }
-        result
     }
 }
 
@@ -257,10 +305,9 @@ mod tests {
 
     #[test]
     fn an_encoded_event_is_one_socket_io_packet() {
-        let encoded =
-            Encoded::new("message", &serde_json::json!({"text": "hé \"x\""})).expect("encodes");
+        let encoded = Encoded::new(&ServerEvent::UserJoined("hé \"x\"".into())).expect("encodes");
         let frame = std::str::from_utf8(encoded.frame()).expect("utf-8");
-        assert_eq!(frame, r#"42["message",{"text":"hé \"x\""}]"#);
+        assert_eq!(frame, r#"42["user-joined","hé \"x\""]"#);
         let packet = charla_protocol::SocketPacket::decode(&frame[1..]).expect("decodes");
         assert!(packet.event_parts().is_some());
     }
@@ -276,14 +323,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_is_reported_and_acks_cut_the_link() {
-        let link = Link::new(Sid::new(), Ipv4Addr::LOCALHOST.into(), 40);
-        let encoded = Encoded::new("message", "x").expect("encodes");
+        let link = Link::new(Sid::new(), Ipv4Addr::LOCALHOST.into(), 48);
+        let encoded = Encoded::new(&ServerEvent::UserLeft("x".into())).expect("encodes");
         assert_eq!(link.send(&encoded), Ok(()));
         assert_eq!(link.send(&encoded), Ok(()));
         assert_eq!(link.send(&encoded), Err(SendFailure::Full));
         let ack = Responder::new(link.clone(), 7);
         assert_eq!(
-            ack.send(&serde_json::json!({"ok": true})),
+            ack.send_json(r#"{"ok":true}"#, None),
             Err(SendFailure::Full)
         );
         tokio::time::timeout(std::time::Duration::from_secs(1), link.closed())

@@ -37,6 +37,17 @@ struct State {
     frames: VecDeque<Bytes>,
     bytes: usize,
     closed: bool,
+    /// A place kept for an answer, as the number of frames ahead of it: nothing behind it is
+    /// taken until the answer fills it (see [`FrameQueue::keep_place`]).
+    place: Option<usize>,
+}
+
+impl State {
+    /// How many frames may be taken now.
+    fn takeable(&self) -> usize {
+        self.place
+            .map_or(self.frames.len(), |p| p.min(self.frames.len()))
+    }
 }
 
 impl FrameQueue {
@@ -49,6 +60,7 @@ impl FrameQueue {
                 frames: VecDeque::new(),
                 bytes: 0,
                 closed: false,
+                place: None,
             }),
             ready: Notify::new(),
             capacity_bytes,
@@ -90,7 +102,7 @@ impl FrameQueue {
         loop {
             {
                 let mut state = self.lock();
-                if !state.frames.is_empty() || state.closed {
+                if state.takeable() > 0 || state.closed {
                     return take_from(&mut state, max_frames, max_bytes);
                 }
             }
@@ -99,24 +111,59 @@ impl FrameQueue {
     }
 
     /// Takes what is queued now, like [`FrameQueue::take`] without waiting (possibly nothing).
+    #[cfg(test)]
     pub fn take_now(&self, max_frames: usize, max_bytes: usize) -> Taken {
         take_from(&mut self.lock(), max_frames, max_bytes)
     }
 
+    /// Keeps a place at the end of the queue for an answer decided now and sent a moment
+    /// later: frames pushed meanwhile wait behind it, so the client reads the answer where it
+    /// was decided (a join's history before the first live message after it). One place at a
+    /// time; it is given up by [`FrameQueue::fill_place`] or [`FrameQueue::give_up_place`].
+    pub fn keep_place(&self) {
+        let mut state = self.lock();
+        if !state.closed && state.place.is_none() {
+            state.place = Some(state.frames.len());
+        }
+    }
+
+    /// Puts `frame` in the kept place (at the end, if none is kept). An answer is never refused
+    /// for the bound: it was decided while the queue had room.
+    ///
+    /// # Errors
+    /// [`SendFailure::Closed`] once the connection has ended.
+    pub fn fill_place(&self, frame: Bytes) -> Result<(), SendFailure> {
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(SendFailure::Closed);
+            }
+            let at = state.place.take().unwrap_or(state.frames.len());
+            let at = at.min(state.frames.len());
+            state.bytes += frame.len();
+            state.frames.insert(at, frame);
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Gives up a kept place without an answer: what waited behind it may be taken.
+    pub fn give_up_place(&self) {
+        let released = self.lock().place.take().is_some();
+        if released {
+            self.ready.notify_one();
+        }
+    }
+
     /// Bytes waiting.
-    #[must_use]
+    #[cfg(test)]
     pub fn queued_bytes(&self) -> usize {
         self.lock().bytes
     }
 
     /// Marks the connection ended: what was queued is dropped, later pushes fail with
-    /// [`SendFailure::Closed`], and a waiting taker wakes with nothing.
-    pub fn close(&self) {
-        self.close_with(Vec::new());
-    }
-
-    /// Like [`FrameQueue::close`], but the taker still gets `last` (a farewell such as `41`)
-    /// before it finds the queue empty.
+    /// [`SendFailure::Closed`], and a waiting taker wakes with `last` (a farewell such as `41`,
+    /// or nothing), then finds the queue empty.
     pub fn close_with(&self, last: Vec<Bytes>) {
         {
             let mut state = self.lock();
@@ -124,23 +171,19 @@ impl FrameQueue {
                 return;
             }
             state.closed = true;
+            state.place = None;
             state.bytes = last.iter().map(Bytes::len).sum();
             state.frames = last.into();
         }
         self.ready.notify_one();
-    }
-
-    /// Whether [`FrameQueue::close`] was called.
-    #[must_use]
-    pub fn is_closed(&self) -> bool {
-        self.lock().closed
     }
 }
 
 fn take_from(state: &mut State, max_frames: usize, max_bytes: usize) -> Taken {
     let mut count = 0;
     let mut bytes = 0;
-    for frame in &state.frames {
+    let takeable = state.takeable();
+    for frame in state.frames.iter().take(takeable) {
         if count == max_frames || (count > 0 && bytes + frame.len() > max_bytes) {
             break;
         }
@@ -149,6 +192,9 @@ fn take_from(state: &mut State, max_frames: usize, max_bytes: usize) -> Taken {
     }
     let taken: Taken = state.frames.drain(..count).collect();
     state.bytes -= bytes;
+    if let Some(place) = &mut state.place {
+        *place -= count;
+    }
     if state.frames.is_empty() && state.frames.capacity() > KEEP_SLOTS {
         state.frames = VecDeque::new();
     }
@@ -209,6 +255,28 @@ mod tests {
         assert!(queue.lock().frames.capacity() >= 5000);
         while !queue.take_now(100, usize::MAX).is_empty() {}
         assert_eq!(queue.lock().frames.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_read_where_its_place_was_kept() {
+        let queue = FrameQueue::new(usize::MAX);
+        queue.push(Bytes::from("before")).expect("room");
+        queue.keep_place();
+        queue.push(Bytes::from("after")).expect("room");
+        assert_eq!(texts(&queue.take_now(9, usize::MAX)), ["before"]);
+        assert!(
+            queue.take_now(9, usize::MAX).is_empty(),
+            "nothing passes the place"
+        );
+        queue.fill_place(Bytes::from("answer")).expect("open");
+        assert_eq!(texts(&queue.take(9, usize::MAX).await), ["answer", "after"]);
+
+        queue.keep_place();
+        queue.push(Bytes::from("later")).expect("room");
+        queue.give_up_place();
+        assert_eq!(texts(&queue.take(9, usize::MAX).await), ["later"]);
+        queue.fill_place(Bytes::from("unplaced")).expect("open");
+        assert_eq!(texts(&queue.take(9, usize::MAX).await), ["unplaced"]);
     }
 
     #[tokio::test]

@@ -19,15 +19,14 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use super::session::Session;
-use super::{polling, websocket, Sid};
+use super::{polling, websocket, Application, Sid};
 use crate::config::ServerConfig;
 use crate::listener::Peer;
-use crate::room::Room;
 use crate::throttle::Throttle;
 
 /// What every session shares.
 pub struct Context {
-    pub(crate) room: Room,
+    pub(crate) app: Arc<dyn Application>,
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) sessions: Sessions,
@@ -36,17 +35,18 @@ pub struct Context {
 }
 
 impl Context {
-    /// Sessions join `room`, run under `tasks`, and end when `shutdown` turns true.
+    /// Sessions hand their events to `app`, run under `tasks`, and end when `shutdown` turns
+    /// true.
     #[must_use]
     pub fn new(
-        room: Room,
+        app: Arc<dyn Application>,
         config: Arc<ServerConfig>,
         shutdown: watch::Receiver<bool>,
         tasks: TaskTracker,
     ) -> Self {
         let sessions = Sessions::new(config.max_connections, config.max_connections_per_address);
         Self {
-            room,
+            app,
             config,
             shutdown,
             sessions,
@@ -170,12 +170,6 @@ impl Sessions {
         let removed = self.lock().by_id.remove(&id);
         // Dropped outside the lock: the last reference releases its admission.
         drop(removed);
-    }
-
-    /// Sessions open now.
-    #[must_use]
-    pub fn count(&self) -> usize {
-        self.lock().total
     }
 }
 

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
+use charla_protocol::chat::Refusal;
 use charla_protocol::inbound::{Frame, InboundSession, Verdict};
 use charla_protocol::socketio::{EventName, SocketKind, SocketPacket};
 use charla_protocol::OpenPayload;
@@ -22,7 +23,6 @@ use tokio::time::{sleep_until, Instant};
 
 use super::route::{Admitted, Context};
 use super::{Link, Responder, Sid};
-use crate::events;
 
 /// Namespaces a client may ask for and be refused before the connection is closed.
 const MAX_REFUSED_CONNECTS: u8 = 3;
@@ -251,13 +251,13 @@ impl Session {
                     .ack_id
                     .map(|id| Responder::new(self.link.clone(), id));
                 match packet.event_parts() {
-                    _ if packet.kind == SocketKind::BinaryEvent => events::refuse(
+                    _ if packet.kind == SocketKind::BinaryEvent => self.ctx.app.refuse(
                         &self.link,
                         ack,
-                        events::invalid_payload("binary events are not supported"),
+                        Refusal::invalid_payload("binary events are not supported"),
                     ),
                     Some((EventName::Text(name), args)) => {
-                        events::handle(&self.ctx.room, &self.link, name, args, ack);
+                        self.ctx.app.event(&self.link, name, args, ack);
                     }
                     // Node ignores a numeric event name; socketioxide closes the connection,
                     // and so does this server.
@@ -299,7 +299,7 @@ impl Session {
         }
         // Queued before the room knows the link, so it precedes every broadcast.
         match self.link.send_packet(Bytes::from(reply)) {
-            Ok(()) if accepted => self.ctx.room.connect(&self.link),
+            Ok(()) if accepted => self.ctx.app.connected(&self.link),
             Ok(()) => {}
             // A client that does not read its refusals is of no use to keep.
             Err(e) => return Err(End::ClientBroke(format!("could not answer a connect: {e}"))),
@@ -379,7 +379,7 @@ async fn close(session: &Arc<Session>, reason: End) {
     }
     session.link.queue().close_with(farewell);
     if connected {
-        session.ctx.room.leave(session.id());
+        session.ctx.app.left(session.id());
     }
     session.ctx.sessions.remove(session.id());
     tracing::trace!(sid = %session.id(), "session removed");

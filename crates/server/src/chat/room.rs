@@ -18,18 +18,18 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use charla_protocol::chat::{
-    events, ChatMessage, ErrorBody, ErrorCode, Gap, HistoryPage, HistoryRequest, JoinAck,
-    JoinRequest, OutgoingMessage, SendAck, TypingNotice, MAX_HISTORY_PAGE,
+    ChatMessage, ErrorCode, Gap, HistoryPage, HistoryRequest, JoinAck, JoinRequest,
+    OutgoingMessage, Refusal, SendAck, ServerEvent, TypingNotice, MAX_HISTORY_PAGE,
 };
-use serde::Serialize;
+use charla_protocol::rules::{check_text, normalize_username, username_key};
 use tokio::sync::Semaphore;
 
+use super::rate_limit::Limiters;
+use super::reply::{self, Reply};
 use crate::config::{ServerConfig, Storage};
-use crate::identity::{check_text, normalize_username, username_key};
-use crate::rate_limit::Limiters;
 use crate::store::{Draft, Loaded, NotStored, StoreHandle};
 use crate::throttle::Throttle;
-use crate::transport::{Encoded, Link, Responder, SendFailure, Sid};
+use crate::transport::{Encoded, Link, SendFailure, Sid};
 
 /// How many `clientId`s are remembered for de-duplication, at least.
 pub const MIN_REMEMBERED_CLIENT_IDS: usize = 10_000;
@@ -38,10 +38,6 @@ const CONCURRENT_READS: usize = 4;
 /// Typing starts one name may announce: one a second, three at once.
 const TYPING_PER_SEC: u32 = 1;
 const TYPING_BURST: u32 = 3;
-
-/// The client's ack callback, if it asked for one. Operations take it when they answer; one
-/// left in place after an error is the caller's to answer with the refusal.
-pub type Ack = Option<Responder>;
 
 /// The shared room. Cheap to clone.
 #[derive(Clone)]
@@ -155,18 +151,6 @@ impl Room {
         }
     }
 
-    /// The store behind the room, if history is kept on disk.
-    #[must_use]
-    pub fn store(&self) -> Option<&StoreHandle> {
-        self.inner.store.as_ref()
-    }
-
-    /// This history's epoch.
-    #[must_use]
-    pub fn epoch(&self) -> &str {
-        &self.inner.epoch
-    }
-
     fn lock(&self) -> MutexGuard<'_, RoomState> {
         // A panic while holding the lock cannot leave the state half-updated in a way that
         // matters more than stopping the whole chat would, so poisoning is ignored.
@@ -187,19 +171,24 @@ impl Room {
         });
     }
 
-    /// Binds a username to the connection, acks the users and the history the client lacks,
-    /// tells everyone else.
+    /// Binds a username to the connection, answers with the users and the history the client
+    /// lacks (when an answer is wanted), tells everyone else.
     ///
     /// # Errors
     /// A bad or taken name, or a connection that has joined already.
-    pub fn join(&self, link: &Link, request: JoinRequest, ack: &mut Ack) -> Result<(), ErrorBody> {
+    pub fn join(
+        &self,
+        link: &Link,
+        request: JoinRequest,
+        answer_wanted: bool,
+    ) -> Result<Reply, Refusal> {
         let sid = link.id();
         let mut guard = self.lock();
         let state = &mut *guard;
         let conn = state.conns.get_mut(&sid).ok_or_else(gone)?;
         if let Some(current) = &conn.username {
             // Refused before anything is built: repeating `join` costs the server nothing.
-            return Err(ErrorBody::new(
+            return Err(Refusal::new(
                 ErrorCode::AlreadyJoined,
                 format!("this connection already joined as {current}"),
             ));
@@ -208,7 +197,7 @@ impl Room {
         let key = username_key(&name);
         if state.names.contains_key(&key) {
             tracing::debug!(sid = %sid, username = ?name, "username taken");
-            return Err(ErrorBody::new(
+            return Err(Refusal::new(
                 ErrorCode::UsernameTaken,
                 format!("{name} is already in the chat"),
             ));
@@ -225,25 +214,29 @@ impl Room {
             .as_deref()
             .is_none_or(|e| e == self.inner.epoch);
         let since = request.since.filter(|s| *s > 0 && same_epoch);
-        let replay = state.replay(since, self.inner.config.history_bytes());
-        if let Some(ack) = ack.take() {
-            let reply = JoinAck {
-                ok: true,
-                username: name.clone(),
-                users: users.clone(),
-                history: replay.messages,
-                epoch: Some(self.inner.epoch.clone()),
-                more: replay.more,
-                gap: replay.gap,
-            };
-            send_or_log(ack, &reply);
-        }
-        if let Err(e) = link.emit(events::USERS, &users) {
+        let reply = if answer_wanted {
+            let replay = state.replay(since, self.inner.config.history_bytes());
+            Reply::now(
+                link,
+                &JoinAck {
+                    ok: true,
+                    username: name.clone(),
+                    users: users.clone(),
+                    history: replay.messages,
+                    epoch: Some(self.inner.epoch.clone()),
+                    more: replay.more,
+                    gap: replay.gap,
+                },
+            )?
+        } else {
+            Reply::Nothing
+        };
+        if let Err(e) = link.emit(&ServerEvent::Users(users)) {
             tracing::debug!(sid = %sid, error = %e, "could not send users");
         }
         tracing::info!(sid = %sid, username = ?name, "joined");
-        state.broadcast(events::USER_JOINED, &name, Some(sid), &self.inner.cuts);
-        Ok(())
+        state.broadcast(&ServerEvent::UserJoined(name), Some(sid), &self.inner.cuts);
+        Ok(reply)
     }
 
     /// Answers `history {before, limit}`: the newest messages before `before`, from memory
@@ -255,18 +248,18 @@ impl Room {
         &self,
         link: &Link,
         request: HistoryRequest,
-        ack: &mut Ack,
-    ) -> Result<(), ErrorBody> {
+        answer_wanted: bool,
+    ) -> Result<Reply, Refusal> {
         let limit = request.limit.clamp(1, MAX_HISTORY_PAGE);
         let max_bytes = self.inner.config.history_bytes();
         let mut guard = self.lock();
         let state = &mut *guard;
         let conn = state.conns.get(&link.id()).ok_or_else(not_joined)?;
         conn.username.as_ref().ok_or_else(not_joined)?;
-        let Some(responder) = ack.take() else {
+        if !answer_wanted {
             // Nobody to answer: nothing to do.
-            return Ok(());
-        };
+            return Ok(Reply::Nothing);
+        }
         let below = state
             .window
             .partition_point(|m| m.seq < Some(request.before));
@@ -283,22 +276,19 @@ impl Room {
                     .range(below.saturating_sub(limit)..below)
                     .cloned()
                     .collect();
-                send_or_log(responder, &page(messages, state.oldest_kept, max_bytes));
-                return Ok(());
+                return Reply::now(link, &page(messages, state.oldest_kept, max_bytes));
             }
         };
         let conn = state.conns.get_mut(&link.id()).ok_or_else(not_joined)?;
         if conn.reading_history {
-            *ack = Some(responder);
-            return Err(later(
+            return Err(Refusal::later(
                 ErrorCode::RateLimited,
                 "one history request at a time",
                 100,
             ));
         }
         let Ok(permit) = self.inner.reads.clone().try_acquire_owned() else {
-            *ack = Some(responder);
-            return Err(later(
+            return Err(Refusal::later(
                 ErrorCode::Unavailable,
                 "the server is busy reading history",
                 200,
@@ -309,41 +299,37 @@ impl Room {
         let room = self.clone();
         let sid = link.id();
         drop(guard);
-        tokio::task::spawn_blocking(move || {
+        Ok(Reply::Later(tokio::task::spawn_blocking(move || {
             let result = store.page_before(request.before, limit);
             drop(permit);
             if let Some(conn) = room.lock().conns.get_mut(&sid) {
                 conn.reading_history = false;
             }
             match result {
-                Ok(messages) => send_or_log(responder, &page(messages, oldest, max_bytes)),
+                Ok(messages) => reply::encode(&page(messages, oldest, max_bytes)),
                 Err(e) => {
                     tracing::error!(error = %e, "could not read history");
-                    send_or_log(
-                        responder,
-                        &refusal(later(
-                            ErrorCode::Unavailable,
-                            "history could not be read",
-                            1000,
-                        )),
-                    );
+                    Err(Refusal::later(
+                        ErrorCode::Unavailable,
+                        "history could not be read",
+                        1000,
+                    ))
                 }
             }
-        });
-        Ok(())
+        })))
     }
 
     /// Accepts a message: stores it (which gives it the next `seq`), then broadcasts it and
-    /// acks it. A `clientId` seen before is acked again instead.
+    /// answers with its ack. A `clientId` seen before is acked again instead.
     ///
     /// # Errors
-    /// Not joined, empty or too long, or over the rate limit.
+    /// Not joined, empty or too long, over the rate limit, or not stored.
     pub fn chat(
         &self,
         link: &Link,
         outgoing: OutgoingMessage,
-        ack: &mut Ack,
-    ) -> Result<(), ErrorBody> {
+        answer_wanted: bool,
+    ) -> Result<Reply, Refusal> {
         let config = &self.inner.config;
         let sid = link.id();
         let mut guard = self.lock();
@@ -360,10 +346,11 @@ impl Room {
         if let Some(key) = &dedupe_key {
             if let Some(previous) = state.accepted.acks.get(key) {
                 tracing::debug!(sid = %sid, "retry of a stored message acked again");
-                if let Some(ack) = ack.take() {
-                    send_or_log(ack, previous);
-                }
-                return Ok(());
+                return if answer_wanted {
+                    Reply::now(link, previous)
+                } else {
+                    Ok(Reply::Nothing)
+                };
             }
         }
         // Both buckets must have a token; one is taken from each only when both do.
@@ -392,16 +379,19 @@ impl Room {
             }
             Some(store) => store.append(draft).map_err(|NotStored(reason)| {
                 tracing::warn!(reason, "a message was refused: it could not be stored");
-                later(
+                Refusal::later(
                     ErrorCode::Unavailable,
                     "the server could not store the message; it will be retried",
                     1000,
                 )
             })?,
         };
-        let waiting: Vec<Responder> = ack.take().into_iter().collect();
-        state.publish(message, dedupe_key, waiting, config, &self.inner.cuts);
-        Ok(())
+        let ack = state.publish(message, dedupe_key, config, &self.inner.cuts);
+        if answer_wanted {
+            Reply::now(link, &ack)
+        } else {
+            Ok(Reply::Nothing)
+        }
     }
 
     /// Relays a change of typing state to everyone else. Starting to type is rate-limited per
@@ -409,14 +399,14 @@ impl Room {
     ///
     /// # Errors
     /// Not joined.
-    pub fn typing(&self, link: &Link, typing: bool) -> Result<(), ErrorBody> {
+    pub fn typing(&self, link: &Link, typing: bool) -> Result<Reply, Refusal> {
         let sid = link.id();
         let mut guard = self.lock();
         let state = &mut *guard;
         let conn = state.conns.get_mut(&sid).ok_or_else(not_joined)?;
         let username = conn.username.clone().ok_or_else(not_joined)?;
         if conn.typing == typing {
-            return Ok(());
+            return Ok(Reply::Nothing);
         }
         if typing
             && state
@@ -427,30 +417,23 @@ impl Room {
             self.inner.typing_floods.warn(|suppressed| {
                 tracing::warn!(sid = %sid, username = ?username, suppressed, "typing flood: changes dropped");
             });
-            return Ok(());
+            return Ok(Reply::Nothing);
         }
         if let Some(conn) = state.conns.get_mut(&sid) {
             conn.typing = typing;
         }
         state.broadcast(
-            events::TYPING,
-            &TypingNotice { username, typing },
+            &ServerEvent::Typing(TypingNotice { username, typing }),
             Some(sid),
             &self.inner.cuts,
         );
-        Ok(())
+        Ok(Reply::Nothing)
     }
 
     /// Forgets a connection; its name is free again and everyone is told it left.
     pub fn leave(&self, sid: Sid) {
         let mut state = self.lock();
         state.remove_all(vec![sid], &self.inner.cuts);
-    }
-
-    /// Names of everyone joined, sorted.
-    #[must_use]
-    pub fn users(&self) -> Vec<String> {
-        self.lock().users()
     }
 }
 
@@ -531,16 +514,15 @@ impl RoomState {
         }
     }
 
-    /// Makes a stored message visible: the window, the dedupe memory, every member, and the
-    /// sender's ack (and any retry's) last.
+    /// Makes a stored message visible (the window, the dedupe memory, every member) and
+    /// returns its ack.
     fn publish(
         &mut self,
         message: ChatMessage,
         dedupe_key: Option<DedupeKey>,
-        waiting: Vec<Responder>,
         config: &ServerConfig,
         cuts: &Throttle,
-    ) {
+    ) -> SendAck {
         let seq = message.seq.unwrap_or(self.last_seq + 1);
         self.last_seq = seq;
         self.window.push_back(message.clone());
@@ -554,14 +536,12 @@ impl RoomState {
             }
             (Storage::Sqlite(_), None) => self.oldest_kept,
         };
-        let reply = send_ack(&message, seq);
+        let ack = send_ack(&message, seq);
         if let Some(key) = dedupe_key {
-            self.accepted.insert(key, reply.clone());
+            self.accepted.insert(key, ack.clone());
         }
-        self.broadcast(events::MESSAGE, &message, None, cuts);
-        for responder in waiting {
-            send_or_log(responder, &reply);
-        }
+        self.broadcast(&ServerEvent::Message(message), None, cuts);
+        ack
     }
 
     /// Queues `event` to every connection but `except`. Connections whose queue is full are
@@ -569,29 +549,18 @@ impl RoomState {
     /// told they left.
     ///
     /// The payload is encoded once; every queue gets a reference to the same bytes.
-    fn broadcast<T: Serialize + ?Sized>(
-        &mut self,
-        event: &'static str,
-        data: &T,
-        except: Option<Sid>,
-        cuts: &Throttle,
-    ) {
-        let gone = self.send_all(event, data, except, cuts);
+    fn broadcast(&mut self, event: &ServerEvent, except: Option<Sid>, cuts: &Throttle) {
+        let gone = self.send_all(event, except, cuts);
         self.remove_all(gone, cuts);
     }
 
     /// Queues `event` to every connection but `except`; returns those that must be removed.
-    fn send_all<T: Serialize + ?Sized>(
-        &self,
-        event: &'static str,
-        data: &T,
-        except: Option<Sid>,
-        cuts: &Throttle,
-    ) -> Vec<Sid> {
-        let encoded = match Encoded::new(event, data) {
+    fn send_all(&self, event: &ServerEvent, except: Option<Sid>, cuts: &Throttle) -> Vec<Sid> {
+        let name = event.name();
+        let encoded = match Encoded::new(event) {
             Ok(encoded) => encoded,
             Err(e) => {
-                tracing::error!(event, error = %e, "could not encode an event");
+                tracing::error!(event = name, error = %e, "could not encode an event");
                 return Vec::new();
             }
         };
@@ -616,7 +585,9 @@ impl RoomState {
                     gone.push(*sid);
                 }
                 Err(SendFailure::Closed) => gone.push(*sid),
-                Err(e) => tracing::error!(sid = %sid, event, error = %e, "could not send an event"),
+                Err(e) => {
+                    tracing::error!(sid = %sid, event = name, error = %e, "could not send an event");
+                }
             }
         }
         gone
@@ -641,7 +612,7 @@ impl RoomState {
                 }
             }
             for name in left {
-                gone.extend(self.send_all(events::USER_LEFT, &name, None, cuts));
+                gone.extend(self.send_all(&ServerEvent::UserLeft(name), None, cuts));
             }
         }
         if rounds > 1 {
@@ -663,29 +634,9 @@ fn send_ack(message: &ChatMessage, seq: u64) -> SendAck {
     }
 }
 
-fn send_or_log<T: Serialize + ?Sized>(ack: Responder, data: &T) {
-    if let Err(e) = ack.send(data) {
-        tracing::debug!(error = %e, "could not send an ack");
-    }
-}
-
-/// The ack body of a refusal.
-fn refusal(body: ErrorBody) -> charla_protocol::chat::Refusal {
-    charla_protocol::chat::Refusal::from_body(body)
-}
-
-/// A refusal that means *later*, with the wait.
-fn later(code: ErrorCode, message: &str, retry_after_ms: u64) -> ErrorBody {
-    ErrorBody {
-        code,
-        message: message.to_owned(),
-        retry_after_ms: Some(retry_after_ms),
-    }
-}
-
 /// The refusal for a connection the room does not hold: one it has just cut is told to try
 /// again (it will, after reconnecting), anything else to join first.
-fn missing(link: &Link) -> ErrorBody {
+fn missing(link: &Link) -> Refusal {
     if link.is_closing() {
         gone()
     } else {
@@ -693,19 +644,19 @@ fn missing(link: &Link) -> ErrorBody {
     }
 }
 
-fn not_joined() -> ErrorBody {
-    ErrorBody::new(ErrorCode::NotJoined, "join the chat first")
+fn not_joined() -> Refusal {
+    Refusal::new(ErrorCode::NotJoined, "join the chat first")
 }
 
-fn gone() -> ErrorBody {
-    later(ErrorCode::Unavailable, "the connection is closing", 1000)
+fn gone() -> Refusal {
+    Refusal::later(ErrorCode::Unavailable, "the connection is closing", 1000)
 }
 
-fn rate_limited(wait: Duration) -> ErrorBody {
+fn rate_limited(wait: Duration) -> Refusal {
     let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-    later(
+    Refusal::later(
         ErrorCode::RateLimited,
-        &format!("too many messages; retry in {ms} ms"),
+        format!("too many messages; retry in {ms} ms"),
         ms,
     )
 }

@@ -1,31 +1,11 @@
-//! The chat's events and payloads (DESIGN.md, "Wire protocol"): the tutorial's four events kept
-//! exactly, and Charla's additions.
+//! The payloads: what each event and each answer carries, and how a request's arguments are
+//! read in every form the protocol accepts.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Event names on the wire.
-pub mod events {
-    /// client → server: a username (string, or `{username, since}`), optionally `{since}` next.
-    pub const JOIN: &str = "join";
-    /// client → server: `{username, text, clientId?}`.
-    pub const CHAT_MESSAGE: &str = "chat-message";
-    /// both ways: `true`/`false` from a client, `{username, typing}` from the server.
-    pub const TYPING: &str = "typing";
-    /// server → client: one [`ChatMessage`](super::ChatMessage).
-    pub const MESSAGE: &str = "message";
-    /// server → client: a username.
-    pub const USER_JOINED: &str = "user-joined";
-    /// server → client: a username.
-    pub const USER_LEFT: &str = "user-left";
-    /// server → client: the presence snapshot, a list of usernames.
-    pub const USERS: &str = "users";
-    /// server → client: an [`ErrorBody`](super::ErrorBody) for a request that asked for no ack.
-    pub const ERROR: &str = "error";
-    /// client → server: `{before, limit}`, answered with a [`HistoryPage`](super::HistoryPage).
-    pub const HISTORY: &str = "history";
-}
+use super::Refusal;
 
 /// Longest `clientId` a server accepts, in characters.
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
@@ -112,7 +92,7 @@ impl JoinRequest {
     ///
     /// # Errors
     /// A description of the first argument that does not fit.
-    pub fn from_args(args: &[Value]) -> Result<Self, PayloadError> {
+    pub(crate) fn from_args(args: &[Value]) -> Result<Self, Refusal> {
         match args.first() {
             Some(Value::String(name)) => {
                 let extra = match args.get(1) {
@@ -121,7 +101,7 @@ impl JoinRequest {
                         epoch: None,
                     },
                     Some(extra) => SinceObject::deserialize(extra).map_err(|_| {
-                        PayloadError("the second argument must be {since?, epoch?}")
+                        Refusal::invalid_payload("the second argument must be {since?, epoch?}")
                     })?,
                 };
                 Ok(Self {
@@ -132,7 +112,9 @@ impl JoinRequest {
             }
             Some(object @ Value::Object(_)) => {
                 let parsed = JoinObject::deserialize(object).map_err(|_| {
-                    PayloadError("expected {username: string, since?: number, epoch?: string}")
+                    Refusal::invalid_payload(
+                        "expected {username: string, since?: number, epoch?: string}",
+                    )
                 })?;
                 Ok(Self {
                     username: parsed.username,
@@ -140,7 +122,7 @@ impl JoinRequest {
                     epoch: parsed.epoch,
                 })
             }
-            _ => Err(PayloadError("expected a username")),
+            _ => Err(Refusal::invalid_payload("expected a username")),
         }
     }
 }
@@ -167,12 +149,12 @@ impl HistoryRequest {
     ///
     /// # Errors
     /// When it is not `{before: number, limit?: number}`.
-    pub fn from_args(args: &[Value]) -> Result<Self, PayloadError> {
+    pub(crate) fn from_args(args: &[Value]) -> Result<Self, Refusal> {
         let first = args
             .first()
-            .ok_or(PayloadError("expected {before: number, limit?: number}"))?;
+            .ok_or_else(|| Refusal::invalid_payload("expected {before: number, limit?: number}"))?;
         Self::deserialize(first)
-            .map_err(|_| PayloadError("expected {before: number, limit?: number}"))
+            .map_err(|_| Refusal::invalid_payload("expected {before: number, limit?: number}"))
     }
 }
 
@@ -201,19 +183,25 @@ impl OutgoingMessage {
     ///
     /// # Errors
     /// When it is not an object with a string `text` (and a string `clientId`, if any).
-    pub fn from_args(args: &[Value]) -> Result<Self, PayloadError> {
-        const SHAPE: PayloadError = PayloadError("expected {text: string, clientId?: string}");
-        let object = args.first().and_then(Value::as_object).ok_or(SHAPE)?;
-        let text = object.get("text").and_then(Value::as_str).ok_or(SHAPE)?;
+    pub(crate) fn from_args(args: &[Value]) -> Result<Self, Refusal> {
+        const SHAPE: &str = "expected {text: string, clientId?: string}";
+        let object = args
+            .first()
+            .and_then(Value::as_object)
+            .ok_or_else(|| Refusal::invalid_payload(SHAPE))?;
+        let text = object
+            .get("text")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Refusal::invalid_payload(SHAPE))?;
         let client_id = match object.get("clientId") {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) if client_id_is_valid(id) => Some(id.clone()),
             Some(Value::String(_)) => {
-                return Err(PayloadError(
+                return Err(Refusal::invalid_payload(
                     "clientId must be 1-64 characters of A-Z, a-z, 0-9, '-', '_', '.', ':'",
                 ))
             }
-            Some(_) => return Err(SHAPE),
+            Some(_) => return Err(Refusal::invalid_payload(SHAPE)),
         };
         // The author comes from the connection, never from here: any `username` is ignored.
         Ok(Self {
@@ -223,11 +211,6 @@ impl OutgoingMessage {
         })
     }
 }
-
-/// A payload of the wrong shape; the text says which shape was expected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("invalid payload: {0}")]
-pub struct PayloadError(pub &'static str);
 
 /// `typing` as the server relays it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,117 +260,6 @@ pub struct SendAck {
     /// When the server accepted it.
     #[serde(with = "crate::timestamp")]
     pub timestamp: DateTime<Utc>,
-}
-
-/// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The payload has the wrong shape.
-    InvalidPayload,
-    /// The username breaks the rules (1–32 characters, no control characters).
-    InvalidUsername,
-    /// Someone connected already uses this name (case-insensitive).
-    UsernameTaken,
-    /// `chat-message` or `typing` before `join`.
-    NotJoined,
-    /// A second `join` with another name on the same connection.
-    AlreadyJoined,
-    /// The text is empty (or only white space).
-    EmptyMessage,
-    /// The text is longer than the server allows.
-    MessageTooLong,
-    /// Over the rate limit (per name and per address); try again after `retryAfterMs`.
-    RateLimited,
-    /// The server could not do it now (storage failure, shutting down); try again later.
-    Unavailable,
-    /// The server does not know the event.
-    UnknownEvent,
-    /// A code this version does not know.
-    #[serde(other)]
-    Unknown,
-}
-
-/// A refusal's details.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorBody {
-    /// What went wrong, for programs.
-    pub code: ErrorCode,
-    /// What went wrong, for people.
-    pub message: String,
-    /// For a refusal that means *later*: how long to wait before trying again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_after_ms: Option<u64>,
-}
-
-impl ErrorBody {
-    /// A refusal's details without a retry hint.
-    #[must_use]
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            retry_after_ms: None,
-        }
-    }
-
-    /// Whether the refusal means *later* (the same request may succeed if sent again), rather
-    /// than *never*.
-    #[must_use]
-    pub fn is_transient(&self) -> bool {
-        self.code.is_transient()
-    }
-}
-
-impl ErrorCode {
-    /// Whether a request refused with this code may succeed when sent again later, unchanged.
-    #[must_use]
-    pub fn is_transient(self) -> bool {
-        matches!(self, Self::RateLimited | Self::Unavailable)
-    }
-}
-
-/// A refused request's ack: `{ok: false, error: {code, message}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refusal {
-    /// Always `false`.
-    pub ok: bool,
-    /// The details.
-    pub error: ErrorBody,
-}
-
-impl Refusal {
-    /// A refusal with the given code and message.
-    #[must_use]
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::from_body(ErrorBody::new(code, message))
-    }
-
-    /// A refusal with the given details.
-    #[must_use]
-    pub fn from_body(error: ErrorBody) -> Self {
-        Self { ok: false, error }
-    }
-}
-
-/// Reads an ack's first argument: `Ok(T)` when `ok` is true, the refusal's details otherwise.
-///
-/// # Errors
-/// The server's [`ErrorBody`], or an `invalid_payload` body when the ack fits neither shape.
-pub fn parse_ack<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, ErrorBody> {
-    let malformed = || {
-        ErrorBody::new(
-            ErrorCode::InvalidPayload,
-            format!("unexpected ack: {value}"),
-        )
-    };
-    match value.get("ok") {
-        Some(Value::Bool(false)) => {
-            Err(Refusal::deserialize(value).map_err(|_| malformed())?.error)
-        }
-        _ => T::deserialize(value).map_err(|_| malformed()),
-    }
 }
 
 #[cfg(test)]
@@ -482,16 +354,5 @@ mod tests {
             (old_ack.epoch, old_ack.more, old_ack.gap),
             (None, false, None)
         );
-    }
-
-    #[test]
-    fn acks_parse_into_success_or_refusal() {
-        let refused =
-            json!({"ok": false, "error": {"code": "rate_limited", "message": "slow down"}});
-        let error = parse_ack::<SendAck>(&refused).expect_err("a refusal");
-        assert_eq!(error.code, ErrorCode::RateLimited);
-        let accepted =
-            json!({"ok": true, "id": "m1", "seq": 4, "timestamp": "2026-11-25T17:08:42.787Z"});
-        assert_eq!(parse_ack::<SendAck>(&accepted).expect("accepted").seq, 4);
     }
 }

@@ -1,0 +1,119 @@
+//! The dispatcher: reads each incoming Socket.IO event into a [`ClientRequest`], applies it to
+//! the room, and answers it. This is the only place that answers a request, by ack or by the
+//! `error` event.
+//!
+//! Both carriers call [`handle`] from the session's receive path, one frame at a time, so
+//! events are handled (and messages sequenced) in the order the client sent them.
+
+use charla_protocol::chat::{ClientRequest, ErrorCode, Refusal, ServerEvent};
+use serde_json::Value as Json;
+
+use super::{Reply, Room};
+use crate::transport::{Application, Link, ReplyPlace, Responder, Sid};
+
+impl Application for Room {
+    fn connected(&self, link: &Link) {
+        self.connect(link);
+    }
+
+    fn event(&self, link: &Link, name: &str, args: &[Json], ack: Option<Responder>) {
+        handle(self, link, name, args, ack);
+    }
+
+    fn refuse(&self, link: &Link, ack: Option<Responder>, refusal: Refusal) {
+        refuse(link, ack, refusal);
+    }
+
+    fn left(&self, id: Sid) {
+        self.leave(id);
+    }
+}
+
+/// Handles the event `name` with its arguments from `link`; `ack` is there when the client
+/// asked for an answer.
+fn handle(room: &Room, link: &Link, name: &str, args: &[Json], ack: Option<Responder>) {
+    let reply = ClientRequest::decode(name, args)
+        .and_then(|request| apply(room, link, request, ack.is_some()));
+    match (reply, ack) {
+        (Err(refused), ack) => refuse(link, ack, refused),
+        (Ok(reply), Some(ack)) => answer(ack, reply),
+        // Nobody asked: a place kept for the answer is given up as it drops.
+        (Ok(_), None) => {}
+    }
+}
+
+/// Applies one request to the room.
+fn apply(
+    room: &Room,
+    link: &Link,
+    request: ClientRequest,
+    answer_wanted: bool,
+) -> Result<Reply, Refusal> {
+    match request {
+        ClientRequest::Join(join) => room.join(link, join, answer_wanted),
+        ClientRequest::ChatMessage(message) => room.chat(link, message, answer_wanted),
+        ClientRequest::Typing(typing) => room.typing(link, typing),
+        ClientRequest::History(page) => room.history(link, page, answer_wanted),
+        // The tutorial's server ignores unknown events; one that waits for an answer is told.
+        ClientRequest::Unknown(name) if answer_wanted => Err(Refusal::new(
+            ErrorCode::UnknownEvent,
+            format!("unknown event {name:?}"),
+        )),
+        ClientRequest::Unknown(_) => Ok(Reply::Nothing),
+    }
+}
+
+/// Sends an operation's answer: now, in its place, or once it has been read.
+fn answer(ack: Responder, reply: Reply) {
+    match reply {
+        Reply::Nothing => {}
+        Reply::Now(placed) => send(ack, &placed.json, Some(placed.place)),
+        Reply::Later(reading) => {
+            tokio::spawn(async move {
+                let json = match reading.await {
+                    Ok(Ok(json)) => json,
+                    Ok(Err(refused)) => match refused.to_ack_json() {
+                        Ok(json) => json,
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not encode a refusal");
+                            return;
+                        }
+                    },
+                    Err(e) => {
+                        tracing::error!(error = %e, "a history read failed");
+                        return;
+                    }
+                };
+                send(ack, &json, None);
+            });
+        }
+    }
+}
+
+fn send(ack: Responder, json: &str, place: Option<ReplyPlace>) {
+    if let Err(e) = ack.send_json(json, place) {
+        tracing::debug!(error = %e, "could not send an answer");
+    }
+}
+
+/// Answers a refused request: by its ack when it asked for one; otherwise with an `error` event,
+/// or, for a payload of the wrong shape (a broken or hostile client), by disconnecting.
+fn refuse(link: &Link, ack: Option<Responder>, refused: Refusal) {
+    let sid = link.id();
+    tracing::debug!(sid = %sid, code = ?refused.code, message = ?refused.message, "refused");
+    match ack {
+        Some(ack) => match refused.to_ack_json() {
+            Ok(json) => send(ack, &json, None),
+            Err(e) => tracing::error!(sid = %sid, error = %e, "could not encode a refusal"),
+        },
+        None if refused.code == ErrorCode::InvalidPayload => {
+            tracing::info!(sid = %sid, reason = ?refused.message, "malformed event; disconnecting");
+            link.disconnect();
+        }
+        None => {
+            if let Err(e) = link.emit(&ServerEvent::Error(refused)) {
+                tracing::debug!(sid = %sid, error = %e, "could not send an error");
+            }
+        }
+    }
+}
