@@ -1,47 +1,79 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: system packages and Node modules when missing, the UI (lint,
-# typecheck, Vitest), the Rust workspace (unit + integration, real servers on 127.0.0.1), the
-# interop tests with the real JavaScript socket.io-client, the desktop app end to end, the
-# benchmark comparison in its quick mode, and the installers.
+# Runs the tests, in stages; with no stage (or `all`), every stage in this order:
+#   ui       lint, typecheck, Vitest, and the production build of the UI
+#   rust     cargo fmt --check, clippy (all targets, warnings are errors), cargo test --workspace
+#            (unit and integration tests, real servers on 127.0.0.1)
+#   interop  the JavaScript socket.io-client and python-socketio against the real server
+#   e2e      the desktop app in a real window (Xvfb, tauri-driver, WebKitWebDriver)
+#   bench    the benchmark comparison in its quick mode (every delivery checked)
+#   package  the .deb and .rpm installers, unpacked and checked
+# Usage: scripts/test.sh [ui|rust|interop|e2e|bench|package|all]...
+# Every run first makes sure the machine has what the tests need (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/system-deps.sh e2e
-
-if [ ! -d node_modules/socket.io-client ] || [ ! -d node_modules/vite ]; then
-  echo "==> installing Node dev dependencies (npm ci)"
-  npm ci --no-audit --no-fund
+stages=("$@")
+if [ ${#stages[@]} -eq 0 ] || [ "${stages[*]}" = "all" ]; then
+  stages=(ui rust interop e2e bench package)
 fi
-
-echo "==> UI: lint, typecheck, unit tests, build"
-npm run lint:ui
-npm run test:ui
-npm run build:ui
-
-echo "==> cargo test --workspace"
-cargo test --workspace --locked
-# The binaries the next steps use were built by that run (for the crates' own integration
-# tests); building them again here would only re-resolve features and recompile.
-for bin in target/debug/charla-server target/debug/charla; do
-  [ -x "$bin" ] || { echo "missing $bin after cargo test" >&2; exit 1; }
+for stage in "${stages[@]}"; do
+  case "$stage" in
+    ui|rust|interop|e2e|bench|package) ;;
+    *) echo "unknown stage: $stage (ui, rust, interop, e2e, bench, package or all)" >&2; exit 2 ;;
+  esac
 done
 
-echo "==> interop: socket.io-client against charla-server"
-CHARLA_SERVER_BIN="$PWD/target/debug/charla-server" node --test tests/interop/
-echo "==> interop: python-socketio against charla-server"
-bash scripts/python-interop.sh
+bash scripts/setup.sh
 
-echo "==> end to end: the desktop app in a real window (Xvfb, tauri-driver, WebKitWebDriver)"
-if ! command -v tauri-driver >/dev/null 2>&1; then
-  echo "==> installing tauri-driver (cargo install)"
-  cargo install tauri-driver --locked
-fi
-dbus-run-session -- node --test --test-force-exit --test-concurrency=1 tests/e2e/
-echo "==> screenshots of each step: artifacts/e2e/"
+# The app embeds the built UI, and the debug binaries come from the test build: a stage run on
+# its own builds what it needs (after the rust stage both are current, and this is a no-op).
+ui_built() { [ -f dist/index.html ] || npm run build:ui; }
+test_binaries() {
+  ui_built
+  cargo test --workspace --locked --no-run
+}
 
-echo "==> benchmarks, quick mode: Charla, the Node tutorial server and the raw floor, every delivery checked"
-bash scripts/bench.sh --quick --rounds 1
+stage_ui() {
+  echo "==> UI: lint, typecheck, unit tests, build"
+  npm run lint:ui
+  npm run test:ui
+  npm run build:ui
+}
 
-echo "==> installers: .deb and .rpm (size-optimized release build), unpacked and checked"
-npm run bundle
-node --test tests/package/
+stage_rust() {
+  ui_built
+  echo "==> Rust: format, lints, tests"
+  cargo fmt --all --check
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+  cargo test --workspace --locked
+}
+
+stage_interop() {
+  test_binaries
+  echo "==> interop: socket.io-client against charla-server"
+  CHARLA_SERVER_BIN="$PWD/target/debug/charla-server" node --test tests/interop/
+  echo "==> interop: python-socketio against charla-server"
+  bash scripts/python-interop.sh
+}
+
+stage_e2e() {
+  test_binaries
+  echo "==> end to end: the desktop app in a real window (Xvfb, tauri-driver, WebKitWebDriver)"
+  dbus-run-session -- node --test --test-force-exit --test-concurrency=1 tests/e2e/
+  echo "==> screenshots of each step: artifacts/e2e/"
+}
+
+stage_bench() {
+  echo "==> benchmarks, quick mode: Charla, the Node tutorial server and the raw floor, every delivery checked"
+  bash scripts/bench.sh --quick --rounds 1
+}
+
+stage_package() {
+  echo "==> installers: .deb and .rpm (size-optimized release build), unpacked and checked"
+  npm run bundle
+  node --test tests/package/
+}
+
+for stage in "${stages[@]}"; do
+  "stage_$stage"
+done

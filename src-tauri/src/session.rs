@@ -70,7 +70,7 @@ impl AppState {
         charla_client::url::websocket_url(server_url)?;
         let mut config = Config::load(&self.paths);
         config.username = Some(username);
-        config.server_url = server_url.trim().to_owned();
+        server_url.trim().clone_into(&mut config.server_url);
         config.save(&self.paths)?;
         Ok(config)
     }

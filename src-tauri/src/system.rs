@@ -68,7 +68,7 @@ pub fn observe(app: &AppHandle, event: &ClientEvent) {
         return;
     };
     match event {
-        ClientEvent::Joined { username, .. } => *lock(&desktop.me) = username.clone(),
+        ClientEvent::Joined { username, .. } => lock(&desktop.me).clone_from(username),
         ClientEvent::Message(message) => {
             let me = lock(&desktop.me).clone();
             let notifications = desktop.config().notifications;
@@ -221,7 +221,7 @@ pub fn watch_for_wake(app: AppHandle) {
             let mono_elapsed = mono.elapsed();
             if wall_elapsed > mono_elapsed + Duration::from_secs(10) {
                 tracing::info!(
-                    asleep_s = (wall_elapsed - mono_elapsed).as_secs(),
+                    asleep_s = wall_elapsed.saturating_sub(mono_elapsed).as_secs(),
                     "woke up; reconnecting"
                 );
                 if let Some(state) = app.try_state::<AppState>() {

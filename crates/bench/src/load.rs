@@ -231,7 +231,7 @@ fn total(counters: &[AtomicU64]) -> u64 {
 fn per_sender_pace(pace: Pace, senders: usize) -> Pace {
     match pace {
         Pace::Rate(total) => Pace::Rate(total / senders.max(1) as f64),
-        window => window,
+        window @ Pace::Window(_) => window,
     }
 }
 

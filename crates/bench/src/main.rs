@@ -76,7 +76,7 @@ struct CompareArgs {
     /// Logs and databases.
     #[arg(long, default_value = "target/bench")]
     work_dir: PathBuf,
-    /// Only these scenarios (fanout, rate70, rate100, small_room, idle); all by default.
+    /// Only these scenarios (fanout, rate70, rate100, `small_room`, idle); all by default.
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Do not pin the servers to CPU 0 and the generator to CPU 1.
@@ -98,7 +98,7 @@ struct LoadArgs {
     /// Its dialect.
     #[arg(long, value_enum, default_value_t = Flavor::Charla)]
     flavor: Flavor,
-    /// Scenario name (fanout, rate70, rate100, small_room).
+    /// Scenario name (fanout, rate70, rate100, `small_room`).
     #[arg(long, default_value = "fanout")]
     scenario: String,
     /// Small sizes.

@@ -15,7 +15,7 @@ use crate::flavor::Flavor;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
-    /// charla-server, SQLite persistence on.
+    /// charla-server, `SQLite` persistence on.
     Charla,
     /// charla-server with history in memory only (to show what persistence costs).
     CharlaMemory,

@@ -38,7 +38,8 @@ impl Backoff {
 
     /// The next delay, given a uniform draw in `[0, 1)`.
     pub fn next_delay_with(&mut self, draw: f64) -> Duration {
-        let base = self.min.as_secs_f64() * 2f64.powi(self.attempt.min(30) as i32);
+        let base =
+            self.min.as_secs_f64() * 2f64.powi(i32::try_from(self.attempt.min(30)).unwrap_or(30));
         self.attempt = self.attempt.saturating_add(1);
         let deviation = base * self.jitter;
         // Spread uniformly over [base - deviation, base + deviation], like socket.io-client.

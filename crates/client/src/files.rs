@@ -60,10 +60,10 @@ pub fn read_json_or_default<T: DeserializeOwned + Default>(path: &Path) -> T {
             let aside = bad_path(path);
             match fs::rename(path, &aside) {
                 Ok(()) => {
-                    tracing::warn!(path = %path.display(), kept_as = %aside.display(), error = %e, "corrupt file set aside; using defaults")
+                    tracing::warn!(path = %path.display(), kept_as = %aside.display(), error = %e, "corrupt file set aside; using defaults");
                 }
                 Err(rename) => {
-                    tracing::warn!(path = %path.display(), error = %e, rename_error = %rename, "corrupt file; using defaults")
+                    tracing::warn!(path = %path.display(), error = %e, rename_error = %rename, "corrupt file; using defaults");
                 }
             }
             T::default()

@@ -41,8 +41,14 @@ impl Paths {
                 .ok_or(Error::NoHome)
         };
         Ok(Self {
-            config_dir: pick(CONFIG_DIR_ENV, dirs.as_ref().map(|d| d.config_dir()))?,
-            data_dir: pick(DATA_DIR_ENV, dirs.as_ref().map(|d| d.data_dir()))?,
+            config_dir: pick(
+                CONFIG_DIR_ENV,
+                dirs.as_ref().map(directories::ProjectDirs::config_dir),
+            )?,
+            data_dir: pick(
+                DATA_DIR_ENV,
+                dirs.as_ref().map(directories::ProjectDirs::data_dir),
+            )?,
         })
     }
 

@@ -78,7 +78,7 @@ async fn collect(
                             .collect::<Vec<_>>()
                     );
                 }
-                *outbox_empty.lock().expect("lock") = entries.is_empty()
+                *outbox_empty.lock().expect("lock") = entries.is_empty();
             }
             Some(other) => {
                 if std::env::var_os("CHARLA_TRACE_FAULTS").is_some() {

@@ -1,4 +1,4 @@
-//! Real processes killed at bad moments: the server (SIGKILL, then restarted on its SQLite
+//! Real processes killed at bad moments: the server (SIGKILL, then restarted on its `SQLite`
 //! history) while messages are queued, and `charla-cli` (SIGKILL mid-stream, then started again
 //! on the same data folder). Every message accepted for sending arrives exactly once.
 

@@ -25,7 +25,7 @@ pub enum Frame<'a> {
 pub enum CloseReason {
     /// The frame does not decode.
     Malformed(DecodeError),
-    /// A packet only a server may send (`2` ping over WebSocket in v4, `44` connect_error).
+    /// A packet only a server may send (`2` ping over WebSocket in v4, `44` `connect_error`).
     ServerOnlyPacket,
     /// An event or ack before the namespace was joined with `40` (or after leaving it with `41`).
     NotConnected,

@@ -29,7 +29,7 @@ fn invalid_username(message: impl Into<String>) -> Refusal {
 /// It is refused unless:
 /// - it is 1–32 characters long once normalized;
 /// - it has no control, format, private-use or unassigned character, and none that is invisible
-///   or blank (Default_Ignorable_Code_Point: zero-width spaces and joiners, soft hyphen, Hangul
+///   or blank (`Default_Ignorable_Code_Point`: zero-width spaces and joiners, soft hyphen, Hangul
 ///   fillers, variation selectors, tags…; and the Braille blank);
 /// - it has no bidirectional control (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069);
 /// - its only white space is single ASCII spaces between words (no tab, no line or paragraph
@@ -134,7 +134,7 @@ fn is_bidi_control(c: char) -> bool {
     )
 }
 
-/// Characters that show nothing: Default_Ignorable_Code_Point (DerivedCoreProperties.txt,
+/// Characters that show nothing: `Default_Ignorable_Code_Point` (DerivedCoreProperties.txt,
 /// unchanged from Unicode 14 to 17; no crate at hand exposes it), plus symbols drawn blank.
 fn is_invisible(c: char) -> bool {
     matches!(

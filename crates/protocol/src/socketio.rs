@@ -154,7 +154,7 @@ impl SocketPacket {
         let mut namespace = "/".to_owned();
         if rest.starts_with('/') {
             let (nsp, after) = rest.split_once(',').unwrap_or((rest, ""));
-            namespace = nsp.to_owned();
+            nsp.clone_into(&mut namespace);
             rest = after;
         }
 
@@ -203,7 +203,8 @@ impl SocketPacket {
         let mut out = String::new();
         out.push(self.kind.as_char());
         if self.kind.is_binary() {
-            out.push_str(&format!("{}-", self.attachments));
+            out.push_str(&self.attachments.to_string());
+            out.push('-');
         }
         if self.namespace != "/" {
             out.push_str(&self.namespace);

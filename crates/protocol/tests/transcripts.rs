@@ -159,7 +159,7 @@ fn every_client_frame_is_classified_as_the_node_server_did() {
     let mut checked = 0;
     let mut closes = 0;
     let mut sessions: std::collections::HashMap<(&str, &str), (InboundSession, bool)> =
-        Default::default();
+        std::collections::HashMap::default();
     for (index, line) in all.iter().enumerate() {
         let Line::Frame(frame) = line else { continue };
         if !frame.from_client || !node_sections.contains(&frame.section) || is_truncated(frame.text)

@@ -9,7 +9,7 @@ use std::time::Duration;
 pub enum Storage {
     /// Nothing survives a restart; only the recent window (`history_limit`) is kept.
     Memory,
-    /// An SQLite file (created when missing).
+    /// An `SQLite` file (created when missing).
     Sqlite(PathBuf),
 }
 
@@ -20,9 +20,9 @@ pub struct ServerConfig {
     pub storage: Storage,
     /// How many recent messages are kept in memory and given to a client joining afresh.
     pub history_limit: usize,
-    /// With SQLite, keep at most this many messages (`None`: all of them).
+    /// With `SQLite`, keep at most this many messages (`None`: all of them).
     pub retention_messages: Option<u64>,
-    /// With SQLite, the largest the database file may grow, in bytes (`None`: no cap). When
+    /// With `SQLite`, the largest the database file may grow, in bytes (`None`: no cap). When
     /// it is full, messages are refused as `unavailable`.
     pub db_max_bytes: Option<u64>,
     /// Browser origins allowed to connect (`*` allows any). Clients sending no `Origin` (native

@@ -9,7 +9,7 @@
 //! - `transport`: Engine.IO / Socket.IO sessions over WebSocket and long-polling, handing
 //!   events up through `transport::Application`;
 //! - `listener` (connections, caps, request-head deadline), `origin` (the browser origin
-//!   guard), `store` (SQLite history), `throttle` (rate-limited log lines), `config`, `error`.
+//!   guard), `store` (`SQLite` history), `throttle` (rate-limited log lines), `config`, `error`.
 
 mod chat;
 mod config;

@@ -34,7 +34,7 @@ struct Cli {
     #[arg(long, env = "CHARLA_DB_MAX_MB")]
     db_max_mb: Option<u64>,
     /// A browser origin allowed to connect (repeat, or comma-separate in the env var; `*` for
-    /// any). Default: the tutorial's client, http://localhost:5175.
+    /// any). Default: the tutorial's client, <http://localhost:5175>.
     #[arg(
         long = "allow-origin",
         env = "CHARLA_ALLOW_ORIGINS",

@@ -1,4 +1,4 @@
-//! History persistence: an SQLite file, written in commit order by whoever holds the room.
+//! History persistence: an `SQLite` file, written in commit order by whoever holds the room.
 //!
 //! The room stores each accepted draft itself, under its lock ([`StoreHandle::append`]): the
 //! draft gets its `seq` and timestamp inside the transaction that stores it (WAL,
@@ -63,7 +63,7 @@ pub struct NotStored(pub String);
 /// How often the WAL is checkpointed (off the message path).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// The SQLite store: its one connection, with the next `seq`.
+/// The `SQLite` store: its one connection, with the next `seq`.
 #[derive(Clone)]
 pub struct StoreHandle {
     writer: Arc<Mutex<Writer>>,
@@ -110,7 +110,7 @@ pub fn new_epoch() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-/// Opens the SQLite store and reads back what the room needs.
+/// Opens the `SQLite` store and reads back what the room needs.
 ///
 /// # Errors
 /// When the database cannot be created, opened or read.
@@ -358,6 +358,8 @@ fn load(conn: &Connection, options: &StoreOptions, epoch: String) -> Result<Load
 
 /// Stores one message (one commit), dropping what retention no longer keeps.
 fn insert(conn: &mut Connection, m: &ChatMessage, retention: Option<u64>) -> rusqlite::Result<()> {
+    const INSERT: &str = "INSERT INTO messages (seq, id, username, text, timestamp, client_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
     let seq = m.seq.unwrap_or_default();
     let row = params![
         seq,
@@ -367,8 +369,6 @@ fn insert(conn: &mut Connection, m: &ChatMessage, retention: Option<u64>) -> rus
         charla_protocol::timestamp::format(&m.timestamp),
         m.client_id
     ];
-    const INSERT: &str = "INSERT INTO messages (seq, id, username, text, timestamp, client_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
     let Some(keep) = retention else {
         // One statement is its own transaction.
         conn.prepare_cached(INSERT)?.execute(row)?;

@@ -230,7 +230,7 @@ async fn unknown_events_are_answered_when_an_ack_is_asked() {
 
 // --- Item 17 ---
 
-/// `--ping-interval`/`--ping-timeout` and CHARLA_PING_INTERVAL/CHARLA_PING_TIMEOUT set the open packet's values, and the heartbeat follows them.
+/// `--ping-interval`/`--ping-timeout` and `CHARLA_PING_INTERVAL/CHARLA_PING_TIMEOUT` set the open packet's values, and the heartbeat follows them.
 #[tokio::test]
 async fn ping_settings_from_flags_and_environment_reach_the_open_packet() {
     let mut flags = ServerChild::spawn(
@@ -268,7 +268,7 @@ async fn ping_settings_from_flags_and_environment_reach_the_open_packet() {
     let ping_at = start.elapsed();
     assert_eq!(ping, "2");
     assert!(
-        ping_at >= Duration::from_millis(600) && ping_at < Duration::from_millis(2000),
+        ping_at >= Duration::from_millis(600) && ping_at < Duration::from_secs(2),
         "first WebSocket ping at {ping_at:?}"
     );
     drop(flags);

@@ -1,4 +1,4 @@
-//! History: kept in SQLite across restarts, replayed after `since`, bounded to the last N.
+//! History: kept in `SQLite` across restarts, replayed after `since`, bounded to the last N.
 
 mod common;
 

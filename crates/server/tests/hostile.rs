@@ -31,8 +31,7 @@ async fn bystanders_still_chat(server: &TestServer, bystander: &mut TestClient) 
 fn rand_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// Each malformed client frame of the transcripts (badframes.txt and main.txt) closes that

@@ -214,10 +214,10 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
             );
         }
         ClientEvent::Status(ConnectionStatus::Disconnected { reason }) => {
-            eprintln!("* disconnected: {reason}")
+            eprintln!("* disconnected: {reason}");
         }
         ClientEvent::Status(ConnectionStatus::Connected { compat: true }) => {
-            eprintln!("* connected (tutorial server: no acks, no history)")
+            eprintln!("* connected (tutorial server: no acks, no history)");
         }
         ClientEvent::Error(error) => eprintln!("* error: {}", error.message),
         ClientEvent::Outbox { entries } => {

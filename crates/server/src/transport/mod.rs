@@ -282,18 +282,15 @@ impl Responder {
     /// When the answer cannot be queued.
     pub fn send_json(self, json: &str, place: Option<ReplyPlace>) -> Result<(), SendFailure> {
         let packet = Bytes::from(format!("43{}[{json}]", self.id));
-        match place {
-            Some(mut place) => {
-                place.filled = true;
-                self.link.queue().fill_place(packet)
+        if let Some(mut place) = place {
+            place.filled = true;
+            self.link.queue().fill_place(packet)
+        } else {
+            let result = self.link.send_packet(packet);
+            if result == Err(SendFailure::Full) {
+                self.link.disconnect();
             }
-            None => {
-                let result = self.link.send_packet(packet);
-                if result == Err(SendFailure::Full) {
-                    self.link.disconnect();
-                }
-                result
-            }
+            result
         }
     }
 }

@@ -359,10 +359,10 @@ pub async fn run(session: Arc<Session>) {
             }
         }
     };
-    close(&session, reason).await;
+    close(&session, reason);
 }
 
-async fn close(session: &Arc<Session>, reason: End) {
+fn close(session: &Arc<Session>, reason: End) {
     let connected = session.core().connected;
     let mut farewell = Vec::new();
     if connected && reason.by_server() {

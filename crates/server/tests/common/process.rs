@@ -101,9 +101,7 @@ impl ServerProcess {
 
     /// Open file descriptors (entries of `/proc/<pid>/fd`).
     pub fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
-            .map(Iterator::count)
-            .unwrap_or(0)
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map_or(0, Iterator::count)
     }
 
     /// Everything the server has logged so far.

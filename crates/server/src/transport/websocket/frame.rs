@@ -241,7 +241,7 @@ impl ServerHead {
         bytes[0] = 0x80 | opcode;
         let size = if len < 126 {
             // Fits in seven bits.
-            bytes[1] = len as u8;
+            bytes[1] = u8::try_from(len).unwrap_or(125);
             2
         } else if let Ok(short) = u16::try_from(len) {
             bytes[1] = 126;
@@ -284,15 +284,15 @@ mod tests {
     fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
         let mask = [0x37, 0xfa, 0x21, 0x3d];
         let mut frame = vec![if fin { 0x80 } else { 0 } | opcode];
-        match payload.len() {
-            n if n < 126 => frame.push(0x80 | n as u8),
-            n if n <= 0xFFFF => {
-                frame.push(0x80 | 126);
-                frame.extend_from_slice(&(n as u16).to_be_bytes());
+        match (u8::try_from(payload.len()), u16::try_from(payload.len())) {
+            (Ok(short), _) if short < 126 => frame.push(0x80 | short),
+            (_, Ok(medium)) => {
+                frame.push(0x80 | 0x7e);
+                frame.extend_from_slice(&medium.to_be_bytes());
             }
-            n => {
-                frame.push(0x80 | 127);
-                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            _ => {
+                frame.push(0x80 | 0x7f);
+                frame.extend_from_slice(&(payload.len() as u64).to_be_bytes());
             }
         }
         frame.extend_from_slice(&mask);

@@ -74,15 +74,12 @@ pub fn accept(
     let on_upgrade = hyper::upgrade::on(&mut request);
     let ctx = ctx.clone();
     ctx.tasks.clone().spawn(async move {
-        let stream = match on_upgrade.await.map(take_tcp) {
-            Ok(Some(stream)) => stream,
-            _ => {
-                tracing::debug!(%peer, "websocket upgrade did not complete");
-                if let Some(session) = upgrading {
-                    session.switch_carrier(Carrier::Upgrading, Carrier::Polling);
-                }
-                return;
+        let Ok(Some(stream)) = on_upgrade.await.map(take_tcp) else {
+            tracing::debug!(%peer, "websocket upgrade did not complete");
+            if let Some(session) = upgrading {
+                session.switch_carrier(Carrier::Upgrading, Carrier::Polling);
             }
+            return;
         };
         match (upgrading, admitted) {
             // Boxed: the upgrade's handshake state would otherwise size every direct
