@@ -9,7 +9,7 @@ use charla_client::{ClientEvent, ConnectionStatus};
 use charla_desktop::error::AppError;
 use charla_desktop::events::EventSink;
 use charla_desktop::session::AppState;
-use charla_server::ServerConfig;
+use charla_testkit::TestServer;
 
 #[derive(Clone, Default)]
 struct Recorder(Arc<Mutex<Vec<ClientEvent>>>);
@@ -64,19 +64,8 @@ fn profiles_are_checked_with_the_servers_rules_and_saved() {
 
 #[tokio::test]
 async fn a_session_forwards_every_event_to_the_window() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(charla_server::run(
-        listener,
-        ServerConfig {
-            rate_limit_per_sec: 0,
-            rate_limit_per_address_per_sec: 0,
-            ..Default::default()
-        },
-        std::future::pending(),
-    ));
+    let server = TestServer::open().await;
+    let addr = server.addr;
 
     let dir = tempfile::tempdir().expect("temp dir");
     let state = AppState::new(Paths::under(dir.path()));

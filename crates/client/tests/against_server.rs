@@ -9,41 +9,10 @@ use charla_client::{
 };
 use charla_protocol::chat::ErrorCode;
 use charla_server::ServerConfig;
-use tokio::sync::{mpsc, oneshot};
+use charla_testkit::TestServer;
+use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Server {
-    async fn start_on(addr: &str, config: ServerConfig) -> Self {
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(charla_server::run(listener, config, async move {
-            let _ = stopped.await;
-        }));
-        Self {
-            addr,
-            stop: Some(stop),
-        }
-    }
-
-    async fn start(config: ServerConfig) -> Self {
-        Self::start_on("127.0.0.1:0", config).await
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
 
 struct Client {
     handle: ClientHandle,
@@ -118,7 +87,7 @@ fn open() -> ServerConfig {
 /// Two clients chat; presence and typing flow; the sender's outbox empties on the ack.
 #[tokio::test]
 async fn two_clients_chat_with_presence_typing_and_acks() {
-    let server = Server::start(open()).await;
+    let server = TestServer::start(open()).await;
     let mut alice = Client::start(server.addr, "alice");
     alice.connected().await;
     let mut bob = Client::start(server.addr, "bob");
@@ -162,7 +131,7 @@ async fn two_clients_chat_with_presence_typing_and_acks() {
 /// Refused messages stay in the outbox as failed with the server's reason; retry and discard.
 #[tokio::test]
 async fn refused_messages_fail_and_can_be_retried_or_discarded() {
-    let server = Server::start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         max_message_chars: 5,
         rate_limit_per_sec: 0,
         rate_limit_per_address_per_sec: 0,
@@ -229,7 +198,7 @@ async fn sending_while_offline_delivers_on_reconnect() {
         .expect("queued offline");
     assert_eq!(entry.state, OutboxState::Pending);
 
-    let server = Server::start_on(&port.to_string(), open()).await;
+    let server = TestServer::start_on(port, open()).await;
     alice.handle.reconnect_now();
     alice.connected().await;
     let mut bob = Client::start(server.addr, "bob");
@@ -250,7 +219,7 @@ async fn sending_while_offline_delivers_on_reconnect() {
 /// it, it connects.
 #[tokio::test]
 async fn a_wrong_token_is_reported_and_the_right_one_connects() {
-    let server = Server::start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         token: Some("s3cret".into()),
         ..Default::default()
     })

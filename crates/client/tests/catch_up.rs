@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use charla_client::{ClientEvent, ClientHandle};
 use charla_server::{ServerConfig, Storage};
-use common::{options, start, until, InProcessServer};
+use common::{options, start, until, TestServer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -123,7 +123,7 @@ fn sqlite(dir: &tempfile::TempDir, retention: Option<u64>) -> ServerConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missed_messages_past_the_window_all_arrive_once_in_order() {
     let db = tempfile::tempdir().expect("temp dir");
-    let server = InProcessServer::start(sqlite(&db, None)).await;
+    let server = TestServer::start(sqlite(&db, None)).await;
     let gate = Gate::start(server.addr).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let (_reader, mut reader_events) = start(options(
@@ -131,7 +131,7 @@ async fn missed_messages_past_the_window_all_arrive_once_in_order() {
         "reader",
         dir.path(),
     ));
-    let (writer, mut writer_events) = start(options(&server.url(), "writer", dir.path()));
+    let (writer, mut writer_events) = start(options(&server.http_url(), "writer", dir.path()));
     let first = vec!["before".to_owned()];
     send_all(&writer, &mut writer_events, &first).await;
     texts_until(&mut reader_events, "before").await;
@@ -151,7 +151,7 @@ async fn missed_messages_past_the_window_all_arrive_once_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_past_retention_are_reported_as_a_gap() {
     let db = tempfile::tempdir().expect("temp dir");
-    let server = InProcessServer::start(sqlite(&db, Some(100))).await;
+    let server = TestServer::start(sqlite(&db, Some(100))).await;
     let gate = Gate::start(server.addr).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let (_reader, mut reader_events) = start(options(
@@ -159,7 +159,7 @@ async fn messages_past_retention_are_reported_as_a_gap() {
         "reader",
         dir.path(),
     ));
-    let (writer, mut writer_events) = start(options(&server.url(), "writer", dir.path()));
+    let (writer, mut writer_events) = start(options(&server.http_url(), "writer", dir.path()));
     send_all(&writer, &mut writer_events, &["before".to_owned()]).await;
     texts_until(&mut reader_events, "before").await;
 
@@ -182,17 +182,17 @@ async fn a_server_whose_history_started_over_is_followed() {
         rate_limit_per_address_per_sec: 0,
         ..ServerConfig::default()
     };
-    let first = InProcessServer::start(config()).await;
+    let first = TestServer::start(config()).await;
     let addr = first.addr;
     let dir = tempfile::tempdir().expect("temp dir");
-    let (_reader, mut reader_events) = start(options(&first.url(), "reader", dir.path()));
-    let (writer, mut writer_events) = start(options(&first.url(), "writer", dir.path()));
+    let (_reader, mut reader_events) = start(options(&first.http_url(), "reader", dir.path()));
+    let (writer, mut writer_events) = start(options(&first.http_url(), "writer", dir.path()));
     let old: Vec<String> = (0..3).map(|i| format!("old {i}")).collect();
     send_all(&writer, &mut writer_events, &old).await;
     texts_until(&mut reader_events, "old 2").await;
 
     drop(first);
-    let _second = InProcessServer::start_on(addr, config()).await;
+    let _second = TestServer::start_on(addr, config()).await;
     let reset = until(&mut reader_events, |e| {
         matches!(e, ClientEvent::HistoryReset).then_some(())
     });

@@ -12,7 +12,7 @@ use charla_protocol::chat::ChatMessage;
 use charla_server::ServerConfig;
 
 mod common;
-use common::{options, start, until, InProcessServer};
+use common::{options, start, until, TestServer};
 
 /// `charla-cli` as user `bot` on `server`, its files in `data`, logging refusals to stderr.
 fn cli(server: &str, data: &Path) -> Command {
@@ -63,9 +63,9 @@ async fn run_piped(mut command: Command, batches: Vec<Vec<String>>, pause: Durat
 /// limit (10/s, burst 50). Every line arrives once, in order, and the cli exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn piped_lines_over_the_rate_limit_all_arrive_once_in_order_and_exit_0() {
-    let server = InProcessServer::start(ServerConfig::default()).await;
+    let server = TestServer::start(ServerConfig::default()).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let (observer, mut events) = start(options(&server.url(), "observer", dir.path()));
+    let (observer, mut events) = start(options(&server.http_url(), "observer", dir.path()));
     until(&mut events, |e| {
         matches!(e, ClientEvent::Joined { .. }).then_some(())
     })
@@ -75,7 +75,7 @@ async fn piped_lines_over_the_rate_limit_all_arrive_once_in_order_and_exit_0() {
     let batches = lines.chunks(50).map(<[String]>::to_vec).collect();
     let started = Instant::now();
     let mut run = tokio::spawn(run_piped(
-        cli(&server.url(), &dir.path().join("cli")),
+        cli(&server.http_url(), &dir.path().join("cli")),
         batches,
         Duration::from_millis(500),
     ));
@@ -128,7 +128,7 @@ async fn piped_lines_over_the_rate_limit_all_arrive_once_in_order_and_exit_0() {
 /// delivered; the others are delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_refused_for_good_makes_the_cli_exit_1_with_a_count() {
-    let server = InProcessServer::start(ServerConfig {
+    let server = TestServer::start(ServerConfig {
         max_message_chars: 20,
         ..ServerConfig::default()
     })
@@ -140,7 +140,7 @@ async fn a_message_refused_for_good_makes_the_cli_exit_1_with_a_count() {
         "last".to_owned(),
     ];
     let output = run_piped(
-        cli(&server.url(), &dir.path().join("cli")),
+        cli(&server.http_url(), &dir.path().join("cli")),
         vec![lines],
         Duration::ZERO,
     )
@@ -159,7 +159,7 @@ async fn a_message_refused_for_good_makes_the_cli_exit_1_with_a_count() {
         "the refusal is reported once: {stderr}"
     );
 
-    let (observer, mut events) = start(options(&server.url(), "observer", dir.path()));
+    let (observer, mut events) = start(options(&server.http_url(), "observer", dir.path()));
     let history = until(&mut events, |e| match e {
         ClientEvent::Joined { history, .. } => Some(history.clone()),
         _ => None,

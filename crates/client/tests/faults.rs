@@ -10,9 +10,10 @@ use std::time::Duration;
 use charla_client::{spawn, Backoff, ClientEvent, ClientOptions};
 use charla_protocol::chat::ChatMessage;
 use charla_server::ServerConfig;
+use charla_testkit::TestServer;
 use rand::Rng;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 const PER_CLIENT: usize = 500;
@@ -105,22 +106,12 @@ async fn random_cuts_lose_nothing_and_duplicate_nothing() {
             .with_test_writer()
             .try_init();
     }
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server_addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(charla_server::run(
-        listener,
-        ServerConfig {
-            rate_limit_per_sec: 0,
-            rate_limit_per_address_per_sec: 0,
-            history_limit: 5000,
-            ..Default::default()
-        },
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let proxy = CuttingProxy::start(server_addr).await;
+    let server = TestServer::start(ServerConfig {
+        history_limit: 5000,
+        ..TestServer::unlimited()
+    })
+    .await;
+    let proxy = CuttingProxy::start(server.addr).await;
     let dir = tempfile::tempdir().expect("temp dir");
 
     let mut handles = Vec::new();
@@ -203,5 +194,5 @@ async fn random_cuts_lose_nothing_and_duplicate_nothing() {
     }
     assert_eq!(orders[0], orders[1], "both clients saw one order");
     assert!(cut_connections >= MIN_CUTS, "cuts hit live connections");
-    let _ = stop.send(());
+    server.stop().await;
 }

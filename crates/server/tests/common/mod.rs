@@ -12,87 +12,16 @@ use std::time::Duration;
 
 use charla_protocol::chat::JoinAck;
 use charla_protocol::{EnginePacket, EventName, SocketKind, SocketPacket};
-use charla_server::ServerConfig;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A server running in this process until dropped or stopped.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<charla_server::Result<()>>>,
-}
-
-impl TestServer {
-    pub async fn start(config: ServerConfig) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(charla_server::run(listener, config, async move {
-            let _ = stopped.await;
-        }));
-        Self {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    /// A handle on a server running in another process.
-    pub fn external(port: u16) -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            stop: None,
-            task: None,
-        }
-    }
-
-    /// Open server with no rate limit, in memory.
-    pub async fn open() -> Self {
-        Self::start(ServerConfig {
-            rate_limit_per_sec: 0,
-            rate_limit_per_address_per_sec: 0,
-            ..ServerConfig::default()
-        })
-        .await
-    }
-
-    /// Graceful shutdown; returns once the server has stored everything.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(WAIT, task)
-                .await
-                .expect("server stops in time")
-                .expect("no panic")
-                .expect("runs cleanly");
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("ws://{}/socket.io/?EIO=4&transport=websocket", self.addr)
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+pub use charla_testkit::TestServer;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

@@ -1,0 +1,18 @@
+//! charla-testkit: what Charla's integration tests share, written once.
+//!
+//! - [`TestServer`]: a real `charla-server` (its `run`) in this process, on `127.0.0.1`.
+//! - [`Process`]: a child process, killed by its PID and reaped whatever the test does.
+//! - [`client_options`], [`start_client`], [`until`]: clients that reconnect within
+//!   milliseconds, and waiting, bounded in time, for the event a test expects.
+//!
+//! Only ever a dev-dependency. Panics are how it reports a broken test setup.
+
+#![allow(clippy::missing_panics_doc)]
+
+mod client;
+mod process;
+mod server;
+
+pub use client::{client_options, start_client, until, WAIT};
+pub use process::{free_port, Process};
+pub use server::TestServer;
