@@ -1,12 +1,13 @@
 //! The real `charla-server` binary as a child process: started on a free port of 127.0.0.1,
 //! its log (stderr) kept in a file for assertions, its memory (`VmRSS`) and open file
-//! descriptors read from `/proc`, and killed by its PID when dropped.
+//! descriptors read from `/proc`, and killed by its PID when dropped (a `charla_testkit::Process`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use charla_testkit::Process;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -14,7 +15,7 @@ use super::TestServer;
 
 /// A running server process.
 pub struct ServerProcess {
-    child: Child,
+    process: Process,
     /// Where it listens.
     pub addr: SocketAddr,
     log: PathBuf,
@@ -38,7 +39,7 @@ impl ServerProcess {
             .spawn()
             .expect("the server starts");
         let mut server = Self {
-            child,
+            process: Process(child),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
             _dir: dir,
@@ -70,7 +71,7 @@ impl ServerProcess {
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.0.id()
     }
 
     /// A handle for the in-process test client ([`super::TestClient`]).
@@ -80,7 +81,7 @@ impl ServerProcess {
 
     /// Whether the process is still running.
     pub fn is_alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        matches!(self.process.0.try_wait(), Ok(None))
     }
 
     /// Resident memory, in KiB (`VmRSS` of `/proc/<pid>/status`).
@@ -121,14 +122,6 @@ impl ServerProcess {
             http_exchange(self.addr, request.as_bytes(), Duration::from_secs(2)).await,
             Some(response) if response.starts_with("HTTP/1.1 200") && response.ends_with("ok\n")
         )
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        // `Child::kill` signals this child's PID only (SIGKILL).
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
