@@ -3,21 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use charla_client::settings::Preferences;
 use charla_protocol::chat::ChatMessage;
 
 /// Longest notification body, in characters.
 const BODY_CHARS: usize = 140;
 /// Messages arriving within this window become one notification.
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(1500);
-
-/// The notification preferences that matter here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Preferences {
-    /// Notifications on at all (the tray's "Mute" unchecks this).
-    pub enabled: bool,
-    /// Only messages that mention my name.
-    pub mentions_only: bool,
-}
 
 /// One desktop notification: plain text, never markup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +66,7 @@ impl Attention {
             return false;
         }
         self.unread += 1;
-        let wanted = prefs.enabled && (!prefs.mentions_only || mentions(&message.text, me));
+        let wanted = prefs.notifications && (!prefs.mentions_only || mentions(&message.text, me));
         if wanted {
             if self.batch.is_empty() {
                 self.batch_started = Some(now);
@@ -169,8 +161,10 @@ mod tests {
     }
 
     const ON: Preferences = Preferences {
-        enabled: true,
+        notifications: true,
         mentions_only: false,
+        close_to_tray: true,
+        start_on_login: false,
     };
 
     #[test]
@@ -264,8 +258,8 @@ mod tests {
             "ana",
             false,
             Preferences {
-                enabled: false,
-                mentions_only: false,
+                notifications: false,
+                ..ON
             },
             t0,
         );
@@ -273,8 +267,8 @@ mod tests {
         assert_eq!(muted.take_due(t0 + COALESCE_WINDOW), None);
 
         let prefs = Preferences {
-            enabled: true,
             mentions_only: true,
+            ..ON
         };
         let mut a = Attention::default();
         a.on_message(&msg("bob", "lunch?"), "ana", false, prefs, t0);

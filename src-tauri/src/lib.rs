@@ -1,15 +1,35 @@
-//! charla-desktop: the Tauri app, a thin adapter over `charla-client`. This file is setup only.
+//! charla-desktop: the Tauri app, a thin adapter over `charla-client`. This file is setup only:
+//! it builds each part and hands it what it needs, so no part looks another up at run time.
+//!
+//! Layers, each importing only the ones below it:
+//! - `commands`: what the UI invokes;
+//! - `session` (the client and its bridge), `tray`;
+//! - `window` (show, hide, close to the tray, the unread title);
+//! - `notify` (the unread count and notifications);
+//! - `attention` (pure rules), `config_store` (the config's one owner), `bridge` (events to
+//!   the webview), `wake`, `error`.
 
 pub mod attention;
-pub mod commands;
+pub mod bridge;
+mod commands;
+pub mod config_store;
 pub mod error;
-pub mod events;
+pub mod notify;
 pub mod session;
-pub mod system;
 pub mod tray;
+pub mod wake;
+pub mod window;
 
-use charla_client::settings::{Config, Paths};
-use tauri::{Manager, WindowEvent};
+use std::sync::{Arc, OnceLock};
+
+use charla_client::settings::Paths;
+use tauri::Manager;
+
+use crate::bridge::WebviewSink;
+use crate::config_store::ConfigStore;
+use crate::notify::Notifier;
+use crate::session::AppState;
+use crate::window::Window;
 
 /// Builds and runs the app until it quits.
 ///
@@ -29,12 +49,24 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    let store = Arc::new(ConfigStore::load(paths.clone()));
+    let state = AppState::with_store(paths, store.clone());
+    let reconnector = state.reconnector();
+    // Filled in by setup; the plugin and window callbacks are registered before it runs.
+    let window_slot: Arc<OnceLock<Arc<Window>>> = Arc::new(OnceLock::new());
+    let second_launch = window_slot.clone();
+    let window_events = window_slot.clone();
+
     #[allow(clippy::expect_used)]
     tauri::Builder::default()
         // First: a second launch hands over to the running app and exits.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            system::show_window(app);
-        }))
+        .plugin(tauri_plugin_single_instance::init(
+            move |_app, _args, _cwd| {
+                if let Some(window) = second_launch.get() {
+                    window.show();
+                }
+            },
+        ))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
@@ -42,29 +74,56 @@ pub fn run() {
         ))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
-        .manage(session::AppState::new(paths.clone()))
+        .manage(state)
         .setup(move |app| {
             let handle = app.handle().clone();
-            let muted = !Config::load(&paths).notifications.enabled;
-            let has_tray = match tray::build(&handle, muted) {
-                Ok(_) => true,
+            let tray_slot: Arc<OnceLock<tray::Tray>> = Arc::new(OnceLock::new());
+            let notifier = {
+                let front = handle.clone();
+                let shown = handle.clone();
+                Notifier::new(
+                    handle.clone(),
+                    store.clone(),
+                    Box::new(move || window::in_front(&front)),
+                    Box::new(move |unread| {
+                        tray::show_unread(&shown, unread);
+                        window::show_unread(&shown, unread);
+                    }),
+                )
+            };
+            let window = Window::new(handle.clone(), store.clone(), notifier.clone());
+            match tray::build(&handle, window.clone(), store.clone()) {
+                Ok(tray) => {
+                    let _ = tray_slot.set(tray);
+                    window.set_has_tray(true);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "no system tray; closing the window will quit");
-                    false
                 }
-            };
-            app.manage(system::Desktop::new(paths.clone(), has_tray));
-            system::watch_for_wake(handle);
+            }
+            store.subscribe(move |config| {
+                if let Some(tray) = tray_slot.get() {
+                    tray.set_muted(!config.preferences().notifications);
+                }
+            });
+            wake::watch(move || {
+                let reconnector = reconnector.clone();
+                async move { reconnector.reconnect_now().await }
+            });
+            let observer = notifier.clone();
+            app.manage(WebviewSink::new(
+                handle,
+                Arc::new(move |event| observer.observe(event)),
+            ));
+            app.manage(notifier);
+            app.manage(window.clone());
+            let _ = window_slot.set(window);
             Ok(())
         })
-        .on_window_event(|window, event| match event {
-            WindowEvent::CloseRequested { api, .. }
-                if window.label() == "main" && system::close_requested(window.app_handle()) =>
-            {
-                api.prevent_close();
+        .on_window_event(move |window, event| {
+            if let Some(behaviour) = window_events.get() {
+                behaviour.on_event(window.label(), event);
             }
-            WindowEvent::Focused(true) => system::focused(window.app_handle()),
-            _ => {}
         })
         .invoke_handler(tauri::generate_handler![
             commands::profile::load_settings,

@@ -1,35 +1,41 @@
-//! The app's state: where local files live, and the running chat session (one client task and
-//! its bridge), restarted when the profile changes or the window reloads.
+//! The app's state: where local files live, the config, and the running chat session (one
+//! client task and its bridge), restarted when the profile changes or the window reloads.
 
-use charla_client::settings::{Config, Drafts, Paths};
+use std::sync::Arc;
+
+use charla_client::settings::{Config, Drafts, Paths, Preferences};
 use charla_client::{ClientHandle, ClientOptions, OutboxEntry};
 use charla_protocol::rules::normalize_username;
 use serde::Serialize;
 use tokio::sync::{mpsc, Mutex};
 
+use crate::bridge::{bridge, EventSink};
+use crate::config_store::ConfigStore;
 use crate::error::{AppError, Result};
-use crate::events::{bridge, EventSink};
+
+/// The running client, shared with whoever may need to hurry its reconnection.
+type Session = Arc<Mutex<Option<ClientHandle>>>;
 
 /// Managed by Tauri; commands borrow it.
 pub struct AppState {
     paths: Paths,
+    store: Arc<ConfigStore>,
     /// A tokio mutex: starting a session awaits the old one's disconnect while holding it, so
     /// two quick restarts cannot run two clients at once.
-    session: Mutex<Option<ClientHandle>>,
+    session: Session,
 }
 
-/// The preferences the settings dialog edits.
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Preferences {
-    /// Desktop notifications on.
-    pub notifications: bool,
-    /// Only when my name is mentioned.
-    pub mentions_only: bool,
-    /// Closing the window hides it to the tray.
-    pub close_to_tray: bool,
-    /// Start Charla when I log in.
-    pub start_on_login: bool,
+/// Hurries the running session's reconnection (after the machine wakes).
+#[derive(Clone)]
+pub struct Reconnector(Session);
+
+impl Reconnector {
+    /// Skips the reconnection wait, if a session runs.
+    pub async fn reconnect_now(&self) {
+        if let Some(handle) = self.0.lock().await.as_ref() {
+            handle.reconnect_now();
+        }
+    }
 }
 
 /// What the UI needs at start.
@@ -43,19 +49,33 @@ pub struct Settings {
 }
 
 impl AppState {
-    /// State over the given folders.
+    /// State over the given folders, with a config store of its own.
     #[must_use]
     pub fn new(paths: Paths) -> Self {
+        let store = Arc::new(ConfigStore::load(paths.clone()));
+        Self::with_store(paths, store)
+    }
+
+    /// State over the given folders and the app's config store.
+    #[must_use]
+    pub fn with_store(paths: Paths, store: Arc<ConfigStore>) -> Self {
         Self {
             paths,
-            session: Mutex::new(None),
+            store,
+            session: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// What hurries this state's session to reconnect.
+    #[must_use]
+    pub fn reconnector(&self) -> Reconnector {
+        Reconnector(self.session.clone())
     }
 
     /// The saved config and the draft for its server.
     #[must_use]
     pub fn settings(&self) -> Settings {
-        let config = Config::load(&self.paths);
+        let config = self.store.get();
         let draft = Drafts::load(&self.paths).get(&config.server_url).to_owned();
         Settings { config, draft }
     }
@@ -68,25 +88,18 @@ impl AppState {
         let username =
             normalize_username(username).map_err(|r| AppError::InvalidUsername(r.message))?;
         charla_client::url::websocket_url(server_url)?;
-        let mut config = Config::load(&self.paths);
-        config.username = Some(username);
-        server_url.trim().clone_into(&mut config.server_url);
-        config.save(&self.paths)?;
-        Ok(config)
+        Ok(self.store.update(|config| {
+            config.username = Some(username);
+            server_url.trim().clone_into(&mut config.server_url);
+        })?)
     }
 
-    /// Saves the preferences.
+    /// Saves the preferences; returns those they replaced and the saved config.
     ///
     /// # Errors
     /// A config that cannot be written.
-    pub fn save_preferences(&self, preferences: &Preferences) -> Result<Config> {
-        let mut config = Config::load(&self.paths);
-        config.notifications.enabled = preferences.notifications;
-        config.notifications.mentions_only = preferences.mentions_only;
-        config.tray.close_to_tray = preferences.close_to_tray;
-        config.tray.start_on_login = preferences.start_on_login;
-        config.save(&self.paths)?;
-        Ok(config)
+    pub fn save_preferences(&self, preferences: Preferences) -> Result<(Preferences, Config)> {
+        Ok(self.store.set_preferences(preferences)?)
     }
 
     /// (Re)starts the chat session with the saved profile, forwarding events to `sink`.
@@ -94,7 +107,7 @@ impl AppState {
     /// # Errors
     /// No username saved yet, or an unusable server address.
     pub async fn start_session(&self, sink: impl EventSink) -> Result<()> {
-        let config = Config::load(&self.paths);
+        let config = self.store.get();
         let username = config.username.clone().ok_or(AppError::NotConfigured)?;
         let outbox = self.paths.outbox_file(&config.server_url, &username);
         let options = ClientOptions::new(&config.server_url, &username, outbox)?;
@@ -159,7 +172,7 @@ impl AppState {
     /// # Errors
     /// When it cannot be written.
     pub fn save_draft(&self, text: &str) -> Result<()> {
-        let config = Config::load(&self.paths);
+        let config = self.store.get();
         Drafts::load(&self.paths).set(&self.paths, &config.server_url, text)?;
         Ok(())
     }

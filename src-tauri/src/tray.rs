@@ -1,25 +1,40 @@
 //! The system tray: Show/Hide, Mute notifications, Quit (Linux delivers no tray clicks, so
 //! every action is in the menu), and the unread state as an icon badge and in the tooltip.
 
+use std::sync::Arc;
+
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
-use tauri::{AppHandle, Manager, Wry};
+use tauri::{AppHandle, Wry};
 
-use crate::system;
+use crate::config_store::ConfigStore;
+use crate::window::Window;
 
 const TRAY_ID: &str = "main";
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
 const ICON_UNREAD: &[u8] = include_bytes!("../../icons/tray-unread.png");
 
-/// The mute item, kept to reflect changes made in the settings dialog.
-pub struct MuteItem(pub CheckMenuItem<Wry>);
+/// The tray, while the app runs.
+pub struct Tray {
+    _icon: TrayIcon,
+    mute: CheckMenuItem<Wry>,
+}
 
-/// Builds the tray. An error means the desktop has no tray; the app works without one.
+impl Tray {
+    /// Keeps the "Mute notifications" mark in step with the saved preference.
+    pub fn set_muted(&self, muted: bool) {
+        let _ = self.mute.set_checked(muted);
+    }
+}
+
+/// Builds the tray: its menu shows and hides `window` and mutes through `store`. An error means
+/// the desktop has no tray; the app works without one.
 ///
 /// # Errors
 /// Tauri's, when the platform has no tray or the icon cannot be decoded.
-pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<TrayIcon> {
+pub fn build(app: &AppHandle, window: Arc<Window>, store: Arc<ConfigStore>) -> tauri::Result<Tray> {
+    let muted = !store.preferences().notifications;
     let show = MenuItem::with_id(app, "toggle", "Show/Hide Charla", true, None::<&str>)?;
     let mute =
         CheckMenuItem::with_id(app, "mute", "Mute notifications", true, muted, None::<&str>)?;
@@ -28,18 +43,26 @@ pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<TrayIcon> {
         app,
         &[&show, &mute, &PredefinedMenuItem::separator(app)?, &quit],
     )?;
-    app.manage(MuteItem(mute));
-    TrayIconBuilder::with_id(TRAY_ID)
+    let mark = mute.clone();
+    let icon = TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(ICON)?)
         .tooltip("Charla")
         .menu(&menu)
-        .on_menu_event(|app, event| match event.id.as_ref() {
-            "toggle" => system::toggle_window(app),
-            "mute" => system::toggle_mute(app),
+        .on_menu_event(move |app, event| match event.id.as_ref() {
+            "toggle" => window.toggle(),
+            "mute" => {
+                // A saved change moves the mark through `Tray::set_muted`; a failed one puts
+                // back the mark the click flipped.
+                if let Err(e) = store.toggle_mute() {
+                    tracing::warn!(error = %e, "could not save the mute setting");
+                    let _ = mark.set_checked(!store.preferences().notifications);
+                }
+            }
             "quit" => app.exit(0),
             _ => {}
         })
-        .build(app)
+        .build(app)?;
+    Ok(Tray { _icon: icon, mute })
 }
 
 /// Shows the unread count on the tray (icon variant, tooltip, title where supported).

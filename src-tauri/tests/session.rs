@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use charla_client::settings::Paths;
 use charla_client::{ClientEvent, ConnectionStatus};
+use charla_desktop::bridge::EventSink;
 use charla_desktop::error::AppError;
-use charla_desktop::events::EventSink;
 use charla_desktop::session::AppState;
 use charla_testkit::TestServer;
 

@@ -136,9 +136,9 @@ pub struct Config {
     pub username: Option<String>,
     /// The server address as the user typed it.
     pub server_url: String,
-    /// Notification preferences.
+    /// Notification preferences (read and written through [`Config::preferences`]).
     pub notifications: NotificationSettings,
-    /// Tray preferences.
+    /// Tray preferences (read and written through [`Config::preferences`]).
     pub tray: TraySettings,
 }
 
@@ -153,7 +153,47 @@ impl Default for Config {
     }
 }
 
+/// The preferences the settings dialog edits, as one flat value (stored in `config.json` under
+/// `notifications` and `tray`, where older versions put them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preferences {
+    /// Desktop notifications on (the tray's "Mute" turns this off).
+    pub notifications: bool,
+    /// Only when my name is mentioned.
+    pub mentions_only: bool,
+    /// Closing the window hides it to the tray.
+    pub close_to_tray: bool,
+    /// Start Charla when I log in.
+    pub start_on_login: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Config::default().preferences()
+    }
+}
+
 impl Config {
+    /// The preferences, flat.
+    #[must_use]
+    pub fn preferences(&self) -> Preferences {
+        Preferences {
+            notifications: self.notifications.enabled,
+            mentions_only: self.notifications.mentions_only,
+            close_to_tray: self.tray.close_to_tray,
+            start_on_login: self.tray.start_on_login,
+        }
+    }
+
+    /// Replaces the preferences.
+    pub fn set_preferences(&mut self, preferences: Preferences) {
+        self.notifications.enabled = preferences.notifications;
+        self.notifications.mentions_only = preferences.mentions_only;
+        self.tray.close_to_tray = preferences.close_to_tray;
+        self.tray.start_on_login = preferences.start_on_login;
+    }
+
     /// Loads the config (defaults when missing or corrupt; a corrupt file is kept as `.bad`).
     #[must_use]
     pub fn load(paths: &Paths) -> Self {
@@ -203,6 +243,31 @@ impl Drafts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preferences_read_and_write_the_file_s_nested_fields() {
+        let mut config = Config::default();
+        assert_eq!(
+            config.preferences(),
+            Preferences {
+                notifications: true,
+                mentions_only: false,
+                close_to_tray: true,
+                start_on_login: false,
+            }
+        );
+        let changed = Preferences {
+            notifications: false,
+            mentions_only: true,
+            close_to_tray: false,
+            start_on_login: true,
+        };
+        config.set_preferences(changed);
+        assert_eq!(config.preferences(), changed);
+        let json = serde_json::to_value(&config).expect("json");
+        assert_eq!(json["notifications"]["mentionsOnly"], true);
+        assert_eq!(json["tray"]["startOnLogin"], true);
+    }
 
     #[test]
     fn config_and_drafts_round_trip_and_survive_corruption() {

@@ -1,10 +1,11 @@
 //! Profile and local state: settings, first run, drafts, (re)starting the session.
 
-use charla_client::settings::Config;
+use charla_client::settings::{Config, Preferences};
 use tauri::{AppHandle, State};
 
+use crate::bridge::WebviewSink;
 use crate::error::Result;
-use crate::session::{AppState, Preferences, Settings};
+use crate::session::{AppState, Settings};
 
 /// The saved config and draft.
 #[tauri::command]
@@ -29,12 +30,11 @@ pub fn save_preferences(
     state: State<'_, AppState>,
     preferences: Preferences,
 ) -> Result<Config> {
-    let before = state.settings().config;
-    let config = state.save_preferences(&preferences)?;
-    if before.tray.start_on_login != config.tray.start_on_login {
+    let (before, config) = state.save_preferences(preferences)?;
+    if before.start_on_login != preferences.start_on_login {
         use tauri_plugin_autostart::ManagerExt;
         let autostart = app.autolaunch();
-        let result = if config.tray.start_on_login {
+        let result = if preferences.start_on_login {
             autostart.enable()
         } else {
             autostart.disable()
@@ -43,14 +43,13 @@ pub fn save_preferences(
             tracing::warn!(error = %e, "could not change start on login");
         }
     }
-    crate::system::sync_mute_item(&app, &config);
     Ok(config)
 }
 
 /// Starts (or restarts) the chat with the saved profile.
 #[tauri::command]
-pub async fn start_session(app: AppHandle, state: State<'_, AppState>) -> Result<()> {
-    state.start_session(app).await
+pub async fn start_session(state: State<'_, AppState>, sink: State<'_, WebviewSink>) -> Result<()> {
+    state.start_session(sink.inner().clone()).await
 }
 
 /// Saves the composer draft.

@@ -1,17 +1,20 @@
 //! The window: hide to the tray (Ctrl+W, the header button), and the unread count.
 
-use tauri::{AppHandle, State};
+use std::sync::Arc;
 
-use crate::system::{self, Desktop};
+use tauri::State;
+
+use crate::notify::Notifier;
+use crate::window::Window;
 
 /// Hides the window; the chat keeps running in the tray.
 #[tauri::command]
-pub fn hide_window(app: AppHandle) {
-    system::hide_window(&app);
+pub fn hide_window(window: State<'_, Arc<Window>>) {
+    window.hide();
 }
 
 /// Messages from others not yet seen.
 #[tauri::command]
-pub fn unread_count(desktop: State<'_, Desktop>) -> usize {
-    desktop.unread()
+pub fn unread_count(notifier: State<'_, Arc<Notifier>>) -> usize {
+    notifier.unread()
 }

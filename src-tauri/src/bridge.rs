@@ -1,6 +1,11 @@
-//! The one event the webview listens to, and the bridge task that feeds it.
+//! The one event the webview listens to, and the bridge task that feeds it: client events in
+//! order, batched, emitted. Imports nothing else of the app: what must see each event on its way
+//! (unread counts, notifications) is handed to [`WebviewSink`] at setup.
+
+use std::sync::Arc;
 
 use charla_client::ClientEvent;
+use tauri::{AppHandle, Emitter};
 use tokio::sync::mpsc;
 
 /// Every [`ClientEvent`] reaches the UI under this name, as an array of
@@ -23,7 +28,25 @@ pub trait EventSink: Send + 'static {
     }
 }
 
-impl EventSink for tauri::AppHandle {
+/// A function that sees every event on its way to the window.
+pub type Observer = Arc<dyn Fn(&ClientEvent) + Send + Sync>;
+
+/// The app's webview, with what must see each event before it (the notifier).
+#[derive(Clone)]
+pub struct WebviewSink {
+    app: AppHandle,
+    observe: Observer,
+}
+
+impl WebviewSink {
+    /// Events go to `app`'s webview, each seen by `observe` first.
+    #[must_use]
+    pub fn new(app: AppHandle, observe: Observer) -> Self {
+        Self { app, observe }
+    }
+}
+
+impl EventSink for WebviewSink {
     fn deliver(&self, event: &ClientEvent) {
         self.deliver_all(std::slice::from_ref(event));
     }
@@ -31,11 +54,10 @@ impl EventSink for tauri::AppHandle {
     /// One emit for the whole batch: each emit is a script the webview evaluates; batching a
     /// burst of a thousand messages saved the web process about 12 MiB (`npm run footprint`).
     fn deliver_all(&self, events: &[ClientEvent]) {
-        use tauri::Emitter;
         for event in events {
-            crate::system::observe(self, event);
+            (self.observe)(event);
         }
-        if let Err(e) = self.emit(CLIENT_EVENT, events) {
+        if let Err(e) = self.app.emit(CLIENT_EVENT, events) {
             tracing::warn!(error = %e, "could not forward events to the window");
         }
     }
