@@ -1,6 +1,5 @@
 //! The error every command returns: a kind the UI can branch on, and a message for people.
 
-use serde::ser::SerializeStruct;
 use serde::Serialize;
 
 /// What a command can fail with.
@@ -29,16 +28,48 @@ pub enum AppError {
     NoSession,
 }
 
+/// What kind of failure, for the UI to branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum AppErrorKind {
+    /// [`AppError::InvalidUsername`].
+    InvalidUsername,
+    /// [`AppError::InvalidServer`].
+    InvalidServer,
+    /// [`AppError::NotConfigured`].
+    NotConfigured,
+    /// [`AppError::EmptyMessage`].
+    EmptyMessage,
+    /// [`AppError::UnknownMessage`].
+    UnknownMessage,
+    /// [`AppError::Storage`].
+    Storage,
+    /// [`AppError::NoSession`].
+    NoSession,
+}
+
+/// A command's error as the UI receives it.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "AppErrorBody"))]
+pub(crate) struct Body {
+    kind: AppErrorKind,
+    message: String,
+}
+
 impl AppError {
-    fn kind(&self) -> &'static str {
+    /// The kind, for the UI.
+    #[must_use]
+    pub fn kind(&self) -> AppErrorKind {
         match self {
-            Self::InvalidUsername(_) => "invalidUsername",
-            Self::InvalidServer(_) => "invalidServer",
-            Self::NotConfigured => "notConfigured",
-            Self::EmptyMessage => "emptyMessage",
-            Self::UnknownMessage => "unknownMessage",
-            Self::Storage(_) => "storage",
-            Self::NoSession => "noSession",
+            Self::InvalidUsername(_) => AppErrorKind::InvalidUsername,
+            Self::InvalidServer(_) => AppErrorKind::InvalidServer,
+            Self::NotConfigured => AppErrorKind::NotConfigured,
+            Self::EmptyMessage => AppErrorKind::EmptyMessage,
+            Self::UnknownMessage => AppErrorKind::UnknownMessage,
+            Self::Storage(_) => AppErrorKind::Storage,
+            Self::NoSession => AppErrorKind::NoSession,
         }
     }
 }
@@ -62,10 +93,11 @@ impl Serialize for AppError {
         &self,
         serializer: S,
     ) -> std::result::Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("AppError", 2)?;
-        s.serialize_field("kind", self.kind())?;
-        s.serialize_field("message", &self.to_string())?;
-        s.end()
+        Body {
+            kind: self.kind(),
+            message: self.to_string(),
+        }
+        .serialize(serializer)
     }
 }
 

@@ -10,6 +10,8 @@
 //!   the webview), `wake`, `error`.
 
 pub mod attention;
+#[cfg(test)]
+mod bindings;
 pub mod bridge;
 mod commands;
 pub mod config_store;

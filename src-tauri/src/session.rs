@@ -40,6 +40,7 @@ impl Reconnector {
 
 /// What the UI needs at start.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
     /// The saved config.

@@ -167,8 +167,11 @@ describe('connection banner', () => {
     await user.click(within(status).getByRole('button', { name: 'Retry now' }));
     expect(called('reconnect_now')).toHaveLength(1);
 
-    await send({ event: 'status', state: 'disconnected', reason: 'the server refused the connection: invalid token' });
+    await send({ event: 'status', state: 'disconnected', reason: 'the server refused the connection: invalid token', cause: { kind: 'invalidToken' } });
     expect(screen.getByRole('alert')).toHaveTextContent('This server needs an access token');
+    // The sentence is for people: a refusal that merely mentions a token is not this one.
+    await send({ event: 'status', state: 'disconnected', reason: 'token bucket empty', cause: { kind: 'connectRefused' } });
+    expect(screen.getByRole('alert')).toHaveTextContent('Disconnected: token bucket empty.');
 
     await send({ event: 'status', state: 'connected', compat: false });
     expect(screen.queryByRole('status')).not.toBeInTheDocument();

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api } from './api';
+import { api, toAppError } from './api';
 import { Chat } from './components/Chat';
 import { ProfileForm } from './components/FirstRun';
 import type { Config, Settings } from './types';
@@ -11,7 +11,7 @@ export function App() {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    api.loadSettings().then(setSettings, (e: unknown) => setError(String(e)));
+    api.loadSettings().then(setSettings, (e: unknown) => setError(toAppError(e).message));
   }, []);
 
   if (error) return <p role="alert">Charla could not start: {error}</p>;

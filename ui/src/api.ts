@@ -1,23 +1,55 @@
-// The only module that talks to Tauri: every command and the one event, typed.
+// The only module that talks to Tauri: every command and the one event, typed. Every command
+// that fails rejects with an `AppError`, whatever Tauri rejected with.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { openUrl } from '@tauri-apps/plugin-opener';
-import type { ClientEvent, Config, OutboxEntry, Preferences, Settings } from './types';
+import type { AppErrorKind, ClientEvent, Config, OutboxEntry, Preferences, Settings } from './types';
 
 export const CLIENT_EVENT = 'client-event';
 
+/**
+ * A command's failure: the app's own (`kind` from the Rust `AppError`), or `ipc` when Tauri
+ * itself refused the call (an unknown command, arguments of the wrong shape).
+ */
+export class AppError extends Error {
+  readonly kind: AppErrorKind | 'ipc';
+
+  constructor(kind: AppErrorKind | 'ipc', message: string) {
+    super(message);
+    this.name = 'AppError';
+    this.kind = kind;
+  }
+}
+
+/** Any rejection as an `AppError`. */
+export function toAppError(e: unknown): AppError {
+  if (e instanceof AppError) return e;
+  if (typeof e === 'object' && e !== null && 'kind' in e && 'message' in e) {
+    const { kind, message } = e as { kind: unknown; message: unknown };
+    if (typeof kind === 'string' && typeof message === 'string') return new AppError(kind as AppErrorKind, message);
+  }
+  if (e instanceof Error) return new AppError('ipc', e.message);
+  return new AppError('ipc', String(e));
+}
+
+function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  return invoke<T>(command, args).catch((e: unknown) => {
+    throw toAppError(e);
+  });
+}
+
 export const api = {
-  loadSettings: () => invoke<Settings>('load_settings'),
-  saveProfile: (username: string, serverUrl: string) => invoke<Config>('save_profile', { username, serverUrl }),
-  startSession: () => invoke<void>('start_session'),
-  saveDraft: (text: string) => invoke<void>('save_draft', { text }),
-  savePreferences: (preferences: Preferences) => invoke<Config>('save_preferences', { preferences }),
-  hideWindow: () => invoke<void>('hide_window'),
-  sendMessage: (text: string) => invoke<OutboxEntry>('send_message', { text }),
-  retryMessage: (clientId: string) => invoke<void>('retry_message', { clientId }),
-  discardMessage: (clientId: string) => invoke<void>('discard_message', { clientId }),
-  setTyping: (typing: boolean) => invoke<void>('set_typing', { typing }),
-  reconnectNow: () => invoke<void>('reconnect_now'),
+  loadSettings: () => call<Settings>('load_settings'),
+  saveProfile: (username: string, serverUrl: string) => call<Config>('save_profile', { username, serverUrl }),
+  startSession: () => call<void>('start_session'),
+  saveDraft: (text: string) => call<void>('save_draft', { text }),
+  savePreferences: (preferences: Preferences) => call<Config>('save_preferences', { preferences }),
+  hideWindow: () => call<void>('hide_window'),
+  sendMessage: (text: string) => call<OutboxEntry>('send_message', { text }),
+  retryMessage: (clientId: string) => call<void>('retry_message', { clientId }),
+  discardMessage: (clientId: string) => call<void>('discard_message', { clientId }),
+  setTyping: (typing: boolean) => call<void>('set_typing', { typing }),
+  reconnectNow: () => call<void>('reconnect_now'),
   openLink: (url: string) => openUrl(url),
   onClientEvent: (handler: (event: ClientEvent) => void): Promise<UnlistenFn> =>
     // The app sends the events that were waiting together as one array, in order.

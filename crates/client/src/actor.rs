@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use charla_protocol::chat::{
     parse_ack, ChatMessage, ClientRequest, ErrorCode, HistoryPage, HistoryRequest, JoinAck,
-    JoinRequest, OutgoingMessage, Refusal, SendAck, ServerEvent, MAX_HISTORY_PAGE,
+    JoinRequest, OutgoingMessage, Refusal, SendAck, ServerEvent, INVALID_TOKEN, MAX_HISTORY_PAGE,
 };
 use charla_protocol::{EnginePacket, EventName, SocketKind, SocketPacket};
 use futures_util::StreamExt;
@@ -31,10 +31,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
-use crate::events::{ClientEvent, ConnectionStatus};
+use crate::options::ClientOptions;
 use crate::outbox::{Outbox, OutboxEntry};
+use crate::report::{ClientEvent, ConnectionStatus, DisconnectReason};
 use crate::transport::{self, ConnectError, Ws};
-use crate::ClientOptions;
 
 /// What the handle asks of the task.
 pub(crate) enum Command {
@@ -67,7 +67,10 @@ enum Ending {
     /// The link broke: reconnect after a delay.
     Lost(String),
     /// Refused in a way retrying won't fix: wait for `reconnect_now`.
-    Refused(String),
+    Refused {
+        reason: String,
+        cause: DisconnectReason,
+    },
     /// `disconnect()` or every handle dropped.
     Stopped,
 }
@@ -162,12 +165,7 @@ impl Actor {
             let ending = self.connect_once().await;
             self.outbox.unsend_all();
             match ending {
-                Ending::Stopped => {
-                    self.emit(ClientEvent::Status(ConnectionStatus::Disconnected {
-                        reason: "disconnected".into(),
-                    }));
-                    return;
-                }
+                Ending::Stopped => return self.stopped(),
                 Ending::Lost(reason) => {
                     let delay = self.backoff.next_delay();
                     tracing::info!(%reason, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "connection lost; reconnecting");
@@ -180,10 +178,11 @@ impl Actor {
                         return self.stopped();
                     }
                 }
-                Ending::Refused(reason) => {
+                Ending::Refused { reason, cause } => {
                     tracing::warn!(%reason, "refused by the server; waiting for a retry");
                     self.emit(ClientEvent::Status(ConnectionStatus::Disconnected {
                         reason,
+                        cause,
                     }));
                     if !self.wait(None).await {
                         return self.stopped();
@@ -198,6 +197,7 @@ impl Actor {
     fn stopped(&self) {
         self.emit(ClientEvent::Status(ConnectionStatus::Disconnected {
             reason: "disconnected".into(),
+            cause: DisconnectReason::Stopped,
         }));
     }
 
@@ -261,7 +261,14 @@ impl Actor {
         {
             Ok(connected) => connected,
             Err(ConnectError::Transient(reason)) => return Ending::Lost(reason),
-            Err(ConnectError::Refused(reason)) => return Ending::Refused(reason),
+            Err(ConnectError::Refused(reason)) => {
+                let cause = if reason == INVALID_TOKEN {
+                    DisconnectReason::InvalidToken
+                } else {
+                    DisconnectReason::ConnectRefused
+                };
+                return Ending::Refused { reason, cause };
+            }
         };
         let heartbeat = Duration::from_millis(open.ping_interval + open.ping_timeout);
         let mut session = Session {
@@ -628,13 +635,17 @@ impl Actor {
                 Ok(ack) => self.on_join_ack(session, ack).await,
                 Err(error) => {
                     let reason = error.message.clone();
-                    let retryable = error.code == ErrorCode::UsernameTaken;
+                    let code = error.code;
+                    let retryable = code == ErrorCode::UsernameTaken;
                     self.emit(ClientEvent::Error(error));
                     // A taken name is often our own previous connection, not yet timed out.
                     Some(if retryable {
                         Ending::Lost(reason)
                     } else {
-                        Ending::Refused(reason)
+                        Ending::Refused {
+                            reason,
+                            cause: DisconnectReason::JoinRefused { code },
+                        }
                     })
                 }
             },

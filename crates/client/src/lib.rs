@@ -5,66 +5,25 @@
 //! go through a persisted outbox and are delivered exactly once, across reconnects and restarts.
 
 mod actor;
-pub mod backoff;
-pub mod error;
-pub mod events;
-pub mod files;
-pub mod outbox;
+mod backoff;
+mod error;
+mod files;
+mod options;
+mod outbox;
+mod report;
 pub mod settings;
-pub mod transport;
+mod transport;
 pub mod url;
-
-use std::path::PathBuf;
-use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
 pub use backoff::Backoff;
 pub use error::{Error, Result};
-pub use events::{ClientEvent, ConnectionStatus};
+pub use options::ClientOptions;
 pub use outbox::{OutboxEntry, OutboxState};
+pub use report::{ClientEvent, ConnectionStatus, DisconnectReason};
 
 use actor::{Actor, Command};
-
-/// How to connect, and where the outbox lives.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// The normalized WebSocket URL (see [`url::websocket_url`]).
-    pub server_url: String,
-    /// The name to join with.
-    pub username: String,
-    /// The shared access token of a private server.
-    pub token: Option<String>,
-    /// The outbox file.
-    pub outbox_path: PathBuf,
-    /// Reconnection delays.
-    pub backoff: Backoff,
-    /// Longest wait for the handshake.
-    pub connect_timeout: Duration,
-    /// How long to wait for the join ack before assuming the tutorial's server.
-    pub join_timeout: Duration,
-    /// How long an ack may take before the link is considered dead.
-    pub ack_timeout: Duration,
-}
-
-impl ClientOptions {
-    /// Options with the usual timeouts.
-    ///
-    /// # Errors
-    /// When `server` is not a usable address.
-    pub fn new(server: &str, username: &str, outbox_path: PathBuf) -> Result<Self> {
-        Ok(Self {
-            server_url: url::websocket_url(server)?,
-            username: username.trim().to_owned(),
-            token: None,
-            outbox_path,
-            backoff: Backoff::default(),
-            connect_timeout: Duration::from_secs(10),
-            join_timeout: Duration::from_secs(3),
-            ack_timeout: Duration::from_secs(15),
-        })
-    }
-}
 
 /// A cheap, cloneable way to talk to the connection task.
 #[derive(Clone, Debug)]

@@ -13,6 +13,7 @@ use crate::files;
 
 /// Where an unsent message stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum OutboxState {
     /// Waiting to be sent: for a connection, for the previous message's ack, or for the wait a
@@ -32,6 +33,7 @@ pub enum OutboxState {
 
 /// One unsent message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxEntry {
     /// Idempotency key, sent as `clientId`.
@@ -39,6 +41,7 @@ pub struct OutboxEntry {
     /// The text.
     pub text: String,
     /// When the user sent it.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: DateTime<Utc>,
     /// Where it stands.
     #[serde(flatten)]

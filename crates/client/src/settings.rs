@@ -92,6 +92,7 @@ impl Paths {
 
 /// Notification preferences.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, rename_all = "camelCase")]
 pub struct NotificationSettings {
     /// Desktop notifications for new messages.
@@ -111,6 +112,7 @@ impl Default for NotificationSettings {
 
 /// Tray preferences.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, rename_all = "camelCase")]
 pub struct TraySettings {
     /// Closing the window hides it to the tray.
@@ -130,6 +132,7 @@ impl Default for TraySettings {
 
 /// `config.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, rename_all = "camelCase")]
 pub struct Config {
     /// The chosen username; `None` before the first run is complete.
@@ -156,6 +159,7 @@ impl Default for Config {
 /// The preferences the settings dialog edits, as one flat value (stored in `config.json` under
 /// `notifications` and `tray`, where older versions put them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Preferences {
     /// Desktop notifications on (the tray's "Mute" turns this off).

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use charla_client::{
-    spawn, ClientEvent, ClientHandle, ClientOptions, ConnectionStatus, OutboxState,
+    spawn, ClientEvent, ClientHandle, ClientOptions, ConnectionStatus, DisconnectReason,
+    OutboxState,
 };
 use charla_protocol::chat::ErrorCode;
 use charla_server::ServerConfig;
@@ -243,8 +244,8 @@ async fn a_wrong_token_is_reported_and_the_right_one_connects() {
             loop {
                 match events.recv().await.expect("running") {
                     ClientEvent::Status(ConnectionStatus::Connected { .. }) => return Ok(()),
-                    ClientEvent::Status(ConnectionStatus::Disconnected { reason }) => {
-                        return Err(reason)
+                    ClientEvent::Status(ConnectionStatus::Disconnected { reason, cause }) => {
+                        return Err((reason, cause))
                     }
                     _ => {}
                 }
@@ -254,7 +255,10 @@ async fn a_wrong_token_is_reported_and_the_right_one_connects() {
         .expect("an outcome in time");
         match (outcome, expect_connected) {
             (Ok(()), true) => {}
-            (Err(reason), false) => assert!(reason.contains("invalid token"), "{reason}"),
+            (Err((reason, cause)), false) => {
+                assert!(reason.contains("invalid token"), "{reason}");
+                assert_eq!(cause, DisconnectReason::InvalidToken);
+            }
             (other, _) => panic!("token {token:?}: unexpected {other:?}"),
         }
         handle.disconnect().await;

@@ -40,7 +40,7 @@ export function Banner({ status, onRetry }: { status: ConnectionStatus; onRetry:
       );
     }
     case 'disconnected': {
-      const token = /token/iu.test(status.reason);
+      const token = status.cause.kind === 'invalidToken';
       return (
         <div className="banner banner-error" role="alert">
           <span>{token ? `This server needs an access token: ${status.reason}.` : `Disconnected: ${status.reason}.`}</span>

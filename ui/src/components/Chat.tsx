@@ -1,5 +1,5 @@
 import { useEffect, useReducer, useState } from 'react';
-import { api } from '../api';
+import { api, toAppError } from '../api';
 import { useClientEvents } from '../hooks/useClientEvents';
 import { useEventBatcher } from '../hooks/useEventBatcher';
 import { chatBatchReducer, initialChatState } from '../lib/chatState';
@@ -13,7 +13,7 @@ import { PreferencesForm } from './PreferencesForm';
 import { markEvent } from '../lib/perfMarks';
 
 function describe(e: unknown): string {
-  return String((e as { message?: string }).message ?? e);
+  return toAppError(e).message;
 }
 
 /** The chat window: banner, conversation, people, composer. */

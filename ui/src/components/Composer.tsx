@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { api } from '../api';
+import { api, toAppError } from '../api';
 
 const DRAFT_SAVE_MS = 300;
 const TYPING_IDLE_MS = 3000;
@@ -23,7 +23,7 @@ export function Composer({ initialDraft, onError }: { initialDraft: string; onEr
   const saveDraft = (value: string, delay = DRAFT_SAVE_MS) => {
     clearTimeout(saveTimer.current);
     saveTimer.current = setTimeout(() => {
-      api.saveDraft(value).catch((e: unknown) => onError(`Draft not saved: ${String((e as { message?: string }).message ?? e)}`));
+      api.saveDraft(value).catch((e: unknown) => onError(`Draft not saved: ${toAppError(e).message}`));
     }, delay);
   };
 
@@ -46,7 +46,7 @@ export function Composer({ initialDraft, onError }: { initialDraft: string; onEr
       saveDraft('', 0);
     } catch (e) {
       setText(value);
-      onError(String((e as { message?: string }).message ?? e));
+      onError(toAppError(e).message);
     }
   };
 

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { usernameProblem } from '../lib/username';
-import { isAppError, type Config } from '../types';
-import { api } from '../api';
+import type { Config } from '../types';
+import { api, toAppError } from '../api';
 
 interface Props {
   initial: Config;
@@ -29,7 +29,7 @@ export function ProfileForm({ initial, title, submitLabel, onSaved, onCancel }: 
     try {
       onSaved(await api.saveProfile(username, serverUrl));
     } catch (err) {
-      setError(isAppError(err) ? err.message : String(err));
+      setError(toAppError(err).message);
     } finally {
       setBusy(false);
     }

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { api } from '../api';
-import { isAppError, preferencesOf, type Config, type Preferences } from '../types';
+import { api, toAppError } from '../api';
+import { preferencesOf, type Config, type Preferences } from '../types';
 
 const LABELS: Record<keyof Preferences, string> = {
   notifications: 'Desktop notifications for new messages',
@@ -22,7 +22,7 @@ export function PreferencesForm({ config, onSaved }: { config: Config; onSaved: 
       setError(null);
     } catch (e) {
       setPrefs(prefs);
-      setError(isAppError(e) ? e.message : String(e));
+      setError(toAppError(e).message);
     }
   };
 

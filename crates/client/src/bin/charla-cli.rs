@@ -213,7 +213,7 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
                 delay.as_secs_f64()
             );
         }
-        ClientEvent::Status(ConnectionStatus::Disconnected { reason }) => {
+        ClientEvent::Status(ConnectionStatus::Disconnected { reason, .. }) => {
             eprintln!("* disconnected: {reason}");
         }
         ClientEvent::Status(ConnectionStatus::Connected { compat: true }) => {

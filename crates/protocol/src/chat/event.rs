@@ -4,7 +4,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{events, ChatMessage, Refusal, TypingNotice};
+use super::events;
+use super::payload::{ChatMessage, TypingNotice};
+use super::refusal::Refusal;
 
 /// An event from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +92,7 @@ impl ServerEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::ErrorCode;
+    use crate::chat::refusal::ErrorCode;
 
     fn round_trip(event: &ServerEvent) -> ServerEvent {
         let json: Value = serde_json::from_str(&event.to_json().expect("encodes")).expect("json");

@@ -10,6 +10,7 @@
 //! name and shape are written down once.
 
 mod event;
+pub mod events;
 mod payload;
 mod refusal;
 mod request;
@@ -22,24 +23,6 @@ pub use payload::{
 pub use refusal::{parse_ack, ErrorCode, Refusal};
 pub use request::ClientRequest;
 
-/// Event names on the wire.
-pub mod events {
-    /// client → server: a username (string, or `{username, since}`), optionally `{since}` next.
-    pub const JOIN: &str = "join";
-    /// client → server: `{username, text, clientId?}`.
-    pub const CHAT_MESSAGE: &str = "chat-message";
-    /// both ways: `true`/`false` from a client, `{username, typing}` from the server.
-    pub const TYPING: &str = "typing";
-    /// server → client: one [`ChatMessage`](super::ChatMessage).
-    pub const MESSAGE: &str = "message";
-    /// server → client: a username.
-    pub const USER_JOINED: &str = "user-joined";
-    /// server → client: a username.
-    pub const USER_LEFT: &str = "user-left";
-    /// server → client: the presence snapshot, a list of usernames.
-    pub const USERS: &str = "users";
-    /// server → client: a [`Refusal`](super::Refusal) for a request that asked for no ack.
-    pub const ERROR: &str = "error";
-    /// client → server: `{before, limit}`, answered with a [`HistoryPage`](super::HistoryPage).
-    pub const HISTORY: &str = "history";
-}
+/// The `connect_error` message of a server whose access token was missing or wrong (the only
+/// refusal of the handshake a client can fix by itself, so it is matched exactly).
+pub const INVALID_TOKEN: &str = "invalid token";

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Refusal;
+use super::refusal::Refusal;
 
 /// Longest `clientId` a server accepts, in characters.
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
@@ -24,6 +24,7 @@ pub fn client_id_is_valid(id: &str) -> bool {
 
 /// A message as the server broadcasts it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ChatMessage {
     /// Unique id given by the server.
@@ -34,12 +35,15 @@ pub struct ChatMessage {
     pub text: String,
     /// When the server accepted it.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub timestamp: DateTime<Utc>,
     /// Position in the room's log; absent from the tutorial's server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub seq: Option<u64>,
     /// The sender's idempotency key, when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub client_id: Option<String>,
 }
 

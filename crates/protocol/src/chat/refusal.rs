@@ -9,6 +9,7 @@ use serde_json::Value;
 
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The payload has the wrong shape.
@@ -47,6 +48,7 @@ impl ErrorCode {
 /// A refused request: what went wrong, for programs and for people, and when to try again if
 /// it may succeed later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 #[error("{message}")]
 pub struct Refusal {
@@ -56,6 +58,7 @@ pub struct Refusal {
     pub message: String,
     /// For a refusal that means *later*: how long to wait before trying again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub retry_after_ms: Option<u64>,
 }
 
@@ -137,7 +140,7 @@ pub fn parse_ack<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, Ref
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::SendAck;
+    use crate::chat::payload::SendAck;
     use serde_json::json;
 
     #[test]

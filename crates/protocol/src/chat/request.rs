@@ -4,7 +4,9 @@
 
 use serde_json::{json, Value};
 
-use super::{events, HistoryRequest, JoinRequest, OutgoingMessage, Refusal};
+use super::events;
+use super::payload::{HistoryRequest, JoinRequest, OutgoingMessage};
+use super::refusal::Refusal;
 
 /// A client's request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +86,7 @@ impl ClientRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::ErrorCode;
+    use crate::chat::refusal::ErrorCode;
 
     fn round_trip(request: &ClientRequest) -> ClientRequest {
         ClientRequest::decode(request.name(), &request.encode()).expect("decodes")

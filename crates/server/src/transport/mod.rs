@@ -11,11 +11,14 @@
 //! - [`websocket`]: the WebSocket carrier (direct connections, and upgrades of polling ones).
 //! - [`polling`]: the HTTP long-polling carrier.
 //! - [`queue`]: a connection's outgoing frames, bounded in bytes.
-//! - [`route`]: which carrier takes a request, the open sessions, and how many one address may
-//!   hold.
+//! - [`route`]: which carrier takes a request.
+//! - [`registry`]: the open sessions, and how many the server and one address may hold.
+//! - [`responses`]: the endpoint's own HTTP answers (protocol errors, too many connections).
 
 mod polling;
 mod queue;
+mod registry;
+mod responses;
 pub(crate) mod route;
 mod session;
 mod websocket;
@@ -31,6 +34,7 @@ use serde_json::Value as Json;
 use tokio::sync::Notify;
 
 use queue::FrameQueue;
+pub use queue::SendFailure;
 
 /// A session id: 128 random bits, unguessable (a polling client proves who it is by the id in
 /// its URL), shown as 22 characters of base64url.
@@ -91,20 +95,6 @@ pub trait Application: Send + Sync + 'static {
     fn refuse(&self, link: &Link, ack: Option<Responder>, refusal: Refusal);
     /// The connection ended.
     fn left(&self, id: Sid);
-}
-
-/// Why a frame could not be queued for a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SendFailure {
-    /// The connection's queue holds its limit in bytes: it reads slower than the room talks.
-    #[error("the client's queue is full")]
-    Full,
-    /// The connection is gone.
-    #[error("the connection is closed")]
-    Closed,
-    /// The payload could not be encoded (a bug, never a peer's doing).
-    #[error("the payload could not be encoded")]
-    Encoding,
 }
 
 /// An event encoded once for every receiver: the Engine.IO text packet `42["event",…]`.

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use charla_protocol::inbound::Frame;
 
-use super::route::{refuse, too_many, Context, Sessions};
-use super::session::{self, Carrier, End, Session};
+use super::responses::{refuse, too_many};
+use super::session::{self, Carrier, Context, End, Session};
 use super::{Link, Sid};
 
 /// Most packets in one answer to a poll: python-engineio drops the connection when a payload
@@ -33,13 +33,13 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `GET` without a session id: opens a session.
 pub fn open(ctx: &Arc<Context>, peer: std::net::IpAddr) -> Response {
-    let Some(admitted) = Sessions::admit(ctx, peer) else {
+    let Some(admitted) = ctx.sessions.admit(peer) else {
         return too_many();
     };
     let link = Link::new(Sid::new(), peer, ctx.config.client_queue_bytes);
     let session = Session::new(ctx.clone(), admitted, link, Carrier::Polling);
     let open = session.open_packet(&["websocket"]);
-    ctx.sessions.insert(session.clone());
+    ctx.sessions.insert(session.id(), session.clone());
     ctx.tasks.spawn(session::run(session));
     text(open)
 }

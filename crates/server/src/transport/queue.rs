@@ -17,7 +17,19 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 use tokio::sync::Notify;
 
-use super::SendFailure;
+/// Why a frame could not be queued for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendFailure {
+    /// The connection's queue holds its limit in bytes: it reads slower than the room talks.
+    #[error("the client's queue is full")]
+    Full,
+    /// The connection is gone.
+    #[error("the connection is closed")]
+    Closed,
+    /// The payload could not be encoded (a bug, never a peer's doing).
+    #[error("the payload could not be encoded")]
+    Encoding,
+}
 
 /// Packets taken at once. Mostly one or two (a chat message, its ack): those need no
 /// allocation, which at full fan-out is one per delivery saved.

@@ -6,172 +6,18 @@
 //! WebSocket session, with one it upgrades a polling session. Anything else is `400`, as the
 //! Engine.IO specification asks.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use tokio::sync::watch;
-use tokio_util::task::TaskTracker;
+use axum::response::Response;
 
-use super::session::Session;
-use super::{polling, websocket, Application, Sid};
-use crate::config::ServerConfig;
+use super::responses::refuse;
+pub(crate) use super::session::Context;
+use super::{polling, websocket, Sid};
 use crate::listener::Peer;
-use crate::throttle::Throttle;
-
-/// What every session shares.
-pub struct Context {
-    pub(crate) app: Arc<dyn Application>,
-    pub(crate) config: Arc<ServerConfig>,
-    pub(crate) shutdown: watch::Receiver<bool>,
-    pub(crate) sessions: Sessions,
-    /// Session and carrier tasks, so shutdown can wait for their farewells.
-    pub(crate) tasks: TaskTracker,
-}
-
-impl Context {
-    /// Sessions hand their events to `app`, run under `tasks`, and end when `shutdown` turns
-    /// true.
-    #[must_use]
-    pub fn new(
-        app: Arc<dyn Application>,
-        config: Arc<ServerConfig>,
-        shutdown: watch::Receiver<bool>,
-        tasks: TaskTracker,
-    ) -> Self {
-        let sessions = Sessions::new(config.max_connections, config.max_connections_per_address);
-        Self {
-            app,
-            config,
-            shutdown,
-            sessions,
-            tasks,
-        }
-    }
-}
-
-/// Every open session, by id, and how many each address holds.
-pub struct Sessions {
-    inner: Mutex<Registry>,
-    max_total: usize,
-    max_per_address: usize,
-    refusals: Throttle,
-    /// Log lines for sessions the server ended, by reason.
-    pub(crate) closures: ClosureLogs,
-}
-
-/// One throttle per way the server ends a session, so that a flood of one kind (clients that
-/// never join, say) neither fills the log nor hides the others.
-#[derive(Default)]
-pub struct ClosureLogs {
-    pub(crate) ping_timeouts: Throttle,
-    pub(crate) never_joined: Throttle,
-    pub(crate) stalled_writes: Throttle,
-    pub(crate) cuts: Throttle,
-}
-
-struct Registry {
-    by_id: HashMap<Sid, Arc<Session>>,
-    per_address: HashMap<IpAddr, usize>,
-    total: usize,
-}
-
-/// A session counted against the limits; dropping it (with the session) gives the place back.
-pub struct Admitted {
-    sessions: Arc<Context>,
-    peer: IpAddr,
-}
-
-impl Drop for Admitted {
-    fn drop(&mut self) {
-        self.sessions.sessions.release(self.peer);
-    }
-}
-
-impl Sessions {
-    fn new(max_total: usize, max_per_address: usize) -> Self {
-        Self {
-            inner: Mutex::new(Registry {
-                by_id: HashMap::new(),
-                per_address: HashMap::new(),
-                total: 0,
-            }),
-            max_total,
-            max_per_address,
-            refusals: Throttle::new(),
-            closures: ClosureLogs::default(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Registry> {
-        // Counters and a map: nothing a panic could leave half-done.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Counts a new session from `peer`, or refuses it (and says so in the log, at most every
-    /// few seconds) when the server or that address holds its limit.
-    pub fn admit(ctx: &Arc<Context>, peer: IpAddr) -> Option<Admitted> {
-        let this = &ctx.sessions;
-        let mut registry = this.lock();
-        let from_peer = registry.per_address.get(&peer).copied().unwrap_or(0);
-        let full = if registry.total >= this.max_total {
-            Some("sessions on the server")
-        } else if from_peer >= this.max_per_address {
-            Some("sessions from one address")
-        } else {
-            None
-        };
-        if let Some(limit) = full {
-            drop(registry);
-            this.refusals.warn(|suppressed| {
-                tracing::warn!(%peer, limit, suppressed, "refused a session: limit reached");
-            });
-            return None;
-        }
-        registry.total += 1;
-        *registry.per_address.entry(peer).or_insert(0) += 1;
-        Some(Admitted {
-            sessions: ctx.clone(),
-            peer,
-        })
-    }
-
-    fn release(&self, peer: IpAddr) {
-        let mut registry = self.lock();
-        registry.total = registry.total.saturating_sub(1);
-        if let Some(count) = registry.per_address.get_mut(&peer) {
-            *count -= 1;
-            if *count == 0 {
-                registry.per_address.remove(&peer);
-            }
-        }
-    }
-
-    /// Registers an open session so later requests can find it by id.
-    pub fn insert(&self, session: Arc<Session>) {
-        self.lock().by_id.insert(session.id(), session);
-    }
-
-    /// The session with this id, if it is open.
-    #[must_use]
-    pub fn get(&self, id: Sid) -> Option<Arc<Session>> {
-        self.lock().by_id.get(&id).cloned()
-    }
-
-    /// Forgets a session that has ended.
-    pub fn remove(&self, id: Sid) {
-        let removed = self.lock().by_id.remove(&id);
-        // Dropped outside the lock: the last reference releases its admission.
-        drop(removed);
-    }
-}
 
 /// The Engine.IO request parameters that matter here.
 #[derive(Debug, PartialEq, Eq)]
@@ -227,27 +73,6 @@ pub async fn route(State(ctx): State<Arc<Context>>, request: Request, next: Next
         (Some("polling" | "websocket"), _, _) => refuse(2, "Bad handshake method"),
         _ => refuse(0, "Transport unknown"),
     }
-}
-
-/// An Engine.IO error answer (`400` with `{code, message}`, as Node's engine.io sends).
-pub fn refuse(code: u8, message: &str) -> Response {
-    let body = serde_json::json!({ "code": code, "message": message }).to_string();
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from(body),
-    )
-        .into_response()
-}
-
-/// `503`: the server or this address holds as many sessions as allowed.
-pub fn too_many() -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(header::RETRY_AFTER, "5")],
-        "too many connections\n",
-    )
-        .into_response()
 }
 
 #[cfg(test)]

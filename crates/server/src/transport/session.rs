@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use charla_protocol::chat::Refusal;
+use charla_protocol::chat::{Refusal, INVALID_TOKEN};
 use charla_protocol::inbound::{Frame, InboundSession, Verdict};
 use charla_protocol::socketio::{EventName, SocketKind, SocketPacket};
 use charla_protocol::OpenPayload;
@@ -21,8 +21,42 @@ use serde_json::Value as Json;
 use tokio::sync::{watch, Notify};
 use tokio::time::{sleep_until, Instant};
 
-use super::route::{Admitted, Context};
-use super::{Link, Responder, Sid};
+use tokio_util::task::TaskTracker;
+
+use super::registry::{Admitted, Sessions};
+use super::{Application, Link, Responder, Sid};
+use crate::config::ServerConfig;
+
+/// What every session shares.
+pub struct Context {
+    pub(crate) app: Arc<dyn Application>,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) sessions: Sessions<Session>,
+    /// Session and carrier tasks, so shutdown can wait for their farewells.
+    pub(crate) tasks: TaskTracker,
+}
+
+impl Context {
+    /// Sessions hand their events to `app`, run under `tasks`, and end when `shutdown` turns
+    /// true.
+    #[must_use]
+    pub fn new(
+        app: Arc<dyn Application>,
+        config: Arc<ServerConfig>,
+        shutdown: watch::Receiver<bool>,
+        tasks: TaskTracker,
+    ) -> Self {
+        let sessions = Sessions::new(config.max_connections, config.max_connections_per_address);
+        Self {
+            app,
+            config,
+            shutdown,
+            sessions,
+            tasks,
+        }
+    }
+}
 
 /// Namespaces a client may ask for and be refused before the connection is closed.
 const MAX_REFUSED_CONNECTS: u8 = 3;
@@ -283,7 +317,7 @@ impl Session {
             )
         } else if !self.token_ok(auth) {
             tracing::info!(sid = %self.id(), "refused a connection with a wrong or missing token");
-            ("44{\"message\":\"invalid token\"}".to_owned(), false)
+            (format!("44{{\"message\":\"{INVALID_TOKEN}\"}}"), false)
         } else {
             core.connected = true;
             core.inbound.accept_namespace(namespace);

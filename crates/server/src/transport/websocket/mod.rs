@@ -24,8 +24,8 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
-use super::route::{refuse, too_many, Context, Sessions};
-use super::session::{self, Carrier, End, Session};
+use super::responses::{refuse, too_many};
+use super::session::{self, Carrier, Context, End, Session};
 use super::{Link, Sid};
 use crate::listener::ConnSlot;
 use frame::{Incoming, Reader, ServerHead, CLOSE_NORMAL};
@@ -65,7 +65,7 @@ pub fn accept(
     };
     let admitted = match &upgrading {
         Some(_) => None,
-        None => match Sessions::admit(ctx, peer) {
+        None => match ctx.sessions.admit(peer) {
             Some(admitted) => Some(admitted),
             None => return too_many(),
         },
@@ -90,7 +90,7 @@ pub fn accept(
                 let session = Session::new(ctx.clone(), admitted, link, Carrier::WebSocket);
                 // First in the queue, before anything can be broadcast to the session.
                 let _ = session.link().send_packet(session.open_packet(&[]));
-                ctx.sessions.insert(session.clone());
+                ctx.sessions.insert(session.id(), session.clone());
                 ctx.tasks.spawn(session::run(session.clone()));
                 carry(session, stream, slot).await;
             }

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use charla_protocol::chat::{ChatMessage, Refusal};
+use charla_protocol::chat::{ChatMessage, ErrorCode, Refusal};
 use serde::Serialize;
 
 use crate::outbox::OutboxEntry;
 
 /// The connection's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "camelCase")]
 pub enum ConnectionStatus {
     /// Opening the first connection.
@@ -25,14 +26,35 @@ pub enum ConnectionStatus {
         attempt: u32,
         /// Wait before the attempt.
         #[serde(rename = "delayMs", serialize_with = "millis")]
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         delay: Duration,
         /// Why the link was lost.
         reason: String,
     },
     /// Not connected and not retrying by itself (stopped, or refused: bad token, bad name).
     Disconnected {
-        /// Why.
+        /// Why, for people.
         reason: String,
+        /// Why, for programs.
+        cause: DisconnectReason,
+    },
+}
+
+/// Why the client stopped trying to connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum DisconnectReason {
+    /// Its owner stopped it.
+    Stopped,
+    /// The server wants an access token, and this one is missing or wrong.
+    InvalidToken,
+    /// The server refused the connection for another reason (a namespace it does not serve).
+    ConnectRefused,
+    /// The server refused the join for good (`code` says why: an invalid name, say).
+    JoinRefused {
+        /// The refusal's code.
+        code: ErrorCode,
     },
 }
 
@@ -42,6 +64,7 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 
 /// Everything the client reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "camelCase")]
 pub enum ClientEvent {
     /// The connection changed state.

@@ -1,0 +1,32 @@
+// Generated from the Rust types by `cargo test -p charla-desktop bindings`; do not edit.
+// `CHARLA_BLESS_BINDINGS=1 cargo test -p charla-desktop bindings` rewrites it.
+
+export type ChatMessage = { id: string, username: string, text: string, timestamp: string, seq?: number, clientId?: string, };
+
+export type ErrorCode = "invalid_payload" | "invalid_username" | "username_taken" | "not_joined" | "already_joined" | "empty_message" | "message_too_long" | "rate_limited" | "unavailable" | "unknown_event" | "unknown";
+
+export type Refusal = { code: ErrorCode, message: string, retryAfterMs?: number, };
+
+export type OutboxState = { "state": "pending" } | { "state": "sent" } | { "state": "failed", code: ErrorCode, message: string, };
+
+export type OutboxEntry = { clientId: string, text: string, createdAt: string, } & ({ "state": "pending" } | { "state": "sent" } | { "state": "failed", code: ErrorCode, message: string, });
+
+export type DisconnectReason = { "kind": "stopped" } | { "kind": "invalidToken" } | { "kind": "connectRefused" } | { "kind": "joinRefused", code: ErrorCode, };
+
+export type ConnectionStatus = { "state": "connecting" } | { "state": "connected", compat: boolean, } | { "state": "reconnecting", attempt: number, delayMs: number, reason: string, } | { "state": "disconnected", reason: string, cause: DisconnectReason, };
+
+export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, history: Array<ChatMessage>, } | { "event": "gap", from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "userJoined", username: string, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, } | { "event": "typing", username: string, typing: boolean, } | { "event": "outbox", entries: Array<OutboxEntry>, } | { "event": "error" } & Refusal;
+
+export type NotificationSettings = { enabled: boolean, mentionsOnly: boolean, };
+
+export type TraySettings = { closeToTray: boolean, startOnLogin: boolean, };
+
+export type Config = { username: string | null, serverUrl: string, notifications: NotificationSettings, tray: TraySettings, };
+
+export type Preferences = { notifications: boolean, mentionsOnly: boolean, closeToTray: boolean, startOnLogin: boolean, };
+
+export type Settings = { config: Config, draft: string, };
+
+export type AppErrorKind = "invalidUsername" | "invalidServer" | "notConfigured" | "emptyMessage" | "unknownMessage" | "storage" | "noSession";
+
+export type AppErrorBody = { kind: AppErrorKind, message: string, };
