@@ -9,18 +9,18 @@
 //! - `attention` (pure rules), `config_store` (the config's one owner), `bridge` (events to
 //!   the webview), `wake`, `error`.
 
-pub mod attention;
+mod attention;
 #[cfg(test)]
 mod bindings;
 pub mod bridge;
 mod commands;
-pub mod config_store;
+mod config_store;
 pub mod error;
-pub mod notify;
+mod notify;
 pub mod session;
-pub mod tray;
-pub mod wake;
-pub mod window;
+mod tray;
+mod wake;
+mod window;
 
 use std::sync::{Arc, OnceLock};
 
