@@ -5,7 +5,8 @@
 #            (unit and integration tests, real servers on 127.0.0.1)
 #   interop  the JavaScript socket.io-client and python-socketio against the real server
 #   e2e      the desktop app in a real window (Xvfb, tauri-driver, WebKitWebDriver)
-#   bench    the benchmark comparison in its quick mode (every delivery checked)
+#   bench    the benchmark comparison in its quick mode, on debug binaries (every delivery
+#            checked; `npm run bench` measures)
 #   package  the .deb and .rpm installers, unpacked and checked
 # Usage: scripts/test.sh [ui|rust|interop|e2e|bench|package|all]...
 # Every run first makes sure the machine has what the tests need (scripts/setup.sh).
@@ -65,7 +66,12 @@ stage_e2e() {
 
 stage_bench() {
   echo "==> benchmarks, quick mode: Charla, the Node tutorial server and the raw floor, every delivery checked"
-  bash scripts/bench.sh --quick --rounds 1
+  # A check of the harness and of every delivery, on the test build's binaries: figures from a
+  # quick debug run mean nothing, and a release build here would cost minutes. `npm run bench`
+  # builds in release and measures.
+  [ -d node_modules/socket.io ] || npm ci --no-audit --no-fund
+  cargo build --locked -p charla-server -p charla-bench
+  target/debug/charla-bench compare --quick --rounds 1 --charla-server target/debug/charla-server
 }
 
 stage_package() {
