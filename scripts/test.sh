@@ -66,12 +66,9 @@ stage_e2e() {
 
 stage_bench() {
   echo "==> benchmarks, quick mode: Charla, the Node tutorial server and the raw floor, every delivery checked"
-  # A check of the harness and of every delivery, on the test build's binaries: figures from a
-  # quick debug run mean nothing, and a release build here would cost minutes. `npm run bench`
-  # builds in release and measures.
-  [ -d node_modules/socket.io ] || npm ci --no-audit --no-fund
-  cargo build --locked -p charla-server -p charla-bench
-  target/debug/charla-bench compare --quick --rounds 1 --charla-server target/debug/charla-server
+  # On debug builds: a release build here would cost minutes for figures that mean nothing in a
+  # quick run. `npm run bench` builds in release and measures.
+  bash scripts/bench.sh --debug --quick --rounds 1
 }
 
 stage_package() {

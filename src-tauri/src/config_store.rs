@@ -49,21 +49,24 @@ impl ConfigStore {
         lock(&self.current).preferences()
     }
 
-    /// Changes the config with `change` and saves it. Memory changes only once the file is
-    /// written; then every subscriber is told.
+    /// Changes the config with `change` and saves it; returns what `change` returned and the
+    /// saved config. Memory changes only once the file is written; then every subscriber is told.
     ///
     /// # Errors
     /// When the file cannot be written (the config in memory is left as it was).
-    pub fn update(&self, change: impl FnOnce(&mut Config)) -> charla_client::Result<Config> {
+    pub fn update<R>(
+        &self,
+        change: impl FnOnce(&mut Config) -> R,
+    ) -> charla_client::Result<(R, Config)> {
         let _writing = lock(&self.writer);
         let mut config = self.get();
-        change(&mut config);
+        let result = change(&mut config);
         config.save(&self.paths)?;
         lock(&self.current).clone_from(&config);
         for listener in lock(&self.listeners).iter() {
             listener(&config);
         }
-        Ok(config)
+        Ok((result, config))
     }
 
     /// Replaces the preferences; returns those it replaced and the saved config.
@@ -74,12 +77,11 @@ impl ConfigStore {
         &self,
         preferences: Preferences,
     ) -> charla_client::Result<(Preferences, Config)> {
-        let mut before = None;
-        let config = self.update(|config| {
-            before = Some(config.preferences());
+        self.update(|config| {
+            let before = config.preferences();
             config.set_preferences(preferences);
-        })?;
-        Ok((before.unwrap_or(preferences), config))
+            before
+        })
     }
 
     /// Turns notifications off, or back on.
@@ -87,7 +89,9 @@ impl ConfigStore {
     /// # Errors
     /// When the file cannot be written.
     pub fn toggle_mute(&self) -> charla_client::Result<Config> {
-        self.update(|config| config.notifications.enabled = !config.notifications.enabled)
+        let ((), config) =
+            self.update(|config| config.notifications.enabled = !config.notifications.enabled)?;
+        Ok(config)
     }
 
     /// Calls `listener` after every saved change.

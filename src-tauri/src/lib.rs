@@ -79,7 +79,6 @@ pub fn run() {
         .manage(state)
         .setup(move |app| {
             let handle = app.handle().clone();
-            let tray_slot: Arc<OnceLock<tray::Tray>> = Arc::new(OnceLock::new());
             let notifier = {
                 let front = handle.clone();
                 let shown = handle.clone();
@@ -96,18 +95,15 @@ pub fn run() {
             let window = Window::new(handle.clone(), store.clone(), notifier.clone());
             match tray::build(&handle, window.clone(), store.clone()) {
                 Ok(tray) => {
-                    let _ = tray_slot.set(tray);
                     window.set_has_tray(true);
+                    store.subscribe(move |config| {
+                        tray.set_muted(!config.preferences().notifications);
+                    });
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "no system tray; closing the window will quit");
                 }
             }
-            store.subscribe(move |config| {
-                if let Some(tray) = tray_slot.get() {
-                    tray.set_muted(!config.preferences().notifications);
-                }
-            });
             wake::watch(move || {
                 let reconnector = reconnector.clone();
                 async move { reconnector.reconnect_now().await }

@@ -89,10 +89,11 @@ impl AppState {
         let username =
             normalize_username(username).map_err(|r| AppError::InvalidUsername(r.message))?;
         charla_client::url::websocket_url(server_url)?;
-        Ok(self.store.update(|config| {
+        let ((), config) = self.store.update(|config| {
             config.username = Some(username);
             server_url.trim().clone_into(&mut config.server_url);
-        })?)
+        })?;
+        Ok(config)
     }
 
     /// Saves the preferences; returns those they replaced and the saved config.

@@ -262,12 +262,16 @@ impl Actor {
             Ok(connected) => connected,
             Err(ConnectError::Transient(reason)) => return Ending::Lost(reason),
             Err(ConnectError::Refused(reason)) => {
-                let cause = if reason == INVALID_TOKEN {
-                    DisconnectReason::InvalidToken
-                } else {
-                    DisconnectReason::ConnectRefused
-                };
-                return Ending::Refused { reason, cause };
+                return Ending::Refused {
+                    reason,
+                    cause: DisconnectReason::ConnectRefused,
+                }
+            }
+            Err(ConnectError::InvalidToken) => {
+                return Ending::Refused {
+                    reason: INVALID_TOKEN.to_owned(),
+                    cause: DisconnectReason::InvalidToken,
+                }
             }
         };
         let heartbeat = Duration::from_millis(open.ping_interval + open.ping_timeout);

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use charla_protocol::chat::INVALID_TOKEN;
 use charla_protocol::{EnginePacket, OpenPayload, SocketKind, SocketPacket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -22,6 +23,9 @@ pub enum ConnectError {
     /// The server refused the namespace connection (`connect_error`): retrying won't help.
     #[error("the server refused the connection: {0}")]
     Refused(String),
+    /// The server refused the connection for a missing or wrong access token.
+    #[error("the server refused the connection: {INVALID_TOKEN}")]
+    InvalidToken,
 }
 
 fn tls() -> Option<Connector> {
@@ -45,7 +49,8 @@ fn tls() -> Option<Connector> {
 /// answered.
 ///
 /// # Errors
-/// [`ConnectError::Refused`] for a `connect_error`, [`ConnectError::Transient`] otherwise.
+/// [`ConnectError::InvalidToken`] or [`ConnectError::Refused`] for a `connect_error`,
+/// [`ConnectError::Transient`] otherwise.
 pub async fn connect(
     url: &str,
     token: Option<&str>,
@@ -98,7 +103,11 @@ async fn handshake(url: &str, token: Option<&str>) -> Result<(Ws, OpenPayload), 
                                     .or_else(|| d.as_str().map(str::to_owned))
                             })
                             .unwrap_or_else(|| "refused".into());
-                        return Err(ConnectError::Refused(reason));
+                        return Err(if reason == INVALID_TOKEN {
+                            ConnectError::InvalidToken
+                        } else {
+                            ConnectError::Refused(reason)
+                        });
                     }
                     _ => {}
                 }

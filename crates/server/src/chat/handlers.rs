@@ -70,21 +70,11 @@ fn answer(ack: Responder, reply: Reply) {
         Reply::Now(placed) => send(ack, &placed.json, Some(placed.place)),
         Reply::Later(reading) => {
             tokio::spawn(async move {
-                let json = match reading.await {
-                    Ok(Ok(json)) => json,
-                    Ok(Err(refused)) => match refused.to_ack_json() {
-                        Ok(json) => json,
-                        Err(e) => {
-                            tracing::error!(error = %e, "could not encode a refusal");
-                            return;
-                        }
-                    },
-                    Err(e) => {
-                        tracing::error!(error = %e, "a history read failed");
-                        return;
-                    }
-                };
-                send(ack, &json, None);
+                match reading.await {
+                    Ok(Ok(json)) => send(ack, &json, None),
+                    Ok(Err(refused)) => send_refusal(ack, &refused),
+                    Err(e) => tracing::error!(error = %e, "a history read failed"),
+                }
             });
         }
     }
@@ -96,16 +86,20 @@ fn send(ack: Responder, json: &str, place: Option<ReplyPlace>) {
     }
 }
 
+fn send_refusal(ack: Responder, refused: &Refusal) {
+    match refused.to_ack_json() {
+        Ok(json) => send(ack, &json, None),
+        Err(e) => tracing::error!(error = %e, "could not encode a refusal"),
+    }
+}
+
 /// Answers a refused request: by its ack when it asked for one; otherwise with an `error` event,
 /// or, for a payload of the wrong shape (a broken or hostile client), by disconnecting.
 fn refuse(link: &Link, ack: Option<Responder>, refused: Refusal) {
     let sid = link.id();
     tracing::debug!(sid = %sid, code = ?refused.code, message = ?refused.message, "refused");
     match ack {
-        Some(ack) => match refused.to_ack_json() {
-            Ok(json) => send(ack, &json, None),
-            Err(e) => tracing::error!(sid = %sid, error = %e, "could not encode a refusal"),
-        },
+        Some(ack) => send_refusal(ack, &refused),
         None if refused.code == ErrorCode::InvalidPayload => {
             tracing::info!(sid = %sid, reason = ?refused.message, "malformed event; disconnecting");
             link.disconnect();

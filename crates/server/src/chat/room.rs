@@ -337,7 +337,7 @@ impl Room {
         let conn = state.conns.get_mut(&sid).ok_or_else(|| missing(link))?;
         let username = conn.username.clone().ok_or_else(not_joined)?;
         check_text(&outgoing.text, config.max_message_chars)?;
-        let name_key = username_key(&username);
+        let name_key = conn.key.clone();
 
         let dedupe_key = outgoing
             .client_id
@@ -408,12 +408,7 @@ impl Room {
         if conn.typing == typing {
             return Ok(Reply::Nothing);
         }
-        if typing
-            && state
-                .typing_starts
-                .take(&username_key(&username), Instant::now())
-                .is_err()
-        {
+        if typing && state.typing_starts.take(&conn.key, Instant::now()).is_err() {
             self.inner.typing_floods.warn(|suppressed| {
                 tracing::warn!(sid = %sid, username = ?username, suppressed, "typing flood: changes dropped");
             });

@@ -13,8 +13,6 @@ use crate::throttle::Throttle;
 pub struct Sessions<S> {
     by_id: Mutex<HashMap<Sid, Arc<S>>>,
     limits: Arc<Limits>,
-    /// Log lines for sessions the server ended, by reason.
-    pub(crate) closures: ClosureLogs,
 }
 
 /// How many sessions the server and each address hold, against the caps.
@@ -23,16 +21,6 @@ struct Limits {
     max_total: usize,
     max_per_address: usize,
     refusals: Throttle,
-}
-
-/// One throttle per way the server ends a session, so that a flood of one kind (clients that
-/// never join, say) neither fills the log nor hides the others.
-#[derive(Default)]
-pub struct ClosureLogs {
-    pub(crate) ping_timeouts: Throttle,
-    pub(crate) never_joined: Throttle,
-    pub(crate) stalled_writes: Throttle,
-    pub(crate) cuts: Throttle,
 }
 
 struct Counts {
@@ -66,7 +54,6 @@ impl<S> Sessions<S> {
                 max_per_address,
                 refusals: Throttle::new(),
             }),
-            closures: ClosureLogs::default(),
         }
     }
 

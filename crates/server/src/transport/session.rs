@@ -26,6 +26,7 @@ use tokio_util::task::TaskTracker;
 use super::registry::{Admitted, Sessions};
 use super::{Application, Link, Responder, Sid};
 use crate::config::ServerConfig;
+use crate::throttle::Throttle;
 
 /// What every session shares.
 pub struct Context {
@@ -35,6 +36,18 @@ pub struct Context {
     pub(crate) sessions: Sessions<Session>,
     /// Session and carrier tasks, so shutdown can wait for their farewells.
     pub(crate) tasks: TaskTracker,
+    /// Log lines for sessions the server ended, by reason.
+    pub(crate) closures: ClosureLogs,
+}
+
+/// One throttle per way the server ends a session, so that a flood of one kind (clients that
+/// never join, say) neither fills the log nor hides the others.
+#[derive(Default)]
+pub struct ClosureLogs {
+    pub(crate) ping_timeouts: Throttle,
+    pub(crate) never_joined: Throttle,
+    pub(crate) stalled_writes: Throttle,
+    pub(crate) cuts: Throttle,
 }
 
 impl Context {
@@ -54,6 +67,7 @@ impl Context {
             shutdown,
             sessions,
             tasks,
+            closures: ClosureLogs::default(),
         }
     }
 }
@@ -427,7 +441,7 @@ fn close(session: &Arc<Session>, reason: End) {
         }
         // What a flood of peers can cause is logged at most every ten seconds per kind.
         End::PingTimeout | End::NeverJoined | End::WriteStalled | End::Cut => {
-            let logs = &session.ctx.sessions.closures;
+            let logs = &session.ctx.closures;
             let throttle = match reason {
                 End::PingTimeout => &logs.ping_timeouts,
                 End::NeverJoined => &logs.never_joined,
