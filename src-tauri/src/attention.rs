@@ -157,6 +157,7 @@ mod tests {
             timestamp: charla_protocol::timestamp::now_millis(),
             seq: None,
             client_id: None,
+            guest: false,
         }
     }
 

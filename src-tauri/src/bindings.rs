@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use charla_client::settings::{Config, NotificationSettings, Preferences, TraySettings};
 use charla_client::{ClientEvent, ConnectionStatus, DisconnectReason, OutboxEntry, OutboxState};
-use charla_protocol::chat::{ChatMessage, ErrorCode, Refusal};
+use charla_protocol::chat::{ChatMessage, DeviceLink, ErrorCode, Refusal};
 use ts_rs::TS;
 
 use crate::error::{AppErrorKind, Body};
@@ -27,6 +27,7 @@ fn generate() -> String {
         ChatMessage::decl(&cfg),
         ErrorCode::decl(&cfg),
         Refusal::decl(&cfg),
+        DeviceLink::decl(&cfg),
         OutboxState::decl(&cfg),
         OutboxEntry::decl(&cfg),
         DisconnectReason::decl(&cfg),

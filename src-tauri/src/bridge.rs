@@ -95,7 +95,7 @@ mod tests {
             let names = events
                 .iter()
                 .map(|e| match e {
-                    ClientEvent::UserJoined { username } => username.clone(),
+                    ClientEvent::UserJoined { username, .. } => username.clone(),
                     other => format!("{other:?}"),
                 })
                 .collect();
@@ -109,6 +109,7 @@ mod tests {
         for name in ["a", "b", "c"] {
             tx.send(ClientEvent::UserJoined {
                 username: name.into(),
+                guest: false,
             })
             .expect("open");
         }

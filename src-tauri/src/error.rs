@@ -26,6 +26,15 @@ pub enum AppError {
     /// The connection task is not running.
     #[error("not connected to a chat")]
     NoSession,
+    /// The link code cannot be one (it is 16 letters and digits, in groups of four).
+    #[error("that is not a link code: it is 16 letters and digits, like 7K2M-QD9R-X4TB-E1HW")]
+    InvalidLinkCode,
+    /// The request needs the server, and the chat is not connected now.
+    #[error("not connected to the chat; try again when it is back")]
+    Offline,
+    /// The server refused the request.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// What kind of failure, for the UI to branch on.
@@ -47,6 +56,12 @@ pub enum AppErrorKind {
     Storage,
     /// [`AppError::NoSession`].
     NoSession,
+    /// [`AppError::InvalidLinkCode`].
+    InvalidLinkCode,
+    /// [`AppError::Offline`].
+    Offline,
+    /// [`AppError::Refused`].
+    Refused,
 }
 
 /// A command's error as the UI receives it.
@@ -70,6 +85,9 @@ impl AppError {
             Self::UnknownMessage => AppErrorKind::UnknownMessage,
             Self::Storage(_) => AppErrorKind::Storage,
             Self::NoSession => AppErrorKind::NoSession,
+            Self::InvalidLinkCode => AppErrorKind::InvalidLinkCode,
+            Self::Offline => AppErrorKind::Offline,
+            Self::Refused(_) => AppErrorKind::Refused,
         }
     }
 }
@@ -82,6 +100,8 @@ impl From<charla_client::Error> for AppError {
             E::EmptyMessage => Self::EmptyMessage,
             E::UnknownMessage(_) => Self::UnknownMessage,
             E::Stopped => Self::NoSession,
+            E::Offline => Self::Offline,
+            E::Refused(refusal) => Self::Refused(refusal.message),
             other @ (E::File { .. } | E::NoHome) => Self::Storage(other.to_string()),
         }
     }

@@ -129,6 +129,8 @@ pub fn run() {
             commands::profile::save_preferences,
             commands::profile::start_session,
             commands::profile::save_draft,
+            commands::profile::link_code,
+            commands::profile::forget_device,
             commands::chat::send_message,
             commands::chat::retry_message,
             commands::chat::discard_message,

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use charla_client::settings::{Config, Drafts, Paths, Preferences};
-use charla_client::{ClientHandle, ClientOptions, OutboxEntry};
+use charla_client::{device_key, ClientHandle, ClientOptions, OutboxEntry};
+use charla_protocol::chat::{normalize_link_code, DeviceLink};
 use charla_protocol::rules::normalize_username;
 use serde::Serialize;
 use tokio::sync::{mpsc, Mutex};
@@ -23,6 +24,9 @@ pub struct AppState {
     /// A tokio mutex: starting a session awaits the old one's disconnect while holding it, so
     /// two quick restarts cannot run two clients at once.
     session: Session,
+    /// A link code typed at first run, for the next session's first join (single use, so only
+    /// in memory).
+    link_code: std::sync::Mutex<Option<String>>,
 }
 
 /// Hurries the running session's reconnection (after the machine wakes).
@@ -64,6 +68,7 @@ impl AppState {
             paths,
             store,
             session: Arc::new(Mutex::new(None)),
+            link_code: std::sync::Mutex::new(None),
         }
     }
 
@@ -81,14 +86,28 @@ impl AppState {
         Settings { config, draft }
     }
 
-    /// Checks and saves the username and server address (with the server's own rules).
+    /// Checks and saves the username and server address (with the server's own rules). A link
+    /// code from another device of the name's owner is kept for the next session's join.
     ///
     /// # Errors
-    /// An invalid username or address, or a config that cannot be written.
-    pub fn save_profile(&self, username: &str, server_url: &str) -> Result<Config> {
+    /// An invalid username, address or link code, or a config that cannot be written.
+    pub fn save_profile(
+        &self,
+        username: &str,
+        server_url: &str,
+        link_code: Option<&str>,
+    ) -> Result<Config> {
         let username =
             normalize_username(username).map_err(|r| AppError::InvalidUsername(r.message))?;
         charla_client::url::websocket_url(server_url)?;
+        let link_code = match link_code.map(str::trim).filter(|c| !c.is_empty()) {
+            None => None,
+            Some(typed) => Some(normalize_link_code(typed).ok_or(AppError::InvalidLinkCode)?),
+        };
+        *self
+            .link_code
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = link_code;
         let ((), config) = self.store.update(|config| {
             config.username = Some(username);
             server_url.trim().clone_into(&mut config.server_url);
@@ -112,7 +131,18 @@ impl AppState {
         let config = self.store.get();
         let username = config.username.clone().ok_or(AppError::NotConfigured)?;
         let outbox = self.paths.outbox_file(&config.server_url, &username);
-        let options = ClientOptions::new(&config.server_url, &username, outbox)?;
+        let mut options = ClientOptions::new(&config.server_url, &username, outbox)?;
+        // Made and written before it is ever sent; the same file for this name on this server
+        // from then on.
+        let key_file = self
+            .paths
+            .device_key_file(&options.server_url, &options.username);
+        options.device_key = Some(device_key::load_or_create(&key_file)?);
+        options.link_code = self
+            .link_code
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         let mut session = self.session.lock().await;
         if let Some(old) = session.take() {
             old.disconnect().await;
@@ -167,6 +197,36 @@ impl AppState {
     pub async fn reconnect_now(&self) -> Result<()> {
         self.handle().await?.reconnect_now();
         Ok(())
+    }
+
+    /// A link code for another computer to use this name (once, within ten minutes).
+    ///
+    /// # Errors
+    /// No session, not connected now, or refused by the server.
+    pub async fn link_code(&self) -> Result<DeviceLink> {
+        Ok(self.handle().await?.link_code().await?)
+    }
+
+    /// Revokes this device's key on the server, deletes it here, stops the session and clears
+    /// the saved name: the app goes back to choosing one. Returns the saved config.
+    ///
+    /// # Errors
+    /// No session, not connected now, refused by the server, or a file that cannot be changed.
+    pub async fn forget_device(&self) -> Result<Config> {
+        let mut session = self.session.lock().await;
+        let handle = session.clone().ok_or(AppError::NoSession)?;
+        handle.forget_device().await?;
+        handle.disconnect().await;
+        *session = None;
+        drop(session);
+        let config = self.store.get();
+        if let Some(username) = &config.username {
+            let server_url = charla_client::url::websocket_url(&config.server_url)?;
+            let username = username.trim();
+            device_key::remove(&self.paths.device_key_file(&server_url, username))?;
+        }
+        let ((), config) = self.store.update(|config| config.username = None)?;
+        Ok(config)
     }
 
     /// Saves the composer draft for the configured server.

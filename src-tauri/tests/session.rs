@@ -38,19 +38,19 @@ fn profiles_are_checked_with_the_servers_rules_and_saved() {
     let state = AppState::new(Paths::under(dir.path()));
     assert!(state.settings().config.username.is_none(), "first run");
     assert!(matches!(
-        state.save_profile("   ", "ws://localhost:3050"),
+        state.save_profile("   ", "ws://localhost:3050", None),
         Err(AppError::InvalidUsername(_))
     ));
     assert!(matches!(
-        state.save_profile(&"x".repeat(33), "ws://localhost:3050"),
+        state.save_profile(&"x".repeat(33), "ws://localhost:3050", None),
         Err(AppError::InvalidUsername(_))
     ));
     assert!(matches!(
-        state.save_profile("ana", "ftp://x"),
+        state.save_profile("ana", "ftp://x", None),
         Err(AppError::InvalidServer(_))
     ));
     let saved = state
-        .save_profile("  ana ", "http://127.0.0.1:4000")
+        .save_profile("  ana ", "http://127.0.0.1:4000", None)
         .expect("valid");
     assert_eq!(saved.username.as_deref(), Some("ana"));
     state.save_draft("half a thought").expect("saves");
@@ -78,7 +78,7 @@ async fn a_session_forwards_every_event_to_the_window() {
         Err(AppError::NotConfigured)
     ));
     state
-        .save_profile("ana", &format!("http://{addr}"))
+        .save_profile("ana", &format!("http://{addr}"), None)
         .expect("profile");
 
     let sink = Recorder::default();

@@ -43,7 +43,8 @@ for (const [name, options] of [
 
         const joined = once(alice, 'user-joined');
         bob.emit('join', `bob-${tag}`); // the tutorial's exact form: no ack
-        assert.equal(await joined, `bob-${tag}`);
+        // The tutorial's handler reads the first argument; the second marks a name nobody owns.
+        assert.deepEqual(await joined, [`bob-${tag}`, { guest: true }]);
 
         const toAlice = once(alice, 'message');
         const toBob = once(bob, 'message');

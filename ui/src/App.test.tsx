@@ -4,6 +4,7 @@ import { emit } from '@tauri-apps/api/event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { App } from './App';
+import { timeLabel } from './lib/chatState';
 import type { ClientEvent, Config, OutboxEntry } from './types';
 
 const baseConfig: Config = {
@@ -12,6 +13,9 @@ const baseConfig: Config = {
   notifications: { enabled: true, mentionsOnly: false },
   tray: { closeToTray: true, startOnLogin: false },
 };
+
+const LINK_CODE = '7K2M-QD9R-X4TB-E1HW';
+const LINK_EXPIRES_AT = new Date(Date.now() + 10 * 60_000).toISOString();
 
 type Call = { cmd: string; args: Record<string, unknown> };
 let calls: Call[];
@@ -36,6 +40,10 @@ function setup(overrides: Partial<{ config: Partial<Config>; draft: string; fail
           const p = (args as { preferences: { notifications: boolean; mentionsOnly: boolean; closeToTray: boolean; startOnLogin: boolean } }).preferences;
           return { ...settings.config, notifications: { enabled: p.notifications, mentionsOnly: p.mentionsOnly }, tray: { closeToTray: p.closeToTray, startOnLogin: p.startOnLogin } };
         }
+        case 'link_code':
+          return { ok: true, code: LINK_CODE, expiresAt: LINK_EXPIRES_AT };
+        case 'forget_device':
+          return { ...settings.config, username: null };
         case 'send_message':
           return { clientId: 'c1', text: (args as { text: string }).text, createdAt: new Date().toISOString(), state: 'pending' };
         default:
@@ -60,7 +68,7 @@ async function renderChat() {
   render(<App />);
   await waitFor(() => expect(called('start_session')).toHaveLength(1));
   await send({ event: 'status', state: 'connected', compat: false });
-  await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], history: [] });
+  await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], owned: true, history: [] });
 }
 
 const message = (seq: number, username: string, text: string) => ({
@@ -91,7 +99,7 @@ describe('first run', () => {
     await user.type(name, '  ana  ');
     await user.click(screen.getByRole('button', { name: 'Start chatting' }));
     await waitFor(() => expect(called('start_session')).toHaveLength(1));
-    expect(called('save_profile')[0]?.args).toEqual({ username: '  ana  ', serverUrl: 'ws://localhost:3050' });
+    expect(called('save_profile')[0]?.args).toEqual({ username: '  ana  ', serverUrl: 'ws://localhost:3050', linkCode: null });
     expect(screen.getByLabelText('Message')).toBeInTheDocument();
   });
 
@@ -102,6 +110,118 @@ describe('first run', () => {
     await user.type(await screen.findByLabelText('Username'), 'ana');
     await user.click(screen.getByRole('button', { name: 'Start chatting' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('the scheme must be http, https, ws or wss');
+  });
+});
+
+describe('owned names', () => {
+  test('a link code typed at first run goes to save_profile; a malformed one is explained next to it', async () => {
+    setup({ config: { username: null } });
+    const user = userEvent.setup();
+    render(<App />);
+    await user.type(await screen.findByLabelText('Username'), 'alice');
+    await user.type(screen.getByLabelText('Link code'), ' 7k2m-qd9r-x4tb-e1hw ');
+    await user.click(screen.getByRole('button', { name: 'Start chatting' }));
+    await waitFor(() => expect(called('start_session')).toHaveLength(1));
+    expect(called('save_profile')[0]?.args).toEqual({ username: 'alice', serverUrl: 'ws://localhost:3050', linkCode: '7k2m-qd9r-x4tb-e1hw' });
+    cleanup();
+
+    const refusal = 'that is not a link code: it is 16 letters and digits, like 7K2M-QD9R-X4TB-E1HW';
+    setup({ config: { username: null }, fail: { save_profile: { kind: 'invalidLinkCode', message: refusal } } });
+    render(<App />);
+    await user.type(await screen.findByLabelText('Username'), 'alice');
+    await user.type(screen.getByLabelText('Link code'), 'nope');
+    await user.click(screen.getByRole('button', { name: 'Start chatting' }));
+    const field = screen.getByLabelText('Link code');
+    await waitFor(() => expect(field).toHaveAttribute('aria-invalid', 'true'));
+    expect(field).toHaveAccessibleDescription(expect.stringContaining(refusal));
+    expect(screen.getByLabelText('Username')).toHaveAttribute('aria-invalid', 'false');
+  });
+
+  test('a name owned by someone else brings back the filled-in form with why, and a link code retries', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'status', state: 'disconnected', reason: 'the name belongs to someone else', cause: { kind: 'joinRefused', code: 'name_owned' } });
+    expect(await screen.findByTestId('name-refused')).toHaveTextContent(
+      '“alice” belongs to someone else. Pick another name, or link this computer with a code from one of your other computers.',
+    );
+    expect(screen.queryByLabelText('Message')).not.toBeInTheDocument();
+    expect(screen.getByLabelText('Username')).toHaveValue('alice');
+    await user.type(screen.getByLabelText('Link code'), LINK_CODE);
+    await user.click(screen.getByRole('button', { name: 'Start chatting' }));
+    await waitFor(() => expect(called('start_session')).toHaveLength(2));
+    expect(called('save_profile')[0]?.args).toEqual({ username: 'alice', serverUrl: 'ws://localhost:3050', linkCode: LINK_CODE });
+    expect(screen.getByLabelText('Message')).toBeInTheDocument();
+    expect(screen.queryByTestId('name-refused')).not.toBeInTheDocument();
+  });
+
+  test('other refusals stay in the chat, with the banner', async () => {
+    await renderChat();
+    await send({ event: 'status', state: 'disconnected', reason: 'that name is taken', cause: { kind: 'joinRefused', code: 'username_taken' } });
+    expect(screen.getByRole('alert')).toHaveTextContent('Disconnected: that name is taken.');
+    expect(screen.getByLabelText('Message')).toBeInTheDocument();
+  });
+
+  test('names nobody owns are marked as guests, in messages and in the people list', async () => {
+    render(<App />);
+    await waitFor(() => expect(called('start_session')).toHaveLength(1));
+    const history = [message(1, 'bob', 'from an owned name'), { ...message(2, 'tut', 'from a guest'), guest: true }];
+    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob', 'tut'], owned: true, history });
+    await send({ event: 'users', users: ['alice', 'bob', 'tut'], guests: ['tut'] });
+    const title = 'Nobody owns this name: anyone could use it';
+    const [owned, guest] = screen.getAllByTestId('message') as [HTMLElement, HTMLElement];
+    expect(within(guest).getByTitle(title)).toHaveTextContent('guest');
+    expect(within(owned).queryByTitle(title)).not.toBeInTheDocument();
+
+    const people = screen.getByRole('complementary', { name: 'People online' });
+    const row = (name: string) => within(people).getByText(name).closest('li') as HTMLElement;
+    expect(within(row('tut')).getByTitle(title)).toBeInTheDocument();
+    expect(within(row('bob')).queryByTitle(title)).not.toBeInTheDocument();
+    expect(within(row('alice')).queryByTitle(title)).not.toBeInTheDocument();
+    await send({ event: 'userJoined', username: 'cli', guest: true });
+    expect(within(row('cli')).getByTitle(title)).toBeInTheDocument();
+    await send({ event: 'userLeft', username: 'tut' });
+    expect(within(people).getAllByTitle(title)).toHaveLength(1);
+  });
+
+  test('Settings shows a link code to copy, and says when it cannot', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await user.click(screen.getByRole('button', { name: 'Settings' }));
+    const section = screen.getByRole('region', { name: 'Use this name on another computer' });
+    await user.click(within(section).getByRole('button', { name: 'Show a link code' }));
+    expect(await within(section).findByTestId('link-code')).toHaveTextContent(new RegExp(`^${LINK_CODE}$`));
+    expect(called('link_code')).toHaveLength(1);
+    expect(section).toHaveTextContent(`Works once, until ${timeLabel(LINK_EXPIRES_AT)}`);
+    await user.click(within(section).getByRole('button', { name: 'Copy' }));
+    expect(await within(section).findByText('Copied.')).toBeInTheDocument();
+    await expect(navigator.clipboard.readText()).resolves.toBe(LINK_CODE);
+    cleanup();
+
+    setup({ fail: { link_code: { kind: 'offline', message: 'not connected to the chat; try again when it is back' } } });
+    await renderChat();
+    await user.click(screen.getByRole('button', { name: 'Settings' }));
+    await user.click(screen.getByRole('button', { name: 'Show a link code' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('not connected to the chat; try again when it is back');
+    expect(screen.queryByTestId('link-code')).not.toBeInTheDocument();
+  });
+
+  test('forgetting this device asks first, then goes back to the first screen', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await user.click(screen.getByRole('button', { name: 'Settings' }));
+    await user.click(screen.getByRole('button', { name: 'Forget this device' }));
+    expect(screen.getByRole('button', { name: 'No, keep it' })).toHaveFocus();
+    await user.click(screen.getByRole('button', { name: 'No, keep it' }));
+    expect(screen.getByRole('button', { name: 'Forget this device' })).toHaveFocus();
+    expect(called('forget_device')).toHaveLength(0);
+
+    await user.click(screen.getByRole('button', { name: 'Forget this device' }));
+    await user.click(screen.getByRole('button', { name: 'Yes, forget this device' }));
+    expect(await screen.findByRole('heading', { name: 'Welcome to Charla' })).toBeInTheDocument();
+    expect(called('forget_device')).toHaveLength(1);
+    expect(screen.getByLabelText('Username')).toHaveValue('');
+    expect(screen.getByLabelText('Link code')).toBeInTheDocument();
+    expect(screen.queryByLabelText('Message')).not.toBeInTheDocument();
   });
 });
 
@@ -190,7 +310,7 @@ describe('settings', () => {
     await user.type(server, 'ws://chat.example.org:3050');
     await user.click(within(dialog).getByRole('button', { name: 'Save and reconnect' }));
     await waitFor(() => expect(called('start_session')).toHaveLength(2));
-    expect(called('save_profile')[0]?.args).toEqual({ username: 'alice', serverUrl: 'ws://chat.example.org:3050' });
+    expect(called('save_profile')[0]?.args).toEqual({ username: 'alice', serverUrl: 'ws://chat.example.org:3050', linkCode: null });
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
     expect(screen.getByText('ws://chat.example.org:3050')).toBeInTheDocument();
   });
@@ -220,7 +340,7 @@ describe('large histories', () => {
     render(<App />);
     await waitFor(() => expect(called('start_session')).toHaveLength(1));
     const history = Array.from({ length: 10_000 }, (_, i) => message(i + 1, i % 2 ? 'bob' : 'carol', `message number ${i + 1}`));
-    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob', 'carol'], history });
+    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob', 'carol'], owned: true, history });
     const rendered = screen.getAllByTestId('message');
     expect(rendered.length).toBeGreaterThan(0);
     expect(rendered.length).toBeLessThan(100);
@@ -232,14 +352,14 @@ describe('history the server no longer has', () => {
     await renderChat();
     await send({ event: 'message', ...message(1, 'bob', 'before the break') });
     await send({ event: 'gap', from: 2, to: 13, kept: false });
-    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], history: [message(14, 'bob', 'after the break')] });
+    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], owned: true, history: [message(14, 'bob', 'after the break')] });
     const notes = await screen.findAllByRole('note');
     expect(notes.map((n) => n.textContent)).toEqual(['12 older messages are no longer available']);
     const texts = screen.getAllByTestId('message').map((m) => m.textContent ?? '');
     expect(texts.findIndex((t) => t.includes('before the break'))).toBeLessThan(texts.findIndex((t) => t.includes('after the break')));
 
     await send({ event: 'historyReset' });
-    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], history: [message(1, 'bob', 'a new first message')] });
+    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], owned: true, history: [message(1, 'bob', 'a new first message')] });
     expect(await screen.findByText('The server’s history started over')).toBeInTheDocument();
     expect(await screen.findByText('a new first message')).toBeInTheDocument();
   });
@@ -264,7 +384,7 @@ describe('safety and people', () => {
     await renderChat();
     const people = screen.getByRole('complementary', { name: 'People online' });
     expect(people).toHaveTextContent('Online · 2');
-    await send({ event: 'userJoined', username: 'carol' });
+    await send({ event: 'userJoined', username: 'carol', guest: false });
     expect(screen.getByText('carol joined')).toBeInTheDocument();
     expect(people).toHaveTextContent('carol');
     await send({ event: 'typing', username: 'carol', typing: true });

@@ -4,11 +4,16 @@ import { Chat } from './components/Chat';
 import { ProfileForm } from './components/FirstRun';
 import type { Config, Settings } from './types';
 
-/** First run asks for a profile; afterwards the chat. A new profile restarts the chat. */
+/**
+ * First run asks for a profile; afterwards the chat. A new profile restarts the chat. The form
+ * comes back, filled in, when the server refuses the name for good, and empty once this device
+ * is forgotten (the saved config then has no name).
+ */
 export function App() {
   const [settings, setSettings] = useState<Settings | null>(null);
   const [generation, setGeneration] = useState(0);
   const [error, setError] = useState<string | null>(null);
+  const [nameRefused, setNameRefused] = useState<string | null>(null);
 
   useEffect(() => {
     api.loadSettings().then(setSettings, (e: unknown) => setError(toAppError(e).message));
@@ -18,16 +23,33 @@ export function App() {
   if (!settings) return null;
   const saved = (config: Config) => {
     setSettings({ ...settings, config });
+    setNameRefused(null);
     setGeneration((g) => g + 1);
   };
-  if (!settings.config.username) {
+  if (!settings.config.username || nameRefused) {
     return (
       <div className="welcome">
-        <ProfileForm initial={settings.config} title="Welcome to Charla" submitLabel="Start chatting" onSaved={saved} />
+        <ProfileForm
+          initial={settings.config}
+          title={nameRefused ? 'Choose your name' : 'Welcome to Charla'}
+          submitLabel="Start chatting"
+          notice={nameRefused}
+          withLinkCode
+          onSaved={saved}
+        />
       </div>
     );
   }
   // Preferences change nothing about the connection: no restart.
   const preferences = (config: Config) => setSettings({ ...settings, config });
-  return <Chat key={generation} config={settings.config} draft={settings.draft} onConfig={saved} onPreferences={preferences} />;
+  return (
+    <Chat
+      key={generation}
+      config={settings.config}
+      draft={settings.draft}
+      onConfig={saved}
+      onPreferences={preferences}
+      onNameRefused={setNameRefused}
+    />
+  );
 }

@@ -11,7 +11,7 @@ describe('every rejection becomes an AppError', () => {
     mockIPC(() => {
       throw { kind: 'invalidServer', message: 'the scheme must be http, https, ws or wss' };
     });
-    const error = await api.saveProfile('ana', 'ftp://x').catch((e: unknown) => e);
+    const error = await api.saveProfile('ana', 'ftp://x', null).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ kind: 'invalidServer', message: 'the scheme must be http, https, ws or wss' });
   });

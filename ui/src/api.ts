@@ -3,7 +3,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { openUrl } from '@tauri-apps/plugin-opener';
-import type { AppErrorKind, ClientEvent, Config, OutboxEntry, Preferences, Settings } from './types';
+import type { AppErrorKind, ClientEvent, Config, DeviceLink, OutboxEntry, Preferences, Settings } from './types';
 
 export const CLIENT_EVENT = 'client-event';
 
@@ -40,7 +40,9 @@ function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
 
 export const api = {
   loadSettings: () => call<Settings>('load_settings'),
-  saveProfile: (username: string, serverUrl: string) => call<Config>('save_profile', { username, serverUrl }),
+  /** `linkCode`: from another computer that owns the name, or null. */
+  saveProfile: (username: string, serverUrl: string, linkCode: string | null) =>
+    call<Config>('save_profile', { username, serverUrl, linkCode }),
   startSession: () => call<void>('start_session'),
   saveDraft: (text: string) => call<void>('save_draft', { text }),
   savePreferences: (preferences: Preferences) => call<Config>('save_preferences', { preferences }),
@@ -50,6 +52,9 @@ export const api = {
   discardMessage: (clientId: string) => call<void>('discard_message', { clientId }),
   setTyping: (typing: boolean) => call<void>('set_typing', { typing }),
   reconnectNow: () => call<void>('reconnect_now'),
+  linkCode: () => call<DeviceLink>('link_code'),
+  /** Stops the session and gives up the name here; the returned config has no username. */
+  forgetDevice: () => call<Config>('forget_device'),
   openLink: (url: string) => openUrl(url),
   onClientEvent: (handler: (event: ClientEvent) => void): Promise<UnlistenFn> =>
     // The app sends the events that were waiting together as one array, in order.

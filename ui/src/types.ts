@@ -10,6 +10,7 @@ export type {
   ClientEvent,
   Config,
   ConnectionStatus,
+  DeviceLink,
   DisconnectReason,
   ErrorCode,
   OutboxEntry,

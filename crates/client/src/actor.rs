@@ -18,8 +18,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use charla_protocol::chat::{
-    parse_ack, ChatMessage, ClientRequest, ErrorCode, HistoryPage, HistoryRequest, JoinAck,
-    JoinRequest, OutgoingMessage, Refusal, SendAck, ServerEvent, INVALID_TOKEN, MAX_HISTORY_PAGE,
+    parse_ack, ChatMessage, ClientRequest, DeviceForgotten, DeviceLink, ErrorCode, HistoryPage,
+    HistoryRequest, JoinAck, JoinRequest, OutgoingMessage, Refusal, SendAck, ServerEvent,
+    INVALID_TOKEN, MAX_HISTORY_PAGE,
 };
 use charla_protocol::{EnginePacket, EventName, SocketKind, SocketPacket};
 use futures_util::StreamExt;
@@ -42,6 +43,8 @@ pub(crate) enum Command {
     Retry(String, oneshot::Sender<Result<()>>),
     Discard(String, oneshot::Sender<Result<()>>),
     Typing(bool),
+    LinkCode(oneshot::Sender<Result<DeviceLink>>),
+    ForgetDevice(oneshot::Sender<Result<DeviceForgotten>>),
     ReconnectNow,
     Disconnect(oneshot::Sender<()>),
 }
@@ -79,6 +82,8 @@ enum Pending {
     Join,
     Chat(String),
     History,
+    LinkCode(oneshot::Sender<Result<DeviceLink>>),
+    ForgetDevice(oneshot::Sender<Result<DeviceForgotten>>),
 }
 
 /// Pages of history fetched at most while catching up after a reconnect; what lies beyond is
@@ -238,6 +243,12 @@ impl Actor {
                 self.emit_outbox();
                 let _ = reply.send(result);
             }
+            Command::LinkCode(reply) => {
+                let _ = reply.send(Err(Error::Offline));
+            }
+            Command::ForgetDevice(reply) => {
+                let _ = reply.send(Err(Error::Offline));
+            }
             Command::Typing(_) | Command::ReconnectNow | Command::Disconnect(_) => {}
         }
     }
@@ -291,6 +302,8 @@ impl Actor {
             username: self.options.username.clone(),
             since: Some(self.last_seq),
             epoch: self.epoch.clone(),
+            key: self.options.device_key.clone(),
+            link: self.options.link_code.clone(),
         });
         if let Err(e) = session.emit(&join, Some(Pending::Join)).await {
             return e;
@@ -330,7 +343,17 @@ impl Actor {
                     tracing::info!("no join ack; the server is the tutorial's (compatibility mode)");
                     session.acks.clear();
                     session.compat = true;
-                    if let Some(ending) = self.on_joined(&mut session, self.options.username.clone(), Vec::new(), Vec::new()).await {
+                    let presence = JoinAck {
+                        ok: true,
+                        username: self.options.username.clone(),
+                        users: Vec::new(),
+                        history: Vec::new(),
+                        epoch: None,
+                        more: false,
+                        gap: None,
+                        owned: false,
+                    };
+                    if let Some(ending) = self.on_joined(&mut session, presence, Vec::new()).await {
                         return ending;
                     }
                 }
@@ -346,22 +369,26 @@ impl Actor {
         }
     }
 
+    /// Reports a join: `presence` is the ack's (its history is in `history`).
     async fn on_joined(
         &mut self,
         session: &mut Session,
-        username: String,
-        users: Vec<String>,
+        presence: JoinAck,
         history: Vec<ChatMessage>,
     ) -> Option<Ending> {
         session.joined = true;
         self.backoff.reset();
+        if presence.owned && self.options.link_code.take().is_some() {
+            tracing::info!("this device is linked to the name; its key proves it from now on");
+        }
         let fresh: Vec<ChatMessage> = history.into_iter().filter(|m| self.is_new(m)).collect();
         self.emit(ClientEvent::Status(ConnectionStatus::Connected {
             compat: session.compat,
         }));
         self.emit(ClientEvent::Joined {
-            username,
-            users,
+            username: presence.username,
+            users: presence.users,
+            owned: presence.owned,
             history: fresh,
         });
         for message in std::mem::take(&mut session.early) {
@@ -503,12 +530,11 @@ impl Actor {
     async fn finish_join(
         &mut self,
         session: &mut Session,
-        ack: JoinAck,
+        mut ack: JoinAck,
         mut older: Vec<ChatMessage>,
     ) -> Option<Ending> {
-        older.extend(ack.history);
-        self.on_joined(session, ack.username, ack.users, older)
-            .await
+        older.append(&mut ack.history);
+        self.on_joined(session, ack, older).await
     }
 
     /// Sends pending outbox entries, oldest first: on a server that acks, the next one only
@@ -567,6 +593,20 @@ impl Actor {
                 Some(Ending::Stopped)
             }
             Some(Command::ReconnectNow) => None,
+            Some(Command::LinkCode(reply)) if session.joined && !session.compat => {
+                let request = ClientRequest::DeviceLink;
+                session
+                    .emit(&request, Some(Pending::LinkCode(reply)))
+                    .await
+                    .err()
+            }
+            Some(Command::ForgetDevice(reply)) if session.joined && !session.compat => {
+                let request = ClientRequest::DeviceForget;
+                session
+                    .emit(&request, Some(Pending::ForgetDevice(reply)))
+                    .await
+                    .err()
+            }
             Some(Command::Typing(typing)) => {
                 if session.joined {
                     if let Err(e) = session.emit(&ClientRequest::Typing(typing), None).await {
@@ -640,9 +680,10 @@ impl Actor {
                 Err(error) => {
                     let reason = error.message.clone();
                     let code = error.code;
-                    let retryable = code == ErrorCode::UsernameTaken;
+                    let retryable = code == ErrorCode::UsernameTaken || error.is_transient();
                     self.emit(ClientEvent::Error(error));
-                    // A taken name is often our own previous connection, not yet timed out.
+                    // A taken name is often our own previous connection, not yet timed out; a
+                    // server that is busy or counting refusals is asked again later.
                     Some(if retryable {
                         Ending::Lost(reason)
                     } else {
@@ -653,6 +694,17 @@ impl Actor {
                     })
                 }
             },
+            Pending::LinkCode(answer) => {
+                let _ = answer.send(parse_ack::<DeviceLink>(reply).map_err(Error::Refused));
+                None
+            }
+            Pending::ForgetDevice(answer) => {
+                let result = parse_ack::<DeviceForgotten>(reply).map_err(Error::Refused);
+                let forgotten = result.is_ok();
+                let _ = answer.send(result);
+                // The server took the name from this connection: nothing more to do on it.
+                forgotten.then_some(Ending::Stopped)
+            }
             Pending::Chat(client_id) => {
                 let result = match parse_ack::<SendAck>(reply) {
                     // Gone already when it was discarded while in flight; then nothing changes.
@@ -692,13 +744,27 @@ impl Actor {
                     session.early.push(message);
                 }
             }
-            ServerEvent::UserJoined(username) => self.emit(ClientEvent::UserJoined { username }),
+            ServerEvent::UserJoined { username, guest } => {
+                self.emit(ClientEvent::UserJoined { username, guest });
+            }
             ServerEvent::UserLeft(username) => self.emit(ClientEvent::UserLeft { username }),
-            ServerEvent::Users(users) => self.emit(ClientEvent::Users { users }),
+            ServerEvent::Users { users, guests } => self.emit(ClientEvent::Users { users, guests }),
             ServerEvent::Typing(notice) => self.emit(ClientEvent::Typing {
                 username: notice.username,
                 typing: notice.typing,
             }),
+            ServerEvent::Error(refusal) if refusal.code == ErrorCode::NameReleased => {
+                // An operator freed the name: joining it again would claim it anew, which is
+                // for the person to decide, not for a reconnect loop.
+                let reason = refusal.message.clone();
+                self.emit(ClientEvent::Error(refusal));
+                return Some(Ending::Refused {
+                    reason,
+                    cause: DisconnectReason::JoinRefused {
+                        code: ErrorCode::NameReleased,
+                    },
+                });
+            }
             ServerEvent::Error(refusal) => self.emit(ClientEvent::Error(refusal)),
         }
         None

@@ -33,6 +33,12 @@ pub enum Error {
     /// The text cannot be sent (empty).
     #[error("the message is empty")]
     EmptyMessage,
+    /// The request needs the server, and the client is not joined now.
+    #[error("not connected to the chat; try again when it is back")]
+    Offline,
+    /// The server refused the request.
+    #[error("{0}")]
+    Refused(charla_protocol::chat::Refusal),
 }
 
 /// Shorthand for results of this crate.

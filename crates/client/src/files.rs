@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+/// Turns an I/O error on `path` into the crate's error.
+pub fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::File {
         path: path.to_owned(),
         source,
@@ -23,16 +24,47 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// # Errors
 /// When the directory cannot be created or the file cannot be written.
 pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(file_error(dir))?;
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::File {
         path: path.to_owned(),
         source: std::io::Error::other(e),
     })?;
     bytes.push(b'\n');
+    write_atomically(path, &bytes, Readers::Anyone)
+}
+
+/// Who may read a file [`write_atomically`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// As the process's umask says.
+    Anyone,
+    /// Its owner only (mode 0600 on Unix), from the moment it exists.
+    OwnerOnly,
+}
+
+/// Writes `bytes` to `path` so that a crash leaves the old or the new file, never a torn one.
+///
+/// # Errors
+/// When the directory cannot be created or the file cannot be written.
+pub fn write_atomically(path: &Path, bytes: &[u8], readers: Readers) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(file_error(dir))?;
     let tmp = temp_path(path);
-    let mut file = File::create(&tmp).map_err(file_error(&tmp))?;
-    file.write_all(&bytes).map_err(file_error(&tmp))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if readers == Readers::OwnerOnly {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp).map_err(file_error(&tmp))?;
+    #[cfg(unix)]
+    if readers == Readers::OwnerOnly {
+        // A temp file left by a crash keeps the mode it was made with: set it again.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(file_error(&tmp))?;
+    }
+    file.write_all(bytes).map_err(file_error(&tmp))?;
     file.sync_all().map_err(file_error(&tmp))?;
     drop(file);
     fs::rename(&tmp, path).map_err(file_error(path))?;

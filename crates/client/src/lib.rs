@@ -6,6 +6,7 @@
 
 mod actor;
 mod backoff;
+pub mod device_key;
 mod error;
 mod files;
 mod options;
@@ -84,6 +85,24 @@ impl ClientHandle {
     /// Tells the others we are (or stopped) typing.
     pub fn typing(&self, typing: bool) {
         let _ = self.commands.send(Command::Typing(typing));
+    }
+
+    /// Asks the server for a link code another device of this name's owner joins with (once,
+    /// within ten minutes).
+    ///
+    /// # Errors
+    /// Not connected now, joined as a guest, or a stopped client.
+    pub async fn link_code(&self) -> Result<charla_protocol::chat::DeviceLink> {
+        self.ask(Command::LinkCode).await
+    }
+
+    /// Revokes this device's key for the name on the server; the client then stops (delete the
+    /// key file with [`device_key::remove`]).
+    ///
+    /// # Errors
+    /// Not connected now, joined as a guest, or a stopped client.
+    pub async fn forget_device(&self) -> Result<charla_protocol::chat::DeviceForgotten> {
+        self.ask(Command::ForgetDevice).await
     }
 
     /// Skips the reconnection wait (on wake, or when the user clicks retry).

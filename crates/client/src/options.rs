@@ -16,6 +16,11 @@ pub struct ClientOptions {
     pub username: String,
     /// The shared access token of a private server.
     pub token: Option<String>,
+    /// This device's key for the name (see [`crate::device_key`]); `None` joins as a guest.
+    pub device_key: Option<String>,
+    /// A link code from another device of the name's owner, for the first join only: it
+    /// registers `device_key` with the name.
+    pub link_code: Option<String>,
     /// The outbox file.
     pub outbox_path: PathBuf,
     /// Reconnection delays.
@@ -38,6 +43,8 @@ impl ClientOptions {
             server_url: url::websocket_url(server)?,
             username: username.trim().to_owned(),
             token: None,
+            device_key: None,
+            link_code: None,
             outbox_path,
             backoff: Backoff::default(),
             connect_timeout: Duration::from_secs(10),

@@ -75,6 +75,8 @@ pub enum ClientEvent {
         username: String,
         /// Everyone joined.
         users: Vec<String>,
+        /// Whether this device owns the name (claimed, proved with its key, or linked).
+        owned: bool,
         /// Messages not yet reported, oldest first.
         history: Vec<ChatMessage>,
     },
@@ -99,6 +101,8 @@ pub enum ClientEvent {
     UserJoined {
         /// Who.
         username: String,
+        /// Nobody owns the name.
+        guest: bool,
     },
     /// Someone left.
     UserLeft {
@@ -109,6 +113,8 @@ pub enum ClientEvent {
     Users {
         /// Everyone joined.
         users: Vec<String>,
+        /// Those of `users` nobody owns.
+        guests: Vec<String>,
     },
     /// Someone started or stopped typing.
     Typing {

@@ -76,18 +76,47 @@ impl Paths {
     /// The outbox of one server and username.
     #[must_use]
     pub fn outbox_file(&self, server_url: &str, username: &str) -> PathBuf {
-        let key: String = format!("{server_url}_{username}")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let key = file_safe(&format!("{server_url}_{username}"));
         self.data_dir.join("outbox").join(format!("{key}.json"))
     }
+
+    /// This device's key for `username` on `server_url` (one file per pair, named by a readable
+    /// part and a hash of the exact pair, so two names that read alike never share a file).
+    #[must_use]
+    pub fn device_key_file(&self, server_url: &str, username: &str) -> PathBuf {
+        let name = charla_protocol::rules::normalize_username(username).map_or_else(
+            |_| username.trim().to_owned(),
+            |n| charla_protocol::rules::username_key(&n),
+        );
+        let readable: String = file_safe(&format!("{server_url}_{name}"))
+            .chars()
+            .take(80)
+            .collect();
+        let pair = format!("{server_url}\n{name}");
+        self.data_dir
+            .join("keys")
+            .join(format!("{readable}-{:016x}.key", fnv1a(pair.as_bytes())))
+    }
+}
+
+/// `text` with everything but ASCII letters, digits and `-` made `_`: usable in any file name.
+fn file_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// FNV-1a, 64 bits: a stable file-name hash (not a secret).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Notification preferences.

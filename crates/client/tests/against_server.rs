@@ -23,6 +23,15 @@ struct Client {
 
 impl Client {
     fn start(addr: SocketAddr, name: &str) -> Self {
+        Self::start_with(addr, name, |_| {})
+    }
+
+    /// A client as `name`, its options changed by `configure` before it starts.
+    fn start_with(
+        addr: SocketAddr,
+        name: &str,
+        configure: impl FnOnce(&mut ClientOptions),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut options = ClientOptions::new(
             &format!("http://{addr}"),
@@ -32,6 +41,7 @@ impl Client {
         .expect("options");
         options.backoff =
             charla_client::Backoff::new(Duration::from_millis(50), Duration::from_millis(200), 0.5);
+        configure(&mut options);
         let (tx, events) = mpsc::unbounded_channel();
         Self {
             handle: spawn(options, tx),
@@ -94,7 +104,7 @@ async fn two_clients_chat_with_presence_typing_and_acks() {
     let mut bob = Client::start(server.addr, "bob");
     bob.connected().await;
     let joined = alice.until(|e| match e {
-        ClientEvent::UserJoined { username } => Some(username.clone()),
+        ClientEvent::UserJoined { username, .. } => Some(username.clone()),
         _ => None,
     });
     assert_eq!(joined.await, "bob");
@@ -263,4 +273,68 @@ async fn a_wrong_token_is_reported_and_the_right_one_connects() {
         }
         handle.disconnect().await;
     }
+}
+
+/// A client with a device key.
+fn keyed(addr: SocketAddr, name: &str, key: &str, link: Option<String>) -> Client {
+    Client::start_with(addr, name, |options| {
+        options.device_key = Some(key.to_owned());
+        options.link_code = link;
+    })
+}
+
+/// Through the client core: a key claims the name, a link code from it lets a second key in,
+/// both are joined as the owner at once, a key that is not the name's is refused for good
+/// (`name_owned`, no reconnect loop), and forgetting a device stops its client.
+#[tokio::test]
+async fn devices_claim_link_and_forget_through_the_client() {
+    let server = TestServer::open().await;
+    let mut laptop = keyed(server.addr, "alice", &"1".repeat(64), None);
+    let owned = laptop
+        .until(|e| match e {
+            ClientEvent::Joined { owned, .. } => Some(*owned),
+            _ => None,
+        })
+        .await;
+    assert!(owned, "the free name is claimed");
+    let code = laptop.handle.link_code().await.expect("a code");
+
+    let mut desktop = keyed(server.addr, "alice", &"2".repeat(64), Some(code.code));
+    let (owned, users) = desktop
+        .until(|e| match e {
+            ClientEvent::Joined { owned, users, .. } => Some((*owned, users.clone())),
+            _ => None,
+        })
+        .await;
+    assert!(owned, "linked");
+    assert_eq!(users, ["alice"], "one person, two devices");
+
+    let mut impostor = keyed(server.addr, "alice", &"3".repeat(64), None);
+    let cause = impostor
+        .until(|e| match e {
+            ClientEvent::Status(ConnectionStatus::Disconnected { cause, .. }) => Some(*cause),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        cause,
+        DisconnectReason::JoinRefused {
+            code: ErrorCode::NameOwned
+        }
+    );
+
+    let forgotten = desktop.handle.forget_device().await.expect("forgotten");
+    assert!(!forgotten.released, "the laptop still owns it");
+    let cause = desktop
+        .until(|e| match e {
+            ClientEvent::Status(ConnectionStatus::Disconnected { cause, .. }) => Some(*cause),
+            _ => None,
+        })
+        .await;
+    assert_eq!(cause, DisconnectReason::Stopped);
+    assert!(
+        desktop.handle.link_code().await.is_err(),
+        "a stopped client asks nothing"
+    );
+    server.stop().await;
 }

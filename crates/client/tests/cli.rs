@@ -16,13 +16,18 @@ use common::{options, start, until, TestServer};
 
 /// `charla-cli` as user `bot` on `server`, its files in `data`, logging refusals to stderr.
 fn cli(server: &str, data: &Path) -> Command {
+    cli_as(server, data, "bot")
+}
+
+/// `charla-cli` as `username` on `server`, its files (and device keys) in `data`.
+fn cli_as(server: &str, data: &Path, username: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_charla-cli"));
     command
         .args([
             "--server",
             server,
             "--username",
-            "bot",
+            username,
             "--drain-timeout",
             "120",
         ])
@@ -57,6 +62,106 @@ async fn run_piped(mut command: Command, batches: Vec<Vec<String>>, pause: Durat
     .expect("the cli exits in time")
     .expect("joins")
     .expect("waits")
+}
+
+/// The one file in `dir`, with its contents.
+fn only_file(dir: &Path) -> (std::path::PathBuf, String) {
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .expect("the keys folder exists")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).expect("readable");
+    (files[0].clone(), text)
+}
+
+/// `--username alice` makes alice's device key in `--data-dir` on first use (owner-only, 64 hex
+/// digits) and proves the name with it on every later run; another data folder (another
+/// machine) is refused the name at once, and `--guest` joins without a key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_claims_its_name_with_a_key_kept_in_its_data_dir() {
+    let server = TestServer::open().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = server.http_url();
+    let home = dir.path().join("home");
+    let first = run_piped(
+        cli_as(&url, &home, "alice"),
+        vec![vec!["first run".into()]],
+        Duration::ZERO,
+    )
+    .await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let (key_file, key) = only_file(&home.join("keys"));
+    assert!(
+        charla_protocol::chat::device_key_is_valid(key.trim()),
+        "{key:?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file)
+            .expect("exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let again = run_piped(
+        cli_as(&url, &home, "Alice"),
+        vec![vec!["second run".into()]],
+        Duration::ZERO,
+    )
+    .await;
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        only_file(&home.join("keys")),
+        (key_file, key),
+        "the same key, untouched"
+    );
+
+    let started = Instant::now();
+    let elsewhere = run_piped(
+        cli_as(&url, &dir.path().join("other"), "alice"),
+        vec![vec!["impostor".into()]],
+        Duration::ZERO,
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&elsewhere.stderr);
+    assert!(!elsewhere.status.success());
+    assert!(stderr.contains("belongs to someone else"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "refused for good: no wait for the drain timeout"
+    );
+
+    let guest = run_piped(
+        {
+            let mut command = cli_as(&url, &dir.path().join("guest"), "visitor");
+            command.arg("--guest");
+            command
+        },
+        vec![vec!["just visiting".into()]],
+        Duration::ZERO,
+    )
+    .await;
+    assert!(
+        guest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&guest.stderr)
+    );
+    assert!(
+        !dir.path().join("guest/keys").exists(),
+        "a guest makes no key"
+    );
+    server.stop().await;
 }
 
 /// The script: 300 lines, a 0.5 s pause every 50, into a server with the default rate

@@ -62,7 +62,7 @@ async fn chats_with_the_tutorial_server_confirming_by_echo() {
 
     let (bob, mut bob_events) = client(port, "bob", dir.path());
     let joined = until(&mut alice_events, |e| match e {
-        ClientEvent::UserJoined { username } => Some(username.clone()),
+        ClientEvent::UserJoined { username, .. } => Some(username.clone()),
         _ => None,
     });
     assert_eq!(joined.await, "bob");
@@ -125,7 +125,7 @@ async fn ticks_during_the_join_timeout_are_reported_in_order() {
     let started = Instant::now();
     let (speaker, _speaker_events) = client(port, "speaker", dir.path());
     until(&mut watcher_events, |e| match e {
-        ClientEvent::UserJoined { username } if username == "speaker" => Some(()),
+        ClientEvent::UserJoined { username, .. } if username == "speaker" => Some(()),
         ClientEvent::Status(ConnectionStatus::Connected { .. }) => {
             panic!("the watcher joined before the speaker came: this test proves nothing")
         }

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::clock::Clock;
+
 /// Where history is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {
@@ -50,7 +52,14 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Open connections (and sessions) from one address.
     pub max_connections_per_address: usize,
+    /// A name whose devices were all unseen this long is free again.
+    pub name_idle: Duration,
+    /// Where "now" comes from for names and link codes (tests move it).
+    pub clock: Clock,
 }
+
+/// The default of [`ServerConfig::name_idle`], in days.
+pub const DEFAULT_NAME_IDLE_DAYS: u64 = 365;
 
 /// The tutorial's port.
 pub const DEFAULT_PORT: u16 = 3050;
@@ -79,6 +88,8 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             max_connections_per_address: 256,
+            name_idle: Duration::from_secs(DEFAULT_NAME_IDLE_DAYS * 24 * 3600),
+            clock: Clock::system(),
         }
     }
 }

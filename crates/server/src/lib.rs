@@ -6,15 +6,19 @@
 //!
 //! Layers, each importing only the ones below it:
 //! - `chat`: the room, its rules and the dispatcher that answers requests;
+//! - `names`: owned names (the name book: devices, link codes, idle expiry);
 //! - `transport`: Engine.IO / Socket.IO sessions over WebSocket and long-polling, handing
 //!   events up through `transport::Application`;
 //! - `listener` (connections, caps, request-head deadline), `origin` (the browser origin
-//!   guard), `store` (`SQLite` history), `throttle` (rate-limited log lines), `config`, `error`.
+//!   guard), `store` (`SQLite` history), `throttle` (rate-limited log lines), `clock`, `config`,
+//!   `error`.
 
 mod chat;
+mod clock;
 mod config;
 mod error;
 mod listener;
+pub mod names;
 mod origin;
 mod store;
 mod throttle;
@@ -30,7 +34,8 @@ use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use config::{ServerConfig, Storage, DEFAULT_PORT};
+pub use clock::Clock;
+pub use config::{ServerConfig, Storage, DEFAULT_NAME_IDLE_DAYS, DEFAULT_PORT};
 pub use error::{Error, Result};
 
 use chat::{Room, MIN_REMEMBERED_CLIENT_IDS};
@@ -72,7 +77,13 @@ pub async fn run(
         epoch = %loaded.epoch,
         "history loaded"
     );
-    let room = Room::new(loaded, store, config.clone());
+    let names_path = config.storage.names_path();
+    let book = names::NameBook::open(
+        names_path.as_deref(),
+        config.name_idle,
+        config.clock.clone(),
+    )?;
+    let room = Room::new(loaded, store, Arc::new(book), config.clone());
 
     let (stop_sessions, sessions_stop) = tokio::sync::watch::channel(false);
     let tasks = TaskTracker::new();
@@ -94,6 +105,8 @@ pub async fn run(
             origin::guard,
         ));
 
+    let upkeep = tokio::spawn(keep_names(room.clone()));
+
     let limits = listener::Limits {
         total: connection_cap(config.max_connections),
         per_address: config.max_connections_per_address,
@@ -105,6 +118,7 @@ pub async fn run(
     })
     .await;
     let _ = stop_sessions.send(true);
+    upkeep.abort();
     tasks.close();
     if tokio::time::timeout(std::time::Duration::from_secs(10), tasks.wait())
         .await
@@ -112,10 +126,31 @@ pub async fn run(
     {
         tracing::warn!("some connections did not close within 10 s");
     }
-    // Messages are stored before they are acked: nothing is left to write.
+    // Messages are stored before they are acked: nothing is left to write but when the last
+    // devices were seen.
+    room.flush_seen();
     drop(room);
     tracing::info!("every accepted message is stored; bye");
     Ok(())
+}
+
+/// Once a second: writes when devices were last seen, and takes names an operator released
+/// (with `charla-server names release`, another process) from their connections.
+async fn keep_names(room: Room) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let room = room.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            room.flush_seen();
+            room.drop_revoked();
+        })
+        .await;
+        if let Err(e) = done {
+            tracing::error!(error = %e, "name upkeep failed");
+        }
+    }
 }
 
 /// The connection cap, lowered to what the open-files limit allows (each connection is a file

@@ -1,4 +1,5 @@
-//! `charla-server`: parses arguments, binds, and runs the chat until SIGINT or SIGTERM.
+//! `charla-server`: parses arguments, binds, and runs the chat until SIGINT or SIGTERM; or, with
+//! `names list` / `names release NAME`, looks after owned names (while the server runs or not).
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -6,23 +7,34 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use charla_server::{ServerConfig, Storage, DEFAULT_PORT};
-use clap::Parser;
+use charla_server::{ServerConfig, Storage, DEFAULT_NAME_IDLE_DAYS, DEFAULT_PORT};
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// The Charla chat server (speaks the Socket.IO chat tutorial's protocol).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on.
     #[arg(long, env = "CHARLA_HOST", default_value = "127.0.0.1")]
     host: String,
     /// Port to listen on.
     #[arg(long, env = "CHARLA_PORT", default_value_t = DEFAULT_PORT)]
     port: u16,
-    /// History database file, or `:memory:` to keep nothing across restarts.
-    #[arg(long, env = "CHARLA_DB", default_value = "charla-data/history.db")]
+    /// History database file, or `:memory:` to keep nothing across restarts. Owned names are
+    /// kept beside it (`history.db` → `history.names.db`).
+    #[arg(
+        long,
+        env = "CHARLA_DB",
+        default_value = "charla-data/history.db",
+        global = true
+    )]
     db: String,
+    /// A name whose devices were all unseen for this many days is free again.
+    #[arg(long, env = "CHARLA_NAME_IDLE_DAYS", default_value_t = DEFAULT_NAME_IDLE_DAYS, global = true)]
+    name_idle_days: u64,
     /// How many recent messages to keep in memory and give to a client joining afresh.
     #[arg(long, env = "CHARLA_HISTORY", default_value_t = 500)]
     history: usize,
@@ -82,16 +94,47 @@ struct Cli {
     max_connections_per_address: usize,
 }
 
+/// What else the binary does besides serving.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Owned names: who owns what, and freeing a name.
+    Names {
+        #[command(subcommand)]
+        action: NamesAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NamesAction {
+    /// Every owned name: its devices, when one was last seen, whether it is idle.
+    List,
+    /// Frees a name: its devices lose it (connected ones are told within a second), and the
+    /// next join claims it.
+    Release {
+        /// The name (compared as joins compare names: `Alice` is `alice`).
+        name: String,
+    },
+}
+
 impl Cli {
+    fn storage(&self) -> Storage {
+        if self.db == ":memory:" {
+            Storage::Memory
+        } else {
+            Storage::Sqlite(PathBuf::from(&self.db))
+        }
+    }
+
+    fn name_idle(&self) -> Duration {
+        Duration::from_secs(self.name_idle_days.saturating_mul(24 * 3600))
+    }
+
     fn config(self) -> ServerConfig {
         let defaults = ServerConfig::default();
         let no_limit = self.rate_limit == 0;
         ServerConfig {
-            storage: if self.db == ":memory:" {
-                Storage::Memory
-            } else {
-                Storage::Sqlite(PathBuf::from(self.db))
-            },
+            storage: self.storage(),
+            name_idle: self.name_idle(),
             history_limit: self.history,
             retention_messages: self.retention_messages.filter(|n| *n > 0),
             db_max_bytes: self.db_max_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
@@ -115,6 +158,7 @@ impl Cli {
             header_timeout: Duration::from_secs(self.header_timeout.max(1)),
             max_connections: self.max_connections.max(1),
             max_connections_per_address: self.max_connections_per_address.max(1),
+            ..defaults
         }
     }
 }
@@ -130,6 +174,9 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Names { action }) = &cli.command {
+        return names(&cli, action);
+    }
     // Each connection is a file descriptor: take all the system allows.
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::warn!(error = %e, "could not raise the open-files limit");
@@ -149,6 +196,60 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("charla-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `charla-server names …`: works on the name book directly (it is in WAL mode, so a running
+/// server and this command see each other's changes).
+fn names(cli: &Cli, action: &NamesAction) -> ExitCode {
+    let Some(path) = cli.storage().names_path() else {
+        eprintln!(
+            "charla-server: with --db :memory: names live in the running server's memory only"
+        );
+        return ExitCode::FAILURE;
+    };
+    if !path.exists() {
+        eprintln!(
+            "charla-server: no name book at {} (nothing owned yet, or another --db)",
+            path.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let done = match action {
+        NamesAction::List => charla_server::names::list(&path, cli.name_idle(), chrono::Utc::now())
+            .map(|names| {
+                println!(
+                    "{:<32}  {:>7}  {:<24}  STATE",
+                    "NAME", "DEVICES", "LAST SEEN"
+                );
+                for entry in &names {
+                    println!(
+                        "{:<32}  {:>7}  {:<24}  {}",
+                        entry.name,
+                        entry.devices,
+                        entry.last_seen.format("%Y-%m-%d %H:%M:%S UTC"),
+                        if entry.idle {
+                            "idle (free to claim)"
+                        } else {
+                            "owned"
+                        }
+                    );
+                }
+                println!("{} owned name(s)", names.len());
+            }),
+        NamesAction::Release { name } => {
+            charla_server::names::release(&path, name).map(|devices| match devices {
+                Some(devices) => println!("released {name} ({devices} device(s))"),
+                None => println!("{name} was not owned; nothing to release"),
+            })
+        }
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("charla-server: {}: {e}", path.display());
             ExitCode::FAILURE
         }
     }

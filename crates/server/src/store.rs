@@ -38,6 +38,8 @@ pub struct Draft {
     pub text: String,
     /// The sender's idempotency key.
     pub client_id: Option<String>,
+    /// The author's name is owned by nobody.
+    pub guest: bool,
 }
 
 impl Draft {
@@ -51,6 +53,7 @@ impl Draft {
             timestamp: at,
             seq: Some(seq),
             client_id: self.client_id,
+            guest: self.guest,
         }
     }
 }
@@ -182,6 +185,13 @@ impl Storage {
             Self::Sqlite(path) => Some(path),
         }
     }
+
+    /// The name book's path, beside the history database (`history.db` → `history.names.db`);
+    /// `None` when nothing is kept on disk.
+    #[must_use]
+    pub fn names_path(&self) -> Option<std::path::PathBuf> {
+        self.path().map(|path| path.with_extension("names.db"))
+    }
 }
 
 impl StoreHandle {
@@ -220,7 +230,7 @@ impl StoreHandle {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut statement = writer.conn.prepare_cached(
-            "SELECT seq, id, username, text, timestamp, client_id FROM messages
+            "SELECT seq, id, username, text, timestamp, client_id, guest FROM messages
              WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
         )?;
         let rows = statement.query_map(
@@ -238,13 +248,22 @@ impl StoreHandle {
     }
 }
 
-fn connect(path: &Path, max_bytes: Option<u64>) -> Result<Connection> {
+/// Makes the directory a database file goes in.
+///
+/// # Errors
+/// When it cannot be made.
+pub fn make_parent_dir(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| Error::StoreDir {
             path: dir.to_owned(),
             source,
         })?;
     }
+    Ok(())
+}
+
+fn connect(path: &Path, max_bytes: Option<u64>) -> Result<Connection> {
+    make_parent_dir(path)?;
     let conn = Connection::open(path)?;
     // Each message is its own commit, and a commit writes whole pages to the WAL: small pages
     // (for a new database; an existing one keeps its size) make that 1 KiB instead of 4.
@@ -260,10 +279,12 @@ fn connect(path: &Path, max_bytes: Option<u64>) -> Result<Connection> {
             username TEXT NOT NULL,
             text TEXT NOT NULL,
             timestamp TEXT NOT NULL,
-            client_id TEXT
+            client_id TEXT,
+            guest INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     )?;
+    add_guest_column(&conn)?;
     if let Some(max_bytes) = max_bytes {
         let page_size: u64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
         let pages = (max_bytes / page_size.max(1)).max(1);
@@ -272,6 +293,19 @@ fn connect(path: &Path, max_bytes: Option<u64>) -> Result<Connection> {
         })?;
     }
     Ok(conn)
+}
+
+/// Databases from before owned names have no `guest` column: it is added, and their messages
+/// marked as guests' (nobody owned a name then).
+fn add_guest_column(conn: &Connection) -> Result<()> {
+    let has_it: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'guest'")?
+        .exists([])?;
+    if !has_it {
+        conn.execute_batch("ALTER TABLE messages ADD COLUMN guest INTEGER NOT NULL DEFAULT 1")?;
+        tracing::info!("history from before owned names: its messages are marked as guests'");
+    }
+    Ok(())
 }
 
 /// The database's epoch, made when the database is.
@@ -292,7 +326,7 @@ fn epoch(conn: &Connection) -> Result<String> {
     Ok(epoch)
 }
 
-type Parts = (u64, String, String, String, String, Option<String>);
+type Parts = (u64, String, String, String, String, Option<String>, bool);
 
 fn row_to_parts(row: &rusqlite::Row<'_>) -> rusqlite::Result<Parts> {
     Ok((
@@ -302,10 +336,13 @@ fn row_to_parts(row: &rusqlite::Row<'_>) -> rusqlite::Result<Parts> {
         row.get(3)?,
         row.get(4)?,
         row.get(5)?,
+        row.get(6)?,
     ))
 }
 
-fn parts_to_message((seq, id, username, text, timestamp, client_id): Parts) -> Result<ChatMessage> {
+fn parts_to_message(
+    (seq, id, username, text, timestamp, client_id, guest): Parts,
+) -> Result<ChatMessage> {
     let timestamp = DateTime::parse_from_rfc3339(&timestamp)
         .map_err(|e| Error::Corrupt(format!("seq {seq}: timestamp {timestamp:?}: {e}")))?
         .with_timezone(&Utc);
@@ -316,15 +353,16 @@ fn parts_to_message((seq, id, username, text, timestamp, client_id): Parts) -> R
         timestamp,
         seq: Some(seq),
         client_id,
+        guest,
     })
 }
 
 fn newest(conn: &Connection, limit: usize, only_with_ids: bool) -> Result<Vec<ChatMessage>> {
     let sql = if only_with_ids {
-        "SELECT seq, id, username, text, timestamp, client_id FROM messages
+        "SELECT seq, id, username, text, timestamp, client_id, guest FROM messages
          WHERE client_id IS NOT NULL ORDER BY seq DESC LIMIT ?1"
     } else {
-        "SELECT seq, id, username, text, timestamp, client_id FROM messages
+        "SELECT seq, id, username, text, timestamp, client_id, guest FROM messages
          ORDER BY seq DESC LIMIT ?1"
     };
     let mut statement = conn.prepare(sql)?;
@@ -358,8 +396,9 @@ fn load(conn: &Connection, options: &StoreOptions, epoch: String) -> Result<Load
 
 /// Stores one message (one commit), dropping what retention no longer keeps.
 fn insert(conn: &mut Connection, m: &ChatMessage, retention: Option<u64>) -> rusqlite::Result<()> {
-    const INSERT: &str = "INSERT INTO messages (seq, id, username, text, timestamp, client_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    const INSERT: &str =
+        "INSERT INTO messages (seq, id, username, text, timestamp, client_id, guest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
     let seq = m.seq.unwrap_or_default();
     let row = params![
         seq,
@@ -367,7 +406,8 @@ fn insert(conn: &mut Connection, m: &ChatMessage, retention: Option<u64>) -> rus
         m.username,
         m.text,
         charla_protocol::timestamp::format(&m.timestamp),
-        m.client_id
+        m.client_id,
+        m.guest
     ];
     let Some(keep) = retention else {
         // One statement is its own transaction.
@@ -391,6 +431,7 @@ mod tests {
             username: "alice".into(),
             text: format!("text {n}"),
             client_id: Some(format!("c{n}")),
+            guest: false,
         }
     }
 

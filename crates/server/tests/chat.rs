@@ -60,8 +60,15 @@ async fn presence_joined_users_and_left() {
     let (mut bob, second) = TestClient::joined(&server, " bob ").await;
     assert_eq!(second.username, "bob", "names are trimmed");
     assert_eq!(second.users, ["alice", "bob"]);
-    assert_eq!(bob.event("users").await, [json!(["alice", "bob"])]);
-    assert_eq!(alice.event("user-joined").await, [json!("bob")]);
+    // Both joined the tutorial's way (no device key): guests, and the second argument says so.
+    assert_eq!(
+        bob.event("users").await,
+        [json!(["alice", "bob"]), json!({"owned": []})]
+    );
+    assert_eq!(
+        alice.event("user-joined").await,
+        [json!("bob"), json!({"guest": true})]
+    );
     assert!(
         !bob.gets_within("user-joined", Duration::from_millis(300))
             .await,
@@ -304,7 +311,8 @@ async fn the_tutorial_frames_work_without_acks() {
     let mut a = TestClient::connect(&server).await;
     let mut b = TestClient::connect(&server).await;
     b.send_frame("42[\"join\",\"bob\"]").await;
-    assert_eq!(a.event("user-joined").await, [json!("bob")]);
+    // The tutorial's clients read the first argument (what follows marks a guest).
+    assert_eq!(a.event("user-joined").await[0], json!("bob"));
     a.send_frame("42[\"join\",\"alice\"]").await;
     b.event("user-joined").await;
     a.send_frame("42[\"chat-message\",{\"username\":\"alice\",\"text\":\"hello\"}]")

@@ -1,6 +1,7 @@
 //! Profile and local state: settings, first run, drafts, (re)starting the session.
 
 use charla_client::settings::{Config, Preferences};
+use charla_protocol::chat::DeviceLink;
 use tauri::{AppHandle, State};
 
 use crate::bridge::WebviewSink;
@@ -13,14 +14,28 @@ pub fn load_settings(state: State<'_, AppState>) -> Settings {
     state.settings()
 }
 
-/// Saves the username and server after checking them.
+/// Saves the username and server after checking them; a link code from another device of the
+/// name's owner goes with the next join.
 #[tauri::command]
 pub fn save_profile(
     state: State<'_, AppState>,
     username: String,
     server_url: String,
+    link_code: Option<String>,
 ) -> Result<Config> {
-    state.save_profile(&username, &server_url)
+    state.save_profile(&username, &server_url, link_code.as_deref())
+}
+
+/// A link code for another computer to use this name.
+#[tauri::command]
+pub async fn link_code(state: State<'_, AppState>) -> Result<DeviceLink> {
+    state.link_code().await
+}
+
+/// Revokes this device for the name and goes back to choosing one.
+#[tauri::command]
+pub async fn forget_device(state: State<'_, AppState>) -> Result<Config> {
+    state.forget_device().await
 }
 
 /// Saves the notification and window preferences; applies start-on-login at once.

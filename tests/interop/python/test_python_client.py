@@ -11,6 +11,7 @@ exit 0 on SIGTERM.
 """
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -161,6 +162,23 @@ class Cases:
         self.assertEqual(answer['username'], username)
         self.assertIn(username, answer['users'])
         self.assertIsInstance(answer['history'], list)
+
+    def test_owned_names_claim_refuse_and_link(self):
+        """A key claims a free name; without it the name is refused `name_owned`; a link code
+        from the owner lets a second device (its own key) in, listed once, as the owner."""
+        owner, _ = self.connect()
+        name = f'py-owner-{self.TAG}'
+        claimed = owner.call('join', (name, {'key': secrets.token_hex(32)}), timeout=TIMEOUT)
+        self.assertIs(claimed.get('owned'), True, claimed)
+        stranger, _ = self.connect()
+        refused = stranger.call('join', name, timeout=TIMEOUT)
+        self.assertEqual(refused.get('error', {}).get('code'), 'name_owned', refused)
+        link = owner.call('device-link', timeout=TIMEOUT)
+        self.assertRegex(link.get('code', ''), r'^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$', link)
+        second, _ = self.connect()
+        linked = second.call('join', (name, {'key': secrets.token_hex(32), 'link': link['code']}), timeout=TIMEOUT)
+        self.assertIs(linked.get('owned'), True, linked)
+        self.assertEqual(linked['users'].count(name), 1, linked)
 
     def test_chat_message_acks_and_echoes_same_id_and_seq(self):
         """`chat-message` is acked with {ok, id, seq, timestamp} and comes back with that id and seq."""

@@ -3,10 +3,13 @@ import { api, toAppError } from '../api';
 import { useClientEvents } from '../hooks/useClientEvents';
 import { useEventBatcher } from '../hooks/useEventBatcher';
 import { chatBatchReducer, initialChatState } from '../lib/chatState';
+import { nameRefusalOf } from '../lib/joinRefusal';
 import type { Config } from '../types';
 import { Banner } from './Banner';
 import { Composer } from './Composer';
 import { ProfileForm } from './FirstRun';
+import { ForgetDevice } from './ForgetDevice';
+import { LinkCodeSection } from './LinkCodeSection';
 import { MessageList } from './MessageList';
 import { People } from './People';
 import { PreferencesForm } from './PreferencesForm';
@@ -16,17 +19,23 @@ function describe(e: unknown): string {
   return toAppError(e).message;
 }
 
-/** The chat window: banner, conversation, people, composer. */
+/**
+ * The chat window: banner, conversation, people, composer. `onConfig` takes a new profile (or,
+ * once this device is forgotten, one without a name); `onNameRefused` says why the server
+ * refused the name for good.
+ */
 export function Chat({
   config,
   draft,
   onConfig,
   onPreferences,
+  onNameRefused,
 }: {
   config: Config;
   draft: string;
   onConfig: (c: Config) => void;
   onPreferences: (c: Config) => void;
+  onNameRefused: (message: string) => void;
 }) {
   const [state, dispatchBatch] = useReducer(chatBatchReducer, initialChatState);
   const dispatch = useEventBatcher(dispatchBatch);
@@ -36,6 +45,8 @@ export function Chat({
   // Listen first, then start the session, so no event is missed.
   useClientEvents((event) => {
     markEvent(event);
+    const refusal = nameRefusalOf(event, config.username ?? '');
+    if (refusal) onNameRefused(refusal);
     dispatch(event);
   }, () => {
     api.startSession().catch((e: unknown) => setNotice(describe(e)));
@@ -54,6 +65,7 @@ export function Chat({
   }, []);
 
   const typing = state.typing.filter((u) => u !== state.me);
+  const name = state.me ?? config.username ?? '';
   return (
     <div className="chat">
       <header className="topbar">
@@ -94,15 +106,16 @@ export function Chat({
           </p>
           <Composer initialDraft={draft} onError={setNotice} />
         </main>
-        <People users={state.users} me={state.me} />
+        <People users={state.users} guests={state.guests} me={state.me} />
       </div>
       {editing ? (
         <div className="dialog-backdrop">
-          <div className="dialog" role="dialog" aria-modal="true">
+          <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="profile-title">
             <ProfileForm
               initial={config}
               title="Settings"
               submitLabel="Save and reconnect"
+              withLinkCode
               onCancel={() => setEditing(false)}
               onSaved={(saved) => {
                 setEditing(false);
@@ -110,6 +123,8 @@ export function Chat({
               }}
             />
             <PreferencesForm config={config} onSaved={onPreferences} />
+            <LinkCodeSection username={name} />
+            <ForgetDevice username={name} onForgotten={onConfig} />
           </div>
         </div>
       ) : null}

@@ -2,6 +2,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { dayLabel, itemDate, timeLabel, type TimelineItem } from '../lib/chatState';
 import type { OutboxEntry } from '../types';
+import { GuestMark } from './GuestMark';
 import { MessageText } from './MessageText';
 import { markPainted } from '../lib/perfMarks';
 
@@ -173,6 +174,7 @@ function RowView({ row, me, onRetry, onDiscard }: { row: Row; me: string | null;
     <article className={`message${m.username === me ? ' own' : ''}`} data-testid="message">
       <header>
         <strong>{m.username}</strong>
+        {m.guest ? <GuestMark /> : null}
         <time dateTime={m.timestamp} className="meta">
           {timeLabel(m.timestamp)}
         </time>

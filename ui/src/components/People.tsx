@@ -1,5 +1,7 @@
-/** Who is online. */
-export function People({ users, me }: { users: string[]; me: string | null }) {
+import { GuestMark } from './GuestMark';
+
+/** Who is online; names nobody owns are marked as guests. */
+export function People({ users, guests, me }: { users: string[]; guests: Set<string>; me: string | null }) {
   return (
     <aside className="people" aria-label="People online">
       <h2>Online · {users.length}</h2>
@@ -8,6 +10,7 @@ export function People({ users, me }: { users: string[]; me: string | null }) {
           <li key={u}>
             <span className="dot" aria-hidden="true" />
             {u}
+            {guests.has(u) ? <GuestMark /> : null}
             {u === me ? <span className="you"> (you)</span> : null}
           </li>
         ))}

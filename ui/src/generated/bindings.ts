@@ -1,11 +1,13 @@
 // Generated from the Rust types by `cargo test -p charla-desktop bindings`; do not edit.
 // `CHARLA_BLESS_BINDINGS=1 cargo test -p charla-desktop bindings` rewrites it.
 
-export type ChatMessage = { id: string, username: string, text: string, timestamp: string, seq?: number, clientId?: string, };
+export type ChatMessage = { id: string, username: string, text: string, timestamp: string, seq?: number, clientId?: string, guest?: boolean, };
 
-export type ErrorCode = "invalid_payload" | "invalid_username" | "username_taken" | "not_joined" | "already_joined" | "empty_message" | "message_too_long" | "rate_limited" | "unavailable" | "unknown_event" | "unknown";
+export type ErrorCode = "invalid_payload" | "invalid_username" | "username_taken" | "name_owned" | "invalid_link" | "not_owned" | "name_released" | "not_joined" | "already_joined" | "empty_message" | "message_too_long" | "rate_limited" | "unavailable" | "unknown_event" | "unknown";
 
 export type Refusal = { code: ErrorCode, message: string, retryAfterMs?: number, };
+
+export type DeviceLink = { ok: boolean, code: string, expiresAt: string, };
 
 export type OutboxState = { "state": "pending" } | { "state": "sent" } | { "state": "failed", code: ErrorCode, message: string, };
 
@@ -15,7 +17,7 @@ export type DisconnectReason = { "kind": "stopped" } | { "kind": "invalidToken" 
 
 export type ConnectionStatus = { "state": "connecting" } | { "state": "connected", compat: boolean, } | { "state": "reconnecting", attempt: number, delayMs: number, reason: string, } | { "state": "disconnected", reason: string, cause: DisconnectReason, };
 
-export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, history: Array<ChatMessage>, } | { "event": "gap", from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "userJoined", username: string, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, } | { "event": "typing", username: string, typing: boolean, } | { "event": "outbox", entries: Array<OutboxEntry>, } | { "event": "error" } & Refusal;
+export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, owned: boolean, history: Array<ChatMessage>, } | { "event": "gap", from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "userJoined", username: string, guest: boolean, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, guests: Array<string>, } | { "event": "typing", username: string, typing: boolean, } | { "event": "outbox", entries: Array<OutboxEntry>, } | { "event": "error" } & Refusal;
 
 export type NotificationSettings = { enabled: boolean, mentionsOnly: boolean, };
 
@@ -27,6 +29,6 @@ export type Preferences = { notifications: boolean, mentionsOnly: boolean, close
 
 export type Settings = { config: Config, draft: string, };
 
-export type AppErrorKind = "invalidUsername" | "invalidServer" | "notConfigured" | "emptyMessage" | "unknownMessage" | "storage" | "noSession";
+export type AppErrorKind = "invalidUsername" | "invalidServer" | "notConfigured" | "emptyMessage" | "unknownMessage" | "storage" | "noSession" | "invalidLinkCode" | "offline" | "refused";
 
 export type AppErrorBody = { kind: AppErrorKind, message: string, };

@@ -7,7 +7,7 @@ const m = (seq: number, text = `m${seq}`) => ({ id: `id${seq}`, username: 'bob',
 
 describe('chatReducer', () => {
   test('history and live messages are shown once each, in order', () => {
-    let state = chatReducer(initialChatState, { event: 'joined', username: 'alice', users: ['alice'], history: [m(1), m(2)] });
+    let state = chatReducer(initialChatState, { event: 'joined', username: 'alice', users: ['alice'], owned: true, history: [m(1), m(2)] });
     state = chatReducer(state, { event: 'message', ...m(2) });
     state = chatReducer(state, { event: 'message', ...m(3) });
     expect(state.timeline.map((i) => (i.kind === 'message' ? i.message.seq : null))).toEqual([1, 2, 3]);
@@ -16,16 +16,16 @@ describe('chatReducer', () => {
   test('a gap the server reports is a visible line, once', () => {
     let state = chatReducer(initialChatState, { event: 'gap', from: 3, to: 7, kept: false });
     state = chatReducer(state, { event: 'gap', from: 3, to: 7, kept: false });
-    state = chatReducer(state, { event: 'joined', username: 'alice', users: ['alice'], history: [m(8)] });
+    state = chatReducer(state, { event: 'joined', username: 'alice', users: ['alice'], owned: true, history: [m(8)] });
     expect(state.timeline.map((i) => i.kind)).toEqual(['notice', 'message']);
     const line = state.timeline[0];
     expect(line?.kind === 'notice' ? line.text : '').toBe('5 older messages are no longer available');
   });
 
   test('after a history reset, new messages with old seqs are shown, below a line', () => {
-    let state = chatReducer(initialChatState, { event: 'joined', username: 'alice', users: ['alice'], history: [m(1, 'before')] });
+    let state = chatReducer(initialChatState, { event: 'joined', username: 'alice', users: ['alice'], owned: true, history: [m(1, 'before')] });
     state = chatReducer(state, { event: 'historyReset' });
-    state = chatReducer(state, { event: 'joined', username: 'alice', users: ['alice'], history: [m(1, 'after')] });
+    state = chatReducer(state, { event: 'joined', username: 'alice', users: ['alice'], owned: true, history: [m(1, 'after')] });
     expect(state.timeline.map((i) => (i.kind === 'message' ? i.message.text : i.kind))).toEqual(['before', 'notice', 'after']);
     expect(new Set(state.timeline.map((i) => i.key)).size).toBe(3);
   });
@@ -36,6 +36,22 @@ describe('chatReducer', () => {
     state = chatReducer(state, { event: 'message', ...tick('two') });
     expect(state.timeline.map((i) => (i.kind === 'message' ? i.message.text : ''))).toEqual(['one', 'two']);
     expect(new Set(state.timeline.map((i) => i.key)).size).toBe(2);
+  });
+
+  test('guests are known from the join, the list and each arrival, and forgotten when they leave', () => {
+    // The snapshot with the guests may come before the join is reported (while catching up).
+    let state = chatReducer(initialChatState, { event: 'users', users: ['alice', 'bob', 'tut'], guests: ['tut'] });
+    state = chatReducer(state, { event: 'joined', username: 'alice', users: ['alice', 'bob', 'tut'], owned: true, history: [] });
+    expect([...state.guests]).toEqual(['tut']);
+    state = chatReducer(state, { event: 'userJoined', username: 'cli', guest: true });
+    state = chatReducer(state, { event: 'userJoined', username: 'carol', guest: false });
+    expect([...state.guests].sort()).toEqual(['cli', 'tut']);
+    state = chatReducer(state, { event: 'userLeft', username: 'cli' });
+    expect([...state.guests]).toEqual(['tut']);
+    state = chatReducer(state, { event: 'users', users: ['alice', 'bob'], guests: ['bob'] });
+    expect([...state.guests]).toEqual(['bob']);
+    state = chatReducer(state, { event: 'status', state: 'reconnecting', attempt: 1, delayMs: 1000, reason: 'lost' });
+    expect(state.guests.size).toBe(0);
   });
 
   test('a message from someone clears their typing state', () => {

@@ -10,6 +10,8 @@ export interface ChatState {
   status: ConnectionStatus;
   me: string | null;
   users: string[];
+  /** Who of `users` has a name nobody owns (anyone could use it). */
+  guests: Set<string>;
   timeline: TimelineItem[];
   seen: Set<string>;
   outbox: OutboxEntry[];
@@ -23,6 +25,7 @@ export const initialChatState: ChatState = {
   status: { state: 'connecting' },
   me: null,
   users: [],
+  guests: new Set(),
   timeline: [],
   seen: new Set(),
   outbox: [],
@@ -63,6 +66,14 @@ function presence(state: ChatState, username: string, joined: boolean): ChatStat
   return { ...state, users, typing, timeline: [...state.timeline, item] };
 }
 
+function withGuest(guests: Set<string>, username: string, guest: boolean): Set<string> {
+  if (guests.has(username) === guest) return guests;
+  const next = new Set(guests);
+  if (guest) next.add(username);
+  else next.delete(username);
+  return next;
+}
+
 function notice(state: ChatState, key: string, text: string): ChatState {
   if (state.timeline.some((item) => item.key === key)) return state;
   const item: TimelineItem = { kind: 'notice', key, text, at: new Date().toISOString() };
@@ -75,20 +86,37 @@ export function chatReducer(state: ChatState, event: ClientEvent): ChatState {
       const { event: _tag, ...status } = event;
       // Offline, we do not know who is there: the list comes back with the next join.
       const online = status.state === 'connected' || status.state === 'connecting';
-      return { ...state, status: status as ConnectionStatus, users: online ? state.users : [], typing: online ? state.typing : [] };
+      return {
+        ...state,
+        status: status as ConnectionStatus,
+        users: online ? state.users : [],
+        guests: online ? state.guests : new Set(),
+        typing: online ? state.typing : [],
+      };
     }
     case 'joined':
-      return { ...addMessages(state, event.history), me: event.username, users: event.users };
+      // Who is a guest comes with the `users` event that follows every join (it may come first).
+      return {
+        ...addMessages(state, event.history),
+        me: event.username,
+        users: event.users,
+        guests: new Set([...state.guests].filter((g) => event.users.includes(g))),
+      };
     case 'message': {
       const { event: _tag, ...message } = event;
       return addMessages(state, [message]);
     }
-    case 'userJoined':
-      return state.users.includes(event.username) ? state : presence(state, event.username, true);
+    case 'userJoined': {
+      const guests = withGuest(state.guests, event.username, event.guest);
+      if (state.users.includes(event.username)) return guests === state.guests ? state : { ...state, guests };
+      return presence({ ...state, guests }, event.username, true);
+    }
     case 'userLeft':
-      return state.users.includes(event.username) ? presence(state, event.username, false) : state;
+      return state.users.includes(event.username)
+        ? presence({ ...state, guests: withGuest(state.guests, event.username, false) }, event.username, false)
+        : state;
     case 'users':
-      return { ...state, users: event.users };
+      return { ...state, users: event.users, guests: new Set(event.guests) };
     case 'typing': {
       const others = state.typing.filter((u) => u !== event.username);
       return { ...state, typing: event.typing && event.username !== state.me ? [...others, event.username] : others };

@@ -2,7 +2,8 @@
 //! every event is printed (one JSON object per line with `--json`). Uses the same outbox and
 //! stores as the desktop app, so nothing typed is lost. Closing stdin waits until nothing in the
 //! outbox can still go by itself (bounded by `--drain-timeout`); the exit status is 0 only when
-//! the outbox is then empty (every message delivered), 1 otherwise, with a count on stderr.
+//! the outbox is then empty (every message delivered), 1 otherwise, with a count on stderr. A
+//! refusal that waiting cannot change (a name someone else owns, a wrong token) exits 1 at once.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use charla_client::settings::{Config, Paths};
 use charla_client::{
-    spawn, ClientEvent, ClientOptions, ConnectionStatus, OutboxEntry, OutboxState,
+    spawn, ClientEvent, ClientOptions, ConnectionStatus, DisconnectReason, OutboxEntry, OutboxState,
 };
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -33,9 +34,17 @@ struct Cli {
     /// Print one JSON object per event.
     #[arg(long)]
     json: bool,
-    /// Folder for config, drafts and outbox (default: the OS's folders for Charla).
+    /// Folder for config, drafts, outbox and device keys (default: the OS's folders for Charla).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Join without a device key, as the tutorial's clients do: the name is not claimed, and an
+    /// owned name is refused.
+    #[arg(long, conflicts_with = "link")]
+    guest: bool,
+    /// A link code from another device that owns the name (Settings → "Use this name on another
+    /// computer" in the app): this device's key is registered with the name.
+    #[arg(long)]
+    link: Option<String>,
     /// After stdin closes, wait at most this many seconds for unsent messages.
     #[arg(long, default_value_t = 30)]
     drain_timeout: u64,
@@ -84,6 +93,12 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let outbox = paths.outbox_file(&server, &username);
     let mut options = ClientOptions::new(&server, &username, outbox)?;
     options.token = cli.token.clone();
+    if !cli.guest {
+        // Made and written before it is ever sent; the same file on every later run.
+        let key_file = paths.device_key_file(&options.server_url, &options.username);
+        options.device_key = Some(charla_client::device_key::load_or_create(&key_file)?);
+        options.link_code = cli.link.clone();
+    }
 
     let (tx, mut events) = mpsc::unbounded_channel();
     let client = spawn(options, tx);
@@ -123,6 +138,16 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     }
                 }
                 print_event(&event, cli.json, &mut reported);
+                if let ClientEvent::Status(ConnectionStatus::Disconnected { cause, .. }) = &event {
+                    if *cause != DisconnectReason::Stopped {
+                        // Refused for good (a name someone owns, a wrong token): waiting changes
+                        // nothing. What was typed stays in the outbox for the next run.
+                        client.disconnect().await;
+                        // Says what stays undelivered; refused is a failure either way.
+                        let _ = tally.map(Tally::exit_code);
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
             }
             () = async {
                 match drain_deadline {
@@ -134,6 +159,15 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 return Ok(tally.map_or(ExitCode::FAILURE, Tally::exit_code));
             }
         }
+    }
+}
+
+/// A message's author, marked when nobody owns the name.
+fn author(m: &charla_protocol::chat::ChatMessage) -> String {
+    if m.guest {
+        format!("{} (guest)", m.username)
+    } else {
+        m.username.clone()
     }
 }
 
@@ -189,12 +223,25 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
             .to_string()
     };
     match event {
-        ClientEvent::Message(m) => println!("[{}] {}: {}", time(m), m.username, m.text),
-        ClientEvent::Joined { users, history, .. } => {
+        ClientEvent::Message(m) => println!("[{}] {}: {}", time(m), author(m), m.text),
+        ClientEvent::Joined { history, .. } => {
             for m in history {
-                println!("[{}] {}: {}", time(m), m.username, m.text);
+                println!("[{}] {}: {}", time(m), author(m), m.text);
             }
-            println!("* here: {}", users.join(", "));
+        }
+        // Every join is followed by the presence snapshot, with who is a guest.
+        ClientEvent::Users { users, guests } => {
+            let here: Vec<String> = users
+                .iter()
+                .map(|u| {
+                    if guests.contains(u) {
+                        format!("{u} (guest)")
+                    } else {
+                        u.clone()
+                    }
+                })
+                .collect();
+            println!("* here: {}", here.join(", "));
         }
         ClientEvent::Gap { from, to, kept } => {
             let count = to - from + 1;
@@ -205,7 +252,12 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
             }
         }
         ClientEvent::HistoryReset => println!("* the server's history started over"),
-        ClientEvent::UserJoined { username } => println!("* {username} joined"),
+        ClientEvent::UserJoined { username, guest } => {
+            println!(
+                "* {username}{} joined",
+                if *guest { " (guest)" } else { "" }
+            );
+        }
         ClientEvent::UserLeft { username } => println!("* {username} left"),
         ClientEvent::Status(ConnectionStatus::Reconnecting { delay, reason, .. }) => {
             eprintln!(
@@ -229,6 +281,6 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
                 }
             }
         }
-        ClientEvent::Status(_) | ClientEvent::Users { .. } | ClientEvent::Typing { .. } => {}
+        ClientEvent::Status(_) | ClientEvent::Typing { .. } => {}
     }
 }

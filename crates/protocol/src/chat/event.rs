@@ -1,6 +1,8 @@
 //! What the server sends a client unasked: one [`ServerEvent`] per Socket.IO event, written
 //! once per broadcast ([`ServerEvent::to_json`]) and read by clients ([`ServerEvent::decode`]).
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -13,12 +15,22 @@ use super::refusal::Refusal;
 pub enum ServerEvent {
     /// `message`: a message, as stored.
     Message(ChatMessage),
-    /// `user-joined`: a name.
-    UserJoined(String),
+    /// `user-joined`: a name, and whether it is a guest's (nobody owns it).
+    UserJoined {
+        /// Who.
+        username: String,
+        /// Nobody owns the name.
+        guest: bool,
+    },
     /// `user-left`: a name.
     UserLeft(String),
-    /// `users`: everyone joined, sorted.
-    Users(Vec<String>),
+    /// `users`: everyone joined, sorted, and which of them are guests.
+    Users {
+        /// Every name joined, once each.
+        users: Vec<String>,
+        /// Those of `users` nobody owns.
+        guests: Vec<String>,
+    },
     /// `typing`: someone started or stopped typing.
     Typing(TypingNotice),
     /// `error`: a request that asked for no ack was refused.
@@ -31,15 +43,17 @@ impl ServerEvent {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Message(_) => events::MESSAGE,
-            Self::UserJoined(_) => events::USER_JOINED,
+            Self::UserJoined { .. } => events::USER_JOINED,
             Self::UserLeft(_) => events::USER_LEFT,
-            Self::Users(_) => events::USERS,
+            Self::Users { .. } => events::USERS,
             Self::Typing(_) => events::TYPING,
             Self::Error(_) => events::ERROR,
         }
     }
 
-    /// The event as a Socket.IO event's JSON array: `["message",{…}]`.
+    /// The event as a Socket.IO event's JSON array: `["message",{…}]`. What Charla adds to the
+    /// tutorial's presence events goes in a second argument, which the tutorial's clients never
+    /// read: `["user-joined","bob",{"guest":true}]`, `["users",["ann","bob"],{"guests":["bob"]}]`.
     ///
     /// # Errors
     /// Never in practice: every payload is plain data.
@@ -47,10 +61,26 @@ impl ServerEvent {
         let name = self.name();
         match self {
             Self::Message(message) => serde_json::to_string(&(name, message)),
-            Self::UserJoined(username) | Self::UserLeft(username) => {
+            Self::UserJoined {
+                username,
+                guest: true,
+            } => serde_json::to_string(&(name, username, serde_json::json!({ "guest": true }))),
+            Self::UserJoined { username, .. } | Self::UserLeft(username) => {
                 serde_json::to_string(&(name, username))
             }
-            Self::Users(users) => serde_json::to_string(&(name, users)),
+            Self::Users { users, guests } if guests.is_empty() => {
+                serde_json::to_string(&(name, users))
+            }
+            // The shorter of the two lists: a big room of guests costs a few bytes more, not
+            // twice its size.
+            Self::Users { users, guests } if guests.len() * 2 > users.len() => {
+                let guests: HashSet<&String> = guests.iter().collect();
+                let owned: Vec<&String> = users.iter().filter(|u| !guests.contains(u)).collect();
+                serde_json::to_string(&(name, users, serde_json::json!({ "owned": owned })))
+            }
+            Self::Users { users, guests } => {
+                serde_json::to_string(&(name, users, serde_json::json!({ "guests": guests })))
+            }
             Self::Typing(notice) => serde_json::to_string(&(name, notice)),
             Self::Error(refusal) => serde_json::to_string(&(name, refusal)),
         }
@@ -63,21 +93,43 @@ impl ServerEvent {
     /// An `invalid_payload` refusal when a known event's payload has the wrong shape.
     pub fn decode(name: &str, args: &[Value]) -> Result<Option<Self>, Refusal> {
         let first = args.first().unwrap_or(&Value::Null);
+        let second = args.get(1).unwrap_or(&Value::Null);
         let read =
             |expected: &str| Refusal::invalid_payload(format!("{name}: expected {expected}"));
         Ok(Some(match name {
             events::MESSAGE => {
                 Self::Message(ChatMessage::deserialize(first).map_err(|_| read("a message"))?)
             }
-            events::USER_JOINED => {
-                Self::UserJoined(String::deserialize(first).map_err(|_| read("a username"))?)
-            }
+            events::USER_JOINED => Self::UserJoined {
+                username: String::deserialize(first).map_err(|_| read("a username"))?,
+                guest: second.get("guest").and_then(Value::as_bool) == Some(true),
+            },
             events::USER_LEFT => {
                 Self::UserLeft(String::deserialize(first).map_err(|_| read("a username"))?)
             }
-            events::USERS => Self::Users(
-                Vec::<String>::deserialize(first).map_err(|_| read("a list of usernames"))?,
-            ),
+            events::USERS => {
+                let users =
+                    Vec::<String>::deserialize(first).map_err(|_| read("a list of usernames"))?;
+                let list = |field: &str| match second.get(field) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(names) => Vec::<String>::deserialize(names)
+                        .map(Some)
+                        .map_err(|_| read("{guests} or {owned}: a list of usernames")),
+                };
+                let guests = match (list("guests")?, list("owned")?) {
+                    (Some(guests), _) => guests,
+                    (None, Some(owned)) => {
+                        let owned: HashSet<String> = owned.into_iter().collect();
+                        users
+                            .iter()
+                            .filter(|u| !owned.contains(*u))
+                            .cloned()
+                            .collect()
+                    }
+                    (None, None) => Vec::new(),
+                };
+                Self::Users { users, guests }
+            }
             events::TYPING => Self::Typing(
                 TypingNotice::deserialize(first).map_err(|_| read("{username, typing}"))?,
             ),
@@ -113,9 +165,31 @@ mod tests {
         .expect("a message");
         for event in [
             ServerEvent::Message(message),
-            ServerEvent::UserJoined("bob".into()),
+            ServerEvent::UserJoined {
+                username: "bob".into(),
+                guest: false,
+            },
+            ServerEvent::UserJoined {
+                username: "bob".into(),
+                guest: true,
+            },
             ServerEvent::UserLeft("bob".into()),
-            ServerEvent::Users(vec!["alice".into(), "bob".into()]),
+            ServerEvent::Users {
+                users: vec!["alice".into(), "bob".into()],
+                guests: Vec::new(),
+            },
+            ServerEvent::Users {
+                users: vec!["alice".into(), "bob".into()],
+                guests: vec!["bob".into()],
+            },
+            ServerEvent::Users {
+                users: vec!["alice".into(), "bob".into(), "carol".into()],
+                guests: vec!["alice".into(), "carol".into()],
+            },
+            ServerEvent::Users {
+                users: vec!["alice".into(), "bob".into()],
+                guests: vec!["alice".into(), "bob".into()],
+            },
             ServerEvent::Typing(TypingNotice {
                 username: "bob".into(),
                 typing: true,
@@ -129,7 +203,31 @@ mod tests {
     #[test]
     fn the_tutorial_s_frames_read_and_unknown_events_are_skipped() {
         let joined = ServerEvent::decode("user-joined", &[serde_json::json!("alice")]);
-        assert_eq!(joined, Ok(Some(ServerEvent::UserJoined("alice".into()))));
+        assert_eq!(
+            joined,
+            Ok(Some(ServerEvent::UserJoined {
+                username: "alice".into(),
+                guest: false
+            }))
+        );
+        let owned_only = ServerEvent::Users {
+            users: vec!["alice".into()],
+            guests: Vec::new(),
+        };
+        assert_eq!(
+            owned_only.to_json().expect("json"),
+            r#"["users",["alice"]]"#,
+            "the tutorial's shape when there is nothing to add"
+        );
+        let all_guests = ServerEvent::Users {
+            users: vec!["a".into(), "b".into()],
+            guests: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(
+            all_guests.to_json().expect("json"),
+            r#"["users",["a","b"],{"owned":[]}]"#,
+            "the shorter list"
+        );
         assert_eq!(ServerEvent::decode("reaction", &[]), Ok(None));
         assert!(ServerEvent::decode("users", &[serde_json::json!("alice")]).is_err());
     }

@@ -1,7 +1,8 @@
 //! The chat's wire layer (DESIGN.md, "Wire protocol"): the tutorial's four events kept exactly,
 //! and Charla's additions, as types.
 //!
-//! - [`ClientRequest`]: what a client asks (`join`, `chat-message`, `typing`, `history`).
+//! - [`ClientRequest`]: what a client asks (`join`, `chat-message`, `typing`, `history`,
+//!   `device-link`, `device-forget`).
 //! - [`ServerEvent`]: what the server sends unasked (`message`, presence, `typing`, `error`).
 //! - The payloads and answers ([`JoinAck`], [`SendAck`], [`HistoryPage`]) in `payload`.
 //! - [`Refusal`]: the one way a request is refused, as an ack or as the `error` event.
@@ -9,12 +10,17 @@
 //! Server, client and load generator all read and write events through these, so an event's
 //! name and shape are written down once.
 
+mod device;
 mod event;
 pub mod events;
 mod payload;
 mod refusal;
 mod request;
 
+pub use device::{
+    device_key_is_valid, format_link_code, normalize_link_code, DeviceForgotten, DeviceLink,
+    DEVICE_KEY_HEX_DIGITS, LINK_CODE_CHARS,
+};
 pub use event::ServerEvent;
 pub use payload::{
     client_id_is_valid, ChatMessage, Gap, HistoryPage, HistoryRequest, JoinAck, JoinRequest,

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::refusal::Refusal;
+use super::device::{device_key_is_valid, normalize_link_code};
+use super::refusal::{ErrorCode, Refusal};
 
 /// Longest `clientId` a server accepts, in characters.
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
@@ -45,6 +46,16 @@ pub struct ChatMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub client_id: Option<String>,
+    /// The author's name is owned by nobody (a tutorial client, an old one): anyone could
+    /// have used it. Absent (false) for owned names.
+    #[serde(default, skip_serializing_if = "is_false")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
+    pub guest: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// The body of `chat-message` as a client sends it.
@@ -71,15 +82,18 @@ pub struct JoinRequest {
     /// The history epoch `since` belongs to (from an earlier [`JoinAck`]); a server whose
     /// history started over since then ignores `since`.
     pub epoch: Option<String>,
+    /// This device's key (64 hex digits): claims a free name, or proves an owned one.
+    pub key: Option<String>,
+    /// A link code from another device of the name's owner: registers `key` as a new device
+    /// of the name (canonical form, see [`normalize_link_code`]).
+    pub link: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct JoinObject {
     username: String,
-    #[serde(default)]
-    since: Option<u64>,
-    #[serde(default)]
-    epoch: Option<String>,
+    #[serde(flatten)]
+    extra: SinceObject,
 }
 
 #[derive(Deserialize)]
@@ -88,14 +102,50 @@ struct SinceObject {
     since: Option<u64>,
     #[serde(default)]
     epoch: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    link: Option<String>,
+}
+
+impl SinceObject {
+    fn into_request(self, username: String) -> Result<JoinRequest, Refusal> {
+        if let Some(key) = &self.key {
+            if !device_key_is_valid(key) {
+                return Err(Refusal::invalid_payload(
+                    "key must be 64 lowercase hex digits",
+                ));
+            }
+        }
+        let link =
+            match self.link {
+                None => None,
+                Some(_) if self.key.is_none() => {
+                    return Err(Refusal::invalid_payload(
+                        "a link code needs the new device's key",
+                    ))
+                }
+                Some(typed) => Some(normalize_link_code(&typed).ok_or_else(|| {
+                    Refusal::new(ErrorCode::InvalidLink, "that is not a link code")
+                })?),
+            };
+        Ok(JoinRequest {
+            username,
+            since: self.since,
+            epoch: self.epoch,
+            key: self.key,
+            link,
+        })
+    }
 }
 
 impl JoinRequest {
-    /// Reads `join`'s arguments: `"alice"`, `"alice", {since, epoch}` or
-    /// `{username, since, epoch}`.
+    /// Reads `join`'s arguments: `"alice"`, `"alice", {since, epoch, key, link}` or
+    /// `{username, since, epoch, key, link}`.
     ///
     /// # Errors
-    /// A description of the first argument that does not fit.
+    /// A description of the first argument that does not fit; `invalid_link` for a link code
+    /// that cannot be one.
     pub(crate) fn from_args(args: &[Value]) -> Result<Self, Refusal> {
         match args.first() {
             Some(Value::String(name)) => {
@@ -103,28 +153,24 @@ impl JoinRequest {
                     None | Some(Value::Null) => SinceObject {
                         since: None,
                         epoch: None,
+                        key: None,
+                        link: None,
                     },
                     Some(extra) => SinceObject::deserialize(extra).map_err(|_| {
-                        Refusal::invalid_payload("the second argument must be {since?, epoch?}")
+                        Refusal::invalid_payload(
+                            "the second argument must be {since?, epoch?, key?, link?}",
+                        )
                     })?,
                 };
-                Ok(Self {
-                    username: name.clone(),
-                    since: extra.since,
-                    epoch: extra.epoch,
-                })
+                extra.into_request(name.clone())
             }
             Some(object @ Value::Object(_)) => {
                 let parsed = JoinObject::deserialize(object).map_err(|_| {
                     Refusal::invalid_payload(
-                        "expected {username: string, since?: number, epoch?: string}",
+                        "expected {username: string, since?: number, epoch?: string, key?: string, link?: string}",
                     )
                 })?;
-                Ok(Self {
-                    username: parsed.username,
-                    since: parsed.since,
-                    epoch: parsed.epoch,
-                })
+                parsed.extra.into_request(parsed.username)
             }
             _ => Err(Refusal::invalid_payload("expected a username")),
         }
@@ -250,6 +296,12 @@ pub struct JoinAck {
     /// must say so rather than skip them silently.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap: Option<Gap>,
+    /// Whether the name is owned by this device's key (claimed now, or proved). `false` for a
+    /// guest, and from servers that predate owned names. (Which of `users` are guests comes
+    /// with the `users` event that follows every join: not repeated here, where it would
+    /// double what a join into a big room costs.)
+    #[serde(default)]
+    pub owned: bool,
 }
 
 /// The answer to `chat-message`.
@@ -304,12 +356,63 @@ mod tests {
             JoinRequest {
                 username: "bob".into(),
                 since: Some(3),
-                epoch: None,
+                ..JoinRequest::default()
             }
         );
         assert!(JoinRequest::from_args(&[json!(null)]).is_err());
         assert!(JoinRequest::from_args(&[]).is_err());
         assert!(JoinRequest::from_args(&[json!({"since": 1})]).is_err());
+    }
+
+    #[test]
+    fn join_carries_a_key_and_a_link_code_in_either_form() {
+        let key = "0a".repeat(32);
+        let both = JoinRequest::from_args(&[
+            json!("alice"),
+            json!({"since": 0, "key": key, "link": "abcd-efgh-jkmn-pqrs"}),
+        ])
+        .expect("key and link");
+        assert_eq!(both.key.as_deref(), Some(&*key));
+        assert_eq!(both.link.as_deref(), Some("ABCDEFGHJKMNPQRS"));
+        let object = JoinRequest::from_args(&[json!({"username": "alice", "key": key})])
+            .expect("object form");
+        assert_eq!((object.key.as_deref(), object.link), (Some(&*key), None));
+        for (args, code) in [
+            (
+                json!({"username": "a", "key": "short"}),
+                ErrorCode::InvalidPayload,
+            ),
+            (
+                json!({"username": "a", "key": 5}),
+                ErrorCode::InvalidPayload,
+            ),
+            (
+                json!({"username": "a", "link": "abcd-efgh-jkmn-pqrs"}),
+                ErrorCode::InvalidPayload,
+            ),
+            (
+                json!({"username": "a", "key": key, "link": "nope"}),
+                ErrorCode::InvalidLink,
+            ),
+        ] {
+            let refused = JoinRequest::from_args(std::slice::from_ref(&args)).expect_err("refused");
+            assert_eq!(refused.code, code, "{args}");
+        }
+    }
+
+    #[test]
+    fn guest_messages_say_so_and_owned_ones_stay_as_the_tutorial_s() {
+        let mut message: ChatMessage = serde_json::from_value(
+            json!({"id": "m", "username": "bob", "text": "hi", "timestamp": "2026-11-25T17:08:42.787Z"}),
+        )
+        .expect("a message");
+        assert!(!message.guest);
+        assert!(!serde_json::to_string(&message)
+            .expect("json")
+            .contains("guest"));
+        message.guest = true;
+        let json = serde_json::to_value(&message).expect("json");
+        assert_eq!(json["guest"], json!(true));
     }
 
     #[test]

@@ -16,8 +16,17 @@ pub enum ErrorCode {
     InvalidPayload,
     /// The username breaks the rules (1–32 characters, no control characters).
     InvalidUsername,
-    /// Someone connected already uses this name (case-insensitive).
+    /// Someone connected already uses this name (case-insensitive); only for names nobody owns.
     UsernameTaken,
+    /// The name belongs to someone else: joining it needs one of its devices' keys (or a link
+    /// code from one of them).
+    NameOwned,
+    /// The link code is wrong, used already or expired.
+    InvalidLink,
+    /// `device-link` or `device-forget` from a connection that joined as a guest (without a key).
+    NotOwned,
+    /// An operator released the name this connection used; it was disconnected.
+    NameReleased,
     /// `chat-message` or `typing` before `join`.
     NotJoined,
     /// A second `join` with another name on the same connection.

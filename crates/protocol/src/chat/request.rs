@@ -19,6 +19,10 @@ pub enum ClientRequest {
     Typing(bool),
     /// `history`: a page of older messages.
     History(HistoryRequest),
+    /// `device-link`: a link code for another device of this name's owner.
+    DeviceLink,
+    /// `device-forget`: revoke this device's key.
+    DeviceForget,
     /// An event this protocol does not define (the tutorial's server ignores these; Charla's
     /// refuses it when an answer is asked for).
     Unknown(String),
@@ -38,6 +42,8 @@ impl ClientRequest {
                 _ => return Err(Refusal::invalid_payload("expected true or false")),
             },
             events::HISTORY => Self::History(HistoryRequest::from_args(args)?),
+            events::DEVICE_LINK => Self::DeviceLink,
+            events::DEVICE_FORGET => Self::DeviceForget,
             other => Self::Unknown(other.to_owned()),
         })
     }
@@ -50,20 +56,29 @@ impl ClientRequest {
             Self::ChatMessage(_) => events::CHAT_MESSAGE,
             Self::Typing(_) => events::TYPING,
             Self::History(_) => events::HISTORY,
+            Self::DeviceLink => events::DEVICE_LINK,
+            Self::DeviceForget => events::DEVICE_FORGET,
             Self::Unknown(name) => name,
         }
     }
 
     /// The event's arguments, in the form every server understands: `join` as
-    /// `"alice", {since, epoch?}` (the tutorial's server reads the name and ignores the rest),
+    /// `"alice", {since, epoch?, key?, link?}` (the tutorial's server reads the name and
+    /// ignores the rest),
     /// `chat-message` with the author's name in it (the tutorial's server takes it from there).
     #[must_use]
     pub fn encode(&self) -> Vec<Value> {
         match self {
             Self::Join(join) => {
                 let mut resume = json!({ "since": join.since.unwrap_or(0) });
-                if let Some(epoch) = &join.epoch {
-                    resume["epoch"] = json!(epoch);
+                for (field, value) in [
+                    ("epoch", &join.epoch),
+                    ("key", &join.key),
+                    ("link", &join.link),
+                ] {
+                    if let Some(value) = value {
+                        resume[field] = json!(value);
+                    }
                 }
                 vec![json!(join.username), resume]
             }
@@ -78,7 +93,7 @@ impl ClientRequest {
             Self::History(request) => {
                 vec![json!({ "before": request.before, "limit": request.limit })]
             }
-            Self::Unknown(_) => Vec::new(),
+            Self::DeviceLink | Self::DeviceForget | Self::Unknown(_) => Vec::new(),
         }
     }
 }
@@ -98,6 +113,8 @@ mod tests {
             username: "alice".into(),
             since: Some(7),
             epoch: Some("e1".into()),
+            key: Some("ab".repeat(32)),
+            link: Some("0123456789ABCDEF".into()),
         });
         assert_eq!(round_trip(&join), join);
         let message = ClientRequest::ChatMessage(OutgoingMessage {
@@ -112,6 +129,8 @@ mod tests {
         assert_eq!((read.username, read.text.as_str()), (None, "hi"));
         assert_eq!(read.client_id.as_deref(), Some("c-1"));
         for request in [
+            ClientRequest::DeviceLink,
+            ClientRequest::DeviceForget,
             ClientRequest::Typing(true),
             ClientRequest::History(HistoryRequest {
                 before: 10,
@@ -126,8 +145,7 @@ mod tests {
     fn a_join_is_sent_in_the_tutorial_s_form() {
         let join = ClientRequest::Join(JoinRequest {
             username: "bob".into(),
-            since: None,
-            epoch: None,
+            ..JoinRequest::default()
         });
         assert_eq!(join.encode(), vec![json!("bob"), json!({"since": 0})]);
     }

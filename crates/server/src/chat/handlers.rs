@@ -54,6 +54,8 @@ fn apply(
         ClientRequest::ChatMessage(message) => room.chat(link, message, answer_wanted),
         ClientRequest::Typing(typing) => room.typing(link, typing),
         ClientRequest::History(page) => room.history(link, page, answer_wanted),
+        ClientRequest::DeviceLink => room.device_link(link, answer_wanted),
+        ClientRequest::DeviceForget => room.device_forget(link, answer_wanted),
         // The tutorial's server ignores unknown events; one that waits for an answer is told.
         ClientRequest::Unknown(name) if answer_wanted => Err(Refusal::new(
             ErrorCode::UnknownEvent,

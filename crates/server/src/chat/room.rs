@@ -1,5 +1,11 @@
 //! The chat room: one ordered log, presence and identity, behind one lock.
 //!
+//! Identity: a name is held by the connections joined under it. A guest's name (nobody owns it)
+//! by one connection; an owned name by any number, one or more per device of its owner, and it
+//! is listed once: `user-joined` when the first of them joins, `user-left` when the last leaves.
+//! Whether a join may take a name is the [`NameBook`]'s answer, asked under the lock, so a claim
+//! and the presence it makes are one step.
+//!
 //! Every operation that changes what clients see (publishing a stored message, a join, a
 //! leave) takes the lock, updates the state and queues the resulting packets to each client
 //! *while holding it*. Queuing is a non-blocking push into each connection's queue, so holding
@@ -12,21 +18,23 @@
 //! the lock, so `seq` order is the order everyone sees. A failed write leaves no trace: the
 //! message is refused as `unavailable`, and its retry is stored afresh.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{hash_map::Entry, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use charla_protocol::chat::{
-    ChatMessage, ErrorCode, Gap, HistoryPage, HistoryRequest, JoinAck, JoinRequest,
-    OutgoingMessage, Refusal, SendAck, ServerEvent, TypingNotice, MAX_HISTORY_PAGE,
+    ChatMessage, DeviceForgotten, ErrorCode, Gap, HistoryPage, HistoryRequest, JoinAck,
+    JoinRequest, OutgoingMessage, Refusal, SendAck, ServerEvent, TypingNotice, MAX_HISTORY_PAGE,
 };
 use charla_protocol::rules::{check_text, normalize_username, username_key};
+use smallvec::{smallvec, SmallVec};
 use tokio::sync::Semaphore;
 
 use super::rate_limit::Limiters;
 use super::reply::{self, Reply};
 use crate::config::{ServerConfig, Storage};
+use crate::names::{Credential, DeviceId, NameBook, Standing};
 use crate::store::{Draft, Loaded, NotStored, StoreHandle};
 use crate::throttle::Throttle;
 use crate::transport::{Encoded, Link, SendFailure, Sid};
@@ -38,6 +46,10 @@ const CONCURRENT_READS: usize = 4;
 /// Typing starts one name may announce: one a second, three at once.
 const TYPING_PER_SEC: u32 = 1;
 const TYPING_BURST: u32 = 3;
+/// Refused joins of owned names (a wrong key or link code) one name, and one address, may
+/// have: one a second, ten at once.
+const REFUSED_JOINS_PER_SEC: u32 = 1;
+const REFUSED_JOINS_BURST: u32 = 10;
 
 /// The shared room. Cheap to clone.
 #[derive(Clone)]
@@ -53,6 +65,7 @@ struct Shared {
     reads: Arc<Semaphore>,
     cuts: Throttle,
     typing_floods: Throttle,
+    refused_joins: Throttle,
 }
 
 struct Conn {
@@ -60,8 +73,19 @@ struct Conn {
     username: Option<String>,
     /// The name's uniqueness key ([`username_key`]), computed once at the join.
     key: String,
+    /// The device that proved the name; `None` for a guest.
+    device: Option<DeviceId>,
     typing: bool,
     reading_history: bool,
+}
+
+/// The connections that hold one name.
+struct Holder {
+    /// The name as the first of them joined with it.
+    name: String,
+    connections: SmallVec<[Sid; 2]>,
+    /// Nobody owns the name.
+    guest: bool,
 }
 
 /// (username key, clientId)
@@ -75,8 +99,11 @@ struct RoomState {
     /// The most recent messages, oldest first.
     window: VecDeque<ChatMessage>,
     conns: HashMap<Sid, Conn>,
-    /// username key → the connection that holds the name.
-    names: HashMap<String, Sid>,
+    /// username key → the connections that hold the name.
+    names: HashMap<String, Holder>,
+    book: Arc<NameBook>,
+    refused_by_name: Limiters<String>,
+    refused_by_address: Limiters<IpAddr>,
     accepted: AcceptedIds,
     by_name: Limiters<String>,
     by_address: Limiters<IpAddr>,
@@ -114,7 +141,12 @@ impl Room {
     /// A room resuming from what the store held (`store` is `None` for a history kept only
     /// in memory).
     #[must_use]
-    pub fn new(loaded: Loaded, store: Option<StoreHandle>, config: Arc<ServerConfig>) -> Self {
+    pub fn new(
+        loaded: Loaded,
+        store: Option<StoreHandle>,
+        book: Arc<NameBook>,
+        config: Arc<ServerConfig>,
+    ) -> Self {
         let mut accepted = AcceptedIds {
             acks: HashMap::new(),
             order: VecDeque::new(),
@@ -136,6 +168,15 @@ impl Room {
                     window: loaded.recent.into(),
                     conns: HashMap::new(),
                     names: HashMap::new(),
+                    book,
+                    refused_by_name: Limiters::with_burst(
+                        REFUSED_JOINS_PER_SEC,
+                        REFUSED_JOINS_BURST,
+                    ),
+                    refused_by_address: Limiters::with_burst(
+                        REFUSED_JOINS_PER_SEC,
+                        REFUSED_JOINS_BURST,
+                    ),
                     accepted,
                     by_name: Limiters::new(config.rate_limit_per_sec),
                     by_address: Limiters::new(config.rate_limit_per_address_per_sec),
@@ -147,6 +188,7 @@ impl Room {
                 reads: Arc::new(Semaphore::new(CONCURRENT_READS)),
                 cuts: Throttle::new(),
                 typing_floods: Throttle::new(),
+                refused_joins: Throttle::new(),
             }),
         }
     }
@@ -166,16 +208,19 @@ impl Room {
             link: link.clone(),
             username: None,
             key: String::new(),
+            device: None,
             typing: false,
             reading_history: false,
         });
     }
 
     /// Binds a username to the connection, answers with the users and the history the client
-    /// lacks (when an answer is wanted), tells everyone else.
+    /// lacks (when an answer is wanted), tells everyone else (unless another device of the same
+    /// owner holds the name already).
     ///
     /// # Errors
-    /// A bad or taken name, or a connection that has joined already.
+    /// A bad name, a guest's name in use, an owned name without its key (`name_owned`), a bad
+    /// link code, too many of those, or a connection that has joined already.
     pub fn join(
         &self,
         link: &Link,
@@ -185,7 +230,7 @@ impl Room {
         let sid = link.id();
         let mut guard = self.lock();
         let state = &mut *guard;
-        let conn = state.conns.get_mut(&sid).ok_or_else(gone)?;
+        let conn = state.conns.get(&sid).ok_or_else(gone)?;
         if let Some(current) = &conn.username {
             // Refused before anything is built: repeating `join` costs the server nothing.
             return Err(Refusal::new(
@@ -195,19 +240,40 @@ impl Room {
         }
         let name = normalize_username(&request.username)?;
         let key = username_key(&name);
-        if state.names.contains_key(&key) {
-            tracing::debug!(sid = %sid, username = ?name, "username taken");
-            return Err(Refusal::new(
-                ErrorCode::UsernameTaken,
-                format!("{name} is already in the chat"),
-            ));
-        }
+        let held_by_owner = match state.names.get(&key) {
+            Some(holder) if holder.guest => return Err(taken(sid, &name)),
+            Some(_) => true,
+            None => false,
+        };
+        let standing = self.authorize(state, link, &key, &name, &request, held_by_owner)?;
+        let device = match standing {
+            Standing::Owner { device, .. } => Some(device),
+            // Released by an operator a moment ago, its devices not yet told.
+            Standing::Guest if held_by_owner => return Err(taken(sid, &name)),
+            Standing::Guest => None,
+        };
+        let guest = device.is_none();
+        let conn = state.conns.get_mut(&sid).ok_or_else(gone)?;
         conn.username = Some(name.clone());
         conn.key.clone_from(&key);
-        state.names.insert(key, sid);
+        conn.device = device;
+        let first = match state.names.entry(key) {
+            Entry::Occupied(mut holder) => {
+                holder.get_mut().connections.push(sid);
+                false
+            }
+            Entry::Vacant(free) => {
+                free.insert(Holder {
+                    name: name.clone(),
+                    connections: smallvec![sid],
+                    guest,
+                });
+                true
+            }
+        };
         link.mark_joined();
 
-        let users = state.users();
+        let (users, guests) = state.users();
         // A `since` from another epoch counts for nothing here: the client starts over.
         let same_epoch = request
             .epoch
@@ -226,17 +292,156 @@ impl Room {
                     epoch: Some(self.inner.epoch.clone()),
                     more: replay.more,
                     gap: replay.gap,
+                    owned: !guest,
                 },
             )?
         } else {
             Reply::Nothing
         };
-        if let Err(e) = link.emit(&ServerEvent::Users(users)) {
+        if let Err(e) = link.emit(&ServerEvent::Users { users, guests }) {
             tracing::debug!(sid = %sid, error = %e, "could not send users");
         }
-        tracing::info!(sid = %sid, username = ?name, "joined");
-        state.broadcast(&ServerEvent::UserJoined(name), Some(sid), &self.inner.cuts);
+        tracing::info!(sid = %sid, username = ?name, ?standing, "joined");
+        if first {
+            state.broadcast(
+                &ServerEvent::UserJoined {
+                    username: name,
+                    guest,
+                },
+                Some(sid),
+                &self.inner.cuts,
+            );
+        }
         Ok(reply)
+    }
+
+    /// Asks the name book who a join is. Refused attempts at an owned name (a wrong key or
+    /// link code) are limited per name and per address, and logged: an address past its limit
+    /// is refused before the book is asked; the right key is always let in, so flooding a name
+    /// with wrong keys cannot lock its owner out.
+    fn authorize(
+        &self,
+        state: &mut RoomState,
+        link: &Link,
+        key: &str,
+        name: &str,
+        request: &JoinRequest,
+        in_use: bool,
+    ) -> Result<Standing, Refusal> {
+        let now = Instant::now();
+        let peer = link.peer();
+        state
+            .refused_by_address
+            .check(&peer, now)
+            .map_err(refused_too_often)?;
+        let credential = match (&request.key, &request.link) {
+            (Some(device_key), Some(code)) => Credential::Link {
+                key: device_key,
+                code,
+            },
+            (Some(device_key), None) => Credential::Key(device_key),
+            (None, _) => Credential::Nothing,
+        };
+        match state.book.authorize(key, name, credential, in_use) {
+            Err(refused)
+                if matches!(refused.code, ErrorCode::NameOwned | ErrorCode::InvalidLink) =>
+            {
+                let by_name = state.refused_by_name.take(&key.to_owned(), now);
+                let by_address = state.refused_by_address.take(&peer, now);
+                self.inner.refused_joins.warn(|suppressed| {
+                    tracing::warn!(sid = %link.id(), peer = %peer, username = ?name, code = ?refused.code, suppressed, "refused a join of an owned name");
+                });
+                Err(match by_name.and(by_address) {
+                    Ok(()) => refused,
+                    Err(wait) => refused_too_often(wait),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Answers `device-link`: a code another device of this name's owner joins with, once,
+    /// within ten minutes.
+    ///
+    /// # Errors
+    /// Not joined; joined as a guest; the book cannot be written.
+    pub fn device_link(&self, link: &Link, answer_wanted: bool) -> Result<Reply, Refusal> {
+        let device = self.device_of(link)?;
+        if !answer_wanted {
+            // A code nobody would see.
+            return Ok(Reply::Nothing);
+        }
+        let book = self.lock().book.clone();
+        let code = book.link_code(device)?;
+        Reply::now(link, &code)
+    }
+
+    /// Answers `device-forget`: revokes this connection's device; every connection of it leaves
+    /// the name (the name is free when it was its last device).
+    ///
+    /// # Errors
+    /// Not joined; joined as a guest; the book cannot be written.
+    pub fn device_forget(&self, link: &Link, answer_wanted: bool) -> Result<Reply, Refusal> {
+        let device = self.device_of(link)?;
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let released = state.book.forget(device)?;
+        let reply = if answer_wanted {
+            Reply::now(link, &DeviceForgotten { ok: true, released })?
+        } else {
+            Reply::Nothing
+        };
+        let revoked = [device].into_iter().collect();
+        state.unjoin_devices(&revoked, None, &self.inner.cuts);
+        Ok(reply)
+    }
+
+    /// Takes names away from connections whose device an operator removed from the book
+    /// (`charla-server names release`): each is told why (`error` `name_released`) and is no
+    /// longer joined. Called once a second; does nothing unless another process wrote the book.
+    pub fn drop_revoked(&self) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let devices: Vec<DeviceId> = state.conns.values().filter_map(|c| c.device).collect();
+        let revoked: HashSet<DeviceId> = match state.book.revoked(&devices) {
+            Ok(revoked) => revoked.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check the name book for released names");
+                return;
+            }
+        };
+        if !revoked.is_empty() {
+            tracing::info!(
+                devices = revoked.len(),
+                "names released by an operator: their connections are told"
+            );
+            let notice = Refusal::new(
+                ErrorCode::NameReleased,
+                "an operator released this name; pick a name to join again",
+            );
+            state.unjoin_devices(&revoked, Some(notice), &self.inner.cuts);
+        }
+    }
+
+    /// Writes the last-seen times of devices that left since the last call.
+    pub fn flush_seen(&self) {
+        let book = self.lock().book.clone();
+        if let Err(e) = book.flush_seen() {
+            tracing::warn!(error = %e, "could not record when devices were last seen; retrying");
+        }
+    }
+
+    /// The device a joined connection proved its name with.
+    fn device_of(&self, link: &Link) -> Result<DeviceId, Refusal> {
+        let state = self.lock();
+        let conn = state.conns.get(&link.id()).ok_or_else(not_joined)?;
+        conn.username.as_ref().ok_or_else(not_joined)?;
+        conn.device.ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::NotOwned,
+                "this connection joined as a guest: join with a device key to own the name",
+            )
+        })
     }
 
     /// Answers `history {before, limit}`: the newest messages before `before`, from memory
@@ -338,6 +543,7 @@ impl Room {
         let username = conn.username.clone().ok_or_else(not_joined)?;
         check_text(&outgoing.text, config.max_message_chars)?;
         let name_key = conn.key.clone();
+        let guest = conn.device.is_none();
 
         let dedupe_key = outgoing
             .client_id
@@ -372,6 +578,7 @@ impl Room {
             username,
             text: outgoing.text,
             client_id: outgoing.client_id,
+            guest,
         };
         let message = match &self.inner.store {
             None => {
@@ -468,17 +675,81 @@ fn approximate_size(m: &ChatMessage) -> usize {
 }
 
 impl RoomState {
-    fn users(&self) -> Vec<String> {
+    /// Every name joined, once each, and those of them that are guests'.
+    fn users(&self) -> (Vec<String>, Vec<String>) {
         // Sorted by the keys computed at each join: normalizing and case-folding thousands of
         // names at every comparison made a join of the 3,000th user take tens of milliseconds
         // under the lock.
-        let mut users: Vec<(&str, &str)> = self
-            .conns
-            .values()
-            .filter_map(|c| c.username.as_deref().map(|name| (c.key.as_str(), name)))
+        let mut holders: Vec<(&str, &Holder)> = self
+            .names
+            .iter()
+            .map(|(key, h)| (key.as_str(), h))
             .collect();
-        users.sort_unstable();
-        users.into_iter().map(|(_, name)| name.to_owned()).collect()
+        holders.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let users = holders.iter().map(|(_, h)| h.name.clone()).collect();
+        let guests = holders
+            .iter()
+            .filter(|(_, h)| h.guest)
+            .map(|(_, h)| h.name.clone())
+            .collect();
+        (users, guests)
+    }
+
+    /// Lets go of `sid`'s hold on the name `key`; true when nobody holds it any more.
+    fn release_hold(&mut self, sid: Sid, key: &str, device: Option<DeviceId>) -> bool {
+        if let Some(device) = device {
+            self.book.mark_seen(device);
+        }
+        let Some(holder) = self.names.get_mut(key) else {
+            return false;
+        };
+        holder.connections.retain(|held| *held != sid);
+        if holder.connections.is_empty() {
+            self.names.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Takes the name away from every connection of `devices` (they stay connected, not
+    /// joined), telling each `notice` first when there is one, and everyone else of the names
+    /// nobody holds any more.
+    fn unjoin_devices(
+        &mut self,
+        devices: &HashSet<DeviceId>,
+        notice: Option<Refusal>,
+        cuts: &Throttle,
+    ) {
+        let sids: Vec<Sid> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.device.is_some_and(|d| devices.contains(&d)))
+            .map(|(sid, _)| *sid)
+            .collect();
+        let mut left = Vec::new();
+        for sid in sids {
+            let Some(conn) = self.conns.get_mut(&sid) else {
+                continue;
+            };
+            let (name, key, device) = (
+                conn.username.take(),
+                std::mem::take(&mut conn.key),
+                conn.device.take(),
+            );
+            conn.typing = false;
+            if let Some(notice) = &notice {
+                if let Err(e) = conn.link.emit(&ServerEvent::Error(notice.clone())) {
+                    tracing::debug!(sid = %sid, error = %e, "could not tell a connection its name is gone");
+                }
+            }
+            if self.release_hold(sid, &key, device) {
+                left.extend(name);
+            }
+        }
+        for name in left {
+            self.broadcast(&ServerEvent::UserLeft(name), None, cuts);
+        }
     }
 
     /// The messages after `since` (or the recent ones, without it), newest first up to
@@ -601,9 +872,10 @@ impl RoomState {
                     continue;
                 };
                 if let Some(name) = conn.username {
-                    self.names.remove(&conn.key);
                     tracing::info!(sid = %sid, username = ?name, "left");
-                    left.push(name);
+                    if self.release_hold(sid, &conn.key, conn.device) {
+                        left.push(name);
+                    }
                 }
             }
             for name in left {
@@ -645,6 +917,23 @@ fn not_joined() -> Refusal {
 
 fn gone() -> Refusal {
     Refusal::later(ErrorCode::Unavailable, "the connection is closing", 1000)
+}
+
+fn taken(sid: Sid, name: &str) -> Refusal {
+    tracing::debug!(sid = %sid, username = ?name, "username taken");
+    Refusal::new(
+        ErrorCode::UsernameTaken,
+        format!("{name} is already in the chat"),
+    )
+}
+
+fn refused_too_often(wait: Duration) -> Refusal {
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    Refusal::later(
+        ErrorCode::RateLimited,
+        format!("too many refused joins; retry in {ms} ms"),
+        ms,
+    )
 }
 
 fn rate_limited(wait: Duration) -> Refusal {

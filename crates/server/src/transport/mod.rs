@@ -292,7 +292,11 @@ mod tests {
 
     #[test]
     fn an_encoded_event_is_one_socket_io_packet() {
-        let encoded = Encoded::new(&ServerEvent::UserJoined("hé \"x\"".into())).expect("encodes");
+        let encoded = Encoded::new(&ServerEvent::UserJoined {
+            username: "hé \"x\"".into(),
+            guest: false,
+        })
+        .expect("encodes");
         let frame = std::str::from_utf8(encoded.frame()).expect("utf-8");
         assert_eq!(frame, r#"42["user-joined","hé \"x\""]"#);
         let packet = charla_protocol::SocketPacket::decode(&frame[1..]).expect("decodes");
