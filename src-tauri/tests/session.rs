@@ -120,3 +120,65 @@ async fn a_session_forwards_every_event_to_the_window() {
     })
     .await;
 }
+
+/// The app claims its name with a key kept in its data folder; a link code from it lets another
+/// install in; forgetting that one deletes its key, clears the saved name and stops its session.
+#[tokio::test]
+async fn names_are_claimed_linked_and_forgotten_with_keys_in_the_data_folder() {
+    let server = TestServer::open().await;
+    let url = format!("http://{}", server.addr);
+    let laptop_dir = tempfile::tempdir().expect("temp dir");
+    let laptop = AppState::new(Paths::under(laptop_dir.path()));
+    laptop.save_profile("ana", &url, None).expect("profile");
+    let laptop_events = Recorder::default();
+    laptop
+        .start_session(laptop_events.clone())
+        .await
+        .expect("starts");
+    laptop_events
+        .wait_for("claimed", |e| {
+            matches!(e, ClientEvent::Joined { owned: true, .. })
+        })
+        .await;
+    let keys = laptop_dir.path().join("keys");
+    assert_eq!(std::fs::read_dir(&keys).expect("a keys folder").count(), 1);
+
+    let desktop_dir = tempfile::tempdir().expect("temp dir");
+    let desktop = AppState::new(Paths::under(desktop_dir.path()));
+    assert!(matches!(
+        desktop.save_profile("ana", &url, Some("not a code")),
+        Err(AppError::InvalidLinkCode)
+    ));
+    let code = laptop.link_code().await.expect("a code");
+    desktop
+        .save_profile("ana", &url, Some(&code.code.to_lowercase()))
+        .expect("profile with a code");
+    let desktop_events = Recorder::default();
+    desktop
+        .start_session(desktop_events.clone())
+        .await
+        .expect("starts");
+    desktop_events
+        .wait_for("linked", |e| {
+            matches!(e, ClientEvent::Joined { owned: true, .. })
+        })
+        .await;
+
+    let config = desktop.forget_device().await.expect("forgotten");
+    assert_eq!(config.username, None, "back to choosing a name");
+    assert_eq!(
+        std::fs::read_dir(desktop_dir.path().join("keys"))
+            .expect("the keys folder")
+            .count(),
+        0,
+        "its key is deleted"
+    );
+    assert!(matches!(
+        desktop.link_code().await,
+        Err(AppError::NoSession)
+    ));
+    assert!(
+        laptop.link_code().await.is_ok(),
+        "the laptop still owns the name"
+    );
+}

@@ -2,7 +2,7 @@
 // and data folders, and its own D-Bus session, so the single-instance guard sees two machines):
 // the first claims "ana" at first run; the second is refused the same name, is linked with the
 // code the first shows in Settings, and chats as the same person; a tutorial-style client's
-// messages carry the guest mark.
+// messages carry the guest mark; the second then forgets itself and is back at the first screen.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -137,6 +137,22 @@ test('a name is owned: refused elsewhere, linked with a code, one person on two 
     assert.ok(await (await guestMessage.$('.guest-mark')).isExisting(), 'a guest mark on bob\'s message');
     assert.ok((await messageTexts(laptop)).some((t) => t.includes('hello, I am a guest')));
     await screenshot(desktop, 'names-03-linked-and-chatting');
+
+    // The second computer forgets itself: back to the first screen; the name stays the laptop's.
+    await (await desktop.$('button[aria-label="Settings"]')).click();
+    const forget = await desktop.$('//button[normalize-space()="Forget this device"]');
+    await forget.scrollIntoView();
+    await forget.click();
+    await (await desktop.$('//button[normalize-space()="Yes, forget this device"]')).click();
+    const welcome = await desktop.$('h1#profile-title');
+    await eventually(async () => (await welcome.getText()) === 'Welcome to Charla', 'back to the first screen');
+    assert.equal(await (await field(desktop, 'Username')).getValue(), '', 'no name saved any more');
+    await eventually(async () => {
+      const items = [];
+      for (const item of await laptop.$$('aside li')) items.push(await item.getText());
+      return items.some((i) => i.startsWith('ana')) && items.length === 2;
+    }, 'ana still online on the laptop, with bob');
+    await screenshot(desktop, 'names-04-forgotten');
   } finally {
     await laptop.deleteSession().catch((e) => console.error(`closing the first app: ${e.message}`));
     await desktop.deleteSession().catch((e) => console.error(`closing the second app: ${e.message}`));
