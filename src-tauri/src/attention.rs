@@ -62,7 +62,8 @@ impl Attention {
         prefs: Preferences,
         now: Instant,
     ) -> bool {
-        if focused || message.username.eq_ignore_ascii_case(me) {
+        // A guest's message under my name is someone else's (the app always joins with its key).
+        if focused || (message.username.eq_ignore_ascii_case(me) && !message.guest) {
             return false;
         }
         self.unread += 1;
@@ -176,7 +177,15 @@ mod tests {
         assert!(!a.on_message(&msg("bob", "seen"), "ana", true, ON, now));
         assert!(a.on_message(&msg("bob", "one"), "ana", false, ON, now));
         assert!(a.on_message(&msg("carol", "two"), "ana", false, ON, now));
-        assert_eq!(a.unread(), 2);
+        let impostor = ChatMessage {
+            guest: true,
+            ..msg("ana", "a guest using my name")
+        };
+        assert!(
+            a.on_message(&impostor, "ana", false, ON, now),
+            "a guest under my name is someone else"
+        );
+        assert_eq!(a.unread(), 3);
         a.focused();
         assert_eq!(a.unread(), 0);
         assert_eq!(

@@ -164,13 +164,21 @@ describe('owned names', () => {
   test('names nobody owns are marked as guests, in messages and in the people list', async () => {
     render(<App />);
     await waitFor(() => expect(called('start_session')).toHaveLength(1));
-    const history = [message(1, 'bob', 'from an owned name'), { ...message(2, 'tut', 'from a guest'), guest: true }];
+    const history = [
+      message(1, 'bob', 'from an owned name'),
+      { ...message(2, 'tut', 'from a guest'), guest: true },
+      message(3, 'alice', 'mine'),
+      { ...message(4, 'alice', 'a guest using my name'), guest: true },
+    ];
     await send({ event: 'joined', username: 'alice', users: ['alice', 'bob', 'tut'], owned: true, history });
     await send({ event: 'users', users: ['alice', 'bob', 'tut'], guests: ['tut'] });
     const title = 'Nobody owns this name: anyone could use it';
-    const [owned, guest] = screen.getAllByTestId('message') as [HTMLElement, HTMLElement];
+    const [owned, guest, mine, impostor] = screen.getAllByTestId('message') as [HTMLElement, HTMLElement, HTMLElement, HTMLElement];
     expect(within(guest).getByTitle(title)).toHaveTextContent('guest');
     expect(within(owned).queryByTitle(title)).not.toBeInTheDocument();
+    expect(mine).toHaveClass('own');
+    expect(impostor).not.toHaveClass('own');
+    expect(within(impostor).getByTitle(title)).toBeInTheDocument();
 
     const people = screen.getByRole('complementary', { name: 'People online' });
     const row = (name: string) => within(people).getByText(name).closest('li') as HTMLElement;

@@ -9,7 +9,7 @@ use std::path::Path;
 use charla_protocol::chat::device_key_is_valid;
 
 use crate::error::{Error, Result};
-use crate::files::{file_error, write_atomically, Readers};
+use crate::files::{create_atomically, file_error, Readers};
 
 /// Reads the key at `path`, or makes one and writes it there first. A file that holds no key
 /// (damaged) is kept beside it as `*.bad` and a new key made: the name then has to be linked
@@ -18,24 +18,35 @@ use crate::files::{file_error, write_atomically, Readers};
 /// # Errors
 /// When the file cannot be read or written.
 pub fn load_or_create(path: &Path) -> Result<String> {
-    match fs::read_to_string(path) {
-        Ok(text) if device_key_is_valid(text.trim()) => return Ok(text.trim().to_owned()),
-        Ok(_) => {
-            let aside = path.with_extension("key.bad");
-            tracing::warn!(path = %path.display(), aside = %aside.display(), "the device key file is damaged; kept aside, making a new key");
-            fs::rename(path, &aside).map_err(file_error(path))?;
+    // Twice at most: when another process (the CLI beside the app) makes the key at the same
+    // moment, its key is the one, and is read back.
+    for _ in 0..2 {
+        match fs::read(path) {
+            Ok(bytes) => match std::str::from_utf8(&bytes).map(str::trim) {
+                Ok(text) if device_key_is_valid(text) => return Ok(text.to_owned()),
+                _ => {
+                    let aside = path.with_extension("key.bad");
+                    tracing::warn!(path = %path.display(), aside = %aside.display(), "the device key file is damaged; kept aside, making a new key");
+                    fs::rename(path, &aside).map_err(file_error(path))?;
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::File {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(source) => {
-            return Err(Error::File {
-                path: path.to_owned(),
-                source,
-            })
+        let key = new_key();
+        if create_atomically(path, format!("{key}\n").as_bytes(), Readers::OwnerOnly)? {
+            return Ok(key);
         }
     }
-    let key = new_key();
-    write_atomically(path, format!("{key}\n").as_bytes(), Readers::OwnerOnly)?;
-    Ok(key)
+    Err(Error::File {
+        path: path.to_owned(),
+        source: std::io::Error::other("the key file keeps changing under us"),
+    })
 }
 
 /// Deletes the key at `path` (this device forgot the name). Missing already is fine.
@@ -86,15 +97,33 @@ mod tests {
     }
 
     #[test]
+    fn a_key_made_meanwhile_by_another_process_wins() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("a.key");
+        let theirs = "ab".repeat(32);
+        assert!(crate::files::create_atomically(
+            &path,
+            format!("{theirs}\n").as_bytes(),
+            Readers::OwnerOnly
+        )
+        .expect("made"));
+        assert!(
+            !crate::files::create_atomically(&path, b"ours", Readers::OwnerOnly)
+                .expect("not replaced")
+        );
+        assert_eq!(load_or_create(&path).expect("read"), theirs);
+    }
+
+    #[test]
     fn a_damaged_key_file_is_kept_aside() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("a.key");
-        fs::write(&path, "not a key").expect("written");
+        fs::write(&path, b"not a key \xff").expect("written");
         let key = load_or_create(&path).expect("replaced");
         assert!(device_key_is_valid(&key));
         assert_eq!(
-            fs::read_to_string(dir.path().join("a.key.bad")).expect("kept"),
-            "not a key"
+            fs::read(dir.path().join("a.key.bad")).expect("kept"),
+            b"not a key \xff"
         );
     }
 }

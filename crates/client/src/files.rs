@@ -46,6 +46,42 @@ pub enum Readers {
 /// # Errors
 /// When the directory cannot be created or the file cannot be written.
 pub fn write_atomically(path: &Path, bytes: &[u8], readers: Readers) -> Result<()> {
+    let tmp = write_temp(path, bytes, readers)?;
+    fs::rename(&tmp, path).map_err(file_error(path))?;
+    sync_parent(path);
+    Ok(())
+}
+
+/// Writes `bytes` to `path` only if nothing is there yet, whole or not at all: `false` when a
+/// file was there already (it is left as it was: another process may have just made it).
+///
+/// # Errors
+/// When the directory cannot be created or the file cannot be written.
+pub fn create_atomically(path: &Path, bytes: &[u8], readers: Readers) -> Result<bool> {
+    let tmp = write_temp(path, bytes, readers)?;
+    // A hard link, unlike a rename, never replaces what is there.
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            sync_parent(path);
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(file_error(path)(e)),
+    }
+}
+
+/// Makes a rename or a link in `path`'s directory durable, where the platform allows opening a
+/// directory.
+fn sync_parent(path: &Path) {
+    if let Ok(dir) = File::open(path.parent().unwrap_or(Path::new("."))) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// Writes `bytes` to a temp file beside `path`, synced; returns the temp file's path.
+fn write_temp(path: &Path, bytes: &[u8], readers: Readers) -> Result<PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(file_error(dir))?;
     let tmp = temp_path(path);
@@ -66,13 +102,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8], readers: Readers) -> Result<(
     }
     file.write_all(bytes).map_err(file_error(&tmp))?;
     file.sync_all().map_err(file_error(&tmp))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(file_error(path))?;
-    // Make the rename itself durable where the platform allows opening a directory.
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    Ok(tmp)
 }
 
 /// Reads `path` as JSON. Missing → default. Unreadable as `T` → the file is renamed to

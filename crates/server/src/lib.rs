@@ -134,15 +134,20 @@ pub async fn run(
     Ok(())
 }
 
-/// Once a second: writes when devices were last seen, and takes names an operator released
-/// (with `charla-server names release`, another process) from their connections.
+/// Once a second: writes when devices were last seen (and, once a minute, notes every connected
+/// one as seen), and takes names an operator released (with `charla-server names release`,
+/// another process) from their connections.
 async fn keep_names(room: Room) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    for tick in 0u64.. {
         every.tick().await;
         let room = room.clone();
         let done = tokio::task::spawn_blocking(move || {
+            // Once a minute, devices connected all along count as seen.
+            if tick % 60 == 59 {
+                room.touch_connected();
+            }
             room.flush_seen();
             room.drop_revoked();
         })

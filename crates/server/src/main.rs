@@ -32,7 +32,7 @@ struct Cli {
         global = true
     )]
     db: String,
-    /// A name whose devices were all unseen for this many days is free again.
+    /// A name whose devices were all unseen for this many days is free again (0: never).
     #[arg(long, env = "CHARLA_NAME_IDLE_DAYS", default_value_t = DEFAULT_NAME_IDLE_DAYS, global = true)]
     name_idle_days: u64,
     /// How many recent messages to keep in memory and give to a client joining afresh.
@@ -126,7 +126,10 @@ impl Cli {
     }
 
     fn name_idle(&self) -> Duration {
-        Duration::from_secs(self.name_idle_days.saturating_mul(24 * 3600))
+        match self.name_idle_days {
+            0 => Duration::MAX,
+            days => Duration::from_secs(days.saturating_mul(24 * 3600)),
+        }
     }
 
     fn config(self) -> ServerConfig {

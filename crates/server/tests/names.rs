@@ -202,8 +202,17 @@ async fn a_second_device_links_with_a_code_and_both_are_one_person() {
     let (_, reused) = join(&server, "alice", json!({"key": KEY_C, "link": code.code})).await;
     assert_eq!(code_of(&reused), ErrorCode::InvalidLink);
 
-    // One device leaving is not alice leaving.
+    // One device leaving is not alice leaving; its typing stops, though.
+    desktop.emit("typing", vec![json!(true)]).await;
+    assert_eq!(
+        bob.event("typing").await,
+        [json!({"username": "alice", "typing": true})]
+    );
     drop(desktop);
+    assert_eq!(
+        bob.event("typing").await,
+        [json!({"username": "alice", "typing": false})]
+    );
     assert!(
         !bob.gets_within("user-left", Duration::from_millis(500))
             .await,
@@ -370,6 +379,7 @@ async fn operators_list_and_release_names_while_the_server_runs() {
     let (mut alice, _) = owner(&server, "alice", KEY_A).await;
     let (mut watcher, _) = owner(&server, "watcher", KEY_C).await;
     let (_guest, _) = TestClient::joined(&server, "guest").await;
+    assert_eq!(watcher.event("user-joined").await[0], json!("guest"));
 
     let names = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_charla-server"))
@@ -401,11 +411,22 @@ async fn operators_list_and_release_names_while_the_server_runs() {
         released.contains("released ALICE (1 device(s))"),
         "{released}"
     );
+    // Claimed again at once, perhaps before the server's next look at the book: the released
+    // device loses the name either way, before the new owner has it.
+    let (_, claimed) = owner(&server, "alice", KEY_B).await;
+    assert!(claimed.owned);
     let notice = alice.event("error").await;
     assert_eq!(notice[0]["code"], json!("name_released"), "{notice:?}");
     assert_eq!(watcher.event("user-left").await, [json!("alice")]);
-    let (_, claimed) = owner(&server, "alice", KEY_B).await;
-    assert!(claimed.owned);
+    assert_eq!(watcher.event("user-joined").await, [json!("alice")]);
+    let refused = alice
+        .emit_ack("chat-message", vec![json!({"text": "still alice?"})])
+        .await;
+    assert_eq!(
+        code_of(&refused),
+        ErrorCode::NotJoined,
+        "the released device speaks for nobody"
+    );
 
     child.terminate();
     let (ok, listed, err) = names(&["list"]);
@@ -421,4 +442,40 @@ async fn operators_list_and_release_names_while_the_server_runs() {
         .expect("runs");
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no name book"));
+}
+
+/// Claims are kept for months, so one address may make twenty at once and then two a minute;
+/// a name may ask for five link codes at once, then two a minute. Past that: `rate_limited`
+/// with the wait, and nothing is claimed or made.
+#[tokio::test]
+async fn claims_and_link_codes_are_limited() {
+    let server = TestServer::open().await;
+    let mut owners = Vec::new();
+    for n in 0..20 {
+        let (client, _) = owner(&server, &format!("name{n}"), &format!("{n:064x}")).await;
+        owners.push(client);
+    }
+    let (_, refused) = join(&server, "one-too-many", json!({ "key": KEY_A })).await;
+    let refusal = Refusal::from_ack(&refused).expect("refused");
+    assert_eq!(refusal.code, ErrorCode::RateLimited, "{refused}");
+    assert!(
+        refusal
+            .retry_after_ms
+            .is_some_and(|ms| ms > 1000 && ms <= 30_000),
+        "{refused}"
+    );
+    let (_, guest) = join(&server, "one-too-many", json!({})).await;
+    assert!(
+        !accepted(guest).owned,
+        "not claimed: still free for a guest"
+    );
+
+    let first = &mut owners[0];
+    for _ in 0..5 {
+        let code = first.emit_ack("device-link", vec![]).await;
+        assert!(code["code"].is_string(), "{code}");
+    }
+    let sixth = first.emit_ack("device-link", vec![]).await;
+    assert_eq!(code_of(&sixth), ErrorCode::RateLimited, "{sixth}");
+    server.stop().await;
 }

@@ -171,7 +171,8 @@ function RowView({ row, me, onRetry, onDiscard }: { row: Row; me: string | null;
   }
   const m = item.message;
   return (
-    <article className={`message${m.username === me ? ' own' : ''}`} data-testid="message">
+    // A guest's message under my name is not mine: this app always joins with its key.
+    <article className={`message${m.username === me && !m.guest ? ' own' : ''}`} data-testid="message">
       <header>
         <strong>{m.username}</strong>
         {m.guest ? <GuestMark /> : null}

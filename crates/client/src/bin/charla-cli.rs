@@ -143,8 +143,9 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         // Refused for good (a name someone owns, a wrong token): waiting changes
                         // nothing. What was typed stays in the outbox for the next run.
                         client.disconnect().await;
-                        // Says what stays undelivered; refused is a failure either way.
-                        let _ = tally.map(Tally::exit_code);
+                        if let Some(tally) = tally {
+                            tally.report_undelivered();
+                        }
                         return Ok(ExitCode::FAILURE);
                     }
                 }
@@ -194,15 +195,22 @@ impl Tally {
 
     /// 0 when everything was delivered; otherwise says what was not, and 1.
     fn exit_code(self) -> ExitCode {
-        let undelivered = self.pending + self.refused;
-        if undelivered == 0 {
+        if self.pending + self.refused == 0 {
             return ExitCode::SUCCESS;
         }
-        eprintln!(
-            "charla-cli: {undelivered} message(s) not delivered ({} refused, {} still pending); they stay in the outbox",
-            self.refused, self.pending
-        );
+        self.report_undelivered();
         ExitCode::FAILURE
+    }
+
+    /// Says on stderr how many messages stay in the outbox, if any.
+    fn report_undelivered(self) {
+        let undelivered = self.pending + self.refused;
+        if undelivered > 0 {
+            eprintln!(
+                "charla-cli: {undelivered} message(s) not delivered ({} refused, {} still pending); they stay in the outbox",
+                self.refused, self.pending
+            );
+        }
     }
 }
 

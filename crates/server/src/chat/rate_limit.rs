@@ -52,11 +52,12 @@ impl RateLimiter {
 }
 
 impl RateLimiter {
-    /// A bucket with its own burst size (`capacity` tokens).
+    /// A bucket with its own burst size (`capacity` tokens), refilled at `per_sec` (which may be
+    /// below one).
     #[must_use]
-    pub fn with_capacity(per_sec: u32, capacity: u32, now: Instant) -> Self {
+    pub fn with_capacity(per_sec: f64, capacity: u32, now: Instant) -> Self {
         Self {
-            per_sec: f64::from(per_sec),
+            per_sec,
             capacity: f64::from(capacity),
             tokens: f64::from(capacity),
             last: now,
@@ -78,7 +79,7 @@ impl RateLimiter {
 #[derive(Debug)]
 pub struct Limiters<K> {
     buckets: HashMap<K, RateLimiter>,
-    per_sec: u32,
+    per_sec: f64,
     capacity: u32,
     prune_at: usize,
 }
@@ -98,9 +99,19 @@ impl<K: Hash + Eq + Clone> Limiters<K> {
     pub fn with_burst(per_sec: u32, capacity: u32) -> Self {
         Self {
             buckets: HashMap::new(),
-            per_sec,
+            per_sec: f64::from(per_sec),
             capacity,
             prune_at: PRUNE_FROM,
+        }
+    }
+
+    /// Buckets of `per_minute` a minute with a burst of `capacity`: for what a person does now
+    /// and then (claiming a name, asking for a link code), not message by message.
+    #[must_use]
+    pub fn per_minute(per_minute: u32, capacity: u32) -> Self {
+        Self {
+            per_sec: f64::from(per_minute) / 60.0,
+            ..Self::with_burst(0, capacity)
         }
     }
 
@@ -110,7 +121,7 @@ impl<K: Hash + Eq + Clone> Limiters<K> {
     /// The wait until it may.
     pub fn check(&self, key: &K, now: Instant) -> Result<(), Duration> {
         match self.buckets.get(key) {
-            Some(bucket) if self.per_sec > 0 => {
+            Some(bucket) if self.per_sec > 0.0 => {
                 let mut probe = RateLimiter {
                     per_sec: bucket.per_sec,
                     capacity: bucket.capacity,
@@ -128,7 +139,7 @@ impl<K: Hash + Eq + Clone> Limiters<K> {
     /// # Errors
     /// The wait until a token is there.
     pub fn take(&mut self, key: &K, now: Instant) -> Result<(), Duration> {
-        if self.per_sec == 0 {
+        if self.per_sec == 0.0 {
             return Ok(());
         }
         if self.buckets.len() >= self.prune_at && !self.buckets.contains_key(key) {

@@ -34,7 +34,7 @@ use tokio::sync::Semaphore;
 use super::rate_limit::Limiters;
 use super::reply::{self, Reply};
 use crate::config::{ServerConfig, Storage};
-use crate::names::{Credential, DeviceId, NameBook, Standing};
+use crate::names::{Became, Credential, DeviceId, NameBook, Standing};
 use crate::store::{Draft, Loaded, NotStored, StoreHandle};
 use crate::throttle::Throttle;
 use crate::transport::{Encoded, Link, SendFailure, Sid};
@@ -50,6 +50,14 @@ const TYPING_BURST: u32 = 3;
 /// have: one a second, ten at once.
 const REFUSED_JOINS_PER_SEC: u32 = 1;
 const REFUSED_JOINS_BURST: u32 = 10;
+/// Names one address may claim: twenty at once (an office starting Charla on its first
+/// morning), then two a minute. Claims are kept for months: unbounded, one script could squat
+/// every common name.
+const CLAIMS_PER_MINUTE: u32 = 2;
+const CLAIMS_BURST: u32 = 20;
+/// Link codes one name may ask for: five at once, then two a minute.
+const LINK_CODES_PER_MINUTE: u32 = 2;
+const LINK_CODES_BURST: u32 = 5;
 
 /// The shared room. Cheap to clone.
 #[derive(Clone)]
@@ -104,6 +112,8 @@ struct RoomState {
     book: Arc<NameBook>,
     refused_by_name: Limiters<String>,
     refused_by_address: Limiters<IpAddr>,
+    claims_by_address: Limiters<IpAddr>,
+    link_codes_by_name: Limiters<String>,
     accepted: AcceptedIds,
     by_name: Limiters<String>,
     by_address: Limiters<IpAddr>,
@@ -176,6 +186,11 @@ impl Room {
                     refused_by_address: Limiters::with_burst(
                         REFUSED_JOINS_PER_SEC,
                         REFUSED_JOINS_BURST,
+                    ),
+                    claims_by_address: Limiters::per_minute(CLAIMS_PER_MINUTE, CLAIMS_BURST),
+                    link_codes_by_name: Limiters::per_minute(
+                        LINK_CODES_PER_MINUTE,
+                        LINK_CODES_BURST,
                     ),
                     accepted,
                     by_name: Limiters::new(config.rate_limit_per_sec),
@@ -252,6 +267,26 @@ impl Room {
             Standing::Guest if held_by_owner => return Err(taken(sid, &name)),
             Standing::Guest => None,
         };
+        if held_by_owner
+            && matches!(
+                standing,
+                Standing::Owner {
+                    how: Became::Claimed,
+                    ..
+                }
+            )
+        {
+            // Free in the book, yet held: by devices an operator released a moment ago. They
+            // lose it now, before it is someone else's.
+            let released: HashSet<DeviceId> = state
+                .names
+                .get(&key)
+                .into_iter()
+                .flat_map(|holder| holder.connections.iter())
+                .filter_map(|held| state.conns.get(held).and_then(|c| c.device))
+                .collect();
+            state.unjoin_devices(&released, Some(name_released()), &self.inner.cuts);
+        }
         let guest = device.is_none();
         let conn = state.conns.get_mut(&sid).ok_or_else(gone)?;
         conn.username = Some(name.clone());
@@ -342,7 +377,29 @@ impl Room {
             (Some(device_key), None) => Credential::Key(device_key),
             (None, _) => Credential::Nothing,
         };
-        match state.book.authorize(key, name, credential, in_use) {
+        let may_claim = state.claims_by_address.check(&peer, now);
+        match state
+            .book
+            .authorize(key, name, credential, in_use, may_claim.is_ok())
+        {
+            Ok(
+                claimed @ Standing::Owner {
+                    how: Became::Claimed,
+                    ..
+                },
+            ) => {
+                let _ = state.claims_by_address.take(&peer, now);
+                Ok(claimed)
+            }
+            Err(refused) if refused.code == ErrorCode::RateLimited => {
+                let wait = may_claim.err().unwrap_or(Duration::from_secs(60));
+                tracing::warn!(sid = %link.id(), peer = %peer, username = ?name, "too many names claimed from one address");
+                Err(Refusal::later(
+                    ErrorCode::RateLimited,
+                    refused.message,
+                    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+                ))
+            }
             Err(refused)
                 if matches!(refused.code, ErrorCode::NameOwned | ErrorCode::InvalidLink) =>
             {
@@ -371,7 +428,27 @@ impl Room {
             // A code nobody would see.
             return Ok(Reply::Nothing);
         }
-        let book = self.lock().book.clone();
+        let book = {
+            let mut guard = self.lock();
+            let state = &mut *guard;
+            let key = state
+                .conns
+                .get(&link.id())
+                .map(|c| c.key.clone())
+                .ok_or_else(not_joined)?;
+            state
+                .link_codes_by_name
+                .take(&key, Instant::now())
+                .map_err(|wait| {
+                    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+                    Refusal::later(
+                        ErrorCode::RateLimited,
+                        format!("too many link codes; retry in {} s", ms.div_ceil(1000)),
+                        ms,
+                    )
+                })?;
+            state.book.clone()
+        };
         let code = book.link_code(device)?;
         Reply::now(link, &code)
     }
@@ -402,8 +479,9 @@ impl Room {
     pub fn drop_revoked(&self) {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let devices: Vec<DeviceId> = state.conns.values().filter_map(|c| c.device).collect();
-        let revoked: HashSet<DeviceId> = match state.book.revoked(&devices) {
+        let conns = &state.conns;
+        let connected = || conns.values().filter_map(|c| c.device).collect();
+        let revoked: HashSet<DeviceId> = match state.book.revoked(connected) {
             Ok(revoked) => revoked.into_iter().collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not check the name book for released names");
@@ -415,11 +493,15 @@ impl Room {
                 devices = revoked.len(),
                 "names released by an operator: their connections are told"
             );
-            let notice = Refusal::new(
-                ErrorCode::NameReleased,
-                "an operator released this name; pick a name to join again",
-            );
-            state.unjoin_devices(&revoked, Some(notice), &self.inner.cuts);
+            state.unjoin_devices(&revoked, Some(name_released()), &self.inner.cuts);
+        }
+    }
+
+    /// Notes every connected device as seen now (a device connected for months is not idle).
+    pub fn touch_connected(&self) {
+        let state = self.lock();
+        for device in state.conns.values().filter_map(|c| c.device) {
+            state.book.mark_seen(device);
         }
     }
 
@@ -728,16 +810,17 @@ impl RoomState {
             .map(|(sid, _)| *sid)
             .collect();
         let mut left = Vec::new();
+        let mut stopped_typing = Vec::new();
         for sid in sids {
             let Some(conn) = self.conns.get_mut(&sid) else {
                 continue;
             };
-            let (name, key, device) = (
+            let (name, key, device, typing) = (
                 conn.username.take(),
                 std::mem::take(&mut conn.key),
                 conn.device.take(),
+                std::mem::take(&mut conn.typing),
             );
-            conn.typing = false;
             if let Some(notice) = &notice {
                 if let Err(e) = conn.link.emit(&ServerEvent::Error(notice.clone())) {
                     tracing::debug!(sid = %sid, error = %e, "could not tell a connection its name is gone");
@@ -745,7 +828,17 @@ impl RoomState {
             }
             if self.release_hold(sid, &key, device) {
                 left.extend(name);
+            } else if typing {
+                // Another device still holds the name: only its typing stops.
+                stopped_typing.extend(name);
             }
+        }
+        for username in stopped_typing {
+            let stopped = ServerEvent::Typing(TypingNotice {
+                username,
+                typing: false,
+            });
+            self.broadcast(&stopped, None, cuts);
         }
         for name in left {
             self.broadcast(&ServerEvent::UserLeft(name), None, cuts);
@@ -874,12 +967,18 @@ impl RoomState {
                 if let Some(name) = conn.username {
                     tracing::info!(sid = %sid, username = ?name, "left");
                     if self.release_hold(sid, &conn.key, conn.device) {
-                        left.push(name);
+                        left.push(ServerEvent::UserLeft(name));
+                    } else if conn.typing {
+                        // Another device still holds the name: only its typing stops.
+                        left.push(ServerEvent::Typing(TypingNotice {
+                            username: name,
+                            typing: false,
+                        }));
                     }
                 }
             }
-            for name in left {
-                gone.extend(self.send_all(&ServerEvent::UserLeft(name), None, cuts));
+            for event in left {
+                gone.extend(self.send_all(&event, None, cuts));
             }
         }
         if rounds > 1 {
@@ -917,6 +1016,13 @@ fn not_joined() -> Refusal {
 
 fn gone() -> Refusal {
     Refusal::later(ErrorCode::Unavailable, "the connection is closing", 1000)
+}
+
+fn name_released() -> Refusal {
+    Refusal::new(
+        ErrorCode::NameReleased,
+        "an operator released this name; pick a name to join again",
+    )
 }
 
 fn taken(sid: Sid, name: &str) -> Refusal {

@@ -16,9 +16,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use charla_protocol::chat::{
-    format_link_code, normalize_link_code, DeviceLink, ErrorCode, Refusal,
-};
+use charla_protocol::chat::{format_link_code, DeviceLink, ErrorCode, Refusal};
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
@@ -151,31 +149,37 @@ impl NameBook {
     /// Decides who a join of `name` (whose uniqueness key is `key`) is: a guest, a device that
     /// claims the free name, one of its devices, or a new one linked by a code. `in_use` says
     /// whether a device of the name is connected now (then the name is not idle, whatever the
-    /// last-seen times say).
+    /// last-seen times say); `may_claim` whether this join may claim a free name (the room
+    /// limits claims per address).
+    ///
+    /// Most joins only read: a guest's, a refused one, a device proving its name (its last-seen
+    /// time is noted for the once-a-second write). Only a claim, a link and an expiry take the
+    /// write lock.
     ///
     /// # Errors
     /// `name_owned` without the right key, `invalid_link` for a wrong, used or expired code,
-    /// `unavailable` when the book cannot be read or written.
+    /// `rate_limited` for a claim that may not be made now, `unavailable` when the book cannot
+    /// be read or written.
     pub fn authorize(
         &self,
         key: &str,
         name: &str,
         credential: Credential<'_>,
         in_use: bool,
+        may_claim: bool,
     ) -> std::result::Result<Standing, Refusal> {
         let now = self.clock.now();
         let mut inner = self.lock();
+        if let Some(answer) =
+            self.read_only_answer(&inner.conn, key, name, credential, in_use, now)?
+        {
+            if let Ok(Standing::Owner { device, .. }) = answer {
+                self.mark_seen(device);
+            }
+            return answer;
+        }
         let tx = begin(&mut inner.conn)?;
-        let last_seen: Option<i64> = tx
-            .query_row(
-                "SELECT coalesce(max(d.last_seen_ms), n.created_ms) FROM names n
-                 LEFT JOIN devices d ON d.name_key = n.name_key WHERE n.name_key = ?1
-                 GROUP BY n.name_key",
-                [key],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(unavailable)?;
+        let last_seen = last_seen_of(&tx, key)?;
         let mut owned = last_seen.is_some();
         if let Some(last) = last_seen.filter(|_| !in_use) {
             if now - from_ms(last) > self.idle {
@@ -187,6 +191,7 @@ impl NameBook {
         }
         let standing = match (owned, credential) {
             (false, Credential::Nothing) => Standing::Guest,
+            (false, Credential::Key(_)) if !may_claim => return Err(too_many_claims()),
             (false, Credential::Key(device_key)) => {
                 tx.execute(
                     "INSERT INTO names (name_key, name, created_ms) VALUES (?1, ?2, ?3)",
@@ -233,15 +238,52 @@ impl NameBook {
                 }
             }
         };
-        if let Standing::Owner { device, .. } = standing {
-            tx.execute(
-                "UPDATE devices SET last_seen_ms = ?2 WHERE id = ?1",
-                params![device, ms(now)],
-            )
-            .map_err(unavailable)?;
-        }
         tx.commit().map_err(unavailable)?;
+        if let Standing::Owner {
+            device,
+            how: Became::Proved,
+        } = standing
+        {
+            self.mark_seen(device);
+        }
         Ok(standing)
+    }
+
+    /// The answer to a join that needs no write, or `None` when it needs one (a claim, a link,
+    /// an idle name to free): then [`NameBook::authorize`] asks again inside a write.
+    fn read_only_answer(
+        &self,
+        conn: &Connection,
+        key: &str,
+        name: &str,
+        credential: Credential<'_>,
+        in_use: bool,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Option<std::result::Result<Standing, Refusal>>, Refusal> {
+        let last_seen = last_seen_of(conn, key)?;
+        if last_seen.is_some_and(|last| !in_use && now - from_ms(last) > self.idle) {
+            return Ok(None);
+        }
+        let proved = |device| Standing::Owner {
+            device,
+            how: Became::Proved,
+        };
+        Ok(match (last_seen.is_some(), credential) {
+            (false, Credential::Nothing) => Some(Ok(Standing::Guest)),
+            (false, _) => None,
+            (true, Credential::Nothing) => Some(Err(name_owned(name))),
+            (true, Credential::Key(device_key)) => Some(
+                find_device(conn, key, device_key)?
+                    .map(proved)
+                    .ok_or_else(|| name_owned(name)),
+            ),
+            (
+                true,
+                Credential::Link {
+                    key: device_key, ..
+                },
+            ) => find_device(conn, key, device_key)?.map(|device| Ok(proved(device))),
+        })
     }
 
     /// A link code for another device of `device`'s name, good once for ten minutes.
@@ -263,7 +305,7 @@ impl NameBook {
         )
         .map_err(unavailable)?;
         let code = format_link_code(rand::random());
-        let canonical = normalize_link_code(&code).unwrap_or_default();
+        let canonical = code.replace('-', "");
         tx.execute(
             "INSERT INTO links (code_hash, name_key, expires_ms) VALUES (?1, ?2, ?3)",
             params![hash(&canonical), key, ms(expires_at)],
@@ -352,27 +394,29 @@ impl NameBook {
         Ok(())
     }
 
-    /// Those of `devices` that another process (`charla-server names release`) removed since
-    /// the last call; nothing when no other process wrote.
+    /// Those of the `devices` (asked for only when needed) that another process (`charla-server
+    /// names release`) removed since the last call; nothing when no other process wrote.
     ///
     /// # Errors
-    /// When the book cannot be read.
-    pub fn revoked(&self, devices: &[DeviceId]) -> Result<Vec<DeviceId>> {
+    /// When the book cannot be read (then the next call looks again).
+    pub fn revoked(&self, devices: impl FnOnce() -> Vec<DeviceId>) -> Result<Vec<DeviceId>> {
         let mut inner = self.lock();
         let version = data_version(&inner.conn)?;
         if version == inner.data_version {
             return Ok(Vec::new());
         }
-        inner.data_version = version;
-        let mut exists = inner
-            .conn
-            .prepare_cached("SELECT 1 FROM devices WHERE id = ?1")?;
         let mut gone = Vec::new();
-        for &device in devices {
-            if !exists.exists([device])? {
-                gone.push(device);
+        {
+            let mut exists = inner
+                .conn
+                .prepare_cached("SELECT 1 FROM devices WHERE id = ?1")?;
+            for device in devices() {
+                if !exists.exists([device])? {
+                    gone.push(device);
+                }
             }
         }
+        inner.data_version = version;
         Ok(gone)
     }
 }
@@ -475,12 +519,26 @@ fn name_of(
     .ok_or_else(forgotten)
 }
 
+/// When a device of the name `key` was last seen (when it was claimed, if it has none); `None`
+/// when nobody owns it.
+fn last_seen_of(conn: &Connection, key: &str) -> std::result::Result<Option<i64>, Refusal> {
+    conn.query_row(
+        "SELECT coalesce(max(d.last_seen_ms), n.created_ms) FROM names n
+         LEFT JOIN devices d ON d.name_key = n.name_key WHERE n.name_key = ?1
+         GROUP BY n.name_key",
+        [key],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(unavailable)
+}
+
 fn find_device(
-    tx: &rusqlite::Transaction<'_>,
+    conn: &Connection,
     key: &str,
     device_key: &str,
 ) -> std::result::Result<Option<DeviceId>, Refusal> {
-    tx.query_row(
+    conn.query_row(
         "SELECT id FROM devices WHERE name_key = ?1 AND key_hash = ?2",
         params![key, hash(device_key)],
         |row| row.get(0),
@@ -549,6 +607,14 @@ fn invalid_link() -> Refusal {
     )
 }
 
+fn too_many_claims() -> Refusal {
+    Refusal::later(
+        ErrorCode::RateLimited,
+        "too many names claimed from this address; try again later",
+        60_000,
+    )
+}
+
 fn forgotten() -> Refusal {
     Refusal::new(ErrorCode::NotOwned, "this device no longer owns the name")
 }
@@ -565,6 +631,7 @@ fn unavailable(e: rusqlite::Error) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use charla_protocol::chat::normalize_link_code;
 
     const KEY_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const KEY_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -583,14 +650,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let book = book(dir.path());
         let Standing::Owner { device, how } = book
-            .authorize("alice", "Alice", Credential::Key(KEY_A), false)
+            .authorize("alice", "Alice", Credential::Key(KEY_A), false, true)
             .expect("claims")
         else {
             panic!("an owner");
         };
         assert_eq!(how, Became::Claimed);
         assert_eq!(
-            book.revoked(&[device]).expect("reads"),
+            book.revoked(|| vec![device]).expect("reads"),
             Vec::<DeviceId>::new()
         );
         let listed = list(
@@ -610,14 +677,14 @@ mod tests {
             release(&dir.path().join("names.db"), "alice").expect("releases"),
             Some(1)
         );
-        assert_eq!(book.revoked(&[device]).expect("reads"), [device]);
+        assert_eq!(book.revoked(|| vec![device]).expect("reads"), [device]);
         assert_eq!(
-            book.revoked(&[device]).expect("reads"),
+            book.revoked(|| vec![device]).expect("reads"),
             Vec::<DeviceId>::new(),
             "once"
         );
         assert_eq!(
-            book.authorize("alice", "alice", Credential::Key(KEY_B), false)
+            book.authorize("alice", "alice", Credential::Key(KEY_B), false, true)
                 .expect("free again"),
             Standing::Owner {
                 device: device + 1,
@@ -635,7 +702,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let book = book(dir.path());
         let Ok(Standing::Owner { device, .. }) =
-            book.authorize("alice", "alice", Credential::Key(KEY_A), false)
+            book.authorize("alice", "alice", Credential::Key(KEY_A), false, true)
         else {
             panic!("claims");
         };
@@ -658,6 +725,7 @@ mod tests {
                     code: &oldest,
                 },
                 true,
+                true,
             )
             .expect_err("the oldest code was dropped");
         assert_eq!(refused.code, ErrorCode::InvalidLink);
@@ -670,6 +738,7 @@ mod tests {
                     key: KEY_B,
                     code: &newest
                 },
+                true,
                 true
             ),
             Ok(Standing::Owner {
