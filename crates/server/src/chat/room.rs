@@ -35,7 +35,7 @@ use super::rate_limit::Limiters;
 use super::reply::{self, Reply};
 use crate::config::{ServerConfig, Storage};
 use crate::names::{Became, Credential, DeviceId, NameBook, Standing};
-use crate::store::{Draft, Loaded, NotStored, StoreHandle};
+use crate::store::{Draft, Loaded, NotStored, StoreHandle, GENERAL};
 use crate::throttle::Throttle;
 use crate::transport::{Encoded, Link, SendFailure, Sid};
 
@@ -587,7 +587,7 @@ impl Room {
         let sid = link.id();
         drop(guard);
         Ok(Reply::Later(tokio::task::spawn_blocking(move || {
-            let result = store.page_before(request.before, limit);
+            let result = store.page_before(GENERAL, request.before, limit);
             drop(permit);
             if let Some(conn) = room.lock().conns.get_mut(&sid) {
                 conn.reading_history = false;
@@ -666,7 +666,7 @@ impl Room {
             None => {
                 draft.into_message(state.last_seq + 1, charla_protocol::timestamp::now_millis())
             }
-            Some(store) => store.append(draft).map_err(|NotStored(reason)| {
+            Some(store) => store.append(GENERAL, draft).map_err(|NotStored(reason)| {
                 tracing::warn!(reason, "a message was refused: it could not be stored");
                 Refusal::later(
                     ErrorCode::Unavailable,
