@@ -24,6 +24,9 @@ pub struct ServerConfig {
     pub history_limit: usize,
     /// With `SQLite`, keep at most this many messages (`None`: all of them).
     pub retention_messages: Option<u64>,
+    /// Keep messages at most this long (`None`: for ever). Older ones are removed within a
+    /// second of reaching the age; clients that had not seen them are told of the gap.
+    pub retention_age: Option<Duration>,
     /// With `SQLite`, the largest the database file may grow, in bytes (`None`: no cap). When
     /// it is full, messages are refused as `unavailable`.
     pub db_max_bytes: Option<u64>,
@@ -72,6 +75,7 @@ impl Default for ServerConfig {
             storage: Storage::Memory,
             history_limit: 500,
             retention_messages: None,
+            retention_age: None,
             db_max_bytes: None,
             allowed_origins: vec![
                 TUTORIAL_ORIGIN.to_owned(),

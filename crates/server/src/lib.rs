@@ -105,7 +105,7 @@ pub async fn run(
             origin::guard,
         ));
 
-    let upkeep = tokio::spawn(keep_names(room.clone()));
+    let upkeep = tokio::spawn(upkeep(room.clone()));
 
     let limits = listener::Limits {
         total: connection_cap(config.max_connections),
@@ -135,9 +135,9 @@ pub async fn run(
 }
 
 /// Once a second: writes when devices were last seen (and, once a minute, notes every connected
-/// one as seen), and takes names an operator released (with `charla-server names release`,
-/// another process) from their connections.
-async fn keep_names(room: Room) {
+/// one as seen), takes names an operator released (with `charla-server names release`, another
+/// process) from their connections, and removes messages past the retention age.
+async fn upkeep(room: Room) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for tick in 0u64.. {
@@ -150,10 +150,11 @@ async fn keep_names(room: Room) {
             }
             room.flush_seen();
             room.drop_revoked();
+            room.expire_old();
         })
         .await;
         if let Err(e) = done {
-            tracing::error!(error = %e, "name upkeep failed");
+            tracing::error!(error = %e, "upkeep failed");
         }
     }
 }

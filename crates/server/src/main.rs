@@ -38,9 +38,16 @@ struct Cli {
     /// How many recent messages to keep in memory and give to a client joining afresh.
     #[arg(long, env = "CHARLA_HISTORY", default_value_t = 500)]
     history: usize,
-    /// Keep at most this many messages in the database (default: all of them).
-    #[arg(long, env = "CHARLA_RETENTION_MESSAGES")]
+    /// Keep at most this many messages per room (default: all of them).
+    #[arg(
+        long = "retention-messages-per-room",
+        alias = "retention-messages",
+        env = "CHARLA_RETENTION_MESSAGES_PER_ROOM"
+    )]
     retention_messages: Option<u64>,
+    /// Keep messages at most this many days (default: for ever).
+    #[arg(long, env = "CHARLA_RETENTION_DAYS")]
+    retention_days: Option<u64>,
     /// Largest size of the database file, in MiB (default: no cap). When it is reached,
     /// messages are refused as unavailable, and logged.
     #[arg(long, env = "CHARLA_DB_MAX_MB")]
@@ -140,6 +147,10 @@ impl Cli {
             name_idle: self.name_idle(),
             history_limit: self.history,
             retention_messages: self.retention_messages.filter(|n| *n > 0),
+            retention_age: self
+                .retention_days
+                .filter(|days| *days > 0)
+                .map(|days| Duration::from_secs(days.saturating_mul(24 * 3600))),
             db_max_bytes: self.db_max_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
             allowed_origins: if self.allow_origin.is_empty() {
                 defaults.allowed_origins.clone()

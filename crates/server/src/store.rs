@@ -239,6 +239,59 @@ impl StoreHandle {
         }
     }
 
+    /// Removes `room`'s messages stored before `cutoff`; returns the lowest `seq` still kept
+    /// afterwards (`None`: nothing was old enough). Walks from the oldest message and stops at
+    /// the first young one, so a call that finds nothing to remove costs one index step.
+    ///
+    /// # Errors
+    /// When the database cannot be read or written.
+    pub fn expire_before(&self, room: RoomId, cutoff: DateTime<Utc>) -> Result<Option<u64>> {
+        let mut writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let writer = &mut *writer;
+        let cutoff = charla_protocol::timestamp::format(&cutoff);
+        let oldest: Option<u64> = writer
+            .conn
+            .prepare_cached(
+                "SELECT seq, timestamp FROM messages WHERE room_id = ?1 ORDER BY seq LIMIT 1",
+            )?
+            .query_row([room], |row| {
+                Ok((row.get::<_, u64>(0)?, row.get::<_, String>(1)?))
+            })
+            .optional()?
+            .filter(|(_, at)| *at < cutoff)
+            .map(|(seq, _)| seq);
+        if oldest.is_none() {
+            return Ok(None);
+        }
+        // The first message young enough to keep (timestamps are given in `seq` order).
+        let keep_from: Option<u64> = writer
+            .conn
+            .prepare_cached(
+                "SELECT seq FROM messages WHERE room_id = ?1 AND timestamp >= ?2 ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![room, cutoff], |row| row.get(0))
+            .optional()?;
+        let next = match writer.next_seq.get(&room) {
+            Some(next) => *next,
+            None => last_seq_of(&writer.conn, room)? + 1,
+        };
+        let keep_from = keep_from.unwrap_or(next);
+        let removed = writer
+            .conn
+            .prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq < ?2")?
+            .execute(params![room, keep_from])?;
+        tracing::info!(
+            room,
+            removed,
+            keep_from,
+            "messages past the retention age removed"
+        );
+        Ok(Some(keep_from))
+    }
+
     /// The newest `limit` messages of `room` with a `seq` below `before`, oldest first.
     /// Blocking: call it off the async threads.
     ///
@@ -633,6 +686,41 @@ mod tests {
         drop(store);
         let (_, again) = open(&path, options(None)).expect("reopens without migrating again");
         assert_eq!(again.last_seq, 9);
+    }
+
+    #[test]
+    fn messages_before_a_cutoff_are_removed_from_the_oldest_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, _) = open(&dir.path().join("history.db"), options(None)).expect("opens");
+        let stored: Vec<ChatMessage> = (1..=4)
+            .map(|n| store.append(GENERAL, draft(n)).expect("stored"))
+            .collect();
+        let before_first = stored[0].timestamp - chrono::TimeDelta::milliseconds(1);
+        assert_eq!(
+            store.expire_before(GENERAL, before_first).expect("runs"),
+            None,
+            "nothing that old"
+        );
+        assert_eq!(
+            store.expire_before(2, Utc::now()).expect("runs"),
+            None,
+            "an empty room"
+        );
+        let after_all = stored[3].timestamp + chrono::TimeDelta::milliseconds(1);
+        assert_eq!(
+            store.expire_before(GENERAL, after_all).expect("runs"),
+            Some(5),
+            "all of them"
+        );
+        assert!(store
+            .page_before(GENERAL, 10, 10)
+            .expect("reads")
+            .is_empty());
+        assert_eq!(
+            store.append(GENERAL, draft(5)).expect("stored").seq,
+            Some(5),
+            "seqs go on"
+        );
     }
 
     #[test]

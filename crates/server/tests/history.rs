@@ -154,3 +154,91 @@ async fn dedupe_survives_a_restart() {
     );
     server.stop().await;
 }
+
+/// `retention_age` (`--retention-days`): messages older than it leave the database and the
+/// recent window within a second; a fresh join no longer gets them, a page does not either, and
+/// a client that had not seen them is told the gap. On disk and in memory alike. The age is
+/// the server's injected clock's.
+#[tokio::test]
+async fn messages_past_the_retention_age_are_removed_and_reported_as_a_gap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for storage in [
+        Storage::Sqlite(dir.path().join("history.db")),
+        Storage::Memory,
+    ] {
+        let offset_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let read = offset_ms.clone();
+        let server = TestServer::start(ServerConfig {
+            storage: storage.clone(),
+            retention_age: Some(std::time::Duration::from_secs(24 * 3600)),
+            clock: charla_server::Clock::from_fn(move || {
+                chrono::Utc::now()
+                    + chrono::TimeDelta::milliseconds(
+                        read.load(std::sync::atomic::Ordering::Relaxed),
+                    )
+            }),
+            ..TestServer::unlimited()
+        })
+        .await;
+        let (mut alice, _) = TestClient::joined(&server, "alice").await;
+        send_all(&mut alice, (1..=3).map(|i| format!("old {i}"))).await;
+        // Two days later (the server's clock), two more.
+        offset_ms.store(2 * 24 * 3600 * 1000, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        send_all(&mut alice, (4..=5).map(|i| format!("new {i}"))).await;
+
+        let (_, fresh) = TestClient::joined(&server, "fresh").await;
+        assert_eq!(
+            fresh
+                .history
+                .iter()
+                .map(|m| m.text.as_str())
+                .collect::<Vec<_>>(),
+            ["new 4", "new 5"],
+            "{storage:?}"
+        );
+        assert!(!fresh.more, "nothing older is kept");
+        let mut behind = TestClient::connect(&server).await;
+        let ack: JoinAck = serde_json::from_value(
+            behind
+                .emit_ack(
+                    "join",
+                    vec![json!("behind"), json!({"since": 1, "epoch": fresh.epoch})],
+                )
+                .await,
+        )
+        .expect("joined");
+        assert_eq!(
+            ack.gap.map(|g| (g.from, g.to)),
+            Some((2, 3)),
+            "{storage:?}: told what it missed and will not get"
+        );
+        let page = behind.emit_ack("history", vec![json!({"before": 5})]).await;
+        let paged: Vec<&str> = page["messages"]
+            .as_array()
+            .expect("a page")
+            .iter()
+            .filter_map(|m| m["text"].as_str())
+            .collect();
+        assert_eq!(
+            paged,
+            ["new 4"],
+            "{storage:?}: the old ones are gone from pages too"
+        );
+        server.stop().await;
+        if let Storage::Sqlite(_) = storage {
+            // Gone from the file, not only from memory: a restart without retention has them not.
+            let server = TestServer::start(sqlite(&dir, 500)).await;
+            let (_, reopened) = TestClient::joined(&server, "later").await;
+            assert_eq!(
+                reopened
+                    .history
+                    .iter()
+                    .map(|m| m.text.as_str())
+                    .collect::<Vec<_>>(),
+                ["new 4", "new 5"]
+            );
+            server.stop().await;
+        }
+    }
+}

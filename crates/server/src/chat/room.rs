@@ -23,6 +23,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use chrono::TimeDelta;
+
 use charla_protocol::chat::{
     ChatMessage, DeviceForgotten, ErrorCode, Gap, HistoryPage, HistoryRequest, JoinAck,
     JoinRequest, OutgoingMessage, Refusal, SendAck, ServerEvent, TypingNotice, MAX_HISTORY_PAGE,
@@ -494,6 +496,48 @@ impl Room {
                 "names released by an operator: their connections are told"
             );
             state.unjoin_devices(&revoked, Some(name_released()), &self.inner.cuts);
+        }
+    }
+
+    /// Removes messages older than the retention age, if one is set: from the store, and from
+    /// the recent window, so no join or page gives them any more; a client that had not seen
+    /// them is told the gap on its next join.
+    pub fn expire_old(&self) {
+        let Some(age) = self.inner.config.retention_age else {
+            return;
+        };
+        let Some(cutoff) = TimeDelta::from_std(age)
+            .ok()
+            .and_then(|age| self.inner.config.clock.now().checked_sub_signed(age))
+        else {
+            return;
+        };
+        let oldest = if let Some(store) = &self.inner.store {
+            store.expire_before(GENERAL, cutoff).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not remove messages past the retention age");
+                None
+            })
+        } else {
+            let state = self.lock();
+            state
+                .window
+                .front()
+                .filter(|m| m.timestamp < cutoff)
+                .map(|_| {
+                    state
+                        .window
+                        .iter()
+                        .find(|m| m.timestamp >= cutoff)
+                        .and_then(|m| m.seq)
+                        .unwrap_or(state.last_seq + 1)
+                })
+        };
+        if let Some(oldest) = oldest {
+            let mut state = self.lock();
+            state.oldest_kept = state.oldest_kept.max(oldest);
+            while state.window.front().is_some_and(|m| m.seq < Some(oldest)) {
+                state.window.pop_front();
+            }
         }
     }
 
