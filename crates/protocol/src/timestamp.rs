@@ -31,8 +31,13 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTim
 /// Milliseconds since the Unix epoch, truncated like `Date.now()`.
 #[must_use]
 pub fn now_millis() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    millis(Utc::now())
+}
+
+/// `at` truncated to whole milliseconds, as JavaScript's `Date` keeps it.
+#[must_use]
+pub fn millis(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
 }
 
 #[cfg(test)]

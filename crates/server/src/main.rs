@@ -187,7 +187,16 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.retention_messages.is_none() {
+        match legacy_retention_messages() {
+            Ok(kept) => cli.retention_messages = kept,
+            Err(e) => {
+                eprintln!("charla-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if let Some(Command::Names { action }) = &cli.command {
         return names(&cli, action);
     }
@@ -267,6 +276,22 @@ fn names(cli: &Cli, action: &NamesAction) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `CHARLA_RETENTION_MESSAGES`, the variable's name before retention was per room: still read,
+/// so a deployment configured by environment keeps its retention.
+fn legacy_retention_messages() -> Result<Option<u64>, String> {
+    let Ok(value) = std::env::var("CHARLA_RETENTION_MESSAGES") else {
+        return Ok(None);
+    };
+    let kept = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("CHARLA_RETENTION_MESSAGES={value:?} is not a number of messages"))?;
+    tracing::warn!(
+        "CHARLA_RETENTION_MESSAGES is read as CHARLA_RETENTION_MESSAGES_PER_ROOM, its new name"
+    );
+    Ok(Some(kept))
 }
 
 async fn shutdown_signal() {

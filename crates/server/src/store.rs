@@ -73,6 +73,9 @@ impl Draft {
 #[error("the message could not be stored: {0}")]
 pub struct NotStored(pub String);
 
+/// Messages one retention pass removes at most (the next pass, a second later, goes on).
+pub const EXPIRE_BATCH: u64 = 1000;
+
 /// How often the WAL is checkpointed (off the message path).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
@@ -129,8 +132,10 @@ pub fn new_epoch() -> String {
 /// # Errors
 /// When the database cannot be created, opened or read.
 pub fn open(path: &Path, options: StoreOptions) -> Result<(StoreHandle, Loaded)> {
-    let mut conn = connect(path, options.max_bytes)?;
+    let mut conn = connect(path)?;
+    // Before the size cap: moving the old table holds it twice for a moment.
     migrate_to_rooms(&mut conn)?;
+    cap_size(&conn, options.max_bytes)?;
     // Checkpoints run on their own thread (below), not inside a message's commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let epoch = epoch(&conn)?;
@@ -207,8 +212,8 @@ impl Storage {
 }
 
 impl StoreHandle {
-    /// Stores a draft as the next message of `room` and returns it, with its `seq` and
-    /// timestamp. Call it under the room's lock, so that `seq` order is publishing order.
+    /// Stores a draft as the next message of `room`, accepted `at`, and returns it with its
+    /// `seq`. Call it under the room's lock, so that `seq` order is publishing order.
     ///
     /// # Errors
     /// [`NotStored`] when the write failed; then no `seq` was used.
@@ -216,6 +221,7 @@ impl StoreHandle {
         &self,
         room: RoomId,
         draft: Draft,
+        at: DateTime<Utc>,
     ) -> std::result::Result<ChatMessage, NotStored> {
         let mut writer = self
             .writer
@@ -226,7 +232,7 @@ impl StoreHandle {
             Some(next) => *next,
             None => last_seq_of(&writer.conn, room).map_err(|e| NotStored(e.to_string()))? + 1,
         };
-        let message = draft.into_message(next, charla_protocol::timestamp::now_millis());
+        let message = draft.into_message(next, at);
         match insert(&mut writer.conn, room, &message, writer.retention) {
             Ok(()) => {
                 writer.next_seq.insert(room, next + 1);
@@ -239,9 +245,12 @@ impl StoreHandle {
         }
     }
 
-    /// Removes `room`'s messages stored before `cutoff`; returns the lowest `seq` still kept
-    /// afterwards (`None`: nothing was old enough). Walks from the oldest message and stops at
-    /// the first young one, so a call that finds nothing to remove costs one index step.
+    /// Removes `room`'s messages stored before `cutoff`, at most [`EXPIRE_BATCH`] at a time
+    /// (a first run over years of history must not hold the writer for long: the next call
+    /// goes on); returns the lowest `seq` still kept afterwards (`None`: nothing was old
+    /// enough). Walks from the oldest message and stops at the first young one, so a call that
+    /// finds nothing to remove costs one index step. The room's highest `seq` is recorded
+    /// first, so emptying a room never lets its numbering start over.
     ///
     /// # Errors
     /// When the database cannot be read or written.
@@ -278,11 +287,19 @@ impl StoreHandle {
             Some(next) => *next,
             None => last_seq_of(&writer.conn, room)? + 1,
         };
-        let keep_from = keep_from.unwrap_or(next);
-        let removed = writer
-            .conn
+        let keep_from = keep_from
+            .unwrap_or(next)
+            .min(oldest.unwrap_or(next).saturating_add(EXPIRE_BATCH));
+        let tx = writer.conn.transaction()?;
+        tx.prepare_cached(
+            "INSERT INTO room_seqs (room_id, last_seq) VALUES (?1, ?2)
+             ON CONFLICT (room_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+        )?
+        .execute(params![room, next - 1])?;
+        let removed = tx
             .prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq < ?2")?
             .execute(params![room, keep_from])?;
+        tx.commit()?;
         tracing::info!(
             room,
             removed,
@@ -336,7 +353,7 @@ pub fn make_parent_dir(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn connect(path: &Path, max_bytes: Option<u64>) -> Result<Connection> {
+fn connect(path: &Path) -> Result<Connection> {
     make_parent_dir(path)?;
     let conn = Connection::open(path)?;
     // Each message is its own commit, and a commit writes whole pages to the WAL: small pages
@@ -348,9 +365,15 @@ fn connect(path: &Path, max_bytes: Option<u64>) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS messages {MESSAGES_COLUMNS};
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS room_seqs (room_id INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL);"
     ))?;
     add_guest_column(&conn)?;
+    Ok(conn)
+}
+
+/// Caps the database file at `max_bytes` (`--db-max-mb`).
+fn cap_size(conn: &Connection, max_bytes: Option<u64>) -> Result<()> {
     if let Some(max_bytes) = max_bytes {
         let page_size: u64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
         let pages = (max_bytes / page_size.max(1)).max(1);
@@ -358,7 +381,7 @@ fn connect(path: &Path, max_bytes: Option<u64>) -> Result<Connection> {
             row.get(0)
         })?;
     }
-    Ok(conn)
+    Ok(())
 }
 
 /// The messages table: one order per room, `(room_id, seq)` unique. Rows stay in a rowid table
@@ -404,10 +427,12 @@ fn migrate_to_rooms(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// The highest `seq` of `room`, 0 when it has none.
+/// The highest `seq` `room` ever gave, 0 when none: its newest message's, or the one recorded
+/// when retention emptied it.
 fn last_seq_of(conn: &Connection, room: RoomId) -> rusqlite::Result<u64> {
     conn.query_row(
-        "SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = ?1",
+        "SELECT max(coalesce((SELECT max(seq) FROM messages WHERE room_id = ?1), 0),
+                    coalesce((SELECT last_seq FROM room_seqs WHERE room_id = ?1), 0))",
         [room],
         |row| row.get(0),
     )
@@ -501,12 +526,12 @@ fn newest(
 }
 
 fn load(conn: &Connection, options: &StoreOptions, epoch: String) -> Result<Loaded> {
-    let (last_seq, oldest): (Option<u64>, Option<u64>) = conn.query_row(
-        "SELECT max(seq), min(seq) FROM messages WHERE room_id = ?1",
+    let oldest: Option<u64> = conn.query_row(
+        "SELECT min(seq) FROM messages WHERE room_id = ?1",
         [GENERAL],
-        |row| Ok((row.get(0)?, row.get(1)?)),
+        |row| row.get(0),
     )?;
-    let last_seq = last_seq.unwrap_or(0);
+    let last_seq = last_seq_of(conn, GENERAL)?;
     let mut recent_ids = newest(conn, GENERAL, options.remembered_ids, true)?;
     // Only the ids matter for those; the texts of old messages need not stay in memory.
     for message in &mut recent_ids {
@@ -585,7 +610,7 @@ mod tests {
         assert_eq!((loaded.last_seq, loaded.oldest_seq), (0, 1));
         let epoch = loaded.epoch.clone();
         for n in 1..=5 {
-            let stored = store.append(GENERAL, draft(n)).expect("stored");
+            let stored = store.append(GENERAL, draft(n), Utc::now()).expect("stored");
             assert_eq!(stored.seq, Some(n));
             assert_eq!(stored.id, format!("s-{n}"));
         }
@@ -613,11 +638,17 @@ mod tests {
         let other: RoomId = 2;
         for n in 1..=4 {
             assert_eq!(
-                store.append(GENERAL, draft(n)).expect("stored").seq,
+                store
+                    .append(GENERAL, draft(n), Utc::now())
+                    .expect("stored")
+                    .seq,
                 Some(n)
             );
             assert_eq!(
-                store.append(other, draft(10 + n)).expect("stored").seq,
+                store
+                    .append(other, draft(10 + n), Utc::now())
+                    .expect("stored")
+                    .seq,
                 Some(n)
             );
         }
@@ -638,7 +669,13 @@ mod tests {
         drop(store);
         let (store, loaded) = open(&path, options(Some(2))).expect("reopens");
         assert_eq!(loaded.last_seq, 4, "general's own numbering");
-        assert_eq!(store.append(other, draft(15)).expect("stored").seq, Some(5));
+        assert_eq!(
+            store
+                .append(other, draft(15), Utc::now())
+                .expect("stored")
+                .seq,
+            Some(5)
+        );
     }
 
     #[test]
@@ -671,7 +708,10 @@ mod tests {
         );
         assert_eq!(loaded.recent_ids.len(), 1, "c7 is still recognised");
         assert_eq!(
-            store.append(GENERAL, draft(9)).expect("stored").seq,
+            store
+                .append(GENERAL, draft(9), Utc::now())
+                .expect("stored")
+                .seq,
             Some(9)
         );
         assert_eq!(
@@ -689,15 +729,19 @@ mod tests {
     }
 
     #[test]
-    fn messages_before_a_cutoff_are_removed_from_the_oldest_on() {
+    fn messages_before_a_cutoff_are_removed_in_batches_and_seqs_never_start_over() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (store, _) = open(&dir.path().join("history.db"), options(None)).expect("opens");
-        let stored: Vec<ChatMessage> = (1..=4)
-            .map(|n| store.append(GENERAL, draft(n)).expect("stored"))
-            .collect();
-        let before_first = stored[0].timestamp - chrono::TimeDelta::milliseconds(1);
+        let path = dir.path().join("history.db");
+        let (store, _) = open(&path, options(None)).expect("opens");
+        let t0 = Utc::now() - chrono::TimeDelta::days(10);
+        let minute = chrono::TimeDelta::minutes(1);
+        let count = EXPIRE_BATCH + 4;
+        for n in 1..=count {
+            let at = t0 + minute * i32::try_from(n).expect("small");
+            store.append(GENERAL, draft(n), at).expect("stored");
+        }
         assert_eq!(
-            store.expire_before(GENERAL, before_first).expect("runs"),
+            store.expire_before(GENERAL, t0).expect("runs"),
             None,
             "nothing that old"
         );
@@ -706,21 +750,32 @@ mod tests {
             None,
             "an empty room"
         );
-        let after_all = stored[3].timestamp + chrono::TimeDelta::milliseconds(1);
+        // Older than the third message: the first two go, the walk stops at the third.
+        let third = t0 + minute * 3;
+        assert_eq!(store.expire_before(GENERAL, third).expect("runs"), Some(3));
+        // Everything: one batch a call, then the rest.
         assert_eq!(
-            store.expire_before(GENERAL, after_all).expect("runs"),
-            Some(5),
-            "all of them"
+            store.expire_before(GENERAL, Utc::now()).expect("runs"),
+            Some(3 + EXPIRE_BATCH),
+            "at most one batch"
+        );
+        assert_eq!(
+            store.expire_before(GENERAL, Utc::now()).expect("runs"),
+            Some(count + 1)
         );
         assert!(store
-            .page_before(GENERAL, 10, 10)
+            .page_before(GENERAL, count + 1, 10)
             .expect("reads")
             .is_empty());
+        drop(store);
+        let (store, loaded) = open(&path, options(None)).expect("reopens, empty");
         assert_eq!(
-            store.append(GENERAL, draft(5)).expect("stored").seq,
-            Some(5),
-            "seqs go on"
+            (loaded.last_seq, loaded.oldest_seq),
+            (count, count + 1),
+            "the numbering survives an empty room"
         );
+        let next = store.append(GENERAL, draft(0), Utc::now()).expect("stored");
+        assert_eq!(next.seq, Some(count + 1), "never a seq a client has seen");
     }
 
     #[test]
@@ -729,7 +784,7 @@ mod tests {
         let path = dir.path().join("history.db");
         let (store, _) = open(&path, options(Some(2))).expect("opens");
         for n in 1..=5 {
-            store.append(GENERAL, draft(n)).expect("stored");
+            store.append(GENERAL, draft(n), Utc::now()).expect("stored");
         }
         drop(store);
         let (_, loaded) = open(&path, options(Some(2))).expect("reopens");
@@ -748,7 +803,7 @@ mod tests {
         let failure = loop {
             let mut d = draft(stored.len() as u64);
             d.text = big.clone();
-            match store.append(GENERAL, d) {
+            match store.append(GENERAL, d, Utc::now()) {
                 Ok(m) => stored.push(m.seq.unwrap_or_default()),
                 Err(e) => break e,
             }
@@ -760,7 +815,7 @@ mod tests {
         let mut small = draft(0);
         small.text = "x".into();
         // A smaller message may still fit; whatever is stored next takes the next seq.
-        if let Ok(m) = store.append(GENERAL, small) {
+        if let Ok(m) = store.append(GENERAL, small, Utc::now()) {
             assert_eq!(m.seq, Some(stored.len() as u64 + 1));
         }
     }

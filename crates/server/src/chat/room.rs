@@ -706,18 +706,20 @@ impl Room {
             client_id: outgoing.client_id,
             guest,
         };
+        // On the server's clock, the one retention reads.
+        let at = charla_protocol::timestamp::millis(config.clock.now());
         let message = match &self.inner.store {
-            None => {
-                draft.into_message(state.last_seq + 1, charla_protocol::timestamp::now_millis())
-            }
-            Some(store) => store.append(GENERAL, draft).map_err(|NotStored(reason)| {
-                tracing::warn!(reason, "a message was refused: it could not be stored");
-                Refusal::later(
-                    ErrorCode::Unavailable,
-                    "the server could not store the message; it will be retried",
-                    1000,
-                )
-            })?,
+            None => draft.into_message(state.last_seq + 1, at),
+            Some(store) => store
+                .append(GENERAL, draft, at)
+                .map_err(|NotStored(reason)| {
+                    tracing::warn!(reason, "a message was refused: it could not be stored");
+                    Refusal::later(
+                        ErrorCode::Unavailable,
+                        "the server could not store the message; it will be retried",
+                        1000,
+                    )
+                })?,
         };
         let ack = state.publish(message, dedupe_key, config, &self.inner.cuts);
         if answer_wanted {
