@@ -370,7 +370,7 @@ impl Room {
         state
             .refused_by_address
             .check(&peer, now)
-            .map_err(refused_too_often)?;
+            .map_err(|wait| too_many("refused joins", wait))?;
         let credential = match (&request.key, &request.link) {
             (Some(device_key), Some(code)) => Credential::Link {
                 key: device_key,
@@ -399,7 +399,7 @@ impl Room {
                 Err(Refusal::later(
                     ErrorCode::RateLimited,
                     refused.message,
-                    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+                    wait_ms(wait),
                 ))
             }
             Err(refused)
@@ -412,7 +412,7 @@ impl Room {
                 });
                 Err(match by_name.and(by_address) {
                     Ok(()) => refused,
-                    Err(wait) => refused_too_often(wait),
+                    Err(wait) => too_many("refused joins", wait),
                 })
             }
             other => other,
@@ -441,14 +441,7 @@ impl Room {
             state
                 .link_codes_by_name
                 .take(&key, Instant::now())
-                .map_err(|wait| {
-                    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-                    Refusal::later(
-                        ErrorCode::RateLimited,
-                        format!("too many link codes; retry in {} s", ms.div_ceil(1000)),
-                        ms,
-                    )
-                })?;
+                .map_err(|wait| too_many("link codes", wait))?;
             state.book.clone()
         };
         let code = book.link_code(device)?;
@@ -692,7 +685,7 @@ impl Room {
             .by_name
             .check(&name_key, now)
             .and(state.by_address.check(&peer, now))
-            .map_err(rate_limited)?;
+            .map_err(|wait| too_many("messages", wait))?;
         let _ = state.by_name.take(&name_key, now);
         let _ = state.by_address.take(&peer, now);
         if let Some(conn) = state.conns.get_mut(&sid) {
@@ -1079,20 +1072,17 @@ fn taken(sid: Sid, name: &str) -> Refusal {
     )
 }
 
-fn refused_too_often(wait: Duration) -> Refusal {
-    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-    Refusal::later(
-        ErrorCode::RateLimited,
-        format!("too many refused joins; retry in {ms} ms"),
-        ms,
-    )
+/// A limiter's wait, as a refusal's `retryAfterMs` (at least 1).
+fn wait_ms(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-fn rate_limited(wait: Duration) -> Refusal {
-    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+/// `rate_limited`: too many of `what`; try again after `wait`.
+fn too_many(what: &str, wait: Duration) -> Refusal {
+    let ms = wait_ms(wait);
     Refusal::later(
         ErrorCode::RateLimited,
-        format!("too many messages; retry in {ms} ms"),
+        format!("too many {what}; retry in {ms} ms"),
         ms,
     )
 }

@@ -140,6 +140,13 @@ impl NameBook {
         })
     }
 
+    /// The devices whose last-seen time is due.
+    fn due_seen(&self) -> MutexGuard<'_, HashSet<DeviceId>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
@@ -348,10 +355,7 @@ impl NameBook {
 
     /// Notes that `device` was connected until now (written by [`NameBook::flush_seen`]).
     pub fn mark_seen(&self, device: DeviceId) {
-        self.seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(device);
+        self.due_seen().insert(device);
     }
 
     /// Writes the last-seen times noted since the last call, in one commit.
@@ -359,14 +363,7 @@ impl NameBook {
     /// # Errors
     /// When the book cannot be written (the times are noted again next time).
     pub fn flush_seen(&self) -> Result<()> {
-        let due: Vec<DeviceId> = std::mem::take(
-            &mut *self
-                .seen
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-        .into_iter()
-        .collect();
+        let due: Vec<DeviceId> = std::mem::take(&mut *self.due_seen()).into_iter().collect();
         if due.is_empty() {
             return Ok(());
         }
@@ -385,10 +382,7 @@ impl NameBook {
         })();
         drop(inner);
         if let Err(e) = written {
-            self.seen
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend(due);
+            self.due_seen().extend(due);
             return Err(e.into());
         }
         Ok(())
