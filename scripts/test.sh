@@ -98,10 +98,15 @@ stage_package() {
 bundle_pid=""
 start_background_bundle() {
   mkdir -p artifacts
-  setsid nice -n 19 npm run tauri -- build --bundles deb,rpm \
+  # Its own process group (job control on for this one job), so it can be stopped whole; the
+  # same session, so the low priority counts against the other stages (the kernel shares CPU
+  # between sessions evenly, whatever their priority).
+  set -m
+  nice -n 19 npm run tauri -- build --bundles deb,rpm \
     --config '{"build":{"beforeBuildCommand":""}}' -- --profile dist \
     >artifacts/bundle.log 2>&1 &
   bundle_pid=$!
+  set +m
 }
 stop_background_bundle() {
   if [ -n "$bundle_pid" ]; then kill -- "-$bundle_pid" 2>/dev/null || true; fi

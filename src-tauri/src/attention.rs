@@ -159,6 +159,8 @@ mod tests {
             seq: None,
             client_id: None,
             guest: false,
+            room: None,
+            mentions: Vec::new(),
         }
     }
 

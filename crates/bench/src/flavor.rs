@@ -40,6 +40,7 @@ impl Flavor {
             username: Some(name.to_owned()),
             text: text.to_owned(),
             client_id: self.acks_joins().then(|| format!("{name}-{ack_id}")),
+            room: None,
         });
         self.frame(&message, ack_id)
     }

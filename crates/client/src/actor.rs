@@ -304,6 +304,7 @@ impl Actor {
             epoch: self.epoch.clone(),
             key: self.options.device_key.clone(),
             link: self.options.link_code.clone(),
+            rooms: std::collections::BTreeMap::new(),
         });
         if let Err(e) = session.emit(&join, Some(Pending::Join)).await {
             return e;
@@ -352,6 +353,8 @@ impl Actor {
                         more: false,
                         gap: None,
                         owned: false,
+                        rooms: Vec::new(),
+                        replay: std::collections::BTreeMap::new(),
                     };
                     if let Some(ending) = self.on_joined(&mut session, presence, Vec::new()).await {
                         return ending;
@@ -459,6 +462,7 @@ impl Actor {
             .and_then(|m| m.seq)
             .unwrap_or(self.last_seq + 1);
         let request = ClientRequest::History(HistoryRequest {
+            room: None,
             before,
             limit: MAX_HISTORY_PAGE,
         });
@@ -554,6 +558,7 @@ impl Actor {
                     username: Some(self.options.username.clone()),
                     text: entry.text.clone(),
                     client_id: Some(entry.client_id.clone()),
+                    room: None,
                 });
                 let expect = (!session.compat).then(|| Pending::Chat(entry.client_id.clone()));
                 if let Err(e) = session.emit(&message, expect).await {
@@ -609,7 +614,10 @@ impl Actor {
             }
             Some(Command::Typing(typing)) => {
                 if session.joined {
-                    if let Err(e) = session.emit(&ClientRequest::Typing(typing), None).await {
+                    if let Err(e) = session
+                        .emit(&ClientRequest::Typing { room: None, typing }, None)
+                        .await
+                    {
                         return Some(e);
                     }
                 }
@@ -737,6 +745,13 @@ impl Actor {
         };
         // An event of a shape this client does not know is skipped, as is an unknown one.
         match ServerEvent::decode(name, args).ok()?? {
+            // Rooms other than `general` are not this client's yet.
+            ServerEvent::Message(message) if message.room.is_some() => {}
+            ServerEvent::Typing(notice) if notice.room.is_some() => {}
+            ServerEvent::MemberJoined(_)
+            | ServerEvent::MemberLeft(_)
+            | ServerEvent::RoomUpdated(_)
+            | ServerEvent::ReadMarker(_) => {}
             ServerEvent::Message(message) => {
                 if session.joined {
                     self.on_message(session, message);

@@ -28,6 +28,43 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTim
         .map_err(serde::de::Error::custom)
 }
 
+/// The same for an optional timestamp (`null` when absent).
+pub mod optional {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serde `serialize_with`.
+    ///
+    /// # Errors
+    /// Only the serializer's own.
+    #[allow(clippy::ref_option)] // serde's `with` passes a reference to the field
+    pub fn serialize<S: Serializer>(
+        at: &Option<DateTime<Utc>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => super::serialize(at, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    /// Serde `deserialize_with`.
+    ///
+    /// # Errors
+    /// When the text is not RFC 3339.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| {
+                DateTime::parse_from_rfc3339(&text)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+    }
+}
+
 /// Milliseconds since the Unix epoch, truncated like `Date.now()`.
 #[must_use]
 pub fn now_millis() -> DateTime<Utc> {

@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub max_connections_per_address: usize,
     /// A name whose devices were all unseen this long is free again.
     pub name_idle: Duration,
+    /// Rooms and direct messages the server holds at most (`general` included).
+    pub max_rooms: usize,
     /// Where "now" comes from for names and link codes (tests move it).
     pub clock: Clock,
 }
@@ -93,6 +95,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             max_connections_per_address: 256,
             name_idle: Duration::from_secs(DEFAULT_NAME_IDLE_DAYS * 24 * 3600),
+            max_rooms: 10_000,
             clock: Clock::system(),
         }
     }

@@ -38,7 +38,7 @@ pub use clock::Clock;
 pub use config::{ServerConfig, Storage, DEFAULT_NAME_IDLE_DAYS, DEFAULT_PORT};
 pub use error::{Error, Result};
 
-use chat::{Room, MIN_REMEMBERED_CLIENT_IDS};
+use chat::{Chat, MIN_REMEMBERED_CLIENT_IDS};
 use transport::route::Context;
 
 /// File descriptors kept free for the database, logs and the listener itself.
@@ -62,6 +62,7 @@ pub async fn run(
                 path,
                 store::StoreOptions {
                     recent: config.history_limit,
+                    room_recent: chat::ROOM_WINDOW_MESSAGES,
                     remembered_ids: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
                     retention: config.retention_messages,
                     max_bytes: config.db_max_bytes,
@@ -83,7 +84,7 @@ pub async fn run(
         config.name_idle,
         config.clock.clone(),
     )?;
-    let room = Room::new(loaded, store, Arc::new(book), config.clone());
+    let room = Chat::new(loaded, store, Arc::new(book), config.clone());
 
     let (stop_sessions, sessions_stop) = tokio::sync::watch::channel(false);
     let tasks = TaskTracker::new();
@@ -129,6 +130,7 @@ pub async fn run(
     // Messages are stored before they are acked: nothing is left to write but when the last
     // devices were seen.
     room.flush_seen();
+    room.flush_markers();
     drop(room);
     tracing::info!("every accepted message is stored; bye");
     Ok(())
@@ -136,21 +138,23 @@ pub async fn run(
 
 /// Once a second: writes when devices were last seen (and, once a minute, notes every connected
 /// one as seen), takes names an operator released (with `charla-server names release`, another
-/// process) from their connections, and removes messages past the retention age.
-async fn upkeep(room: Room) {
+/// process) from their connections, writes the read markers that moved, and removes messages
+/// past the retention age.
+async fn upkeep(chat: Chat) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for tick in 0u64.. {
         every.tick().await;
-        let room = room.clone();
+        let chat = chat.clone();
         let done = tokio::task::spawn_blocking(move || {
             // Once a minute, devices connected all along count as seen.
             if tick % 60 == 59 {
-                room.touch_connected();
+                chat.touch_connected();
             }
-            room.flush_seen();
-            room.drop_revoked();
-            room.expire_old();
+            chat.flush_seen();
+            chat.flush_markers();
+            chat.drop_revoked();
+            chat.expire_old();
         })
         .await;
         if let Err(e) = done {

@@ -497,7 +497,7 @@ fn left_in_log(server: &ServerProcess, prefix: &str) -> usize {
     server
         .log()
         .lines()
-        .filter(|l| l.contains("room: left") && l.contains(&name))
+        .filter(|l| l.contains(": left ") && l.contains(&name))
         .count()
 }
 

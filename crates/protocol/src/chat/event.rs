@@ -7,8 +7,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::events;
-use super::payload::{ChatMessage, TypingNotice};
+use super::message::ChatMessage;
+use super::payload::TypingNotice;
 use super::refusal::Refusal;
+use super::rooms::{MemberChange, ReadMarker, RoomInfo};
 
 /// An event from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,14 @@ pub enum ServerEvent {
     Typing(TypingNotice),
     /// `error`: a request that asked for no ack was refused.
     Error(Refusal),
+    /// `member-joined`: someone became a member of a room.
+    MemberJoined(MemberChange),
+    /// `member-left`: someone left a room.
+    MemberLeft(MemberChange),
+    /// `room-updated`: a room's topic or members changed.
+    RoomUpdated(RoomInfo),
+    /// `read-marker`: the user's read marker of a room moved (on any of their devices).
+    ReadMarker(ReadMarker),
 }
 
 impl ServerEvent {
@@ -48,6 +58,10 @@ impl ServerEvent {
             Self::Users { .. } => events::USERS,
             Self::Typing(_) => events::TYPING,
             Self::Error(_) => events::ERROR,
+            Self::MemberJoined(_) => events::MEMBER_JOINED,
+            Self::MemberLeft(_) => events::MEMBER_LEFT,
+            Self::RoomUpdated(_) => events::ROOM_UPDATED,
+            Self::ReadMarker(_) => events::READ_MARKER,
         }
     }
 
@@ -83,6 +97,11 @@ impl ServerEvent {
             }
             Self::Typing(notice) => serde_json::to_string(&(name, notice)),
             Self::Error(refusal) => serde_json::to_string(&(name, refusal)),
+            Self::MemberJoined(change) | Self::MemberLeft(change) => {
+                serde_json::to_string(&(name, change))
+            }
+            Self::RoomUpdated(info) => serde_json::to_string(&(name, info)),
+            Self::ReadMarker(marker) => serde_json::to_string(&(name, marker)),
         }
     }
 
@@ -131,7 +150,20 @@ impl ServerEvent {
                 Self::Users { users, guests }
             }
             events::TYPING => Self::Typing(
-                TypingNotice::deserialize(first).map_err(|_| read("{username, typing}"))?,
+                TypingNotice::deserialize(first).map_err(|_| read("{username, typing, room?}"))?,
+            ),
+            events::MEMBER_JOINED => Self::MemberJoined(
+                MemberChange::deserialize(first).map_err(|_| read("{room, username}"))?,
+            ),
+            events::MEMBER_LEFT => Self::MemberLeft(
+                MemberChange::deserialize(first).map_err(|_| read("{room, username}"))?,
+            ),
+            events::ROOM_UPDATED => Self::RoomUpdated(
+                RoomInfo::deserialize(first).map_err(|_| read("{room, kind, topic, members}"))?,
+            ),
+            events::READ_MARKER => Self::ReadMarker(
+                ReadMarker::deserialize(first)
+                    .map_err(|_| read("{room, read, unread, mentions}"))?,
             ),
             events::ERROR => {
                 Self::Error(Refusal::deserialize(first).map_err(|_| read("{code, message}"))?)
@@ -193,8 +225,30 @@ mod tests {
             ServerEvent::Typing(TypingNotice {
                 username: "bob".into(),
                 typing: true,
+                room: Some("ops".into()),
             }),
             ServerEvent::Error(Refusal::new(ErrorCode::NotJoined, "join the chat first")),
+            ServerEvent::MemberJoined(MemberChange {
+                room: "ops".into(),
+                username: "ana".into(),
+            }),
+            ServerEvent::MemberLeft(MemberChange {
+                room: "ops".into(),
+                username: "ana".into(),
+            }),
+            ServerEvent::RoomUpdated(RoomInfo {
+                room: "dm:4".into(),
+                kind: crate::chat::RoomKind::Dm,
+                topic: String::new(),
+                members: vec!["ana".into(), "bo".into()],
+                last_seq: 0,
+            }),
+            ServerEvent::ReadMarker(ReadMarker {
+                room: "ops".into(),
+                read: 4,
+                unread: 1,
+                mentions: 0,
+            }),
         ] {
             assert_eq!(round_trip(&event), event);
         }

@@ -3,9 +3,10 @@
 /// client → server: a username (string, or `{username, since, epoch, key, link}`), optionally
 /// `{since, epoch, key, link}` next.
 pub const JOIN: &str = "join";
-/// client → server: `{username, text, clientId?}`.
+/// client → server: `{username, text, clientId?, room?}`.
 pub const CHAT_MESSAGE: &str = "chat-message";
-/// both ways: `true`/`false` from a client, `{username, typing}` from the server.
+/// both ways: `true`/`false` (or `{room, typing}`) from a client, `{username, typing, room?}`
+/// from the server.
 pub const TYPING: &str = "typing";
 /// server → client: one [`ChatMessage`](super::ChatMessage).
 pub const MESSAGE: &str = "message";
@@ -25,5 +26,32 @@ pub const DEVICE_LINK: &str = "device-link";
 /// client → server, no arguments: revoke this device's key, answered with
 /// [`DeviceForgotten`](super::DeviceForgotten).
 pub const DEVICE_FORGET: &str = "device-forget";
-/// client → server: `{before, limit}`, answered with a [`HistoryPage`](super::HistoryPage).
+/// client → server: `{before, limit, room?}`, answered with a [`HistoryPage`](super::HistoryPage).
 pub const HISTORY: &str = "history";
+/// client → server: `{room, topic?}`, answered with a [`RoomEntered`](super::RoomEntered).
+pub const ROOM_CREATE: &str = "room-create";
+/// client → server: `{room, since?}`, answered with a [`RoomEntered`](super::RoomEntered).
+pub const ROOM_JOIN: &str = "room-join";
+/// client → server: `{room}`, answered with [`Done`](super::Done).
+pub const ROOM_LEAVE: &str = "room-leave";
+/// client → server, no arguments: the public rooms, a [`RoomList`](super::RoomList).
+pub const ROOMS: &str = "rooms";
+/// client → server: `{room, topic}`, answered with [`Done`](super::Done).
+pub const ROOM_TOPIC: &str = "room-topic";
+/// client → server: `{username}`, answered with a [`RoomEntered`](super::RoomEntered).
+pub const DM_OPEN: &str = "dm-open";
+/// client → server: `{room, seq}`, answered with [`Done`](super::Done); the server then sends
+/// `read-marker` to every device of the user.
+pub const READ: &str = "read";
+/// client → server: a [`SearchRequest`](super::SearchRequest), answered with
+/// [`SearchResults`](super::SearchResults).
+pub const SEARCH: &str = "search";
+/// server → client: a [`MemberChange`](super::MemberChange), to the room's members.
+pub const MEMBER_JOINED: &str = "member-joined";
+/// server → client: a [`MemberChange`](super::MemberChange), to the room's members (and to the
+/// one who left, on their other connections).
+pub const MEMBER_LEFT: &str = "member-left";
+/// server → client: a [`RoomInfo`](super::RoomInfo) whose topic or members changed.
+pub const ROOM_UPDATED: &str = "room-updated";
+/// server → client: a [`ReadMarker`](super::ReadMarker), to every device of its user.
+pub const READ_MARKER: &str = "read-marker";

@@ -13,21 +13,30 @@
 mod device;
 mod event;
 pub mod events;
+mod message;
 mod payload;
 mod refusal;
 mod request;
+mod rooms;
 
 pub use device::{
     device_key_is_valid, format_link_code, normalize_link_code, DeviceForgotten, DeviceLink,
     DEVICE_KEY_HEX_DIGITS, LINK_CODE_CHARS,
 };
 pub use event::ServerEvent;
+pub use message::{ChatMessage, Gap};
 pub use payload::{
-    client_id_is_valid, ChatMessage, Gap, HistoryPage, HistoryRequest, JoinAck, JoinRequest,
-    OutgoingMessage, SendAck, TypingNotice, MAX_CLIENT_ID_CHARS, MAX_HISTORY_PAGE,
+    client_id_is_valid, HistoryPage, HistoryRequest, JoinAck, JoinRequest, OutgoingMessage,
+    SendAck, TypingNotice, MAX_CLIENT_ID_CHARS, MAX_HISTORY_PAGE,
 };
 pub use refusal::{parse_ack, ErrorCode, Refusal};
-pub use request::ClientRequest;
+pub use request::{ClientRequest, DmOpen, ReadUpTo, RoomJoin, RoomRef, RoomTopic};
+pub use rooms::{
+    dm_number, invalid_room, normalize_room_name, Done, MemberChange, ReadMarker, RoomEntered,
+    RoomInfo, RoomKind, RoomList, RoomReplay, RoomState, RoomSummary, SearchHit, SearchRequest,
+    SearchResults, DM_PREFIX, GENERAL_ROOM, MAX_QUERY_CHARS, MAX_ROOM_NAME_CHARS,
+    MAX_SEARCH_RESULTS, MAX_TOPIC_CHARS,
+};
 
 /// The `connect_error` message of a server whose access token was missing or wrong (the only
 /// refusal of the handshake a client can fix by itself, so it is matched exactly).

@@ -1,12 +1,16 @@
 //! The payloads: what each event and each answer carries, and how a request's arguments are
 //! read in every form the protocol accepts.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::device::{device_key_is_valid, normalize_link_code};
+use super::message::{ChatMessage, Gap};
 use super::refusal::{ErrorCode, Refusal};
+use super::rooms::{RoomReplay, RoomState};
 
 /// Longest `clientId` a server accepts, in characters.
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
@@ -23,41 +27,6 @@ pub fn client_id_is_valid(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// A message as the server broadcasts it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct ChatMessage {
-    /// Unique id given by the server.
-    pub id: String,
-    /// The author.
-    pub username: String,
-    /// The text, exactly as sent.
-    pub text: String,
-    /// When the server accepted it.
-    #[serde(with = "crate::timestamp")]
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
-    pub timestamp: DateTime<Utc>,
-    /// Position in the room's log; absent from the tutorial's server.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(optional))]
-    pub seq: Option<u64>,
-    /// The sender's idempotency key, when it gave one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(optional))]
-    pub client_id: Option<String>,
-    /// The author's name is owned by nobody (a tutorial client, an old one): anyone could
-    /// have used it. Absent (false) for owned names.
-    #[serde(default, skip_serializing_if = "is_false")]
-    #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
-    pub guest: bool,
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
-fn is_false(value: &bool) -> bool {
-    !*value
-}
-
 /// The body of `chat-message` as a client sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,6 +39,9 @@ pub struct OutgoingMessage {
     /// Idempotency key: a retry with the same key is acknowledged again, not broadcast twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The room (default `general`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// What a `join` asks for, from any of its accepted forms.
@@ -87,6 +59,9 @@ pub struct JoinRequest {
     /// A link code from another device of the name's owner: registers `key` as a new device
     /// of the name (canonical form, see [`normalize_link_code`]).
     pub link: Option<String>,
+    /// The last `seq` the client has of each room other than `general` (whose is `since`);
+    /// the ack replays what came after, room by room.
+    pub rooms: BTreeMap<String, u64>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +81,8 @@ struct SinceObject {
     key: Option<String>,
     #[serde(default)]
     link: Option<String>,
+    #[serde(default)]
+    rooms: BTreeMap<String, u64>,
 }
 
 impl SinceObject {
@@ -135,6 +112,7 @@ impl SinceObject {
             epoch: self.epoch,
             key: self.key,
             link,
+            rooms: self.rooms,
         })
     }
 }
@@ -155,10 +133,11 @@ impl JoinRequest {
                         epoch: None,
                         key: None,
                         link: None,
+                        rooms: BTreeMap::new(),
                     },
                     Some(extra) => SinceObject::deserialize(extra).map_err(|_| {
                         Refusal::invalid_payload(
-                            "the second argument must be {since?, epoch?, key?, link?}",
+                            "the second argument must be {since?, epoch?, key?, link?, rooms?}",
                         )
                     })?,
                 };
@@ -177,9 +156,12 @@ impl JoinRequest {
     }
 }
 
-/// `history`'s argument: the messages before `before`, at most `limit` of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `history`'s argument: the messages of `room` before `before`, at most `limit` of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryRequest {
+    /// The room (default `general`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
     /// Only messages with a `seq` below this one.
     pub before: u64,
     /// How many at most (the server caps it at [`MAX_HISTORY_PAGE`]).
@@ -194,6 +176,8 @@ fn default_page() -> usize {
     MAX_HISTORY_PAGE
 }
 
+const HISTORY_SHAPE: &str = "expected {before: number, limit?: number, room?: string}";
+
 impl HistoryRequest {
     /// Reads `history`'s first argument.
     ///
@@ -202,9 +186,8 @@ impl HistoryRequest {
     pub(crate) fn from_args(args: &[Value]) -> Result<Self, Refusal> {
         let first = args
             .first()
-            .ok_or_else(|| Refusal::invalid_payload("expected {before: number, limit?: number}"))?;
-        Self::deserialize(first)
-            .map_err(|_| Refusal::invalid_payload("expected {before: number, limit?: number}"))
+            .ok_or_else(|| Refusal::invalid_payload(HISTORY_SHAPE))?;
+        Self::deserialize(first).map_err(|_| Refusal::invalid_payload(HISTORY_SHAPE))
     }
 }
 
@@ -219,22 +202,13 @@ pub struct HistoryPage {
     pub more: bool,
 }
 
-/// `seq`s a client asked for that the server no longer keeps (`from..=to`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Gap {
-    /// The first missing `seq`.
-    pub from: u64,
-    /// The last missing `seq`.
-    pub to: u64,
-}
-
 impl OutgoingMessage {
     /// Reads `chat-message`'s first argument.
     ///
     /// # Errors
     /// When it is not an object with a string `text` (and a string `clientId`, if any).
     pub(crate) fn from_args(args: &[Value]) -> Result<Self, Refusal> {
-        const SHAPE: &str = "expected {text: string, clientId?: string}";
+        const SHAPE: &str = "expected {text: string, clientId?: string, room?: string}";
         let object = args
             .first()
             .and_then(Value::as_object)
@@ -253,11 +227,17 @@ impl OutgoingMessage {
             }
             Some(_) => return Err(Refusal::invalid_payload(SHAPE)),
         };
+        let room = match object.get("room") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(room)) => Some(room.clone()),
+            Some(_) => return Err(Refusal::invalid_payload(SHAPE)),
+        };
         // The author comes from the connection, never from here: any `username` is ignored.
         Ok(Self {
             username: None,
             text: text.to_owned(),
             client_id,
+            room,
         })
     }
 }
@@ -269,6 +249,9 @@ pub struct TypingNotice {
     pub username: String,
     /// Started (`true`) or stopped.
     pub typing: bool,
+    /// The room; absent for `general`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// The answer to `join`.
@@ -302,6 +285,13 @@ pub struct JoinAck {
     /// double what a join into a big room costs.)
     #[serde(default)]
     pub owned: bool,
+    /// Every room and DM the user is in, `general` first, with the read marker and counts.
+    /// Absent for a guest (who is in `general` only) and from servers that predate rooms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<RoomState>,
+    /// What came after each `seq` the join named in `rooms` (`general`'s is `history`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replay: BTreeMap<String, RoomReplay>,
 }
 
 /// The answer to `chat-message`.
@@ -316,6 +306,9 @@ pub struct SendAck {
     /// When the server accepted it.
     #[serde(with = "crate::timestamp")]
     pub timestamp: DateTime<Utc>,
+    /// The room; absent for `general`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 #[cfg(test)]

@@ -41,6 +41,19 @@ pub enum ErrorCode {
     Unavailable,
     /// The server does not know the event.
     UnknownEvent,
+    /// Not a room name (1–32 characters of `a-z`, `0-9`, `-`, `_`), or a room that cannot be
+    /// left (`general`, a DM).
+    InvalidRoom,
+    /// `room-create` of a name another room has.
+    RoomExists,
+    /// No room of that name, or one the asking user may not see (somebody else's DM).
+    NoSuchRoom,
+    /// The room exists, but the asking user is not a member.
+    NotMember,
+    /// `dm-open` with a name nobody owns.
+    NoSuchUser,
+    /// A limit on rooms was reached: rooms on the server, or rooms one name is in.
+    LimitReached,
     /// A code this version does not know.
     #[serde(other)]
     Unknown,

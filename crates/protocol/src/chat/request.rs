@@ -4,9 +4,12 @@
 
 use serde_json::{json, Value};
 
+use serde::{Deserialize, Serialize};
+
 use super::events;
 use super::payload::{HistoryRequest, JoinRequest, OutgoingMessage};
 use super::refusal::Refusal;
+use super::rooms::{first_arg, SearchRequest};
 
 /// A client's request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,14 +18,35 @@ pub enum ClientRequest {
     Join(JoinRequest),
     /// `chat-message`: say something.
     ChatMessage(OutgoingMessage),
-    /// `typing`: started (`true`) or stopped typing.
-    Typing(bool),
+    /// `typing`: started or stopped typing, in a room (`None`: `general`).
+    Typing {
+        /// The room, unless `general`.
+        room: Option<String>,
+        /// Started (`true`) or stopped.
+        typing: bool,
+    },
     /// `history`: a page of older messages.
     History(HistoryRequest),
     /// `device-link`: a link code for another device of this name's owner.
     DeviceLink,
     /// `device-forget`: revoke this device's key.
     DeviceForget,
+    /// `room-create`: a new room, with its creator as its first member.
+    RoomCreate(RoomTopic),
+    /// `room-join`: become a member of a room; `since` is the last `seq` the client has of it.
+    RoomJoin(RoomJoin),
+    /// `room-leave`: stop being a member.
+    RoomLeave(RoomRef),
+    /// `rooms`: the public rooms.
+    Rooms,
+    /// `room-topic`: change what the room is for.
+    RoomTopicChange(RoomTopic),
+    /// `dm-open`: the direct message with another owned name (made on first use).
+    DmOpen(DmOpen),
+    /// `read`: every message of the room up to `seq` is read.
+    Read(ReadUpTo),
+    /// `search`: messages of the user's rooms and DMs that match words.
+    Search(SearchRequest),
     /// An event this protocol does not define (the tutorial's server ignores these; Charla's
     /// refuses it when an answer is asked for).
     Unknown(String),
@@ -37,13 +61,39 @@ impl ClientRequest {
         Ok(match name {
             events::JOIN => Self::Join(JoinRequest::from_args(args)?),
             events::CHAT_MESSAGE => Self::ChatMessage(OutgoingMessage::from_args(args)?),
-            events::TYPING => match args.first() {
-                Some(Value::Bool(typing)) => Self::Typing(*typing),
-                _ => return Err(Refusal::invalid_payload("expected true or false")),
-            },
+            events::TYPING => {
+                if let Some(Value::Bool(typing)) = args.first() {
+                    Self::Typing {
+                        room: None,
+                        typing: *typing,
+                    }
+                } else {
+                    let typing: RoomTyping =
+                        first_arg(args, "true, false or {room: string, typing: boolean}")?;
+                    Self::Typing {
+                        room: Some(typing.room),
+                        typing: typing.typing,
+                    }
+                }
+            }
             events::HISTORY => Self::History(HistoryRequest::from_args(args)?),
             events::DEVICE_LINK => Self::DeviceLink,
             events::DEVICE_FORGET => Self::DeviceForget,
+            events::ROOM_CREATE => {
+                Self::RoomCreate(first_arg(args, "{room: string, topic?: string}")?)
+            }
+            events::ROOM_JOIN => Self::RoomJoin(first_arg(args, "{room: string, since?: number}")?),
+            events::ROOM_LEAVE => Self::RoomLeave(first_arg(args, "{room: string}")?),
+            events::ROOMS => Self::Rooms,
+            events::ROOM_TOPIC => {
+                Self::RoomTopicChange(first_arg(args, "{room: string, topic: string}")?)
+            }
+            events::DM_OPEN => Self::DmOpen(first_arg(args, "{username: string}")?),
+            events::READ => Self::Read(first_arg(args, "{room: string, seq: number}")?),
+            events::SEARCH => Self::Search(first_arg(
+                args,
+                "{query: string, room?: string, before?: number, limit?: number, offset?: number}",
+            )?),
             other => Self::Unknown(other.to_owned()),
         })
     }
@@ -54,10 +104,18 @@ impl ClientRequest {
         match self {
             Self::Join(_) => events::JOIN,
             Self::ChatMessage(_) => events::CHAT_MESSAGE,
-            Self::Typing(_) => events::TYPING,
+            Self::Typing { .. } => events::TYPING,
             Self::History(_) => events::HISTORY,
             Self::DeviceLink => events::DEVICE_LINK,
             Self::DeviceForget => events::DEVICE_FORGET,
+            Self::RoomCreate(_) => events::ROOM_CREATE,
+            Self::RoomJoin(_) => events::ROOM_JOIN,
+            Self::RoomLeave(_) => events::ROOM_LEAVE,
+            Self::Rooms => events::ROOMS,
+            Self::RoomTopicChange(_) => events::ROOM_TOPIC,
+            Self::DmOpen(_) => events::DM_OPEN,
+            Self::Read(_) => events::READ,
+            Self::Search(_) => events::SEARCH,
             Self::Unknown(name) => name,
         }
     }
@@ -65,7 +123,8 @@ impl ClientRequest {
     /// The event's arguments, in the form every server understands: `join` as
     /// `"alice", {since, epoch?, key?, link?}` (the tutorial's server reads the name and
     /// ignores the rest),
-    /// `chat-message` with the author's name in it (the tutorial's server takes it from there).
+    /// `chat-message` with the author's name in it (the tutorial's server takes it from there),
+    /// `typing` in `general` as the tutorial's `true`/`false`.
     #[must_use]
     pub fn encode(&self) -> Vec<Value> {
         match self {
@@ -80,6 +139,9 @@ impl ClientRequest {
                         resume[field] = json!(value);
                     }
                 }
+                if !join.rooms.is_empty() {
+                    resume["rooms"] = json!(join.rooms);
+                }
                 vec![json!(join.username), resume]
             }
             Self::ChatMessage(message) => {
@@ -87,15 +149,76 @@ impl ClientRequest {
                 if let Some(id) = &message.client_id {
                     body["clientId"] = json!(id);
                 }
+                if let Some(room) = &message.room {
+                    body["room"] = json!(room);
+                }
                 vec![body]
             }
-            Self::Typing(typing) => vec![json!(typing)],
-            Self::History(request) => {
-                vec![json!({ "before": request.before, "limit": request.limit })]
-            }
-            Self::DeviceLink | Self::DeviceForget | Self::Unknown(_) => Vec::new(),
+            Self::Typing { room: None, typing } => vec![json!(typing)],
+            Self::Typing {
+                room: Some(room),
+                typing,
+            } => vec![json!({ "room": room, "typing": typing })],
+            Self::History(request) => vec![json!(request)],
+            Self::RoomCreate(request) | Self::RoomTopicChange(request) => vec![json!(request)],
+            Self::RoomJoin(request) => vec![json!(request)],
+            Self::RoomLeave(request) => vec![json!(request)],
+            Self::DmOpen(request) => vec![json!(request)],
+            Self::Read(request) => vec![json!(request)],
+            Self::Search(request) => vec![json!(request)],
+            Self::DeviceLink | Self::DeviceForget | Self::Rooms | Self::Unknown(_) => Vec::new(),
         }
     }
+}
+
+/// `typing` in a room other than `general`.
+#[derive(Deserialize)]
+struct RoomTyping {
+    room: String,
+    typing: bool,
+}
+
+/// A request that names a room and nothing else (`room-leave`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomRef {
+    /// The room.
+    pub room: String,
+}
+
+/// `room-create` and `room-topic`: a room and its topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomTopic {
+    /// The room.
+    pub room: String,
+    /// What it is for (≤ 200 characters; empty clears it).
+    #[serde(default)]
+    pub topic: String,
+}
+
+/// `room-join`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomJoin {
+    /// The room.
+    pub room: String,
+    /// The last `seq` the client has of it: the answer replays what came after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
+}
+
+/// `dm-open`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DmOpen {
+    /// The other person's name.
+    pub username: String,
+}
+
+/// `read`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadUpTo {
+    /// The room.
+    pub room: String,
+    /// Every message up to this `seq` is read.
+    pub seq: u64,
 }
 
 #[cfg(test)]
@@ -115,12 +238,14 @@ mod tests {
             epoch: Some("e1".into()),
             key: Some("ab".repeat(32)),
             link: Some("0123456789ABCDEF".into()),
+            rooms: [("ops".to_owned(), 3)].into_iter().collect(),
         });
         assert_eq!(round_trip(&join), join);
         let message = ClientRequest::ChatMessage(OutgoingMessage {
             username: Some("alice".into()),
             text: "hi".into(),
             client_id: Some("c-1".into()),
+            room: Some("ops".into()),
         });
         // The server never takes the author from the body.
         let ClientRequest::ChatMessage(read) = round_trip(&message) else {
@@ -128,13 +253,55 @@ mod tests {
         };
         assert_eq!((read.username, read.text.as_str()), (None, "hi"));
         assert_eq!(read.client_id.as_deref(), Some("c-1"));
+        assert_eq!(read.room.as_deref(), Some("ops"));
         for request in [
             ClientRequest::DeviceLink,
             ClientRequest::DeviceForget,
-            ClientRequest::Typing(true),
+            ClientRequest::Rooms,
+            ClientRequest::Typing {
+                room: None,
+                typing: true,
+            },
+            ClientRequest::Typing {
+                room: Some("ops".into()),
+                typing: false,
+            },
             ClientRequest::History(HistoryRequest {
+                room: None,
                 before: 10,
                 limit: 50,
+            }),
+            ClientRequest::History(HistoryRequest {
+                room: Some("dm:3".into()),
+                before: 10,
+                limit: 50,
+            }),
+            ClientRequest::RoomCreate(RoomTopic {
+                room: "ops".into(),
+                topic: "pager".into(),
+            }),
+            ClientRequest::RoomTopicChange(RoomTopic {
+                room: "ops".into(),
+                topic: String::new(),
+            }),
+            ClientRequest::RoomJoin(RoomJoin {
+                room: "ops".into(),
+                since: Some(4),
+            }),
+            ClientRequest::RoomLeave(RoomRef { room: "ops".into() }),
+            ClientRequest::DmOpen(DmOpen {
+                username: "ana".into(),
+            }),
+            ClientRequest::Read(ReadUpTo {
+                room: "ops".into(),
+                seq: 9,
+            }),
+            ClientRequest::Search(SearchRequest {
+                query: "deploy".into(),
+                room: None,
+                before: Some(3),
+                limit: 5,
+                offset: 10,
             }),
         ] {
             assert_eq!(round_trip(&request), request);

@@ -1,5 +1,5 @@
 //! The dispatcher: reads each incoming Socket.IO event into a [`ClientRequest`], applies it to
-//! the room, and answers it. This is the only place that answers a request, by ack or by the
+//! the chat, and answers it. This is the only place that answers a request, by ack or by the
 //! `error` event.
 //!
 //! Both carriers call [`handle`] from the session's receive path, one frame at a time, so
@@ -8,10 +8,10 @@
 use charla_protocol::chat::{ClientRequest, ErrorCode, Refusal, ServerEvent};
 use serde_json::Value as Json;
 
-use super::{Reply, Room};
+use super::{Chat, Reply};
 use crate::transport::{Application, Link, ReplyPlace, Responder, Sid};
 
-impl Application for Room {
+impl Application for Chat {
     fn connected(&self, link: &Link) {
         self.connect(link);
     }
@@ -31,9 +31,9 @@ impl Application for Room {
 
 /// Handles the event `name` with its arguments from `link`; `ack` is there when the client
 /// asked for an answer.
-fn handle(room: &Room, link: &Link, name: &str, args: &[Json], ack: Option<Responder>) {
+fn handle(chat: &Chat, link: &Link, name: &str, args: &[Json], ack: Option<Responder>) {
     let reply = ClientRequest::decode(name, args)
-        .and_then(|request| apply(room, link, request, ack.is_some()));
+        .and_then(|request| apply(chat, link, request, ack.is_some()));
     match (reply, ack) {
         (Err(refused), ack) => refuse(link, ack, refused),
         (Ok(reply), Some(ack)) => answer(ack, reply),
@@ -42,20 +42,29 @@ fn handle(room: &Room, link: &Link, name: &str, args: &[Json], ack: Option<Respo
     }
 }
 
-/// Applies one request to the room.
+/// Applies one request to the chat. Requests that only read (`rooms`) or whose answer is the
+/// point (`room-create`, `dm-open`) are done whether or not an answer was asked for.
 fn apply(
-    room: &Room,
+    chat: &Chat,
     link: &Link,
     request: ClientRequest,
     answer_wanted: bool,
 ) -> Result<Reply, Refusal> {
     match request {
-        ClientRequest::Join(join) => room.join(link, join, answer_wanted),
-        ClientRequest::ChatMessage(message) => room.chat(link, message, answer_wanted),
-        ClientRequest::Typing(typing) => room.typing(link, typing),
-        ClientRequest::History(page) => room.history(link, page, answer_wanted),
-        ClientRequest::DeviceLink => room.device_link(link, answer_wanted),
-        ClientRequest::DeviceForget => room.device_forget(link, answer_wanted),
+        ClientRequest::Join(join) => chat.join(link, join, answer_wanted),
+        ClientRequest::ChatMessage(message) => chat.chat(link, message, answer_wanted),
+        ClientRequest::Typing { room, typing } => chat.typing(link, room.as_deref(), typing),
+        ClientRequest::History(page) => chat.history(link, page, answer_wanted),
+        ClientRequest::DeviceLink => chat.device_link(link, answer_wanted),
+        ClientRequest::DeviceForget => chat.device_forget(link, answer_wanted),
+        ClientRequest::RoomCreate(request) => chat.room_create(link, request),
+        ClientRequest::RoomJoin(request) => chat.room_join(link, request),
+        ClientRequest::RoomLeave(request) => chat.room_leave(link, &request),
+        ClientRequest::Rooms => chat.rooms(link),
+        ClientRequest::RoomTopicChange(request) => chat.room_topic(link, &request),
+        ClientRequest::DmOpen(request) => chat.dm_open(link, &request),
+        ClientRequest::Read(request) => chat.read(link, &request),
+        ClientRequest::Search(request) => chat.search(link, request, answer_wanted),
         // The tutorial's server ignores unknown events; one that waits for an answer is told.
         ClientRequest::Unknown(name) if answer_wanted => Err(Refusal::new(
             ErrorCode::UnknownEvent,

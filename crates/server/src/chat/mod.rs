@@ -1,19 +1,71 @@
-//! The chat itself: one room, its rules, and the one place requests are answered.
+//! The chat itself: its rooms, their rules, and the one place requests are answered.
 //!
-//! - [`handlers`]: reads each event into a request, applies it to the room, and answers it (the
+//! - [`handlers`]: reads each event into a request, applies it to the chat, and answers it (the
 //!   only code that sends an ack or an `error` event).
-//! - [`room`]: the ordered log, presence and identity behind one lock; each operation returns
-//!   what to answer ([`Reply`]) or why it refused ([`Refusal`](charla_protocol::chat::Refusal)).
+//! - [`state`]: the state behind the one lock (connections, names, rooms, limits) and how an
+//!   event reaches a room's audience; each operation returns what to answer ([`Reply`]) or why
+//!   it refused ([`Refusal`]).
+//! - [`identity`]: `join`, owned names' devices, names an operator released.
+//! - [`messages`]: `chat-message`, `typing`, `history`, retention by age.
+//! - [`rooms`]: rooms, direct messages, read markers.
+//! - [`search`]: `search`, with snippets.
+//! - [`log`]: one room's log in memory (window, markers, replay), and every room by name.
+//! - [`mentions`]: `@name` in a text.
 //! - [`reply`]: what an operation answers, and where the answer goes among the frames the
 //!   connection reads.
 //! - [`rate_limit`]: token buckets per name and per address.
 //!
 //! The chat sees connections only as [`crate::transport::Link`].
 
+use std::time::Duration;
+
+use charla_protocol::chat::{ErrorCode, Refusal};
+
+use crate::transport::Link;
+
 pub(crate) mod handlers;
+mod identity;
+mod log;
+mod mentions;
+mod messages;
 mod rate_limit;
 mod reply;
-mod room;
+mod rooms;
+mod search;
+mod state;
 
 pub(crate) use reply::Reply;
-pub(crate) use room::{Room, MIN_REMEMBERED_CLIENT_IDS};
+pub(crate) use state::{Chat, MIN_REMEMBERED_CLIENT_IDS, ROOM_WINDOW_MESSAGES};
+
+/// The refusal for a connection the chat does not hold: one it has just cut is told to try
+/// again (it will, after reconnecting), anything else to join first.
+fn missing(link: &Link) -> Refusal {
+    if link.is_closing() {
+        gone()
+    } else {
+        not_joined()
+    }
+}
+
+fn not_joined() -> Refusal {
+    Refusal::new(ErrorCode::NotJoined, "join the chat first")
+}
+
+fn gone() -> Refusal {
+    Refusal::later(ErrorCode::Unavailable, "the connection is closing", 1000)
+}
+
+/// A limiter's wait, as a refusal's `retryAfterMs` (at least 1).
+fn wait_ms(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// `rate_limited`: too many of `what`; try again after `wait`.
+fn too_many(what: &str, wait: Duration) -> Refusal {
+    let ms = wait_ms(wait);
+    Refusal::later(
+        ErrorCode::RateLimited,
+        format!("too many {what}; retry in {ms} ms"),
+        ms,
+    )
+}

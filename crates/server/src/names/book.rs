@@ -353,6 +353,19 @@ impl NameBook {
         Ok(left == 0)
     }
 
+    /// The name owned under `key`, as it was claimed; `None` when nobody owns it.
+    ///
+    /// # Errors
+    /// When the book cannot be read.
+    pub fn owner(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .lock()
+            .conn
+            .prepare_cached("SELECT name FROM names WHERE name_key = ?1")?
+            .query_row([key], |row| row.get(0))
+            .optional()?)
+    }
+
     /// Notes that `device` was connected until now (written by [`NameBook::flush_seen`]).
     pub fn mark_seen(&self, device: DeviceId) {
         self.due_seen().insert(device);

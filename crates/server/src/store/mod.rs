@@ -1,8 +1,8 @@
 //! History persistence: an `SQLite` file, written in commit order by whoever holds the room.
 //!
-//! Messages are numbered per room, `(room_id, seq)`, unique in the table; the chat
-//! writes only `general` (room 1) so far, and a database from before rooms is moved there at
-//! start with its `seq`s unchanged (docs/conversations.md has where this goes).
+//! Messages are numbered per room, `(room_id, seq)`, unique in the table; `general` is room 1,
+//! and a database from before rooms is moved there at start with its `seq`s unchanged. Rooms,
+//! their members, read markers and mentions are in [`rooms`].
 //!
 //! The room stores each accepted draft itself, under its lock ([`StoreHandle::append`]): the
 //! draft gets its `seq` and timestamp inside the transaction that stores it (WAL,
@@ -32,6 +32,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::config::Storage;
 use crate::error::{Error, Result};
 
+mod rooms;
+mod search;
+
+pub use rooms::{Member, StoredRoom};
+pub use search::{fts_query, SCAN as SEARCH_SCAN};
+
 /// A room's number in the database.
 pub type RoomId = i64;
 /// The tutorial's one room, where every message went before there were rooms.
@@ -50,6 +56,8 @@ pub struct Draft {
     pub client_id: Option<String>,
     /// The author's name is owned by nobody.
     pub guest: bool,
+    /// The members it mentions.
+    pub mentions: Vec<Member>,
 }
 
 impl Draft {
@@ -64,6 +72,8 @@ impl Draft {
             seq: Some(seq),
             client_id: self.client_id,
             guest: self.guest,
+            room: None,
+            mentions: self.mentions.into_iter().map(|m| m.name).collect(),
         }
     }
 }
@@ -96,10 +106,15 @@ struct Writer {
 
 /// What a store holds at start.
 pub struct Loaded {
-    /// The most recent messages, oldest first.
+    /// `general`'s most recent messages, oldest first.
     pub recent: Vec<ChatMessage>,
-    /// `(author, clientId, message)` of the messages whose retries are still recognised.
+    /// The newest messages with a `clientId`, of every room (each with its room's name, but
+    /// `general`'s), whose retries are still recognised; their texts are left out.
     pub recent_ids: Vec<ChatMessage>,
+    /// Every room but `general`, with its members and newest messages.
+    pub rooms: Vec<StoredRoom>,
+    /// Read markers: (name key, room, seq).
+    pub markers: Vec<(String, RoomId, u64)>,
     /// The highest `seq` ever given, 0 when none.
     pub last_seq: u64,
     /// The lowest `seq` still kept (`last_seq + 1` when none is).
@@ -111,8 +126,10 @@ pub struct Loaded {
 /// How the store is run.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
-    /// Messages loaded into memory at start (the room's recent window).
+    /// Messages of `general` loaded into memory at start (its recent window).
     pub recent: usize,
+    /// Messages of each other room loaded into memory at start.
+    pub room_recent: usize,
     /// Messages whose `clientId`s are loaded for de-duplication.
     pub remembered_ids: usize,
     /// Keep at most this many messages (`None`: all of them).
@@ -135,6 +152,7 @@ pub fn open(path: &Path, options: StoreOptions) -> Result<(StoreHandle, Loaded)>
     let mut conn = connect(path)?;
     // Before the size cap: moving the old table holds it twice for a moment.
     migrate_to_rooms(&mut conn)?;
+    search::create(&conn)?;
     cap_size(&conn, options.max_bytes)?;
     // Checkpoints run on their own thread (below), not inside a message's commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -187,6 +205,8 @@ pub fn memory_loaded() -> Loaded {
     Loaded {
         recent: Vec::new(),
         recent_ids: Vec::new(),
+        rooms: Vec::new(),
+        markers: Vec::new(),
         last_seq: 0,
         oldest_seq: 1,
         epoch: new_epoch(),
@@ -232,8 +252,15 @@ impl StoreHandle {
             Some(next) => *next,
             None => last_seq_of(&writer.conn, room).map_err(|e| NotStored(e.to_string()))? + 1,
         };
+        let mention_keys: Vec<String> = draft.mentions.iter().map(|m| m.key.clone()).collect();
         let message = draft.into_message(next, at);
-        match insert(&mut writer.conn, room, &message, writer.retention) {
+        match insert(
+            &mut writer.conn,
+            room,
+            &message,
+            &mention_keys,
+            writer.retention,
+        ) {
             Ok(()) => {
                 writer.next_seq.insert(room, next + 1);
                 Ok(message)
@@ -299,6 +326,7 @@ impl StoreHandle {
         let removed = tx
             .prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq < ?2")?
             .execute(params![room, keep_from])?;
+        rooms::drop_mentions_before(&tx, room, keep_from)?;
         tx.commit()?;
         tracing::info!(
             room,
@@ -319,10 +347,10 @@ impl StoreHandle {
             .writer
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut statement = writer.conn.prepare_cached(
-            "SELECT seq, id, username, text, timestamp, client_id, guest FROM messages
-             WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
-        )?;
+        let mut statement = writer.conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_FIELDS} FROM messages
+             WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+        ))?;
         let rows = statement.query_map(
             params![
                 room,
@@ -366,9 +394,22 @@ fn connect(path: &Path) -> Result<Connection> {
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS messages {MESSAGES_COLUMNS};
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS room_seqs (room_id INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL);"
+        CREATE TABLE IF NOT EXISTS room_seqs (room_id INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL);
+        {}",
+        rooms::SCHEMA
     ))?;
-    add_guest_column(&conn)?;
+    add_column(
+        &conn,
+        "guest",
+        "INTEGER NOT NULL DEFAULT 1",
+        "history from before owned names: its messages are marked as guests'",
+    )?;
+    add_column(
+        &conn,
+        "mentions",
+        "TEXT",
+        "history from before mentions: a mentions column is added",
+    )?;
     Ok(conn)
 }
 
@@ -397,8 +438,12 @@ const MESSAGES_COLUMNS: &str = "(
     timestamp TEXT NOT NULL,
     client_id TEXT,
     guest INTEGER NOT NULL DEFAULT 0,
+    mentions TEXT,
     UNIQUE (room_id, seq)
 )";
+
+/// The columns a message is read from, in [`row_to_parts`]'s order.
+const MESSAGE_FIELDS: &str = "seq, id, username, text, timestamp, client_id, guest, mentions";
 
 /// Databases from before rooms number every message in one sequence: those messages become
 /// `general`'s, with the same `seq`s (the ones clients hold), in one transaction.
@@ -438,15 +483,17 @@ fn last_seq_of(conn: &Connection, room: RoomId) -> rusqlite::Result<u64> {
     )
 }
 
-/// Databases from before owned names have no `guest` column: it is added, and their messages
-/// marked as guests' (nobody owned a name then).
-fn add_guest_column(conn: &Connection) -> Result<()> {
+/// Adds a column the messages table of an older database lacks: `guest` (from before owned
+/// names: their messages are marked as guests', nobody owned a name then), `mentions`.
+fn add_column(conn: &Connection, column: &str, definition: &str, why: &str) -> Result<()> {
     let has_it: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'guest'")?
-        .exists([])?;
+        .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = ?1")?
+        .exists([column])?;
     if !has_it {
-        conn.execute_batch("ALTER TABLE messages ADD COLUMN guest INTEGER NOT NULL DEFAULT 1")?;
-        tracing::info!("history from before owned names: its messages are marked as guests'");
+        conn.execute_batch(&format!(
+            "ALTER TABLE messages ADD COLUMN {column} {definition}"
+        ))?;
+        tracing::info!("{why}");
     }
     Ok(())
 }
@@ -469,7 +516,16 @@ fn epoch(conn: &Connection) -> Result<String> {
     Ok(epoch)
 }
 
-type Parts = (u64, String, String, String, String, Option<String>, bool);
+type Parts = (
+    u64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+    Option<String>,
+);
 
 fn row_to_parts(row: &rusqlite::Row<'_>) -> rusqlite::Result<Parts> {
     Ok((
@@ -480,11 +536,12 @@ fn row_to_parts(row: &rusqlite::Row<'_>) -> rusqlite::Result<Parts> {
         row.get(4)?,
         row.get(5)?,
         row.get(6)?,
+        row.get(7)?,
     ))
 }
 
 fn parts_to_message(
-    (seq, id, username, text, timestamp, client_id, guest): Parts,
+    (seq, id, username, text, timestamp, client_id, guest, mentions): Parts,
 ) -> Result<ChatMessage> {
     let timestamp = DateTime::parse_from_rfc3339(&timestamp)
         .map_err(|e| Error::Corrupt(format!("seq {seq}: timestamp {timestamp:?}: {e}")))?
@@ -497,6 +554,11 @@ fn parts_to_message(
         seq: Some(seq),
         client_id,
         guest,
+        room: None,
+        // Names hold no line breaks.
+        mentions: mentions
+            .map(|names| names.lines().map(str::to_owned).collect())
+            .unwrap_or_default(),
     })
 }
 
@@ -506,14 +568,15 @@ fn newest(
     limit: usize,
     only_with_ids: bool,
 ) -> Result<Vec<ChatMessage>> {
-    let sql = if only_with_ids {
-        "SELECT seq, id, username, text, timestamp, client_id, guest FROM messages
-         WHERE room_id = ?2 AND client_id IS NOT NULL ORDER BY seq DESC LIMIT ?1"
+    let only = if only_with_ids {
+        "AND client_id IS NOT NULL"
     } else {
-        "SELECT seq, id, username, text, timestamp, client_id, guest FROM messages
-         WHERE room_id = ?2 ORDER BY seq DESC LIMIT ?1"
+        ""
     };
-    let mut statement = conn.prepare(sql)?;
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_FIELDS} FROM messages
+         WHERE room_id = ?2 {only} ORDER BY seq DESC LIMIT ?1"
+    ))?;
     let rows = statement.query_map(
         params![i64::try_from(limit).unwrap_or(i64::MAX), room],
         row_to_parts,
@@ -532,14 +595,11 @@ fn load(conn: &Connection, options: &StoreOptions, epoch: String) -> Result<Load
         |row| row.get(0),
     )?;
     let last_seq = last_seq_of(conn, GENERAL)?;
-    let mut recent_ids = newest(conn, GENERAL, options.remembered_ids, true)?;
-    // Only the ids matter for those; the texts of old messages need not stay in memory.
-    for message in &mut recent_ids {
-        message.text = String::new();
-    }
     Ok(Loaded {
         recent: newest(conn, GENERAL, options.recent, false)?,
-        recent_ids,
+        recent_ids: rooms::recent_ids(conn, options.remembered_ids)?,
+        rooms: rooms::load(conn, options.room_recent)?,
+        markers: rooms::load_markers(conn)?,
         last_seq,
         oldest_seq: oldest.unwrap_or(last_seq + 1),
         epoch,
@@ -551,12 +611,14 @@ fn insert(
     conn: &mut Connection,
     room: RoomId,
     m: &ChatMessage,
+    mention_keys: &[String],
     retention: Option<u64>,
 ) -> rusqlite::Result<()> {
-    const INSERT: &str =
-        "INSERT INTO messages (room_id, seq, id, username, text, timestamp, client_id, guest)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    const INSERT: &str = "INSERT INTO messages
+         (room_id, seq, id, username, text, timestamp, client_id, guest, mentions)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
     let seq = m.seq.unwrap_or_default();
+    let mentioned = (!m.mentions.is_empty()).then(|| m.mentions.join("\n"));
     let row = params![
         room,
         seq,
@@ -565,17 +627,22 @@ fn insert(
         m.text,
         charla_protocol::timestamp::format(&m.timestamp),
         m.client_id,
-        m.guest
+        m.guest,
+        mentioned
     ];
-    let Some(keep) = retention else {
+    if retention.is_none() && mention_keys.is_empty() {
         // One statement is its own transaction.
         conn.prepare_cached(INSERT)?.execute(row)?;
         return Ok(());
-    };
+    }
     let tx = conn.transaction()?;
     tx.prepare_cached(INSERT)?.execute(row)?;
-    tx.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
-        .execute(params![room, seq.saturating_sub(keep)])?;
+    rooms::insert_mentions(&tx, room, seq, mention_keys)?;
+    if let Some(keep) = retention {
+        tx.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
+            .execute(params![room, seq.saturating_sub(keep)])?;
+        rooms::drop_mentions_before(&tx, room, (seq + 1).saturating_sub(keep))?;
+    }
     tx.commit()
 }
 
@@ -590,12 +657,14 @@ mod tests {
             text: format!("text {n}"),
             client_id: Some(format!("c{n}")),
             guest: false,
+            mentions: Vec::new(),
         }
     }
 
     fn options(retention: Option<u64>) -> StoreOptions {
         StoreOptions {
             recent: 3,
+            room_recent: 2,
             remembered_ids: 10,
             retention,
             max_bytes: None,

@@ -1,0 +1,57 @@
+//! A message as every reader sees it, and a stretch of `seq`s the server no longer has: what
+//! the answers and events of the other modules carry.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A message as the server broadcasts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessage {
+    /// Unique id given by the server.
+    pub id: String,
+    /// The author.
+    pub username: String,
+    /// The text, exactly as sent.
+    pub text: String,
+    /// When the server accepted it.
+    #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub timestamp: DateTime<Utc>,
+    /// Position in the room's log; absent from the tutorial's server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub seq: Option<u64>,
+    /// The sender's idempotency key, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub client_id: Option<String>,
+    /// The author's name is owned by nobody (a tutorial client, an old one): anyone could
+    /// have used it. Absent (false) for owned names.
+    #[serde(default, skip_serializing_if = "is_false")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
+    pub guest: bool,
+    /// The room it was said in; absent for `general` (the tutorial's one room).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub room: Option<String>,
+    /// The members it mentions (`@name`), as their names are shown; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<String>>", optional))]
+    pub mentions: Vec<String>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// `seq`s a client asked for that the server no longer keeps (`from..=to`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// The first missing `seq`.
+    pub from: u64,
+    /// The last missing `seq`.
+    pub to: u64,
+}

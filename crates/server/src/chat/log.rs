@@ -1,0 +1,389 @@
+//! One room's log as the chat holds it in memory: its name, kind, topic and members, its
+//! highest `seq`, the oldest it still keeps, its recent window, and its members' read
+//! markers; and [`Rooms`], every room by number, by name, and by member.
+//!
+//! `general` is a room like the others except that everyone is in it: its member list is
+//! empty and never consulted.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use charla_protocol::chat::{
+    ChatMessage, Gap, RoomInfo, RoomKind, RoomReplay, RoomState, RoomSummary, GENERAL_ROOM,
+};
+use charla_protocol::rules::username_key;
+use chrono::{DateTime, Utc};
+
+use crate::store::{Member, RoomId, StoredRoom, GENERAL};
+
+/// The newest messages of one room, oldest first, bounded in count and in bytes.
+pub(super) struct Window {
+    messages: VecDeque<ChatMessage>,
+    bytes: usize,
+    max_messages: usize,
+    max_bytes: usize,
+}
+
+impl Window {
+    pub(super) fn new(max_messages: usize, max_bytes: usize) -> Self {
+        Self {
+            messages: VecDeque::new(),
+            bytes: 0,
+            max_messages: max_messages.max(1),
+            max_bytes,
+        }
+    }
+
+    /// Adds the newest message, dropping the oldest ones past the bounds (never the newest).
+    pub(super) fn push(&mut self, message: ChatMessage) {
+        self.bytes += approximate_size(&message);
+        self.messages.push_back(message);
+        while self.messages.len() > self.max_messages
+            || (self.bytes > self.max_bytes && self.messages.len() > 1)
+        {
+            self.pop_front();
+        }
+    }
+
+    fn pop_front(&mut self) {
+        if let Some(old) = self.messages.pop_front() {
+            self.bytes = self.bytes.saturating_sub(approximate_size(&old));
+        }
+    }
+
+    /// Drops the messages below `seq`.
+    pub(super) fn drop_below(&mut self, seq: u64) {
+        while self.messages.front().is_some_and(|m| m.seq < Some(seq)) {
+            self.pop_front();
+        }
+    }
+
+    pub(super) fn messages(&self) -> &VecDeque<ChatMessage> {
+        &self.messages
+    }
+
+    /// The `seq` of the oldest message held, if any.
+    pub(super) fn front_seq(&self) -> Option<u64> {
+        self.messages.front().and_then(|m| m.seq)
+    }
+}
+
+/// A message's size in JSON, near enough (escapes aside) to bound a reply.
+pub(super) fn approximate_size(m: &ChatMessage) -> usize {
+    m.text.len()
+        + m.username.len()
+        + m.id.len()
+        + m.client_id.as_ref().map_or(0, String::len)
+        + m.room.as_ref().map_or(0, String::len)
+        + m.mentions.iter().map(|n| n.len() + 3).sum::<usize>()
+        + 96
+}
+
+/// How many of the newest `messages` fit in `max_bytes`; at least one (if there is one) when
+/// `at_least_one`.
+pub(super) fn newest_within<'a>(
+    messages: impl IntoIterator<IntoIter = impl DoubleEndedIterator<Item = &'a ChatMessage>>,
+    max_bytes: usize,
+    at_least_one: bool,
+) -> usize {
+    let mut bytes = 0;
+    let mut count = 0;
+    for m in messages.into_iter().rev() {
+        let size = approximate_size(m);
+        if (count > 0 || !at_least_one) && bytes + size > max_bytes {
+            break;
+        }
+        bytes += size;
+        count += 1;
+    }
+    count
+}
+
+/// One room.
+pub(super) struct RoomLog {
+    pub(super) id: RoomId,
+    /// `general`, `release-2`, `dm:12`.
+    pub(super) name: String,
+    pub(super) kind: RoomKind,
+    pub(super) topic: String,
+    /// Name key → name as shown. Empty for `general` (everyone).
+    pub(super) members: BTreeMap<String, String>,
+    /// The highest `seq` given.
+    pub(super) last_seq: u64,
+    /// The lowest `seq` still kept (in the store, or in memory without one).
+    pub(super) oldest_kept: u64,
+    pub(super) window: Window,
+    /// Name key → the `seq` up to which that member has read.
+    pub(super) markers: HashMap<String, u64>,
+    /// When the newest message was sent.
+    pub(super) last_activity: Option<DateTime<Utc>>,
+}
+
+impl RoomLog {
+    /// `general`, from what the store loaded of it.
+    pub(super) fn general(window: Window, last_seq: u64, oldest_kept: u64) -> Self {
+        let mut general = Self {
+            id: GENERAL,
+            name: GENERAL_ROOM.to_owned(),
+            kind: RoomKind::Room,
+            topic: String::new(),
+            members: BTreeMap::new(),
+            last_seq,
+            oldest_kept,
+            window,
+            markers: HashMap::new(),
+            last_activity: None,
+        };
+        general.last_activity = general.window.messages.back().map(|m| m.timestamp);
+        general
+    }
+
+    /// A room as the store keeps it.
+    pub(super) fn stored(room: StoredRoom, mut window: Window) -> Self {
+        let name = room.name;
+        for mut message in room.recent {
+            message.room = Some(name.clone());
+            window.push(message);
+        }
+        Self {
+            id: room.id,
+            kind: room.kind,
+            topic: room.topic,
+            members: room.members.into_iter().map(|m| (m.key, m.name)).collect(),
+            last_seq: room.last_seq,
+            oldest_kept: room.oldest_seq,
+            last_activity: window.messages.back().map(|m| m.timestamp),
+            window,
+            markers: HashMap::new(),
+            name,
+        }
+    }
+
+    pub(super) fn is_general(&self) -> bool {
+        self.id == GENERAL
+    }
+
+    /// Whether the name `key` may read and write here (everyone joined may, in `general`).
+    pub(super) fn has_member(&self, key: &str) -> bool {
+        self.is_general() || self.members.contains_key(key)
+    }
+
+    /// The room's `room` field on the wire: absent for `general`.
+    pub(super) fn wire_name(&self) -> Option<String> {
+        (!self.is_general()).then(|| self.name.clone())
+    }
+
+    pub(super) fn info(&self) -> RoomInfo {
+        RoomInfo {
+            room: self.name.clone(),
+            kind: self.kind,
+            topic: self.topic.clone(),
+            members: self.members.values().cloned().collect(),
+            last_seq: self.last_seq,
+        }
+    }
+
+    pub(super) fn summary(&self, joined: bool, online: usize) -> RoomSummary {
+        RoomSummary {
+            room: self.name.clone(),
+            topic: self.topic.clone(),
+            members: if self.is_general() {
+                online
+            } else {
+                self.members.len()
+            },
+            last_activity: self.last_activity,
+            joined,
+        }
+    }
+
+    /// `key`'s read marker (a member without one has read everything there was when it
+    /// joined: it is set then).
+    pub(super) fn marker(&self, key: &str) -> u64 {
+        self.markers.get(key).copied().unwrap_or(self.last_seq)
+    }
+
+    /// Kept messages after `read`.
+    pub(super) fn unread_after(&self, read: u64) -> u64 {
+        self.last_seq
+            .saturating_sub(read.max(self.oldest_kept.saturating_sub(1)))
+    }
+
+    /// Messages in the window after `read` that mention `key` (the count without a store).
+    pub(super) fn mentions_in_window(&self, key: &str, read: u64) -> u64 {
+        let count = self
+            .window
+            .messages
+            .iter()
+            .filter(|m| m.seq > Some(read))
+            .filter(|m| m.mentions.iter().any(|name| username_key(name) == key))
+            .count();
+        u64::try_from(count).unwrap_or(u64::MAX)
+    }
+
+    /// The room as `key` sees it, with its counts (`mentions` given by the caller, who may ask
+    /// the store).
+    pub(super) fn state(&self, read: u64, mentions: u64) -> RoomState {
+        RoomState {
+            info: self.info(),
+            read,
+            unread: self.unread_after(read),
+            mentions,
+        }
+    }
+
+    /// The messages after `since` (or the recent ones, without it), newest first up to
+    /// `max_bytes` (the newest one at least, when `at_least_one`); `more` when kept messages
+    /// between those and `since` were left out; `gap` for those after `since` the room no
+    /// longer keeps.
+    pub(super) fn replay(
+        &self,
+        since: Option<u64>,
+        max_bytes: usize,
+        at_least_one: bool,
+    ) -> RoomReplay {
+        let floor = since.unwrap_or(0);
+        let gap = since.filter(|s| s + 1 < self.oldest_kept).map(|s| Gap {
+            from: s + 1,
+            to: self.oldest_kept - 1,
+        });
+        let window = &self.window.messages;
+        let newer = window.len() - window.partition_point(|m| m.seq <= Some(floor));
+        let count = newest_within(
+            window.range(window.len() - newer..),
+            max_bytes,
+            at_least_one,
+        );
+        let messages: Vec<ChatMessage> = window.range(window.len() - count..).cloned().collect();
+        let first = messages
+            .first()
+            .and_then(|m| m.seq)
+            .unwrap_or(self.last_seq + 1);
+        RoomReplay {
+            more: first > (floor + 1).max(self.oldest_kept),
+            messages,
+            gap,
+        }
+    }
+}
+
+/// Every room, by number, by name, and by member.
+#[derive(Default)]
+pub(super) struct Rooms {
+    by_id: HashMap<RoomId, RoomLog>,
+    by_name: HashMap<String, RoomId>,
+    /// The two members' keys, in order → their DM.
+    dms: HashMap<(String, String), RoomId>,
+    /// Name key → the rooms (not `general`) it is a member of.
+    of_member: HashMap<String, BTreeSet<RoomId>>,
+}
+
+/// The key of a DM between two names, whichever opens it.
+pub(super) fn dm_pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (b.to_owned(), a.to_owned())
+    }
+}
+
+impl Rooms {
+    pub(super) fn insert(&mut self, room: RoomLog) {
+        for key in room.members.keys() {
+            self.of_member
+                .entry(key.clone())
+                .or_default()
+                .insert(room.id);
+        }
+        if room.kind == RoomKind::Dm {
+            let mut keys = room.members.keys();
+            if let (Some(a), Some(b)) = (keys.next(), keys.next()) {
+                self.dms.insert(dm_pair(a, b), room.id);
+            }
+        }
+        self.by_name.insert(room.name.clone(), room.id);
+        self.by_id.insert(room.id, room);
+    }
+
+    pub(super) fn get(&self, id: RoomId) -> Option<&RoomLog> {
+        self.by_id.get(&id)
+    }
+
+    pub(super) fn get_mut(&mut self, id: RoomId) -> Option<&mut RoomLog> {
+        self.by_id.get_mut(&id)
+    }
+
+    pub(super) fn general(&self) -> Option<&RoomLog> {
+        self.by_id.get(&GENERAL)
+    }
+
+    pub(super) fn named(&self, name: &str) -> Option<RoomId> {
+        self.by_name.get(name).copied()
+    }
+
+    pub(super) fn dm_between(&self, a: &str, b: &str) -> Option<RoomId> {
+        self.dms.get(&dm_pair(a, b)).copied()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// The rooms (not `general`) `key` is a member of.
+    pub(super) fn of(&self, key: &str) -> impl Iterator<Item = RoomId> + '_ {
+        self.of_member.get(key).into_iter().flatten().copied()
+    }
+
+    pub(super) fn count_of(&self, key: &str) -> usize {
+        self.of_member.get(key).map_or(0, BTreeSet::len)
+    }
+
+    pub(super) fn all(&self) -> impl Iterator<Item = &RoomLog> {
+        self.by_id.values()
+    }
+
+    /// Makes `member` a member of `room` (its marker at the room's newest message); false
+    /// when it was one already.
+    pub(super) fn add_member(&mut self, room: RoomId, member: &Member) -> bool {
+        let Some(log) = self.by_id.get_mut(&room) else {
+            return false;
+        };
+        if log.members.contains_key(&member.key) {
+            return false;
+        }
+        log.members.insert(member.key.clone(), member.name.clone());
+        log.markers.insert(member.key.clone(), log.last_seq);
+        if log.kind == RoomKind::Dm {
+            let mut keys = log.members.keys();
+            if let (Some(a), Some(b)) = (keys.next(), keys.next()) {
+                self.dms.insert(dm_pair(a, b), room);
+            }
+        }
+        self.of_member
+            .entry(member.key.clone())
+            .or_default()
+            .insert(room);
+        true
+    }
+
+    /// Removes `key` from `room`'s members (a DM loses its pair: it can never be opened again
+    /// between these two names, whoever owns them later); false when it was not one.
+    pub(super) fn remove_member(&mut self, room: RoomId, key: &str) -> bool {
+        let Some(log) = self.by_id.get_mut(&room) else {
+            return false;
+        };
+        let Some(_) = log.members.remove(key) else {
+            return false;
+        };
+        log.markers.remove(key);
+        if log.kind == RoomKind::Dm {
+            self.dms.retain(|_, id| *id != room);
+        }
+        if let Some(rooms) = self.of_member.get_mut(key) {
+            rooms.remove(&room);
+            if rooms.is_empty() {
+                self.of_member.remove(key);
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,384 @@
+//! What is said: `chat-message` (stored, then broadcast to the room), `typing`, `history`
+//! pages, and retention by age.
+//!
+//! A message is stored before anyone sees it: [`Chat::chat`] stores the draft (the store gives
+//! it its `seq` in the commit) and only then broadcasts it and answers the sender, all under
+//! the lock, so `seq` order is the order everyone in the room sees. A failed write leaves no
+//! trace: the message is refused as `unavailable`, and its retry is stored afresh.
+
+use std::sync::MutexGuard;
+use std::time::Instant;
+
+use charla_protocol::chat::{
+    ChatMessage, ErrorCode, HistoryPage, HistoryRequest, OutgoingMessage, Refusal, SendAck,
+    ServerEvent, MAX_HISTORY_PAGE,
+};
+use charla_protocol::rules::check_text;
+use chrono::TimeDelta;
+
+use super::identity::typing_notice;
+use super::log::{newest_within, RoomLog};
+use super::mentions;
+use super::reply::{self, Reply};
+use super::state::{send_ack, Chat, ChatState, DedupeKey};
+use super::{missing, not_joined, too_many};
+use crate::config::{ServerConfig, Storage};
+use crate::store::{Draft, Member, NotStored, RoomId};
+use crate::throttle::Throttle;
+use crate::transport::Link;
+
+impl Chat {
+    /// Accepts a message: stores it (which gives it the next `seq` of its room), then
+    /// broadcasts it to the room and answers with its ack. A `clientId` seen before is acked
+    /// again instead.
+    ///
+    /// # Errors
+    /// Not joined, not a member of the room, empty or too long, over the rate limit, or not
+    /// stored.
+    pub fn chat(
+        &self,
+        link: &Link,
+        outgoing: OutgoingMessage,
+        answer_wanted: bool,
+    ) -> Result<Reply, Refusal> {
+        let config = &self.inner.config;
+        let sid = link.id();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let conn = state.conns.get(&sid).ok_or_else(|| missing(link))?;
+        let username = conn.username.clone().ok_or_else(not_joined)?;
+        let name_key = conn.key.clone();
+        let guest = conn.device.is_none();
+        let room = state.member_room(outgoing.room.as_deref(), &name_key, guest)?;
+        check_text(&outgoing.text, config.max_message_chars)?;
+
+        let dedupe_key = outgoing
+            .client_id
+            .as_ref()
+            .map(|id| (name_key.clone(), id.clone()));
+        if let Some(key) = &dedupe_key {
+            if let Some(previous) = state.accepted.acks.get(key) {
+                tracing::debug!(sid = %sid, "retry of a stored message acked again");
+                return if answer_wanted {
+                    Reply::now(link, previous)
+                } else {
+                    Ok(Reply::Nothing)
+                };
+            }
+        }
+        // Both buckets must have a token; one is taken from each only when both do.
+        let now = Instant::now();
+        let peer = link.peer();
+        state
+            .by_name
+            .check(&name_key, now)
+            .and(state.by_address.check(&peer, now))
+            .map_err(|wait| too_many("messages", wait))?;
+        let _ = state.by_name.take(&name_key, now);
+        let _ = state.by_address.take(&peer, now);
+        if let Some(conn) = state.conns.get_mut(&sid) {
+            // The message says the typing is over.
+            if conn.typing == Some(room) {
+                conn.typing = None;
+            }
+        }
+
+        let mentioned = if outgoing.text.contains('@') {
+            Self::mentioned(state, room, &outgoing.text)
+        } else {
+            Vec::new()
+        };
+        let draft = Draft {
+            id_prefix: sid.to_string(),
+            username,
+            text: outgoing.text,
+            client_id: outgoing.client_id,
+            guest,
+            mentions: mentioned,
+        };
+        // On the server's clock, the one retention reads.
+        let at = charla_protocol::timestamp::millis(config.clock.now());
+        let next_seq = state.rooms.get(room).map_or(1, |log| log.last_seq + 1);
+        let mut message = match &self.inner.store {
+            None => draft.into_message(next_seq, at),
+            Some(store) => store.append(room, draft, at).map_err(|NotStored(reason)| {
+                tracing::warn!(reason, "a message was refused: it could not be stored");
+                Refusal::later(
+                    ErrorCode::Unavailable,
+                    "the server could not store the message; it will be retried",
+                    1000,
+                )
+            })?,
+        };
+        message.room = state.rooms.get(room).and_then(RoomLog::wire_name);
+        let ack = state.publish(room, message, dedupe_key, config, &self.inner.cuts);
+        if !guest {
+            // Writing in a room is reading it.
+            state.move_marker(&name_key, room, ack.seq);
+        }
+        if answer_wanted {
+            Reply::now(link, &ack)
+        } else {
+            Ok(Reply::Nothing)
+        }
+    }
+
+    /// The members of `room` that `text` mentions (in `general`, any owned name, or a guest
+    /// online).
+    fn mentioned(state: &ChatState, room: RoomId, text: &str) -> Vec<Member> {
+        let Some(log) = state.rooms.get(room) else {
+            return Vec::new();
+        };
+        mentions::find(text, |key| {
+            if log.is_general() {
+                state
+                    .names
+                    .get(key)
+                    .map(|holder| holder.name.clone())
+                    .or_else(|| state.book.owner(key).ok().flatten())
+            } else {
+                log.members.get(key).cloned()
+            }
+        })
+    }
+
+    /// Relays a change of typing state to the room's audience. Starting to type is
+    /// rate-limited per name (a flood is dropped, with a log line now and then); stopping
+    /// always goes through. Starting in one room stops it in the one before.
+    ///
+    /// # Errors
+    /// Not joined; not a member of the room.
+    pub fn typing(&self, link: &Link, room: Option<&str>, typing: bool) -> Result<Reply, Refusal> {
+        let sid = link.id();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let conn = state.conns.get(&sid).ok_or_else(not_joined)?;
+        let username = conn.username.clone().ok_or_else(not_joined)?;
+        let key = conn.key.clone();
+        let guest = conn.device.is_none();
+        let before = conn.typing;
+        let room = state.member_room(room, &key, guest)?;
+        let now_in = typing.then_some(room);
+        if before == now_in || (!typing && before.is_none()) {
+            return Ok(Reply::Nothing);
+        }
+        if typing && state.typing_starts.take(&key, Instant::now()).is_err() {
+            self.inner.typing_floods.warn(|suppressed| {
+                tracing::warn!(sid = %sid, username = ?username, suppressed, "typing flood: changes dropped");
+            });
+            return Ok(Reply::Nothing);
+        }
+        if let Some(conn) = state.conns.get_mut(&sid) {
+            conn.typing = now_in;
+        }
+        if let Some(stopped_in) = before.filter(|r| typing || *r == room) {
+            let stopped = state.stopped_typing(username.clone(), stopped_in);
+            state.broadcast_room(stopped_in, &stopped, Some(sid), &self.inner.cuts);
+        }
+        if typing {
+            let wire = state.rooms.get(room).and_then(RoomLog::wire_name);
+            let started = typing_notice(username, true, wire);
+            state.broadcast_room(room, &started, Some(sid), &self.inner.cuts);
+        }
+        Ok(Reply::Nothing)
+    }
+
+    /// Answers `history {room, before, limit}`: the newest messages before `before`, from
+    /// memory when the room's window has them, else read from disk off the async threads.
+    ///
+    /// # Errors
+    /// Not joined; not a member; too many reads at once.
+    pub fn history(
+        &self,
+        link: &Link,
+        request: HistoryRequest,
+        answer_wanted: bool,
+    ) -> Result<Reply, Refusal> {
+        let limit = request.limit.clamp(1, MAX_HISTORY_PAGE);
+        let max_bytes = self.inner.config.history_bytes();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let conn = state.conns.get(&link.id()).ok_or_else(not_joined)?;
+        conn.username.as_ref().ok_or_else(not_joined)?;
+        let (key, guest) = (conn.key.clone(), conn.device.is_none());
+        let room = state.member_room(request.room.as_deref(), &key, guest)?;
+        if !answer_wanted {
+            // Nobody to answer: nothing to do.
+            return Ok(Reply::Nothing);
+        }
+        let log = state.rooms.get(room).ok_or_else(not_joined)?;
+        let window = log.window.messages();
+        let below = window.partition_point(|m| m.seq < Some(request.before));
+        let window_front = log.window.front_seq().unwrap_or(log.last_seq + 1);
+        let store = match &self.inner.store {
+            Some(store) if below < limit && window_front > log.oldest_kept => store.clone(),
+            _ => {
+                let messages: Vec<ChatMessage> = window
+                    .range(below.saturating_sub(limit)..below)
+                    .cloned()
+                    .collect();
+                return Reply::now(link, &page(messages, log.oldest_kept, max_bytes));
+            }
+        };
+        let (oldest, wire_name) = (log.oldest_kept, log.wire_name());
+        self.read_later(guard, link, "history", move || {
+            let mut messages = store.page_before(room, request.before, limit)?;
+            for m in &mut messages {
+                m.room.clone_from(&wire_name);
+            }
+            Ok(page(messages, oldest, max_bytes))
+        })
+    }
+
+    /// Answers with what `read` (a blocking read of the store, `what` for the log) finds, off
+    /// the async threads: one read at a time per connection, a few at once on the server.
+    pub(super) fn read_later<T: serde::Serialize>(
+        &self,
+        mut guard: MutexGuard<'_, ChatState>,
+        link: &Link,
+        what: &'static str,
+        read: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
+    ) -> Result<Reply, Refusal> {
+        let sid = link.id();
+        let conn = guard.conns.get_mut(&sid).ok_or_else(not_joined)?;
+        if conn.reading_history {
+            return Err(Refusal::later(
+                ErrorCode::RateLimited,
+                format!("one {what} request at a time"),
+                100,
+            ));
+        }
+        let Ok(permit) = self.inner.reads.clone().try_acquire_owned() else {
+            return Err(Refusal::later(
+                ErrorCode::Unavailable,
+                format!("the server is busy reading ({what})"),
+                200,
+            ));
+        };
+        conn.reading_history = true;
+        drop(guard);
+        let chat = self.clone();
+        Ok(Reply::Later(tokio::task::spawn_blocking(move || {
+            let result = read();
+            drop(permit);
+            if let Some(conn) = chat.lock().conns.get_mut(&sid) {
+                conn.reading_history = false;
+            }
+            match result {
+                Ok(answer) => reply::encode(&answer),
+                Err(e) => {
+                    tracing::error!(error = %e, what, "could not read the store");
+                    Err(Refusal::later(
+                        ErrorCode::Unavailable,
+                        format!("the server could not read that ({what}); try again"),
+                        1000,
+                    ))
+                }
+            }
+        })))
+    }
+
+    /// Removes messages older than the retention age, if one is set, from every room: from
+    /// the store, and from the windows, so no join or page gives them any more; a client that
+    /// had not seen them is told the gap on its next join.
+    pub fn expire_old(&self) {
+        let Some(age) = self.inner.config.retention_age else {
+            return;
+        };
+        let Some(cutoff) = TimeDelta::from_std(age)
+            .ok()
+            .and_then(|age| self.inner.config.clock.now().checked_sub_signed(age))
+        else {
+            return;
+        };
+        let rooms: Vec<RoomId> = self.lock().rooms.all().map(|log| log.id).collect();
+        for room in rooms {
+            let oldest = if let Some(store) = &self.inner.store {
+                store.expire_before(room, cutoff).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, room, "could not remove messages past the retention age");
+                    None
+                })
+            } else {
+                let state = self.lock();
+                state.rooms.get(room).and_then(|log| {
+                    let window = log.window.messages();
+                    window.front().filter(|m| m.timestamp < cutoff).map(|_| {
+                        window
+                            .iter()
+                            .find(|m| m.timestamp >= cutoff)
+                            .and_then(|m| m.seq)
+                            .unwrap_or(log.last_seq + 1)
+                    })
+                })
+            };
+            if let Some(oldest) = oldest {
+                let mut state = self.lock();
+                if let Some(log) = state.rooms.get_mut(room) {
+                    log.oldest_kept = log.oldest_kept.max(oldest);
+                    log.window.drop_below(oldest);
+                }
+            }
+        }
+    }
+
+    /// Messages of `log` after `read` that mention `key`: counted by the store, or in the
+    /// window without one.
+    pub(super) fn mentions_after(&self, log: &RoomLog, key: &str, read: u64) -> u64 {
+        match &self.inner.store {
+            Some(store) => store.mentions_after(log.id, key, read).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not count mentions");
+                0
+            }),
+            None => log.mentions_in_window(key, read),
+        }
+    }
+}
+
+impl ChatState {
+    /// Makes a stored message visible (the room's window, the dedupe memory, the room's
+    /// audience) and returns its ack.
+    pub(super) fn publish(
+        &mut self,
+        room: RoomId,
+        message: ChatMessage,
+        dedupe_key: Option<DedupeKey>,
+        config: &ServerConfig,
+        cuts: &Throttle,
+    ) -> SendAck {
+        let ack = match self.rooms.get_mut(room) {
+            Some(log) => {
+                let seq = message.seq.unwrap_or(log.last_seq + 1);
+                log.last_seq = seq;
+                log.last_activity = Some(message.timestamp);
+                log.window.push(message.clone());
+                log.oldest_kept = match (&config.storage, config.retention_messages) {
+                    (Storage::Memory, _) => log.window.front_seq().unwrap_or(seq + 1),
+                    (Storage::Sqlite(_), Some(keep)) => {
+                        log.oldest_kept.max((seq + 1).saturating_sub(keep))
+                    }
+                    (Storage::Sqlite(_), None) => log.oldest_kept,
+                };
+                log.window.drop_below(log.oldest_kept);
+                send_ack(&message, seq)
+            }
+            None => send_ack(&message, message.seq.unwrap_or_default()),
+        };
+        if let Some(key) = dedupe_key {
+            self.accepted.insert(key, ack.clone());
+        }
+        self.broadcast_room(room, &ServerEvent::Message(message), None, cuts);
+        ack
+    }
+}
+
+/// An answer to `history`: `messages` trimmed to `max_bytes` from the oldest side.
+fn page(mut messages: Vec<ChatMessage>, oldest_kept: u64, max_bytes: usize) -> HistoryPage {
+    let keep = newest_within(&messages, max_bytes, true);
+    messages.drain(..messages.len() - keep);
+    let first = messages.first().and_then(|m| m.seq);
+    HistoryPage {
+        ok: true,
+        more: first.is_some_and(|f| f > oldest_kept),
+        messages,
+    }
+}

@@ -1,0 +1,244 @@
+//! `search`: messages of the asker's rooms and DMs (a guest's: `general`'s) that hold every
+//! word of a query, best first, each with a snippet around the match and where the words are.
+//!
+//! With a store the index does the matching ([`crate::store::StoreHandle::search`]), off the
+//! async threads; a chat kept only in memory looks through its rooms' windows.
+
+use charla_protocol::chat::{
+    ChatMessage, Refusal, SearchHit, SearchRequest, SearchResults, MAX_QUERY_CHARS,
+    MAX_SEARCH_RESULTS,
+};
+
+use super::log::RoomLog;
+use super::not_joined;
+use super::reply::Reply;
+use super::state::Chat;
+use crate::store::{fts_query, RoomId, GENERAL, SEARCH_SCAN};
+use crate::transport::Link;
+
+/// Characters of context a snippet keeps on each side of the first match.
+const CONTEXT_CHARS: usize = 60;
+
+impl Chat {
+    /// Answers `search`.
+    ///
+    /// # Errors
+    /// Not joined; an empty or too long query; a room the asker is not in; one search (or
+    /// history page) at a time per connection, and a few at once on the server.
+    pub fn search(
+        &self,
+        link: &Link,
+        request: SearchRequest,
+        answer_wanted: bool,
+    ) -> Result<Reply, Refusal> {
+        if request.query.chars().count() > MAX_QUERY_CHARS {
+            return Err(Refusal::invalid_payload(format!(
+                "a search is at most {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        let query = fts_query(&request.query)
+            .ok_or_else(|| Refusal::invalid_payload("search for at least one word"))?;
+        let words = words_of(&request.query);
+        let limit = request.limit.clamp(1, MAX_SEARCH_RESULTS);
+        let offset = request.offset.min(SEARCH_SCAN);
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let conn = state.conns.get(&link.id()).ok_or_else(not_joined)?;
+        conn.username.as_ref().ok_or_else(not_joined)?;
+        let (key, guest) = (conn.key.clone(), conn.device.is_none());
+        let rooms: Vec<RoomId> = match &request.room {
+            Some(room) => vec![state.member_room(Some(room), &key, guest)?],
+            None if guest => vec![GENERAL],
+            None => std::iter::once(GENERAL)
+                .chain(state.rooms.of(&key))
+                .collect(),
+        };
+        if !answer_wanted {
+            return Ok(Reply::Nothing);
+        }
+        let names: Vec<(RoomId, String)> = rooms
+            .iter()
+            .filter_map(|id| state.rooms.get(*id).map(|log| (*id, log.name.clone())))
+            .collect();
+        let room_name = move |id: RoomId| {
+            names
+                .iter()
+                .find(|(room, _)| *room == id)
+                .map(|(_, name)| name.clone())
+                .unwrap_or_default()
+        };
+        let Some(store) = self.inner.store.clone() else {
+            let logs: Vec<&RoomLog> = rooms.iter().filter_map(|id| state.rooms.get(*id)).collect();
+            // Without a store nothing is older than the windows: `before` has nothing to skip.
+            let results = search_windows(&logs, &words, offset, limit);
+            return Reply::now(link, &results);
+        };
+        self.read_later(guard, link, "search", move || {
+            let ranked = store.search(&query, &rooms, request.before, offset, limit)?;
+            Ok(SearchResults {
+                ok: true,
+                results: ranked
+                    .found
+                    .into_iter()
+                    .map(|found| hit(room_name(found.room), &found.message, &words))
+                    .collect(),
+                more: ranked.more,
+                next: ranked.next,
+            })
+        })
+    }
+}
+
+/// A search without a store: the newest messages of the rooms' windows holding every word.
+fn search_windows(logs: &[&RoomLog], words: &[Word], offset: usize, limit: usize) -> SearchResults {
+    let mut found: Vec<(&RoomLog, &ChatMessage)> = logs
+        .iter()
+        .flat_map(|log| log.window.messages().iter().map(move |m| (*log, m)))
+        .filter(|(_, m)| {
+            let text = fold(&m.text);
+            words.iter().all(|w| !matches_in(&text, w).is_empty())
+        })
+        .collect();
+    found.sort_by_key(|(_, m)| std::cmp::Reverse(m.timestamp));
+    let more = found.len() > offset + limit;
+    SearchResults {
+        ok: true,
+        results: found
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(log, m)| hit(log.name.clone(), m, words))
+            .collect(),
+        more,
+        next: None,
+    }
+}
+
+/// A query word, folded, and whether it matches as a prefix.
+struct Word {
+    chars: Vec<char>,
+    prefix: bool,
+}
+
+fn words_of(query: &str) -> Vec<Word> {
+    query
+        .split_whitespace()
+        .filter_map(|word| {
+            let prefix = word.ends_with('*');
+            let chars = fold(word.trim_end_matches('*'));
+            let chars: Vec<char> = chars.into_iter().filter(|c| *c != '"').collect();
+            (!chars.is_empty()).then_some(Word { chars, prefix })
+        })
+        .collect()
+}
+
+/// A text as words are compared: each character lowercased, one for one (so positions in
+/// the folded text are positions in the text).
+fn fold(text: &str) -> Vec<char> {
+    text.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
+}
+
+/// Where `word` occurs in `text` as a whole word (or a word's start, for a prefix), as
+/// `[start, end)` in characters.
+fn matches_in(text: &[char], word: &Word) -> Vec<[usize; 2]> {
+    let n = word.chars.len();
+    let is_word = |c: char| c.is_alphanumeric();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + n <= text.len() {
+        let starts = i == 0 || !is_word(text[i - 1]);
+        let ends = word.prefix || i + n == text.len() || !is_word(text[i + n]);
+        if starts && ends && text[i..i + n] == word.chars[..] {
+            let mut end = i + n;
+            if word.prefix {
+                while end < text.len() && is_word(text[end]) {
+                    end += 1;
+                }
+            }
+            found.push([i, end]);
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// A result: the text around the first match (all of it when short), and the matches in it.
+fn hit(room: String, m: &ChatMessage, words: &[Word]) -> SearchHit {
+    let chars: Vec<char> = m.text.chars().collect();
+    let folded = fold(&m.text);
+    let mut spans: Vec<[usize; 2]> = words.iter().flat_map(|w| matches_in(&folded, w)).collect();
+    spans.sort_unstable();
+    let first = spans.first().map_or(0, |s| s[0]);
+    let start = first.saturating_sub(CONTEXT_CHARS);
+    let end = (first + CONTEXT_CHARS * 2).min(chars.len()).max(start);
+    let mut snippet = String::new();
+    let offset = if start > 0 {
+        snippet.push('…');
+        1
+    } else {
+        0
+    };
+    snippet.extend(&chars[start..end]);
+    if end < chars.len() {
+        snippet.push('…');
+    }
+    let highlights = spans
+        .into_iter()
+        .filter(|s| s[0] >= start && s[1] <= end)
+        .map(|s| [s[0] - start + offset, s[1] - start + offset])
+        .collect();
+    SearchHit {
+        room,
+        seq: m.seq.unwrap_or_default(),
+        id: m.id.clone(),
+        username: m.username.clone(),
+        timestamp: m.timestamp,
+        snippet,
+        highlights,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str) -> ChatMessage {
+        serde_json::from_value(serde_json::json!({
+            "id": "m", "username": "ana", "text": text,
+            "timestamp": "2026-11-30T10:00:00.000Z", "seq": 4
+        }))
+        .expect("a message")
+    }
+
+    #[test]
+    fn snippets_mark_whole_words_and_prefixes() {
+        let words = words_of("Deploy fri*");
+        let found = hit(
+            "ops".into(),
+            &message("We deploy on Friday, not redeploy."),
+            &words,
+        );
+        assert_eq!(found.snippet, "We deploy on Friday, not redeploy.");
+        let marked: Vec<String> = found
+            .highlights
+            .iter()
+            .map(|[s, e]| found.snippet.chars().skip(*s).take(e - s).collect())
+            .collect();
+        assert_eq!(marked, ["deploy", "Friday"]);
+    }
+
+    #[test]
+    fn long_texts_are_cut_around_the_match() {
+        let text = format!("{} needle {}", "a".repeat(500), "b".repeat(500));
+        let found = hit("general".into(), &message(&text), &words_of("needle"));
+        assert!(found.snippet.starts_with('…') && found.snippet.ends_with('…'));
+        let [s, e] = found.highlights[0];
+        let marked: String = found.snippet.chars().skip(s).take(e - s).collect();
+        assert_eq!(marked, "needle");
+        assert!(found.snippet.chars().count() <= CONTEXT_CHARS * 3 + 2);
+    }
+}

@@ -1,0 +1,477 @@
+//! The chat's state behind its one lock: connections, the names they hold, every room's log,
+//! the rate limits and the de-duplication memory; and how an event reaches a room's audience.
+//!
+//! Every operation that changes what clients see (a stored message, a join, a leave, a member
+//! joining a room) takes the lock, updates the state and queues the resulting packets to each
+//! client *while holding it*. Queuing is a non-blocking push into each connection's queue, so
+//! holding a `std::sync::Mutex` is right here, and it is what gives every receiver the same
+//! order: no two broadcasts interleave, and a joiner's ack always lands before the first live
+//! message after it. One lock for every room: each message is stored under it anyway (one
+//! `SQLite` writer), and a room's broadcast costs what its audience costs.
+//!
+//! The audience of `general` is every connection, joined or not (the tutorial's server sends to
+//! every socket); of any other room, the connections of its members' names.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use charla_protocol::chat::{ChatMessage, SendAck, ServerEvent, TypingNotice};
+use charla_protocol::rules::username_key;
+use smallvec::SmallVec;
+use tokio::sync::Semaphore;
+
+use super::log::{RoomLog, Rooms, Window};
+use super::rate_limit::Limiters;
+use crate::config::ServerConfig;
+use crate::names::{DeviceId, NameBook};
+use crate::store::{Loaded, RoomId, StoreHandle, GENERAL};
+use crate::throttle::Throttle;
+use crate::transport::{Encoded, Link, SendFailure, Sid};
+
+/// How many `clientId`s are remembered for de-duplication, at least.
+pub const MIN_REMEMBERED_CLIENT_IDS: usize = 10_000;
+/// `history` pages read from disk at once, server-wide.
+const CONCURRENT_READS: usize = 4;
+/// Typing starts one name may announce: one a second, three at once.
+const TYPING_PER_SEC: u32 = 1;
+const TYPING_BURST: u32 = 3;
+/// Refused joins of owned names (a wrong key or link code) one name, and one address, may
+/// have: one a second, ten at once.
+const REFUSED_JOINS_PER_SEC: u32 = 1;
+const REFUSED_JOINS_BURST: u32 = 10;
+/// Names one address may claim: twenty at once (an office starting Charla on its first
+/// morning), then two a minute. Claims are kept for months: unbounded, one script could squat
+/// every common name.
+const CLAIMS_PER_MINUTE: u32 = 2;
+const CLAIMS_BURST: u32 = 20;
+/// Link codes one name may ask for: five at once, then two a minute.
+const LINK_CODES_PER_MINUTE: u32 = 2;
+const LINK_CODES_BURST: u32 = 5;
+/// Rooms and DMs one name may make: ten at once, then two a minute.
+const CREATIONS_PER_MINUTE: u32 = 2;
+const CREATIONS_BURST: u32 = 10;
+/// Messages of a room other than `general` kept in memory (older ones are read from disk).
+pub(crate) const ROOM_WINDOW_MESSAGES: usize = 50;
+/// Bytes of a room other than `general` kept in memory: with 10,000 rooms, 640 MiB at most.
+pub(super) const ROOM_WINDOW_BYTES: usize = 64 * 1024;
+
+/// The chat. Cheap to clone.
+#[derive(Clone)]
+pub struct Chat {
+    pub(super) inner: Arc<Shared>,
+}
+
+pub(super) struct Shared {
+    state: Mutex<ChatState>,
+    pub(super) store: Option<StoreHandle>,
+    pub(super) config: Arc<ServerConfig>,
+    pub(super) epoch: String,
+    pub(super) reads: Arc<Semaphore>,
+    pub(super) cuts: Throttle,
+    pub(super) typing_floods: Throttle,
+    pub(super) refused_joins: Throttle,
+    pub(super) limits_hit: Throttle,
+}
+
+pub(super) struct Conn {
+    pub(super) link: Link,
+    pub(super) username: Option<String>,
+    /// The name's uniqueness key ([`username_key`]), computed once at the join.
+    pub(super) key: String,
+    /// The device that proved the name; `None` for a guest.
+    pub(super) device: Option<DeviceId>,
+    /// The room this connection is typing in, if any.
+    pub(super) typing: Option<RoomId>,
+    pub(super) reading_history: bool,
+}
+
+/// The connections that hold one name.
+pub(super) struct Holder {
+    /// The name as the first of them joined with it.
+    pub(super) name: String,
+    pub(super) connections: SmallVec<[Sid; 2]>,
+    /// Nobody owns the name.
+    pub(super) guest: bool,
+}
+
+/// (username key, clientId)
+pub(super) type DedupeKey = (String, String);
+
+pub(super) struct ChatState {
+    pub(super) conns: HashMap<Sid, Conn>,
+    /// username key → the connections that hold the name.
+    pub(super) names: HashMap<String, Holder>,
+    pub(super) rooms: Rooms,
+    pub(super) book: Arc<NameBook>,
+    pub(super) refused_by_name: Limiters<String>,
+    pub(super) refused_by_address: Limiters<IpAddr>,
+    pub(super) claims_by_address: Limiters<IpAddr>,
+    pub(super) link_codes_by_name: Limiters<String>,
+    pub(super) creations_by_name: Limiters<String>,
+    pub(super) accepted: AcceptedIds,
+    pub(super) by_name: Limiters<String>,
+    pub(super) by_address: Limiters<IpAddr>,
+    pub(super) typing_starts: Limiters<String>,
+    /// Read markers moved since they were last written: (name key, room).
+    pub(super) markers_due: HashSet<(String, RoomId)>,
+    /// The next room number, for a chat without a store.
+    pub(super) next_room: RoomId,
+}
+
+/// `clientId`s already stored, per author, with the ack they got, oldest evicted first.
+pub(super) struct AcceptedIds {
+    pub(super) acks: HashMap<DedupeKey, SendAck>,
+    order: VecDeque<DedupeKey>,
+    capacity: usize,
+}
+
+impl AcceptedIds {
+    pub(super) fn insert(&mut self, key: DedupeKey, ack: SendAck) {
+        if self.acks.insert(key.clone(), ack).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.acks.remove(&old);
+            }
+        }
+    }
+}
+
+pub(super) fn send_ack(message: &ChatMessage, seq: u64) -> SendAck {
+    SendAck {
+        ok: true,
+        id: message.id.clone(),
+        seq,
+        timestamp: message.timestamp,
+        room: message.room.clone(),
+    }
+}
+
+impl Chat {
+    /// A chat resuming from what the store held (`store` is `None` for a history kept only
+    /// in memory).
+    #[must_use]
+    pub fn new(
+        loaded: Loaded,
+        store: Option<StoreHandle>,
+        book: Arc<NameBook>,
+        config: Arc<ServerConfig>,
+    ) -> Self {
+        let mut accepted = AcceptedIds {
+            acks: HashMap::new(),
+            order: VecDeque::new(),
+            capacity: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
+        };
+        for m in &loaded.recent_ids {
+            if let (Some(client_id), Some(seq)) = (&m.client_id, m.seq) {
+                accepted.insert(
+                    (username_key(&m.username), client_id.clone()),
+                    send_ack(m, seq),
+                );
+            }
+        }
+        let mut general_window = Window::new(config.history_limit, usize::MAX);
+        for message in loaded.recent {
+            general_window.push(message);
+        }
+        let mut rooms = Rooms::default();
+        rooms.insert(RoomLog::general(
+            general_window,
+            loaded.last_seq,
+            loaded.oldest_seq,
+        ));
+        for room in loaded.rooms {
+            let window = Window::new(ROOM_WINDOW_MESSAGES, ROOM_WINDOW_BYTES);
+            rooms.insert(RoomLog::stored(room, window));
+        }
+        for (key, room, seq) in loaded.markers {
+            if let Some(log) = rooms.get_mut(room) {
+                log.markers.insert(key, seq);
+            }
+        }
+        let next_room = rooms.all().map(|r| r.id).max().unwrap_or(GENERAL) + 1;
+        Self {
+            inner: Arc::new(Shared {
+                state: Mutex::new(ChatState {
+                    conns: HashMap::new(),
+                    names: HashMap::new(),
+                    rooms,
+                    book,
+                    refused_by_name: Limiters::with_burst(
+                        REFUSED_JOINS_PER_SEC,
+                        REFUSED_JOINS_BURST,
+                    ),
+                    refused_by_address: Limiters::with_burst(
+                        REFUSED_JOINS_PER_SEC,
+                        REFUSED_JOINS_BURST,
+                    ),
+                    claims_by_address: Limiters::per_minute(CLAIMS_PER_MINUTE, CLAIMS_BURST),
+                    link_codes_by_name: Limiters::per_minute(
+                        LINK_CODES_PER_MINUTE,
+                        LINK_CODES_BURST,
+                    ),
+                    creations_by_name: Limiters::per_minute(CREATIONS_PER_MINUTE, CREATIONS_BURST),
+                    accepted,
+                    by_name: Limiters::new(config.rate_limit_per_sec),
+                    by_address: Limiters::new(config.rate_limit_per_address_per_sec),
+                    typing_starts: Limiters::with_burst(TYPING_PER_SEC, TYPING_BURST),
+                    markers_due: HashSet::new(),
+                    next_room,
+                }),
+                store,
+                epoch: loaded.epoch,
+                config,
+                reads: Arc::new(Semaphore::new(CONCURRENT_READS)),
+                cuts: Throttle::new(),
+                typing_floods: Throttle::new(),
+                refused_joins: Throttle::new(),
+                limits_hit: Throttle::new(),
+            }),
+        }
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, ChatState> {
+        // A panic while holding the lock cannot leave the state half-updated in a way that
+        // matters more than stopping the whole chat would, so poisoning is ignored.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers a connection as an audience of `general` (idempotent).
+    pub fn connect(&self, link: &Link) {
+        self.lock().conns.entry(link.id()).or_insert_with(|| Conn {
+            link: link.clone(),
+            username: None,
+            key: String::new(),
+            device: None,
+            typing: None,
+            reading_history: false,
+        });
+    }
+
+    /// Forgets a connection; its name is free again and everyone is told it left.
+    pub fn leave(&self, sid: Sid) {
+        let mut state = self.lock();
+        state.remove_all(vec![sid], &self.inner.cuts);
+    }
+}
+
+impl ChatState {
+    /// Every name joined, once each, and those of them that are guests'.
+    pub(super) fn users(&self) -> (Vec<String>, Vec<String>) {
+        // Sorted by the keys computed at each join: normalizing and case-folding thousands of
+        // names at every comparison made a join of the 3,000th user take tens of milliseconds
+        // under the lock.
+        let mut holders: Vec<(&str, &Holder)> = self
+            .names
+            .iter()
+            .map(|(key, h)| (key.as_str(), h))
+            .collect();
+        holders.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let users = holders.iter().map(|(_, h)| h.name.clone()).collect();
+        let guests = holders
+            .iter()
+            .filter(|(_, h)| h.guest)
+            .map(|(_, h)| h.name.clone())
+            .collect();
+        (users, guests)
+    }
+
+    /// Lets go of `sid`'s hold on the name `key`; true when nobody holds it any more.
+    pub(super) fn release_hold(&mut self, sid: Sid, key: &str, device: Option<DeviceId>) -> bool {
+        if let Some(device) = device {
+            self.book.mark_seen(device);
+        }
+        let Some(holder) = self.names.get_mut(key) else {
+            return false;
+        };
+        holder.connections.retain(|held| *held != sid);
+        if holder.connections.is_empty() {
+            self.names.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The connections of a name, if it is joined.
+    pub(super) fn connections_of(&self, key: &str) -> impl Iterator<Item = Sid> + '_ {
+        self.names
+            .get(key)
+            .into_iter()
+            .flat_map(|holder| holder.connections.iter().copied())
+    }
+
+    /// The connections a room's events go to.
+    pub(super) fn audience(&self, room: RoomId) -> Vec<Sid> {
+        match self.rooms.get(room) {
+            Some(log) if log.is_general() => self.conns.keys().copied().collect(),
+            Some(log) => log
+                .members
+                .keys()
+                .flat_map(|key| self.connections_of(key))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Queues `event` to a room's audience but `except`. Connections whose queue is full are
+    /// cut (they reconnect and replay), closed ones forgotten, and the others told they left.
+    pub(super) fn broadcast_room(
+        &mut self,
+        room: RoomId,
+        event: &ServerEvent,
+        except: Option<Sid>,
+        cuts: &Throttle,
+    ) {
+        if room == GENERAL {
+            self.broadcast(event, except, cuts);
+        } else {
+            let audience = self.audience(room);
+            let gone = self.send_to(event, audience.into_iter(), except, cuts);
+            self.remove_all(gone, cuts);
+        }
+    }
+
+    /// Queues `event` to every connection of the name `key` but `except`.
+    pub(super) fn tell_name(
+        &mut self,
+        key: &str,
+        event: &ServerEvent,
+        except: Option<Sid>,
+        cuts: &Throttle,
+    ) {
+        let targets: Vec<Sid> = self.connections_of(key).collect();
+        let gone = self.send_to(event, targets.into_iter(), except, cuts);
+        self.remove_all(gone, cuts);
+    }
+
+    /// Queues `event` to every connection but `except` (`general`'s audience).
+    ///
+    /// The payload is encoded once; every queue gets a reference to the same bytes.
+    pub(super) fn broadcast(&mut self, event: &ServerEvent, except: Option<Sid>, cuts: &Throttle) {
+        let gone = self.send_all(event, except, cuts);
+        self.remove_all(gone, cuts);
+    }
+
+    /// Queues `event` to every connection but `except`; returns those that must be removed.
+    fn send_all(&self, event: &ServerEvent, except: Option<Sid>, cuts: &Throttle) -> Vec<Sid> {
+        let Some(encoded) = encode(event) else {
+            return Vec::new();
+        };
+        self.conns
+            .iter()
+            .filter(|(sid, _)| Some(**sid) != except)
+            .filter_map(|(sid, conn)| deliver(*sid, conn, &encoded, event.name(), cuts))
+            .collect()
+    }
+
+    /// Queues `event` to `targets` but `except`; returns those that must be removed.
+    fn send_to(
+        &self,
+        event: &ServerEvent,
+        targets: impl Iterator<Item = Sid>,
+        except: Option<Sid>,
+        cuts: &Throttle,
+    ) -> Vec<Sid> {
+        let Some(encoded) = encode(event) else {
+            return Vec::new();
+        };
+        targets
+            .filter(|sid| Some(*sid) != except)
+            .filter_map(|sid| {
+                let conn = self.conns.get(&sid)?;
+                deliver(sid, conn, &encoded, event.name(), cuts)
+            })
+            .collect()
+    }
+
+    /// The event that says `username` stopped typing in `room`.
+    pub(super) fn stopped_typing(&self, username: String, room: RoomId) -> ServerEvent {
+        ServerEvent::Typing(TypingNotice {
+            username,
+            typing: false,
+            room: self
+                .rooms
+                .get(room)
+                .and_then(super::log::RoomLog::wire_name),
+        })
+    }
+
+    /// Removes connections and tells the others who left — iteratively: a `user-left` that
+    /// finds more full queues adds them to the work list instead of recursing (thousands of
+    /// clients stalled by one network blip must not overflow the stack).
+    pub(super) fn remove_all(&mut self, mut gone: Vec<Sid>, cuts: &Throttle) {
+        let mut rounds = 0usize;
+        while !gone.is_empty() {
+            rounds += 1;
+            let mut left: Vec<(RoomId, ServerEvent)> = Vec::new();
+            for sid in gone.drain(..) {
+                let Some(conn) = self.conns.remove(&sid) else {
+                    continue;
+                };
+                let Some(name) = conn.username else {
+                    continue;
+                };
+                tracing::info!(sid = %sid, username = ?name, "left");
+                let last = self.release_hold(sid, &conn.key, conn.device);
+                if let Some(room) = conn.typing.filter(|room| !last || *room != GENERAL) {
+                    // Another device still holds the name, or the room is not `general`
+                    // (whose `user-left` says it all): only its typing stops.
+                    left.push((room, self.stopped_typing(name.clone(), room)));
+                }
+                if last {
+                    left.push((GENERAL, ServerEvent::UserLeft(name)));
+                }
+            }
+            for (room, event) in left {
+                let audience = self.audience(room);
+                gone.extend(self.send_to(&event, audience.into_iter(), None, cuts));
+            }
+        }
+        if rounds > 1 {
+            tracing::warn!(
+                rounds,
+                remaining = self.conns.len(),
+                "slow clients cut in a cascade"
+            );
+        }
+    }
+}
+
+/// An event, encoded once for every queue it goes to.
+fn encode(event: &ServerEvent) -> Option<Encoded> {
+    Encoded::new(event)
+        .map_err(|e| tracing::error!(event = event.name(), error = %e, "could not encode an event"))
+        .ok()
+}
+
+/// Queues an encoded event to one connection; `Some(sid)` when the connection must be removed
+/// (its queue was full: it is cut, and reconnects to replay; or it is closed).
+fn deliver(sid: Sid, conn: &Conn, encoded: &Encoded, event: &str, cuts: &Throttle) -> Option<Sid> {
+    match conn.link.send(encoded) {
+        Ok(()) => None,
+        Err(SendFailure::Full) => {
+            cuts.warn(|suppressed| {
+                tracing::warn!(
+                    sid = %sid,
+                    peer = %conn.link.peer(),
+                    username = ?conn.username.as_deref().unwrap_or(""),
+                    suppressed,
+                    "client queue full; disconnecting it (it will reconnect and replay)"
+                );
+            });
+            conn.link.disconnect();
+            Some(sid)
+        }
+        Err(SendFailure::Closed) => Some(sid),
+        Err(e) => {
+            tracing::error!(sid = %sid, event, error = %e, "could not send an event");
+            None
+        }
+    }
+}

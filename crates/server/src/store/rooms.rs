@@ -1,0 +1,335 @@
+//! Rooms, their members, read markers and mentions, in the history database beside the
+//! messages: what a restart must find again.
+//!
+//! Members and markers refer to names by their uniqueness key (the name book's). A name that is
+//! claimed afresh (its owner released it, or it went idle) belongs to someone else: its rooms,
+//! DMs and markers are forgotten first ([`StoreHandle::forget_name`]).
+
+use std::sync::MutexGuard;
+
+use charla_protocol::chat::{ChatMessage, RoomKind, GENERAL_ROOM};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, Transaction};
+
+use super::{last_seq_of, newest, parts_to_message, row_to_parts, RoomId, StoreHandle, Writer};
+use super::{GENERAL, MESSAGE_FIELDS};
+use crate::error::{Error, Result};
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS rooms (
+    room_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    topic TEXT NOT NULL DEFAULT '',
+    creator TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO rooms (room_id, name, kind, topic, creator, created_ms)
+    VALUES (1, 'general', 'room', '', '', 0);
+CREATE TABLE IF NOT EXISTS members (
+    room_id INTEGER NOT NULL,
+    name_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    joined_ms INTEGER NOT NULL,
+    PRIMARY KEY (room_id, name_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_name ON members (name_key);
+CREATE TABLE IF NOT EXISTS read_markers (
+    name_key TEXT NOT NULL,
+    room_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (name_key, room_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mentions (
+    name_key TEXT NOT NULL,
+    room_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (name_key, room_id, seq)
+) WITHOUT ROWID;";
+
+/// A member of a room: the name's key, and the name as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The name's uniqueness key.
+    pub key: String,
+    /// The name as shown.
+    pub name: String,
+}
+
+/// A room as the store keeps it, with what the chat loads of it at start.
+#[derive(Debug, Clone)]
+pub struct StoredRoom {
+    /// Its number.
+    pub id: RoomId,
+    /// Its name (`dm:<id>` for a DM).
+    pub name: String,
+    /// Room or DM.
+    pub kind: RoomKind,
+    /// Its topic.
+    pub topic: String,
+    /// Its members.
+    pub members: Vec<Member>,
+    /// Its newest messages, oldest first.
+    pub recent: Vec<ChatMessage>,
+    /// The highest `seq` it gave.
+    pub last_seq: u64,
+    /// The lowest `seq` it still keeps (`last_seq + 1` when none).
+    pub oldest_seq: u64,
+}
+
+fn kind_text(kind: RoomKind) -> &'static str {
+    match kind {
+        RoomKind::Room => "room",
+        RoomKind::Dm => "dm",
+    }
+}
+
+impl StoreHandle {
+    fn write(&self) -> MutexGuard<'_, Writer> {
+        self.writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes a room with its first members, in one transaction; a DM (`name` `None`) is named
+    /// `dm:<its number>`. Returns the number and the name.
+    ///
+    /// # Errors
+    /// When the database cannot be written (or the name is taken: the chat checks first).
+    pub fn create_room(
+        &self,
+        name: Option<&str>,
+        kind: RoomKind,
+        topic: &str,
+        members: &[Member],
+        at: DateTime<Utc>,
+    ) -> Result<(RoomId, String)> {
+        let mut writer = self.write();
+        let tx = writer.conn.transaction()?;
+        let creator = members.first().map_or("", |m| m.key.as_str());
+        // A placeholder that no room name can be (`:`), replaced by the real one below.
+        let pending = format!("pending:{}", rand::random::<u64>());
+        tx.prepare_cached(
+            "INSERT INTO rooms (name, kind, topic, creator, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![pending, kind_text(kind), topic, creator, at.timestamp_millis()])?;
+        let id = tx.last_insert_rowid();
+        let name = name.map_or_else(|| format!("dm:{id}"), str::to_owned);
+        tx.prepare_cached("UPDATE rooms SET name = ?1 WHERE room_id = ?2")?
+            .execute(params![name, id])?;
+        for member in members {
+            insert_member(&tx, id, member, at)?;
+        }
+        tx.commit()?;
+        Ok((id, name))
+    }
+
+    /// Adds a member (nothing when it is one already).
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub fn add_member(&self, room: RoomId, member: &Member, at: DateTime<Utc>) -> Result<()> {
+        let mut writer = self.write();
+        let tx = writer.conn.transaction()?;
+        insert_member(&tx, room, member, at)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Removes a member and its read marker of the room.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub fn remove_member(&self, room: RoomId, key: &str) -> Result<()> {
+        let mut writer = self.write();
+        let tx = writer.conn.transaction()?;
+        tx.prepare_cached("DELETE FROM members WHERE room_id = ?1 AND name_key = ?2")?
+            .execute(params![room, key])?;
+        tx.prepare_cached("DELETE FROM read_markers WHERE room_id = ?1 AND name_key = ?2")?
+            .execute(params![room, key])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets every membership, marker and mention of a name claimed afresh: the person who
+    /// claims it is not the one who had it.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub fn forget_name(&self, key: &str) -> Result<()> {
+        let mut writer = self.write();
+        let tx = writer.conn.transaction()?;
+        for table in ["members", "read_markers", "mentions"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE name_key = ?1"), [key])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Sets a room's topic.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub fn set_topic(&self, room: RoomId, topic: &str) -> Result<()> {
+        self.write()
+            .conn
+            .prepare_cached("UPDATE rooms SET topic = ?1 WHERE room_id = ?2")?
+            .execute(params![topic, room])?;
+        Ok(())
+    }
+
+    /// Writes read markers (name key, room, seq), in one transaction; a marker never moves
+    /// back.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub fn save_markers(&self, markers: &[(String, RoomId, u64)]) -> Result<()> {
+        let mut writer = self.write();
+        let tx = writer.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO read_markers (name_key, room_id, seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name_key, room_id) DO UPDATE SET seq = max(seq, excluded.seq)",
+            )?;
+            for (key, room, seq) in markers {
+                upsert.execute(params![key, room, seq])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many kept messages of `room` after `after` mention `key`.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
+        Ok(self
+            .write()
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM mentions WHERE name_key = ?1 AND room_id = ?2 AND seq > ?3",
+            )?
+            .query_row(params![key, room, after], |row| row.get(0))?)
+    }
+}
+
+fn insert_member(
+    tx: &Transaction<'_>,
+    room: RoomId,
+    member: &Member,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO members (room_id, name_key, name, joined_ms) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![room, member.key, member.name, at.timestamp_millis()])?;
+    Ok(())
+}
+
+/// Forgets the mentions of messages retention removed (`seq` below `keep_from`).
+pub(super) fn drop_mentions_before(
+    tx: &Transaction<'_>,
+    room: RoomId,
+    keep_from: u64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM mentions WHERE room_id = ?1 AND seq < ?2")?
+        .execute(params![room, keep_from])?;
+    Ok(())
+}
+
+/// Records who a stored message mentions (inside its transaction).
+pub(super) fn insert_mentions(
+    tx: &Transaction<'_>,
+    room: RoomId,
+    seq: u64,
+    keys: &[String],
+) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO mentions (name_key, room_id, seq) VALUES (?1, ?2, ?3)",
+    )?;
+    for key in keys {
+        insert.execute(params![key, room, seq])?;
+    }
+    Ok(())
+}
+
+/// Every room but `general`, with its members and newest `recent` messages.
+pub(super) fn load(conn: &Connection, recent: usize) -> Result<Vec<StoredRoom>> {
+    let mut rooms = Vec::new();
+    let mut statement =
+        conn.prepare("SELECT room_id, name, kind, topic FROM rooms WHERE room_id <> ?1")?;
+    let rows = statement.query_map([GENERAL], |row| {
+        Ok((
+            row.get::<_, RoomId>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut members = conn.prepare(
+        "SELECT name_key, name FROM members WHERE room_id = ?1 ORDER BY joined_ms, name_key",
+    )?;
+    for row in rows {
+        let (id, name, kind, topic) = row?;
+        let kind = match kind.as_str() {
+            "room" => RoomKind::Room,
+            "dm" => RoomKind::Dm,
+            other => return Err(Error::Corrupt(format!("room {id}: kind {other:?}"))),
+        };
+        let members = members
+            .query_map([id], |row| {
+                Ok(Member {
+                    key: row.get(0)?,
+                    name: row.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let last_seq = last_seq_of(conn, id)?;
+        let oldest: Option<u64> = conn
+            .prepare_cached("SELECT min(seq) FROM messages WHERE room_id = ?1")?
+            .query_row([id], |row| row.get(0))?;
+        rooms.push(StoredRoom {
+            id,
+            name,
+            kind,
+            topic,
+            members,
+            recent: newest(conn, id, recent, false)?,
+            last_seq,
+            oldest_seq: oldest.unwrap_or(last_seq + 1),
+        });
+    }
+    Ok(rooms)
+}
+
+/// Every read marker: (name key, room, seq).
+pub(super) fn load_markers(conn: &Connection) -> Result<Vec<(String, RoomId, u64)>> {
+    let mut statement = conn.prepare("SELECT name_key, room_id, seq FROM read_markers")?;
+    let markers = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(markers)
+}
+
+/// The newest `limit` messages with a `clientId`, of every room, oldest first, each with its
+/// room's name (but `general`'s) and without its text (only the ids are remembered).
+pub(super) fn recent_ids(conn: &Connection, limit: usize) -> Result<Vec<ChatMessage>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {MESSAGE_FIELDS}, (SELECT name FROM rooms r WHERE r.room_id = m.room_id)
+         FROM messages m WHERE client_id IS NOT NULL ORDER BY rowid DESC LIMIT ?1"
+    ))?;
+    let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+        Ok((row_to_parts(row)?, row.get::<_, Option<String>>(8)?))
+    })?;
+    let mut messages = Vec::new();
+    for row in rows {
+        let (parts, room) = row?;
+        let mut message = parts_to_message(parts)?;
+        message.text = String::new();
+        message.room = room.filter(|name| name != GENERAL_ROOM);
+        messages.push(message);
+    }
+    messages.reverse();
+    Ok(messages)
+}

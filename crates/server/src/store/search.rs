@@ -1,0 +1,177 @@
+//! Full-text search over every message, with `SQLite`'s FTS5.
+//!
+//! `messages_fts` indexes the text of `messages` by rowid (external content: the text is not
+//! stored twice), kept by triggers inside each message's transaction, so a message is
+//! searchable the moment it is acked. Words are matched without case or diacritics (`cafe`
+//! finds `Café`), a word ending in `*` as a prefix.
+//!
+//! A search reads the newest matches in the asker's rooms first, at most [`SCAN`] of them,
+//! and ranks those (BM25): recent talk is what people look for, and a common word matching
+//! half a million messages costs what 1,000 do. The next-older 1,000 are one more request
+//! away (`before`).
+
+use charla_protocol::chat::ChatMessage;
+use rusqlite::{params, Connection};
+
+use super::{parts_to_message, row_to_parts, RoomId, StoreHandle, MESSAGE_FIELDS};
+use crate::error::Result;
+
+/// Matches read (newest first) before ranking.
+pub const SCAN: usize = 1000;
+
+pub(super) const SCHEMA: &str = "
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+    text, room_id UNINDEXED,
+    content = 'messages', content_rowid = 'rowid',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, text, room_id) VALUES (new.rowid, new.text, new.room_id);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, text, room_id)
+        VALUES ('delete', old.rowid, old.text, old.room_id);
+END;";
+
+/// Makes the index, and fills it from the messages already stored when it is new (a database
+/// from before search).
+pub(super) fn create(conn: &Connection) -> Result<()> {
+    let existed: bool = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'")?
+        .exists([])?;
+    conn.execute_batch(SCHEMA)?;
+    if !existed {
+        let count: i64 = conn.query_row("SELECT count(*) FROM messages", [], |row| row.get(0))?;
+        if count > 0 {
+            conn.execute_batch("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")?;
+            tracing::info!(messages = count, "history from before search: indexed");
+        }
+    }
+    Ok(())
+}
+
+/// A query as FTS5 reads it: each word quoted (so no word is ever syntax), a trailing `*`
+/// kept as a prefix match, all of them required. `None` when no word is left.
+#[must_use]
+pub fn fts_query(typed: &str) -> Option<String> {
+    let words: Vec<String> = typed
+        .split_whitespace()
+        .filter_map(|word| {
+            let prefix = word.ends_with('*');
+            let bare: String = word
+                .trim_end_matches('*')
+                .chars()
+                .filter(|c| *c != '"')
+                .collect();
+            (!bare.is_empty()).then(|| {
+                if prefix {
+                    format!("\"{bare}\"*")
+                } else {
+                    format!("\"{bare}\"")
+                }
+            })
+        })
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// One match, as the store finds it.
+pub struct Found {
+    /// Its room.
+    pub room: RoomId,
+    /// The message.
+    pub message: ChatMessage,
+}
+
+/// A page of a ranking.
+pub struct Ranked {
+    /// The matches of this page, best first.
+    pub found: Vec<Found>,
+    /// More of the ranking follows.
+    pub more: bool,
+    /// When the scan was full: the oldest rowid it read, below which older matches are.
+    pub next: Option<u64>,
+}
+
+impl StoreHandle {
+    /// Matches of `query` (an [`fts_query`]) in `rooms`: the newest [`SCAN`] stored before
+    /// `before` (a rowid; `None`: all), ranked, `limit` of them after `offset`. Blocking: call
+    /// it off the async threads.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub fn search(
+        &self,
+        query: &str,
+        rooms: &[RoomId],
+        before: Option<u64>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Ranked> {
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let rooms = serde_json::to_string(rooms).unwrap_or_else(|_| "[]".to_owned());
+        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let mut scan = writer.conn.prepare_cached(&format!(
+            "SELECT count(*), min(found) FROM (
+                SELECT rowid AS found FROM messages_fts
+                WHERE messages_fts MATCH ?1 AND rowid < ?2
+                  AND room_id IN (SELECT value FROM json_each(?3))
+                ORDER BY rowid DESC LIMIT {SCAN})"
+        ))?;
+        let (scanned, oldest): (usize, Option<u64>) = scan
+            .query_row(params![query, before, rooms], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+        let mut statement = writer.conn.prepare_cached(&format!(
+            "WITH recent AS (
+                SELECT rowid AS found, bm25(messages_fts) AS score FROM messages_fts
+                WHERE messages_fts MATCH ?1 AND rowid < ?2
+                  AND room_id IN (SELECT value FROM json_each(?3))
+                ORDER BY rowid DESC LIMIT {SCAN}
+            )
+            SELECT {MESSAGE_FIELDS}, m.room_id FROM recent
+            JOIN messages m ON m.rowid = recent.found
+            ORDER BY recent.score, recent.found DESC LIMIT ?4 OFFSET ?5"
+        ))?;
+        let rows = statement.query_map(
+            params![query, before, rooms, count(limit), count(offset)],
+            |row| Ok((row_to_parts(row)?, row.get::<_, RoomId>(8)?)),
+        )?;
+        let mut found = Vec::new();
+        for row in rows {
+            let (parts, room) = row?;
+            found.push(Found {
+                room,
+                message: parts_to_message(parts)?,
+            });
+        }
+        Ok(Ranked {
+            more: offset + found.len() < scanned,
+            next: oldest.filter(|_| scanned >= SCAN),
+            found,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_is_quoted_and_prefixes_kept() {
+        assert_eq!(
+            fts_query("deploy friday").as_deref(),
+            Some("\"deploy\" \"friday\"")
+        );
+        assert_eq!(fts_query("dep*").as_deref(), Some("\"dep\"*"));
+        assert_eq!(
+            fts_query("a\"b OR NEAR( -x").as_deref(),
+            Some("\"ab\" \"OR\" \"NEAR(\" \"-x\"")
+        );
+        assert_eq!(fts_query("  ** \" "), None);
+    }
+}
