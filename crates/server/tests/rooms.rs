@@ -18,6 +18,8 @@ const KEY_A: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a
 const KEY_B: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
 const KEY_C: &str = "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3";
 const QUIET: Duration = Duration::from_millis(300);
+/// Messages are indexed for search once a second.
+const INDEXED: Duration = Duration::from_millis(1500);
 
 fn code_of(ack: &Value) -> ErrorCode {
     Refusal::from_ack(ack)
@@ -311,6 +313,7 @@ async fn a_direct_message_is_invisible_to_everyone_else_on_every_path() {
     }
     eve.emit("typing", vec![json!({"room": room, "typing": true})])
         .await;
+    tokio::time::sleep(INDEXED).await;
     let found: SearchResults = parse(
         eve.emit_ack("search", vec![json!({"query": "pineapple"})])
             .await,
@@ -585,6 +588,7 @@ async fn search_finds_words_in_the_asker_s_rooms_with_snippets() {
     say(&mut ana, "ops", "The Café deploy is on Friday").await;
     say(&mut ana, "general", "lunch at the cafe?").await;
     say(&mut ana, "ops", "unrelated").await;
+    tokio::time::sleep(INDEXED).await;
 
     let found: SearchResults = parse(ana.emit_ack("search", vec![json!({"query": "CAFE"})]).await);
     let rooms: Vec<&str> = found.results.iter().map(|r| r.room.as_str()).collect();

@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use charla_protocol::chat::ChatMessage;
@@ -101,6 +101,9 @@ struct Writer {
     conn: Connection,
     /// Each room's next `seq`, read from the database the first time the room is written.
     next_seq: HashMap<RoomId, u64>,
+    /// The next message's rowid: never one given before, even when retention emptied the
+    /// table (the search index refers to messages by rowid).
+    next_rowid: i64,
     retention: Option<u64>,
 }
 
@@ -152,15 +155,17 @@ pub fn open(path: &Path, options: StoreOptions) -> Result<(StoreHandle, Loaded)>
     let mut conn = connect(path)?;
     // Before the size cap: moving the old table holds it twice for a moment.
     migrate_to_rooms(&mut conn)?;
-    search::create(&conn)?;
+    search::create(&mut conn)?;
     cap_size(&conn, options.max_bytes)?;
     // Checkpoints run on their own thread (below), not inside a message's commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let epoch = epoch(&conn)?;
     let loaded = load(&conn, &options, epoch)?;
+    let next_rowid = search::next_rowid(&conn)?;
     let writer = Arc::new(Mutex::new(Writer {
         conn,
         next_seq: HashMap::from([(GENERAL, loaded.last_seq + 1)]),
+        next_rowid,
         retention: options.retention,
     }));
     let (alive, stopped) = std::sync::mpsc::sync_channel::<()>(0);
@@ -177,7 +182,8 @@ pub fn open(path: &Path, options: StoreOptions) -> Result<(StoreHandle, Loaded)>
     ))
 }
 
-/// Copies the WAL into the database every second, until every store handle is gone.
+/// Every second, until every store handle is gone: indexes the messages stored since for
+/// search, and copies the WAL into the database.
 fn checkpoint_loop(writer: &Mutex<Writer>, stopped: &std::sync::mpsc::Receiver<()>) {
     let checkpoint = |mode: &str| {
         let writer = writer
@@ -187,14 +193,24 @@ fn checkpoint_loop(writer: &Mutex<Writer>, stopped: &std::sync::mpsc::Receiver<(
             .conn
             .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
     };
+    let index = || {
+        let mut writer = writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        search::index_new(&mut writer.conn, search::BATCH)
+    };
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
         stopped.recv_timeout(CHECKPOINT_EVERY)
     {
+        if let Err(e) = index() {
+            tracing::warn!(error = %e, "could not index new messages for search; retrying in a second");
+        }
         if let Err(e) = checkpoint("PASSIVE") {
             tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
         }
     }
     // A last one, so a clean shutdown leaves an empty WAL.
+    let _ = index();
     let _ = checkpoint("TRUNCATE");
 }
 
@@ -232,6 +248,13 @@ impl Storage {
 }
 
 impl StoreHandle {
+    /// The one connection, for one operation.
+    fn write(&self) -> MutexGuard<'_, Writer> {
+        self.writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Stores a draft as the next message of `room`, accepted `at`, and returns it with its
     /// `seq`. Call it under the room's lock, so that `seq` order is publishing order.
     ///
@@ -243,10 +266,7 @@ impl StoreHandle {
         draft: Draft,
         at: DateTime<Utc>,
     ) -> std::result::Result<ChatMessage, NotStored> {
-        let mut writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut writer = self.write();
         let writer = &mut *writer;
         let next = match writer.next_seq.get(&room) {
             Some(next) => *next,
@@ -256,13 +276,14 @@ impl StoreHandle {
         let message = draft.into_message(next, at);
         match insert(
             &mut writer.conn,
-            room,
+            (room, writer.next_rowid),
             &message,
             &mention_keys,
             writer.retention,
         ) {
             Ok(()) => {
                 writer.next_seq.insert(room, next + 1);
+                writer.next_rowid += 1;
                 Ok(message)
             }
             Err(e) => {
@@ -282,10 +303,7 @@ impl StoreHandle {
     /// # Errors
     /// When the database cannot be read or written.
     pub fn expire_before(&self, room: RoomId, cutoff: DateTime<Utc>) -> Result<Option<u64>> {
-        let mut writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut writer = self.write();
         let writer = &mut *writer;
         let cutoff = charla_protocol::timestamp::format(&cutoff);
         let oldest: Option<u64> = writer
@@ -343,10 +361,7 @@ impl StoreHandle {
     /// # Errors
     /// When the database cannot be read.
     pub fn page_before(&self, room: RoomId, before: u64, limit: usize) -> Result<Vec<ChatMessage>> {
-        let writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let writer = self.write();
         let mut statement = writer.conn.prepare_cached(&format!(
             "SELECT {MESSAGE_FIELDS} FROM messages
              WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
@@ -606,17 +621,18 @@ fn load(conn: &Connection, options: &StoreOptions, epoch: String) -> Result<Load
     })
 }
 
-/// Stores one message of `room` (one commit), dropping what retention no longer keeps of it.
+/// Stores one message of `room` as row `rowid` (one commit), dropping what retention no longer
+/// keeps of the room.
 fn insert(
     conn: &mut Connection,
-    room: RoomId,
+    (room, rowid): (RoomId, i64),
     m: &ChatMessage,
     mention_keys: &[String],
     retention: Option<u64>,
 ) -> rusqlite::Result<()> {
     const INSERT: &str = "INSERT INTO messages
-         (room_id, seq, id, username, text, timestamp, client_id, guest, mentions)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+         (room_id, seq, id, username, text, timestamp, client_id, guest, mentions, rowid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
     let seq = m.seq.unwrap_or_default();
     let mentioned = (!m.mentions.is_empty()).then(|| m.mentions.join("\n"));
     let row = params![
@@ -628,7 +644,8 @@ fn insert(
         charla_protocol::timestamp::format(&m.timestamp),
         m.client_id,
         m.guest,
-        mentioned
+        mentioned,
+        rowid
     ];
     if retention.is_none() && mention_keys.is_empty() {
         // One statement is its own transaction.
@@ -845,6 +862,63 @@ mod tests {
         );
         let next = store.append(GENERAL, draft(0), Utc::now()).expect("stored");
         assert_eq!(next.seq, Some(count + 1), "never a seq a client has seen");
+    }
+
+    /// The index follows the messages through retention and an emptied table: no removed
+    /// message is found, no rowid is given twice, and FTS5's own check passes.
+    #[test]
+    fn search_follows_retention_and_never_reuses_a_rowid() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("history.db");
+        let (store, _) = open(&path, options(None)).expect("opens");
+        let old = Utc::now() - chrono::TimeDelta::days(3);
+        let say = |n: u64, text: &str, at| {
+            let mut draft = draft(n);
+            draft.text = text.to_owned();
+            store.append(GENERAL, draft, at).expect("stored");
+        };
+        say(1, "apple pie", old);
+        say(2, "apple tart", old);
+        say(3, "not indexed yet: apple", old);
+        let index = || {
+            let mut writer = store.write();
+            search::index_new(&mut writer.conn, search::BATCH).expect("indexes")
+        };
+        assert_eq!(index(), 3);
+        assert_eq!(index(), 0, "nothing new");
+        let found = |query: &str| {
+            let query = fts_query(query).expect("a query");
+            let ranked = store
+                .search(&query, &[GENERAL], None, 0, 10)
+                .expect("searches");
+            let mut seqs: Vec<u64> = ranked.found.iter().filter_map(|f| f.message.seq).collect();
+            seqs.sort_unstable();
+            seqs
+        };
+        assert_eq!(found("apple"), [1, 2, 3]);
+        assert_eq!(found("ap*"), [1, 2, 3]);
+        // Retention empties the table; the next message must not take rowid 1 again.
+        store.expire_before(GENERAL, Utc::now()).expect("expires");
+        assert!(
+            found("apple").is_empty(),
+            "removed messages leave the index"
+        );
+        say(4, "apple crumble", Utc::now());
+        assert!(
+            found("crumble").is_empty(),
+            "not indexed until the next pass"
+        );
+        assert_eq!(index(), 1);
+        assert_eq!(found("apple"), [4]);
+        drop(store);
+        let (store, _) = open(&path, options(None)).expect("reopens");
+        let writer = store.write();
+        writer
+            .conn
+            .execute_batch(
+                "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+            )
+            .expect("the index matches the messages");
     }
 
     #[test]

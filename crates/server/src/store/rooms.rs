@@ -5,13 +5,11 @@
 //! claimed afresh (its owner released it, or it went idle) belongs to someone else: its rooms,
 //! DMs and markers are forgotten first ([`StoreHandle::forget_name`]).
 
-use std::sync::MutexGuard;
-
 use charla_protocol::chat::{ChatMessage, RoomKind, GENERAL_ROOM};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, Transaction};
 
-use super::{last_seq_of, newest, parts_to_message, row_to_parts, RoomId, StoreHandle, Writer};
+use super::{last_seq_of, newest, parts_to_message, row_to_parts, RoomId, StoreHandle};
 use super::{GENERAL, MESSAGE_FIELDS};
 use crate::error::{Error, Result};
 
@@ -85,12 +83,6 @@ fn kind_text(kind: RoomKind) -> &'static str {
 }
 
 impl StoreHandle {
-    fn write(&self) -> MutexGuard<'_, Writer> {
-        self.writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Makes a room with its first members, in one transaction; a DM (`name` `None`) is named
     /// `dm:<its number>`. Returns the number and the name.
     ///
