@@ -121,3 +121,55 @@ test('a page from another origin is refused, on polling and on websocket', async
     }
   }
 });
+
+// Rooms and a direct message, as any Socket.IO client uses them: owned names (a device key in
+// the join), a room made and joined, its messages to its members only, a DM the third person
+// cannot open, read markers, and search. One client on polling, one upgraded, one on websocket.
+test('a room and a direct message, with read markers and search', async () => {
+  const key = (c) => c.repeat(64);
+  const ana = client({ transports: ['polling'] });
+  const bo = client({});
+  const eve = client({ transports: ['websocket'] });
+  try {
+    await Promise.all([connected(ana), connected(bo), connected(eve)]);
+    for (const [c, name, k] of [[ana, 'ana-r', 'a'], [bo, 'bo-r', 'b'], [eve, 'eve-r', 'e']]) {
+      const joined = await c.emitWithAck('join', name, { key: key(k) });
+      assert.equal(joined.owned, true, `${name} owns its name`);
+      assert.equal(joined.rooms[0].room, 'general');
+    }
+    const made = await ana.emitWithAck('room-create', { room: 'Interop', topic: 'from node' });
+    assert.deepEqual([made.ok, made.room.room, made.room.members], [true, 'interop', ['ana-r']]);
+    const memberJoined = once(ana, 'member-joined');
+    const entered = await bo.emitWithAck('room-join', { room: 'interop' });
+    assert.deepEqual(entered.room.members, ['ana-r', 'bo-r']);
+    assert.deepEqual(await memberJoined, { room: 'interop', username: 'bo-r' });
+
+    const eveGot = [];
+    eve.on('message', (m) => eveGot.push(m));
+    const toBo = once(bo, 'message');
+    const sent = await ana.emitWithAck('chat-message', { text: 'hi @bo-r, release at 5', room: 'interop', clientId: 'r1' });
+    assert.deepEqual([sent.ok, sent.seq, sent.room], [true, 1, 'interop']);
+    const got = await toBo;
+    assert.deepEqual([got.room, got.seq, got.mentions], ['interop', 1, ['bo-r']]);
+
+    const dm = await eve.emitWithAck('dm-open', { username: 'ana-r' });
+    assert.equal(dm.room.kind, 'dm');
+    const secret = await eve.emitWithAck('chat-message', { text: 'psst', room: dm.room.room });
+    assert.equal(secret.ok, true);
+    const refused = await bo.emitWithAck('history', { room: dm.room.room, before: 10 });
+    assert.deepEqual([refused.ok, refused.error.code], [false, 'no_such_room']);
+
+    const marker = once(bo, 'read-marker');
+    assert.deepEqual(await bo.emitWithAck('read', { room: 'interop', seq: 1 }), { ok: true });
+    assert.deepEqual(await marker, { room: 'interop', read: 1, unread: 0, mentions: 0 });
+
+    await new Promise((r) => setTimeout(r, 1500)); // indexed once a second
+    const found = await bo.emitWithAck('search', { query: 'release' });
+    assert.deepEqual(found.results.map((r) => [r.room, r.seq]), [['interop', 1]]);
+    const none = await bo.emitWithAck('search', { query: 'psst' });
+    assert.deepEqual(none.results, [], 'a DM of others is never found');
+    assert.deepEqual(eveGot.filter((m) => m.room === 'interop'), [], 'eve is not in the room');
+  } finally {
+    for (const c of [ana, bo, eve]) c.close();
+  }
+});

@@ -7,7 +7,7 @@ long-polling, then the upgrade to WebSocket, which must succeed), and polling on
 poll must hold at most 16 packets, the most python-engineio accepts). The server runs on a free
 port on 127.0.0.1 with in-memory history and its default rate limit (the burst is 50 messages
 from a fresh connection: exactly the default allowance of 10/s for five seconds), and must
-exit 0 on SIGTERM.
+exit 0 on SIGTERM. Owned names use rooms and a DM the same way.
 """
 
 import os
@@ -179,6 +179,45 @@ class Cases:
         linked = second.call('join', (name, {'key': secrets.token_hex(32), 'link': link['code']}), timeout=TIMEOUT)
         self.assertIs(linked.get('owned'), True, linked)
         self.assertEqual(linked['users'].count(name), 1, linked)
+
+    def test_a_room_and_a_direct_message(self):
+        """Owned names make and join a room, talk in it (a third client does not hear it), open
+        a DM the third cannot read, move a read marker (every connection is told), and search."""
+        names = [f'py-{who}-{self.TAG}' for who in ('ana', 'bo', 'eve')]
+        clients = []
+        for name in names:
+            client, inbox = self.connect()
+            joined = client.call('join', (name, {'key': secrets.token_hex(32)}), timeout=TIMEOUT)
+            self.assertIs(joined.get('owned'), True, joined)
+            self.assertEqual(joined['rooms'][0]['room'], 'general', joined)
+            clients.append((client, inbox))
+        (ana, _), (bo, bo_inbox), (eve, eve_inbox) = clients
+        room = f'py-{self.TAG}'
+        made = ana.call('room-create', {'room': room, 'topic': 'from python'}, timeout=TIMEOUT)
+        self.assertEqual(made['room']['members'], [names[0]], made)
+        entered = bo.call('room-join', {'room': room}, timeout=TIMEOUT)
+        self.assertEqual(entered['room']['members'], names[:2], entered)
+        sent = ana.call('chat-message', {'text': 'ship the wheel', 'room': room}, timeout=TIMEOUT)
+        self.assertEqual((sent.get('ok'), sent.get('seq'), sent.get('room')), (True, 1, room), sent)
+        heard = bo_inbox.wait_for(lambda messages: any(m.get('room') == room for m in messages))
+        self.assertTrue(heard, f'bo got {bo_inbox.messages}{self.server_log()}')
+        dm = eve.call('dm-open', {'username': names[0]}, timeout=TIMEOUT)
+        self.assertEqual(dm['room']['kind'], 'dm', dm)
+        eve.call('chat-message', {'text': 'a secret', 'room': dm['room']['room']}, timeout=TIMEOUT)
+        refused = bo.call('history', {'room': dm['room']['room'], 'before': 10}, timeout=TIMEOUT)
+        self.assertEqual(refused.get('error', {}).get('code'), 'no_such_room', refused)
+        markers = []
+        bo.on('read-marker', markers.append)
+        self.assertEqual(bo.call('read', {'room': room, 'seq': 1}, timeout=TIMEOUT), {'ok': True})
+        deadline = time.monotonic() + TIMEOUT
+        while not markers and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(markers, [{'room': room, 'read': 1, 'unread': 0, 'mentions': 0}])
+        time.sleep(1.5)  # messages are indexed for search once a second
+        found = bo.call('search', {'query': 'wheel'}, timeout=TIMEOUT)
+        self.assertEqual([(r['room'], r['seq']) for r in found['results']], [(room, 1)], found)
+        self.assertEqual(bo.call('search', {'query': 'secret'}, timeout=TIMEOUT)['results'], [])
+        self.assertFalse(any(m.get('room') == room for m in eve_inbox.messages), 'eve is not in the room')
 
     def test_chat_message_acks_and_echoes_same_id_and_seq(self):
         """`chat-message` is acked with {ok, id, seq, timestamp} and comes back with that id and seq."""
