@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use charla_client::settings::{Config, NotificationSettings, Preferences, TraySettings};
 use charla_client::{ClientEvent, ConnectionStatus, DisconnectReason, OutboxEntry, OutboxState};
-use charla_protocol::chat::{ChatMessage, DeviceLink, ErrorCode, Refusal};
+use charla_protocol::chat::{
+    ChatMessage, DeviceLink, ErrorCode, MemberChange, ReadMarker, Refusal, RoomInfo, RoomKind,
+    RoomState,
+};
 use ts_rs::TS;
 
 use crate::error::{AppErrorKind, Body};
@@ -32,6 +35,11 @@ fn generate() -> String {
         OutboxEntry::decl(&cfg),
         DisconnectReason::decl(&cfg),
         ConnectionStatus::decl(&cfg),
+        RoomKind::decl(&cfg),
+        RoomInfo::decl(&cfg),
+        RoomState::decl(&cfg),
+        MemberChange::decl(&cfg),
+        ReadMarker::decl(&cfg),
         ClientEvent::decl(&cfg),
         NotificationSettings::decl(&cfg),
         TraySettings::decl(&cfg),

@@ -57,7 +57,9 @@ impl Notifier {
     pub fn observe(self: &Arc<Self>, event: &ClientEvent) {
         match event {
             ClientEvent::Joined { username, .. } => lock(&self.me).clone_from(username),
-            ClientEvent::Message(message) => {
+            // The window shows `general` only, so far: other rooms' messages are not its to
+            // announce.
+            ClientEvent::Message(message) if message.room.is_none() => {
                 let me = lock(&self.me).clone();
                 let preferences = self.store.preferences();
                 let now = Instant::now();

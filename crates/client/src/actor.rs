@@ -14,13 +14,13 @@
 //! a rate-limited server is below the rate anyway. The tutorial's server never acks nor refuses:
 //! there everything pending goes at once, as before.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use charla_protocol::chat::{
     parse_ack, ChatMessage, ClientRequest, DeviceForgotten, DeviceLink, ErrorCode, HistoryPage,
-    HistoryRequest, JoinAck, JoinRequest, OutgoingMessage, Refusal, SendAck, ServerEvent,
-    INVALID_TOKEN, MAX_HISTORY_PAGE,
+    HistoryRequest, JoinAck, JoinRequest, OutgoingMessage, Refusal, RoomEntered, RoomJoin,
+    RoomReplay, SendAck, ServerEvent, INVALID_TOKEN, MAX_HISTORY_PAGE,
 };
 use charla_protocol::{EnginePacket, EventName, SocketKind, SocketPacket};
 use futures_util::StreamExt;
@@ -39,10 +39,12 @@ use crate::transport::{self, ConnectError, Ws};
 
 /// What the handle asks of the task.
 pub(crate) enum Command {
-    Send(String, oneshot::Sender<Result<OutboxEntry>>),
+    Send(String, Option<String>, oneshot::Sender<Result<OutboxEntry>>),
     Retry(String, oneshot::Sender<Result<()>>),
     Discard(String, oneshot::Sender<Result<()>>),
-    Typing(bool),
+    Typing(Option<String>, bool),
+    /// A request whose answer goes back as it came (rooms, DMs, pages, markers, search).
+    Ask(ClientRequest, oneshot::Sender<Result<Value>>),
     LinkCode(oneshot::Sender<Result<DeviceLink>>),
     ForgetDevice(oneshot::Sender<Result<DeviceForgotten>>),
     ReconnectNow,
@@ -84,6 +86,8 @@ enum Pending {
     History,
     LinkCode(oneshot::Sender<Result<DeviceLink>>),
     ForgetDevice(oneshot::Sender<Result<DeviceForgotten>>),
+    /// A [`Command::Ask`]: what was asked (to learn from its answer), and where the answer goes.
+    Asked(ClientRequest, oneshot::Sender<Result<Value>>),
 }
 
 /// Pages of history fetched at most while catching up after a reconnect; what lies beyond is
@@ -106,8 +110,11 @@ pub(crate) struct Actor {
     events: mpsc::UnboundedSender<ClientEvent>,
     outbox: Outbox,
     backoff: Backoff,
-    /// The highest `seq` reported, in `epoch`'s numbering.
+    /// The highest `seq` of `general` reported, in `epoch`'s numbering.
     last_seq: u64,
+    /// The highest `seq` reported of each other room (rooms with nothing reported are not
+    /// here): what a join asks the server to replay after.
+    room_seqs: BTreeMap<String, u64>,
     /// The server's history epoch `last_seq` belongs to (from the last join ack).
     epoch: Option<String>,
     /// After a refusal that means *later*: nothing is sent before this (see the module's doc).
@@ -147,6 +154,7 @@ impl Actor {
             events,
             outbox,
             last_seq: 0,
+            room_seqs: BTreeMap::new(),
             epoch: None,
             resend_at: None,
         }
@@ -230,8 +238,11 @@ impl Actor {
 
     fn offline_command(&mut self, command: Command) {
         match command {
-            Command::Send(text, reply) => {
-                let _ = reply.send(self.accept(text));
+            Command::Send(text, room, reply) => {
+                let _ = reply.send(self.accept(text, room));
+            }
+            Command::Ask(_, reply) => {
+                let _ = reply.send(Err(Error::Offline));
             }
             Command::Retry(id, reply) => {
                 let result = self.outbox.retry(&id);
@@ -249,15 +260,15 @@ impl Actor {
             Command::ForgetDevice(reply) => {
                 let _ = reply.send(Err(Error::Offline));
             }
-            Command::Typing(_) | Command::ReconnectNow | Command::Disconnect(_) => {}
+            Command::Typing(..) | Command::ReconnectNow | Command::Disconnect(_) => {}
         }
     }
 
-    fn accept(&mut self, text: String) -> Result<OutboxEntry> {
+    fn accept(&mut self, text: String, room: Option<String>) -> Result<OutboxEntry> {
         if text.trim().is_empty() {
             return Err(Error::EmptyMessage);
         }
-        let entry = self.outbox.add(text)?;
+        let entry = self.outbox.add(text, room)?;
         self.emit_outbox();
         Ok(entry)
     }
@@ -304,7 +315,7 @@ impl Actor {
             epoch: self.epoch.clone(),
             key: self.options.device_key.clone(),
             link: self.options.link_code.clone(),
-            rooms: std::collections::BTreeMap::new(),
+            rooms: self.room_seqs.clone(),
         });
         if let Err(e) = session.emit(&join, Some(Pending::Join)).await {
             return e;
@@ -354,7 +365,7 @@ impl Actor {
                         gap: None,
                         owned: false,
                         rooms: Vec::new(),
-                        replay: std::collections::BTreeMap::new(),
+                        replay: BTreeMap::new(),
                     };
                     if let Some(ending) = self.on_joined(&mut session, presence, Vec::new()).await {
                         return ending;
@@ -372,11 +383,12 @@ impl Actor {
         }
     }
 
-    /// Reports a join: `presence` is the ack's (its history is in `history`).
+    /// Reports a join: `presence` is the ack's (its history is in `history`), then its rooms
+    /// and what it replayed of them.
     async fn on_joined(
         &mut self,
         session: &mut Session,
-        presence: JoinAck,
+        mut presence: JoinAck,
         history: Vec<ChatMessage>,
     ) -> Option<Ending> {
         session.joined = true;
@@ -388,12 +400,24 @@ impl Actor {
         self.emit(ClientEvent::Status(ConnectionStatus::Connected {
             compat: session.compat,
         }));
+        let rooms = std::mem::take(&mut presence.rooms);
+        let replay = std::mem::take(&mut presence.replay);
         self.emit(ClientEvent::Joined {
             username: presence.username,
             users: presence.users,
             owned: presence.owned,
             history: fresh,
         });
+        if !rooms.is_empty() {
+            // Rooms this name left (on another device, while this one was away) are no longer
+            // asked for.
+            self.room_seqs
+                .retain(|name, _| rooms.iter().any(|r| &r.room == name));
+            self.emit(ClientEvent::Rooms { rooms });
+        }
+        for (room, replayed) in replay {
+            self.report_replay(&room, replayed);
+        }
         for message in std::mem::take(&mut session.early) {
             self.on_message(session, message);
         }
@@ -402,15 +426,52 @@ impl Actor {
 
     /// Whether a message has not been reported yet; records it as reported. Messages without
     /// a `seq` come from the tutorial's server, which never sends one twice (and whose ids are
-    /// not unique: two messages in one millisecond share one).
+    /// not unique: two messages in one millisecond share one). Each room counts on its own.
     fn is_new(&mut self, message: &ChatMessage) -> bool {
+        let last = match &message.room {
+            None => &mut self.last_seq,
+            Some(room) => self.room_seqs.entry(room.clone()).or_insert(0),
+        };
         match message.seq {
-            Some(seq) if seq <= self.last_seq => false,
+            Some(seq) if seq <= *last => false,
             Some(seq) => {
-                self.last_seq = seq;
+                *last = seq;
                 true
             }
             None => true,
+        }
+    }
+
+    /// Reports what the server replayed of a room (after a join, or on entering it): the gap
+    /// it no longer keeps, the messages it left out for size (still kept: paged on demand),
+    /// then the new messages.
+    fn report_replay(&mut self, room: &str, replay: RoomReplay) {
+        let since = self.room_seqs.get(room).copied().unwrap_or(0);
+        if let Some(gap) = replay.gap {
+            self.emit(ClientEvent::Gap {
+                room: Some(room.to_owned()),
+                from: gap.from,
+                to: gap.to,
+                kept: false,
+            });
+        }
+        let first = replay.messages.first().and_then(|m| m.seq);
+        if let Some(first) = first.filter(|f| replay.more && *f > since + 1) {
+            let from = replay.gap.map_or(since + 1, |gap| gap.to + 1);
+            if from < first {
+                self.emit(ClientEvent::Gap {
+                    room: Some(room.to_owned()),
+                    from,
+                    to: first - 1,
+                    kept: true,
+                });
+            }
+        }
+        for mut message in replay.messages {
+            message.room = Some(room.to_owned());
+            if self.is_new(&message) {
+                self.emit(ClientEvent::Message(message));
+            }
         }
     }
 
@@ -430,11 +491,13 @@ impl Actor {
         if started_over {
             tracing::info!("the server's history started over; forgetting what we knew");
             self.last_seq = 0;
+            self.room_seqs.clear();
             self.emit(ClientEvent::HistoryReset);
             return self.finish_join(session, ack, Vec::new()).await;
         }
         if let Some(gap) = ack.gap {
             self.emit(ClientEvent::Gap {
+                room: None,
                 from: gap.from,
                 to: gap.to,
                 kept: false,
@@ -523,6 +586,7 @@ impl Actor {
             .and_then(|m| m.seq);
         if let Some(first) = first.filter(|f| *f > catch_up.since + 1) {
             self.emit(ClientEvent::Gap {
+                room: None,
                 from: catch_up.since + 1,
                 to: first - 1,
                 kept: true,
@@ -558,7 +622,7 @@ impl Actor {
                     username: Some(self.options.username.clone()),
                     text: entry.text.clone(),
                     client_id: Some(entry.client_id.clone()),
-                    room: None,
+                    room: entry.room.clone(),
                 });
                 let expect = (!session.compat).then(|| Pending::Chat(entry.client_id.clone()));
                 if let Err(e) = session.emit(&message, expect).await {
@@ -612,16 +676,28 @@ impl Actor {
                     .await
                     .err()
             }
-            Some(Command::Typing(typing)) => {
+            Some(Command::Typing(room, typing)) => {
                 if session.joined {
                     if let Err(e) = session
-                        .emit(&ClientRequest::Typing { room: None, typing }, None)
+                        .emit(&ClientRequest::Typing { room, typing }, None)
                         .await
                     {
                         return Some(e);
                     }
                 }
                 None
+            }
+            Some(Command::Ask(mut request, reply)) if session.joined && !session.compat => {
+                if let ClientRequest::RoomJoin(RoomJoin { room, since: None }) = &request {
+                    // Only what this client has not reported yet.
+                    let since = self.room_seqs.get(room).copied();
+                    request = ClientRequest::RoomJoin(RoomJoin {
+                        room: room.clone(),
+                        since,
+                    });
+                }
+                let pending = Pending::Asked(request.clone(), reply);
+                session.emit(&request, Some(pending)).await.err()
             }
             Some(other) => {
                 self.offline_command(other);
@@ -702,6 +778,11 @@ impl Actor {
                     })
                 }
             },
+            Pending::Asked(request, answer) => {
+                self.learn_from(&request, reply);
+                let _ = answer.send(Ok(reply.clone()));
+                None
+            }
             Pending::LinkCode(answer) => {
                 let _ = answer.send(parse_ack::<DeviceLink>(reply).map_err(Error::Refused));
                 None
@@ -745,13 +826,16 @@ impl Actor {
         };
         // An event of a shape this client does not know is skipped, as is an unknown one.
         match ServerEvent::decode(name, args).ok()?? {
-            // Rooms other than `general` are not this client's yet.
-            ServerEvent::Message(message) if message.room.is_some() => {}
-            ServerEvent::Typing(notice) if notice.room.is_some() => {}
-            ServerEvent::MemberJoined(_)
-            | ServerEvent::MemberLeft(_)
-            | ServerEvent::RoomUpdated(_)
-            | ServerEvent::ReadMarker(_) => {}
+            ServerEvent::RoomUpdated(info) => self.emit(ClientEvent::RoomUpdated(info)),
+            ServerEvent::MemberJoined(change) => self.emit(ClientEvent::MemberJoined(change)),
+            ServerEvent::MemberLeft(change) => {
+                if change.username == self.options.username {
+                    // Another device of this name left it: nothing of it is asked for again.
+                    self.room_seqs.remove(&change.room);
+                }
+                self.emit(ClientEvent::MemberLeft(change));
+            }
+            ServerEvent::ReadMarker(marker) => self.emit(ClientEvent::ReadMarker(marker)),
             ServerEvent::Message(message) => {
                 if session.joined {
                     self.on_message(session, message);
@@ -767,6 +851,7 @@ impl Actor {
             ServerEvent::Typing(notice) => self.emit(ClientEvent::Typing {
                 username: notice.username,
                 typing: notice.typing,
+                room: notice.room,
             }),
             ServerEvent::Error(refusal) if refusal.code == ErrorCode::NameReleased => {
                 // An operator freed the name: joining it again would claim it anew, which is
@@ -816,6 +901,28 @@ impl Actor {
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, "could not update the outbox"),
             }
+        }
+    }
+}
+
+impl Actor {
+    /// What an answered request changes here: entering a room reports its new messages (and
+    /// the room from then on is replayed at each join); leaving one forgets it.
+    fn learn_from(&mut self, request: &ClientRequest, reply: &Value) {
+        match request {
+            ClientRequest::RoomCreate(_)
+            | ClientRequest::RoomJoin(_)
+            | ClientRequest::DmOpen(_) => {
+                if let Ok(entered) = parse_ack::<RoomEntered>(reply) {
+                    let room = entered.room.room.clone();
+                    self.room_seqs.entry(room.clone()).or_insert(0);
+                    self.report_replay(&room, entered.replay);
+                }
+            }
+            ClientRequest::RoomLeave(left) if reply.get("ok") == Some(&Value::Bool(true)) => {
+                self.room_seqs.remove(&left.room);
+            }
+            _ => {}
         }
     }
 }

@@ -3,6 +3,10 @@
 //! [`spawn`] starts one task that owns the WebSocket and returns a cloneable [`ClientHandle`];
 //! what happens is reported as [`ClientEvent`]s on the channel the caller gives. Messages sent
 //! go through a persisted outbox and are delivered exactly once, across reconnects and restarts.
+//!
+//! Rooms: messages go to `general` unless sent with [`ClientHandle::send_to`]; every event that
+//! belongs to another room says which (`room`), each room's `seq`s are tracked on their own,
+//! and a reconnect asks the server for what each room had since (gaps reported per room).
 
 mod actor;
 mod backoff;
@@ -16,6 +20,11 @@ pub mod settings;
 mod transport;
 pub mod url;
 
+use charla_protocol::chat::{
+    parse_ack, ClientRequest, DmOpen, Done, HistoryPage, HistoryRequest, ReadUpTo, RoomEntered,
+    RoomJoin, RoomList, RoomRef, RoomTopic, SearchRequest, SearchResults, MAX_HISTORY_PAGE,
+};
+use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
 pub use backoff::Backoff;
@@ -61,7 +70,124 @@ impl ClientHandle {
     /// An empty text, an outbox that cannot be written, or a stopped client.
     pub async fn send(&self, text: impl Into<String>) -> Result<OutboxEntry> {
         let text = text.into();
-        self.ask(|reply| Command::Send(text, reply)).await
+        self.ask(|reply| Command::Send(text, None, reply)).await
+    }
+
+    /// Queues a message to `room` (`general`, a room, `dm:<n>`), like [`Self::send`].
+    ///
+    /// # Errors
+    /// An empty text, an outbox that cannot be written, or a stopped client.
+    pub async fn send_to(&self, room: &str, text: impl Into<String>) -> Result<OutboxEntry> {
+        let text = text.into();
+        let room = (room != charla_protocol::chat::GENERAL_ROOM).then(|| room.to_owned());
+        self.ask(|reply| Command::Send(text, room, reply)).await
+    }
+
+    /// Asks the server `request` and reads its answer as `T`.
+    async fn request<T: DeserializeOwned>(&self, request: ClientRequest) -> Result<T> {
+        let answer = self.ask(|reply| Command::Ask(request, reply)).await?;
+        parse_ack(&answer).map_err(Error::Refused)
+    }
+
+    /// The public rooms.
+    ///
+    /// # Errors
+    /// Offline, refused, or a stopped client.
+    pub async fn rooms(&self) -> Result<RoomList> {
+        self.request(ClientRequest::Rooms).await
+    }
+
+    /// Makes a room (this name its first member).
+    ///
+    /// # Errors
+    /// Offline, refused (`room_exists`, `invalid_room`, `not_owned`…), or a stopped client.
+    pub async fn create_room(&self, room: &str, topic: &str) -> Result<RoomEntered> {
+        self.request(ClientRequest::RoomCreate(RoomTopic {
+            room: room.to_owned(),
+            topic: topic.to_owned(),
+        }))
+        .await
+    }
+
+    /// Joins a room (or opens one this name is in already): its new messages are reported as
+    /// [`ClientEvent::Message`]s, and from then on it is caught up at every reconnect.
+    ///
+    /// # Errors
+    /// Offline, refused (`no_such_room`, `not_owned`…), or a stopped client.
+    pub async fn join_room(&self, room: &str) -> Result<RoomEntered> {
+        self.request(ClientRequest::RoomJoin(RoomJoin {
+            room: room.to_owned(),
+            since: None,
+        }))
+        .await
+    }
+
+    /// Leaves a room.
+    ///
+    /// # Errors
+    /// Offline, refused, or a stopped client.
+    pub async fn leave_room(&self, room: &str) -> Result<Done> {
+        self.request(ClientRequest::RoomLeave(RoomRef {
+            room: room.to_owned(),
+        }))
+        .await
+    }
+
+    /// Changes a room's topic.
+    ///
+    /// # Errors
+    /// Offline, refused, or a stopped client.
+    pub async fn set_topic(&self, room: &str, topic: &str) -> Result<Done> {
+        self.request(ClientRequest::RoomTopicChange(RoomTopic {
+            room: room.to_owned(),
+            topic: topic.to_owned(),
+        }))
+        .await
+    }
+
+    /// Opens the direct message with `username` (made the first time), like [`Self::join_room`].
+    ///
+    /// # Errors
+    /// Offline, refused (`no_such_user`…), or a stopped client.
+    pub async fn open_dm(&self, username: &str) -> Result<RoomEntered> {
+        self.request(ClientRequest::DmOpen(DmOpen {
+            username: username.to_owned(),
+        }))
+        .await
+    }
+
+    /// A page of `room`'s messages before `seq` `before`, at most `limit` (≤ 200).
+    ///
+    /// # Errors
+    /// Offline, refused, or a stopped client.
+    pub async fn history(&self, room: &str, before: u64, limit: usize) -> Result<HistoryPage> {
+        self.request(ClientRequest::History(HistoryRequest {
+            room: (room != charla_protocol::chat::GENERAL_ROOM).then(|| room.to_owned()),
+            before,
+            limit: limit.min(MAX_HISTORY_PAGE),
+        }))
+        .await
+    }
+
+    /// Marks `room` read up to `seq`; every device of this name hears of it
+    /// ([`ClientEvent::ReadMarker`]).
+    ///
+    /// # Errors
+    /// Offline, refused, or a stopped client.
+    pub async fn mark_read(&self, room: &str, seq: u64) -> Result<Done> {
+        self.request(ClientRequest::Read(ReadUpTo {
+            room: room.to_owned(),
+            seq,
+        }))
+        .await
+    }
+
+    /// Searches this name's rooms and DMs (or `request.room`).
+    ///
+    /// # Errors
+    /// Offline, refused, or a stopped client.
+    pub async fn search(&self, request: SearchRequest) -> Result<SearchResults> {
+        self.request(ClientRequest::Search(request)).await
     }
 
     /// Puts a failed message back in line.
@@ -82,9 +208,15 @@ impl ClientHandle {
         self.ask(|reply| Command::Discard(id, reply)).await
     }
 
-    /// Tells the others we are (or stopped) typing.
+    /// Tells the others we are (or stopped) typing, in `general`.
     pub fn typing(&self, typing: bool) {
-        let _ = self.commands.send(Command::Typing(typing));
+        let _ = self.commands.send(Command::Typing(None, typing));
+    }
+
+    /// Tells a room's members we are (or stopped) typing there.
+    pub fn typing_in(&self, room: &str, typing: bool) {
+        let room = (room != charla_protocol::chat::GENERAL_ROOM).then(|| room.to_owned());
+        let _ = self.commands.send(Command::Typing(room, typing));
     }
 
     /// Asks the server for a link code another device of this name's owner joins with (once,

@@ -40,6 +40,10 @@ pub struct OutboxEntry {
     pub client_id: String,
     /// The text.
     pub text: String,
+    /// The room it goes to; absent for `general`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub room: Option<String>,
     /// When the user sent it.
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: DateTime<Utc>,
@@ -83,14 +87,15 @@ impl Outbox {
         &self.entries
     }
 
-    /// Adds a message and persists it before returning.
+    /// Adds a message for `room` (`None`: `general`) and persists it before returning.
     ///
     /// # Errors
     /// When the outbox cannot be written; the message is then not added.
-    pub fn add(&mut self, text: String) -> Result<OutboxEntry> {
+    pub fn add(&mut self, text: String, room: Option<String>) -> Result<OutboxEntry> {
         let entry = OutboxEntry {
             client_id: uuid::Uuid::new_v4().to_string(),
             text,
+            room,
             created_at: charla_protocol::timestamp::now_millis(),
             state: OutboxState::Pending,
         };
@@ -221,8 +226,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("outbox.json");
         let mut outbox = Outbox::load(&path);
-        let a = outbox.add("a".into()).expect("adds");
-        let b = outbox.add("b".into()).expect("adds");
+        let a = outbox.add("a".into(), None).expect("adds");
+        let b = outbox.add("b".into(), None).expect("adds");
         outbox.mark_sent(&a.client_id);
         outbox
             .fail(&b.client_id, ErrorCode::MessageTooLong, "too long".into())
@@ -251,7 +256,7 @@ mod tests {
     fn retry_discard_and_delivery() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut outbox = Outbox::load(&dir.path().join("outbox.json"));
-        let a = outbox.add("a".into()).expect("adds");
+        let a = outbox.add("a".into(), None).expect("adds");
         outbox
             .fail(&a.client_id, ErrorCode::RateLimited, "slow down".into())
             .expect("fails");

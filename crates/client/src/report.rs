@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use charla_protocol::chat::{ChatMessage, ErrorCode, Refusal};
+use charla_protocol::chat::{
+    ChatMessage, ErrorCode, MemberChange, ReadMarker, Refusal, RoomInfo, RoomState,
+};
 use serde::Serialize;
 
 use crate::outbox::OutboxEntry;
@@ -80,11 +82,16 @@ pub enum ClientEvent {
         /// Messages not yet reported, oldest first.
         history: Vec<ChatMessage>,
     },
-    /// Messages `from..=to` (by `seq`) that will not be reported: gone from the server
-    /// (`kept: false`, its retention removed them while we were away) or not fetched on
-    /// reconnect because there were too many (`kept: true`). Reported before the join that
-    /// found them, so a UI can draw the line where they were.
+    /// Messages `from..=to` (by `seq`) of a room that will not be reported: gone from the
+    /// server (`kept: false`, its retention removed them while we were away) or not fetched on
+    /// reconnect because there were too many (`kept: true`: page them with
+    /// [`crate::ClientHandle::history`]). Reported before the messages after them, so a UI can
+    /// draw the line where they were.
     Gap {
+        /// The room; absent for `general`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        room: Option<String>,
         /// The first missing `seq`.
         from: u64,
         /// The last missing `seq`.
@@ -122,7 +129,25 @@ pub enum ClientEvent {
         username: String,
         /// Started or stopped.
         typing: bool,
+        /// The room; absent for `general`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        room: Option<String>,
     },
+    /// Every room and DM this name is in, `general` first, with read markers and counts
+    /// (after each join of an owned name).
+    Rooms {
+        /// The rooms.
+        rooms: Vec<RoomState>,
+    },
+    /// A room was made (a DM someone opened with us), joined, left or given a topic.
+    RoomUpdated(RoomInfo),
+    /// Someone became a member of a room.
+    MemberJoined(MemberChange),
+    /// Someone left a room (this name too, when another of its devices left it).
+    MemberLeft(MemberChange),
+    /// This name's read marker of a room moved (on this device or another).
+    ReadMarker(ReadMarker),
     /// The outbox changed; this is all of it.
     Outbox {
         /// Every unsent message, oldest first.

@@ -242,7 +242,8 @@ impl Config {
     }
 }
 
-/// Composer drafts, one per server.
+/// Composer drafts, one per (server, room): `general`'s under the server's address (as before
+/// rooms), another room's under `<address> <room>` (addresses hold no spaces).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drafts(BTreeMap<String, String>);
 
@@ -253,23 +254,55 @@ impl Drafts {
         files::read_json_or_default(&paths.drafts_file())
     }
 
-    /// The draft for a server.
+    /// The draft for a server's `general`.
     #[must_use]
     pub fn get(&self, server_url: &str) -> &str {
-        self.0.get(server_url).map_or("", String::as_str)
+        self.get_in(server_url, charla_protocol::chat::GENERAL_ROOM)
     }
 
-    /// Sets (or, when empty, clears) the draft for a server and saves.
+    /// The draft for a room of a server.
+    #[must_use]
+    pub fn get_in(&self, server_url: &str, room: &str) -> &str {
+        self.0
+            .get(&draft_key(server_url, room))
+            .map_or("", String::as_str)
+    }
+
+    /// Sets (or, when empty, clears) the draft for a server's `general` and saves.
     ///
     /// # Errors
     /// When it cannot be written.
     pub fn set(&mut self, paths: &Paths, server_url: &str, text: &str) -> Result<()> {
+        self.set_in(paths, server_url, charla_protocol::chat::GENERAL_ROOM, text)
+    }
+
+    /// Sets (or, when empty, clears) the draft for a room of a server and saves.
+    ///
+    /// # Errors
+    /// When it cannot be written.
+    pub fn set_in(
+        &mut self,
+        paths: &Paths,
+        server_url: &str,
+        room: &str,
+        text: &str,
+    ) -> Result<()> {
+        let key = draft_key(server_url, room);
         if text.is_empty() {
-            self.0.remove(server_url);
+            self.0.remove(&key);
         } else {
-            self.0.insert(server_url.to_owned(), text.to_owned());
+            self.0.insert(key, text.to_owned());
         }
         files::write_json(&paths.drafts_file(), self)
+    }
+}
+
+/// Where a draft is kept in `drafts.json`.
+fn draft_key(server_url: &str, room: &str) -> String {
+    if room == charla_protocol::chat::GENERAL_ROOM {
+        server_url.to_owned()
+    } else {
+        format!("{server_url} {room}")
     }
 }
 
@@ -319,6 +352,16 @@ mod tests {
             .set(&paths, "ws://a", "half a thought")
             .expect("saves");
         assert_eq!(Drafts::load(&paths).get("ws://a"), "half a thought");
+        drafts
+            .set_in(&paths, "ws://a", "ops", "the ops draft")
+            .expect("saves");
+        let loaded = Drafts::load(&paths);
+        assert_eq!(
+            (loaded.get("ws://a"), loaded.get_in("ws://a", "ops")),
+            ("half a thought", "the ops draft"),
+            "one draft per room"
+        );
+        assert_eq!(loaded.get_in("ws://a", "general"), "half a thought");
 
         std::fs::write(paths.config_file(), "{\"username\": 5").expect("corrupts");
         assert_eq!(Config::load(&paths), Config::default());

@@ -126,7 +126,9 @@ async fn two_clients_chat_with_presence_typing_and_acks() {
 
     bob.handle.typing(true);
     let typing = alice.until(|e| match e {
-        ClientEvent::Typing { username, typing } => Some((username.clone(), *typing)),
+        ClientEvent::Typing {
+            username, typing, ..
+        } => Some((username.clone(), *typing)),
         _ => None,
     });
     assert_eq!(typing.await, ("bob".to_owned(), true));

@@ -74,7 +74,7 @@ async fn texts_until(
                     texts.extend(history.into_iter().map(|m| m.text));
                 }
                 ClientEvent::Message(m) => texts.push(m.text),
-                ClientEvent::Gap { from, to, kept } => gaps.push((from, to, kept)),
+                ClientEvent::Gap { from, to, kept, .. } => gaps.push((from, to, kept)),
                 _ => {}
             }
         }

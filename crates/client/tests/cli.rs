@@ -274,3 +274,86 @@ async fn a_message_refused_for_good_makes_the_cli_exit_1_with_a_count() {
     assert_eq!(texts, ["first", "last"]);
     observer.disconnect().await;
 }
+
+/// `--room` sends the lines to a room (joining it), `/` lines are commands (`/dm` switches to a
+/// DM, `/rooms` and `/search` print their answers), `--json` events and answers carry the room.
+#[tokio::test]
+async fn the_cli_talks_in_rooms_and_dms_and_runs_slash_commands() {
+    let server = TestServer::open().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = server.http_url();
+    // bo exists as an owned name (a DM needs one), and makes the room.
+    let made = run_piped(
+        cli_as(&url, &dir.path().join("bo"), "bo"),
+        vec![vec!["/join general".into()]],
+        Duration::ZERO,
+    )
+    .await;
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut bo = cli_as(&url, &dir.path().join("bo"), "bo");
+    bo.args(["--room", "ops"]);
+    let refused = run_piped(bo, vec![vec!["x".into()]], Duration::ZERO).await;
+    assert!(
+        !refused.status.success(),
+        "no room ops yet: joining it fails"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no such room"));
+
+    let mut ana = cli_as(&url, &dir.path().join("ana"), "ana");
+    ana.arg("--json").stdout(Stdio::piped());
+    let out = run_piped(
+        ana,
+        vec![
+            vec!["/nope".into(), "/join".into()],
+            vec!["hello general".into()],
+            vec!["/rooms".into()],
+            vec![
+                "/dm bo".into(),
+                "just for bo".into(),
+                "//slash at the start".into(),
+            ],
+        ],
+        Duration::from_millis(300),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("unknown command /nope"), "{stderr}");
+    assert!(stderr.contains("/join needs a room name"), "{stderr}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let dm = lines
+        .iter()
+        .find(|l| l["command"] == "dm")
+        .map(|l| {
+            l["reply"]["room"]["room"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .expect("the /dm answer");
+    assert!(dm.starts_with("dm:"), "{dm}");
+    let said: Vec<(Option<&str>, &str)> = lines
+        .iter()
+        .filter(|l| l["event"] == "message" && l["username"] == "ana")
+        .map(|l| (l["room"].as_str(), l["text"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            (None, "hello general"),
+            (Some(dm.as_str()), "just for bo"),
+            (Some(dm.as_str()), "/slash at the start")
+        ]
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l["command"] == "rooms" && l["reply"]["rooms"][0]["room"] == "general"));
+    server.stop().await;
+}

@@ -93,9 +93,9 @@ async fn rooms_are_created_listed_joined_talked_in_and_left() {
         )
         .await,
     );
-    assert_eq!(made.room.info.room, "release-2");
-    assert_eq!(made.room.info.members, ["ana"]);
-    assert_eq!(made.room.info.topic, "shipping");
+    assert_eq!(made.room.room, "release-2");
+    assert_eq!(made.room.members, ["ana"]);
+    assert_eq!(made.room.topic, "shipping");
     for (request, code) in [
         (json!({"room": "release-2"}), ErrorCode::RoomExists),
         (json!({"room": "general"}), ErrorCode::RoomExists),
@@ -143,7 +143,7 @@ async fn rooms_are_created_listed_joined_talked_in_and_left() {
         bo.emit_ack("room-join", vec![json!({"room": "release-2"})])
             .await,
     );
-    assert_eq!(joined.room.info.members, ["ana", "bo"]);
+    assert_eq!(joined.room.members, ["ana", "bo"]);
     let change = ana.event("member-joined").await;
     assert_eq!(change[0], json!({"room": "release-2", "username": "bo"}));
     let updated = ana.event("room-updated").await;
@@ -235,7 +235,7 @@ async fn guests_and_the_tutorial_s_client_see_only_general() {
             .emit_ack("room-join", vec![json!({"room": "general"})])
             .await,
     );
-    assert_eq!(joined.room.info.room, "general");
+    assert_eq!(joined.room.room, "general");
 
     ana.emit("typing", vec![json!({"room": "ops", "typing": true})])
         .await;
@@ -273,19 +273,16 @@ async fn a_direct_message_is_invisible_to_everyone_else_on_every_path() {
         ana.emit_ack("dm-open", vec![json!({"username": "Bo"})])
             .await,
     );
-    let room = dm.room.info.room.clone();
+    let room = dm.room.room.clone();
     assert!(room.starts_with("dm:"), "{room}");
-    assert_eq!(dm.room.info.members, ["ana", "bo"]);
+    assert_eq!(dm.room.members, ["ana", "bo"]);
     let told = bo.event("room-updated").await;
     assert_eq!(told[0]["room"], json!(room), "bo learns of the DM");
     let again: RoomEntered = parse(
         bo.emit_ack("dm-open", vec![json!({"username": "ana"})])
             .await,
     );
-    assert_eq!(
-        again.room.info.room, room,
-        "one DM per pair, whoever opens it"
-    );
+    assert_eq!(again.room.room, room, "one DM per pair, whoever opens it");
 
     say(&mut ana, &room, "the secret word is pineapple").await;
     assert_eq!(
@@ -331,7 +328,7 @@ async fn a_direct_message_is_invisible_to_everyone_else_on_every_path() {
     wanted.insert(room.clone(), 0u64);
     let (_, ack) = owner_with(&server, "eve", KEY_C, json!({ "rooms": wanted })).await;
     assert!(ack.replay.is_empty(), "{:?}", ack.replay);
-    assert!(ack.rooms.iter().all(|r| r.info.room != room));
+    assert!(ack.rooms.iter().all(|r| r.room != room));
     eve.drain(QUIET).await;
     assert!(eve
         .take_events("message")
@@ -459,11 +456,11 @@ async fn read_markers_and_mentions_follow_the_user_across_devices_and_restarts()
     let ops = ack
         .rooms
         .iter()
-        .find(|r| r.info.room == "ops")
+        .find(|r| r.room == "ops")
         .expect("ana's rooms");
     assert_eq!((ops.unread, ops.mentions), (3, 1), "{ops:?}");
     let general = &ack.rooms[0];
-    assert_eq!(general.info.room, "general");
+    assert_eq!(general.room, "general");
     assert_eq!((general.unread, general.mentions), (1, 1), "{general:?}");
 
     assert_eq!(
@@ -499,7 +496,7 @@ async fn read_markers_and_mentions_follow_the_user_across_devices_and_restarts()
     let states: Vec<(String, u64, u64, u64)> = ack
         .rooms
         .iter()
-        .map(|r| (r.info.room.clone(), r.read, r.unread, r.mentions))
+        .map(|r| (r.room.clone(), r.read, r.unread, r.mentions))
         .collect();
     assert_eq!(
         states,
@@ -640,7 +637,7 @@ async fn a_name_claimed_afresh_does_not_inherit_its_old_owner_s_conversations() 
         ana.emit_ack("dm-open", vec![json!({"username": "bo"})])
             .await,
     );
-    let room = dm.room.info.room;
+    let room = dm.room.room;
     say(&mut bo, &room, "just between us").await;
     let forgotten = ana.emit_ack("device-forget", vec![]).await;
     assert_eq!(forgotten["released"], json!(true));
@@ -659,6 +656,6 @@ async fn a_name_claimed_afresh_does_not_inherit_its_old_owner_s_conversations() 
             .emit_ack("dm-open", vec![json!({"username": "bo"})])
             .await,
     );
-    assert_ne!(fresh.room.info.room, room);
+    assert_ne!(fresh.room.room, room);
     assert!(fresh.replay.messages.is_empty());
 }

@@ -11,13 +11,23 @@ export type DeviceLink = { ok: boolean, code: string, expiresAt: string, };
 
 export type OutboxState = { "state": "pending" } | { "state": "sent" } | { "state": "failed", code: ErrorCode, message: string, };
 
-export type OutboxEntry = { clientId: string, text: string, createdAt: string, } & ({ "state": "pending" } | { "state": "sent" } | { "state": "failed", code: ErrorCode, message: string, });
+export type OutboxEntry = { clientId: string, text: string, room?: string, createdAt: string, } & ({ "state": "pending" } | { "state": "sent" } | { "state": "failed", code: ErrorCode, message: string, });
 
 export type DisconnectReason = { "kind": "stopped" } | { "kind": "invalidToken" } | { "kind": "connectRefused" } | { "kind": "joinRefused", code: ErrorCode, };
 
 export type ConnectionStatus = { "state": "connecting" } | { "state": "connected", compat: boolean, } | { "state": "reconnecting", attempt: number, delayMs: number, reason: string, } | { "state": "disconnected", reason: string, cause: DisconnectReason, };
 
-export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, owned: boolean, history: Array<ChatMessage>, } | { "event": "gap", from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "userJoined", username: string, guest: boolean, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, guests: Array<string>, } | { "event": "typing", username: string, typing: boolean, } | { "event": "outbox", entries: Array<OutboxEntry>, } | { "event": "error" } & Refusal;
+export type RoomKind = "room" | "dm";
+
+export type RoomInfo = { room: string, kind: RoomKind, topic: string, members: Array<string>, lastSeq: number, };
+
+export type RoomState = { room: string, kind: RoomKind, topic: string, members: Array<string>, lastSeq: number, read: number, unread: number, mentions: number, };
+
+export type MemberChange = { room: string, username: string, };
+
+export type ReadMarker = { room: string, read: number, unread: number, mentions: number, };
+
+export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, owned: boolean, history: Array<ChatMessage>, } | { "event": "gap", room?: string, from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "userJoined", username: string, guest: boolean, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, guests: Array<string>, } | { "event": "typing", username: string, typing: boolean, room?: string, } | { "event": "rooms", rooms: Array<RoomState>, } | { "event": "roomUpdated" } & RoomInfo | { "event": "memberJoined" } & MemberChange | { "event": "memberLeft" } & MemberChange | { "event": "readMarker" } & ReadMarker | { "event": "outbox", entries: Array<OutboxEntry>, } | { "event": "error" } & Refusal;
 
 export type NotificationSettings = { enabled: boolean, mentionsOnly: boolean, };
 

@@ -13,6 +13,16 @@ describe('chatReducer', () => {
     expect(state.timeline.map((i) => (i.kind === 'message' ? i.message.seq : null))).toEqual([1, 2, 3]);
   });
 
+  test("another room's messages, typing and gaps stay out of general's timeline", () => {
+    let state = chatReducer(initialChatState, { event: 'joined', username: 'alice', users: ['alice', 'bob'], owned: true, history: [m(1)] });
+    state = chatReducer(state, { event: 'message', ...m(1, 'in ops'), room: 'ops' });
+    state = chatReducer(state, { event: 'typing', username: 'bob', typing: true, room: 'ops' });
+    state = chatReducer(state, { event: 'gap', room: 'ops', from: 1, to: 4, kept: true });
+    state = chatReducer(state, { event: 'memberJoined', room: 'ops', username: 'bob' });
+    expect(state.timeline.map((i) => (i.kind === 'message' ? i.message.text : i.kind))).toEqual(['m1']);
+    expect(state.typing).toEqual([]);
+  });
+
   test('a gap the server reports is a visible line, once', () => {
     let state = chatReducer(initialChatState, { event: 'gap', from: 3, to: 7, kept: false });
     state = chatReducer(state, { event: 'gap', from: 3, to: 7, kept: false });

@@ -103,6 +103,8 @@ export function chatReducer(state: ChatState, event: ClientEvent): ChatState {
         guests: new Set([...state.guests].filter((g) => event.users.includes(g))),
       };
     case 'message': {
+      // This timeline is `general`'s; other rooms have no place in this window yet.
+      if (event.room) return state;
       const { event: _tag, ...message } = event;
       return addMessages(state, [message]);
     }
@@ -118,10 +120,12 @@ export function chatReducer(state: ChatState, event: ClientEvent): ChatState {
     case 'users':
       return { ...state, users: event.users, guests: new Set(event.guests) };
     case 'typing': {
+      if (event.room) return state;
       const others = state.typing.filter((u) => u !== event.username);
       return { ...state, typing: event.typing && event.username !== state.me ? [...others, event.username] : others };
     }
     case 'gap': {
+      if (event.room) return state;
       // Messages the server no longer keeps: said where they were, never skipped silently.
       const count = event.to - event.from + 1;
       const text = event.kept
@@ -137,6 +141,12 @@ export function chatReducer(state: ChatState, event: ClientEvent): ChatState {
       return { ...state, outbox: event.entries };
     case 'error':
       return { ...state, lastError: event.message };
+    case 'rooms':
+    case 'roomUpdated':
+    case 'memberJoined':
+    case 'memberLeft':
+    case 'readMarker':
+      return state;
   }
 }
 

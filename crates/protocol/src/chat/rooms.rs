@@ -59,6 +59,7 @@ pub fn invalid_room() -> Refusal {
 
 /// A room or a direct message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum RoomKind {
     /// A room: `general`, or one an owned name created. Listed; anyone owned may join.
@@ -70,6 +71,7 @@ pub enum RoomKind {
 
 /// A room as every member sees it (`room-updated`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RoomInfo {
     /// Its name: `general`, `release-2`, `dm:12`.
@@ -87,13 +89,25 @@ pub struct RoomInfo {
     pub last_seq: u64,
 }
 
-/// A room as one member sees it: [`RoomInfo`] and that member's read marker and counts.
+/// A room as one member sees it: [`RoomInfo`]'s fields and that member's read marker and
+/// counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RoomState {
-    /// The room.
-    #[serde(flatten)]
-    pub info: RoomInfo,
+    /// Its name.
+    pub room: String,
+    /// Room or direct message.
+    pub kind: RoomKind,
+    /// What the room is for.
+    #[serde(default)]
+    pub topic: String,
+    /// Its members' names (empty for `general`).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// The `seq` of its newest message.
+    #[serde(default)]
+    pub last_seq: u64,
     /// The member's read marker: every message up to this `seq` is read (0: none).
     #[serde(default)]
     pub read: u64,
@@ -169,6 +183,7 @@ pub struct RoomList {
 
 /// `read-marker` (server → every device of the user) and the counts after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReadMarker {
     /// The room.
     pub room: String,
@@ -182,6 +197,7 @@ pub struct ReadMarker {
 
 /// `member-joined` and `member-left`: who, in which room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberChange {
     /// The room.
     pub room: String,
@@ -286,13 +302,11 @@ mod tests {
     #[test]
     fn a_room_state_is_flat_on_the_wire() {
         let state = RoomState {
-            info: RoomInfo {
-                room: "ops".into(),
-                kind: RoomKind::Room,
-                topic: "pager".into(),
-                members: vec!["ana".into()],
-                last_seq: 4,
-            },
+            room: "ops".into(),
+            kind: RoomKind::Room,
+            topic: "pager".into(),
+            members: vec!["ana".into()],
+            last_seq: 4,
             read: 2,
             unread: 2,
             mentions: 1,

@@ -224,7 +224,11 @@ impl RoomLog {
     /// the store).
     pub(super) fn state(&self, read: u64, mentions: u64) -> RoomState {
         RoomState {
-            info: self.info(),
+            room: self.name.clone(),
+            kind: self.kind,
+            topic: self.topic.clone(),
+            members: self.members.values().cloned().collect(),
+            last_seq: self.last_seq,
             read,
             unread: self.unread_after(read),
             mentions,

@@ -1,5 +1,7 @@
-//! `charla-cli`: chat from a terminal, a script or a bot. Each stdin line is sent as a message;
-//! every event is printed (one JSON object per line with `--json`). Uses the same outbox and
+//! `charla-cli`: chat from a terminal, a script or a bot. Each stdin line is sent as a message
+//! to the current room (`--room`, `--dm`; `general` by default); a line starting with `/` is a
+//! command (`/help` lists them, `//text` sends `/text`). Every event is printed (one JSON object
+//! per line with `--json`, each with its `room` when it is not `general`). Uses the same outbox and
 //! stores as the desktop app, so nothing typed is lost. Closing stdin waits until nothing in the
 //! outbox can still go by itself (bounded by `--drain-timeout`); the exit status is 0 only when
 //! the outbox is then empty (every message delivered), 1 otherwise, with a count on stderr. A
@@ -15,8 +17,11 @@ use charla_client::{
     spawn, ClientEvent, ClientOptions, ConnectionStatus, DisconnectReason, OutboxEntry, OutboxState,
 };
 use clap::Parser;
+use commands::{Line, Rooms};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
+
+mod commands;
 
 /// Chat on a Charla (or Socket.IO tutorial) server from the terminal.
 #[derive(Debug, Parser)]
@@ -45,6 +50,12 @@ struct Cli {
     /// computer" in the app): this device's key is registered with the name.
     #[arg(long)]
     link: Option<String>,
+    /// The room lines go to (joined at start).
+    #[arg(long, default_value = "general")]
+    room: String,
+    /// Talk to this person instead: the direct message with them (opened at start).
+    #[arg(long, conflicts_with = "room")]
+    dm: Option<String>,
     /// After stdin closes, wait at most this many seconds for unsent messages.
     #[arg(long, default_value_t = 30)]
     drain_timeout: u64,
@@ -111,6 +122,15 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     // The id of the last line queued until an outbox report shows it: reports made before it
     // (the one at start, say) must not count as the final word on what was delivered.
     let mut unseen: Option<String> = None;
+    let mut rooms = Rooms {
+        current: charla_protocol::chat::GENERAL_ROOM.to_owned(),
+    };
+    // The room or DM of the command line, entered once the first join is answered.
+    let mut entering = match (&cli.dm, cli.room.as_str()) {
+        (Some(name), _) => Some(("dm", name.clone())),
+        (None, "general") => None,
+        (None, room) => Some(("join", room.to_owned())),
+    };
     loop {
         if let Some(tally) = tally.filter(|t| !stdin_open && unseen.is_none() && t.pending == 0) {
             // Refused messages will not go out by themselves: waiting longer is useless.
@@ -118,10 +138,15 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             return Ok(tally.exit_code());
         }
         tokio::select! {
-            line = lines.next_line(), if stdin_open => match line {
-                Ok(Some(text)) if !text.trim().is_empty() => match client.send(text).await {
-                    Ok(entry) => unseen = Some(entry.client_id),
-                    Err(e) => eprintln!("charla-cli: not sent: {e}"),
+            line = lines.next_line(), if stdin_open && entering.is_none() => match line {
+                Ok(Some(text)) if !text.trim().is_empty() => match commands::parse(&text) {
+                    Line::Say(text) => match client.send_to(&rooms.current, text).await {
+                        Ok(entry) => unseen = Some(entry.client_id),
+                        Err(e) => eprintln!("charla-cli: not sent: {e}"),
+                    },
+                    Line::Command(name, arg) => {
+                        command(&client, &mut rooms, name, arg, cli.json).await;
+                    }
                 },
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => {
@@ -138,6 +163,14 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     }
                 }
                 print_event(&event, cli.json, &mut reported);
+                if matches!(event, ClientEvent::Joined { .. }) {
+                    if let Some((name, arg)) = entering.take() {
+                        if !command(&client, &mut rooms, name, &arg, cli.json).await {
+                            client.disconnect().await;
+                            return Ok(ExitCode::FAILURE);
+                        }
+                    }
+                }
                 if let ClientEvent::Status(ConnectionStatus::Disconnected { cause, .. }) = &event {
                     if *cause != DisconnectReason::Stopped {
                         // Refused for good (a name someone owns, a wrong token): waiting changes
@@ -161,6 +194,35 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
         }
     }
+}
+
+/// Runs a `/command`, printing its answer (or why it failed, on stderr); whether it worked.
+async fn command(
+    client: &charla_client::ClientHandle,
+    rooms: &mut Rooms,
+    name: &str,
+    arg: &str,
+    json: bool,
+) -> bool {
+    match commands::run(client, rooms, name, arg).await {
+        Ok(printed) if json => {
+            println!("{}", printed.json);
+            true
+        }
+        Ok(printed) => {
+            println!("{}", printed.text);
+            true
+        }
+        Err(why) => {
+            eprintln!("charla-cli: /{name}: {why}");
+            false
+        }
+    }
+}
+
+/// Where a message was said, as a prefix (nothing for `general`).
+fn place(room: Option<&String>) -> String {
+    room.map_or_else(String::new, |room| format!("#{room} "))
 }
 
 /// A message's author, marked when nobody owns the name.
@@ -231,11 +293,47 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
             .to_string()
     };
     match event {
-        ClientEvent::Message(m) => println!("[{}] {}: {}", time(m), author(m), m.text),
+        ClientEvent::Message(m) => println!(
+            "[{}] {}{}: {}",
+            time(m),
+            place(m.room.as_ref()),
+            author(m),
+            m.text
+        ),
         ClientEvent::Joined { history, .. } => {
             for m in history {
                 println!("[{}] {}: {}", time(m), author(m), m.text);
             }
+        }
+        ClientEvent::Rooms { rooms } => {
+            let line: Vec<String> = rooms
+                .iter()
+                .map(|r| match (r.unread, r.mentions) {
+                    (0, _) => r.room.clone(),
+                    (unread, 0) => format!("{} ({unread} unread)", r.room),
+                    (unread, mentions) => {
+                        format!("{} ({unread} unread, {mentions} mentions)", r.room)
+                    }
+                })
+                .collect();
+            println!("* your rooms: {}", line.join(", "));
+        }
+        ClientEvent::RoomUpdated(info) => {
+            println!(
+                "* #{}: {} ({})",
+                info.room,
+                info.topic,
+                info.members.join(", ")
+            );
+        }
+        ClientEvent::MemberJoined(change) => {
+            println!("* {} joined #{}", change.username, change.room);
+        }
+        ClientEvent::MemberLeft(change) => {
+            println!("* {} left #{}", change.username, change.room);
+        }
+        ClientEvent::ReadMarker(marker) => {
+            println!("* #{} read up to {}", marker.room, marker.read);
         }
         // Every join is followed by the presence snapshot, with who is a guest.
         ClientEvent::Users { users, guests } => {
@@ -251,12 +349,20 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
                 .collect();
             println!("* here: {}", here.join(", "));
         }
-        ClientEvent::Gap { from, to, kept } => {
+        ClientEvent::Gap {
+            room,
+            from,
+            to,
+            kept,
+        } => {
             let count = to - from + 1;
+            let room = place(room.as_ref());
             if *kept {
-                println!("* {count} missed message(s) not loaded (seq {from} to {to})");
+                println!("* {room}{count} missed message(s) not loaded (seq {from} to {to})");
             } else {
-                println!("* {count} older message(s) no longer available (seq {from} to {to})");
+                println!(
+                    "* {room}{count} older message(s) no longer available (seq {from} to {to})"
+                );
             }
         }
         ClientEvent::HistoryReset => println!("* the server's history started over"),

@@ -1,0 +1,219 @@
+//! The commands a stdin line starting with `/` gives, and the room lines go to.
+
+use charla_client::ClientHandle;
+use charla_protocol::chat::{SearchRequest, GENERAL_ROOM};
+use serde_json::json;
+
+/// What `/help` prints.
+pub const HELP: &str = "commands: /join ROOM, /leave, /rooms, /dm NAME, /room ROOM (switch), \
+/topic TEXT, /history N, /search WORDS, /read, /help; //text sends /text";
+
+/// The room lines go to.
+#[derive(Debug)]
+pub struct Rooms {
+    /// Where a plain line goes.
+    pub current: String,
+}
+
+/// A stdin line: a message, or a command.
+pub enum Line<'a> {
+    /// Text to send to the current room.
+    Say(&'a str),
+    /// A command and its argument (trimmed, maybe empty).
+    Command(&'a str, &'a str),
+}
+
+/// Reads a line: `/cmd arg` is a command, `//text` the text `/text`.
+#[must_use]
+pub fn parse(line: &str) -> Line<'_> {
+    if line.starts_with("//") {
+        return Line::Say(&line[1..]);
+    }
+    match line.strip_prefix('/') {
+        Some(command) => {
+            let (name, arg) = command.split_once(' ').unwrap_or((command, ""));
+            Line::Command(name, arg.trim())
+        }
+        None => Line::Say(line),
+    }
+}
+
+/// The answer a command printed: text for people, JSON with `--json`.
+pub struct Printed {
+    /// For people.
+    pub text: String,
+    /// For programs.
+    pub json: serde_json::Value,
+}
+
+impl Printed {
+    fn new(command: &str, text: String, reply: serde_json::Value) -> Self {
+        Self {
+            text,
+            json: json!({"event": "reply", "command": command, "reply": reply}),
+        }
+    }
+}
+
+/// Runs a command; `Err` is a message for stderr.
+///
+/// # Errors
+/// The command is unknown, lacks its argument, or the server refused it (or is not reachable).
+pub async fn run(
+    client: &ClientHandle,
+    rooms: &mut Rooms,
+    name: &str,
+    arg: &str,
+) -> Result<Printed, String> {
+    let need = |what: &str| {
+        if arg.is_empty() {
+            Err(format!("/{name} needs {what}"))
+        } else {
+            Ok(())
+        }
+    };
+    let failed = |e: charla_client::Error| e.to_string();
+    Ok(match name {
+        "help" => Printed::new(name, HELP.to_owned(), json!(HELP)),
+        "join" => {
+            need("a room name")?;
+            let entered = client.join_room(arg).await.map_err(failed)?;
+            rooms.current.clone_from(&entered.room.room);
+            let text = format!(
+                "* now in {} ({} members){}",
+                entered.room.room,
+                entered.room.members.len(),
+                topic_of(&entered.room.topic)
+            );
+            Printed::new(name, text, json!(entered))
+        }
+        "dm" => {
+            need("a name")?;
+            let entered = client.open_dm(arg).await.map_err(failed)?;
+            rooms.current.clone_from(&entered.room.room);
+            let text = format!(
+                "* now in {} with {}",
+                entered.room.room,
+                entered.room.members.join(" and ")
+            );
+            Printed::new(name, text, json!(entered))
+        }
+        "room" => {
+            need("a room name")?;
+            arg.clone_into(&mut rooms.current);
+            Printed::new(
+                name,
+                format!("* lines go to {arg}"),
+                json!({"ok": true, "room": arg}),
+            )
+        }
+        "leave" => {
+            let room = rooms.current.clone();
+            let done = client.leave_room(&room).await.map_err(failed)?;
+            GENERAL_ROOM.clone_into(&mut rooms.current);
+            Printed::new(
+                name,
+                format!("* left {room}; lines go to general"),
+                json!(done),
+            )
+        }
+        "rooms" => {
+            let list = client.rooms().await.map_err(failed)?;
+            let lines: Vec<String> = list
+                .rooms
+                .iter()
+                .map(|r| {
+                    format!(
+                        "  {}{} ({} members){}",
+                        r.room,
+                        if r.joined { " [joined]" } else { "" },
+                        r.members,
+                        topic_of(&r.topic)
+                    )
+                })
+                .collect();
+            Printed::new(name, format!("* rooms:\n{}", lines.join("\n")), json!(list))
+        }
+        "topic" => {
+            let done = client
+                .set_topic(&rooms.current, arg)
+                .await
+                .map_err(failed)?;
+            Printed::new(
+                name,
+                format!("* topic of {} set", rooms.current),
+                json!(done),
+            )
+        }
+        "history" => {
+            let count: usize = arg.parse().unwrap_or(20);
+            let page = client
+                .history(&rooms.current, u64::MAX, count)
+                .await
+                .map_err(failed)?;
+            let lines: Vec<String> = page
+                .messages
+                .iter()
+                .map(|m| format!("  {} {}: {}", m.seq.unwrap_or_default(), m.username, m.text))
+                .collect();
+            let more = if page.more {
+                "\n  (older ones are kept)"
+            } else {
+                ""
+            };
+            Printed::new(
+                name,
+                format!("* {}:\n{}{more}", rooms.current, lines.join("\n")),
+                json!(page),
+            )
+        }
+        "search" => {
+            need("words")?;
+            let found = client
+                .search(SearchRequest {
+                    query: arg.to_owned(),
+                    room: None,
+                    before: None,
+                    limit: 20,
+                    offset: 0,
+                })
+                .await
+                .map_err(failed)?;
+            let lines: Vec<String> = found
+                .results
+                .iter()
+                .map(|r| format!("  {} #{} {}: {}", r.room, r.seq, r.username, r.snippet))
+                .collect();
+            Printed::new(
+                name,
+                format!("* {} found:\n{}", found.results.len(), lines.join("\n")),
+                json!(found),
+            )
+        }
+        "read" => {
+            let page = client
+                .history(&rooms.current, u64::MAX, 1)
+                .await
+                .map_err(failed)?;
+            let newest = page.messages.last().and_then(|m| m.seq).unwrap_or_default();
+            let done = client
+                .mark_read(&rooms.current, newest)
+                .await
+                .map_err(failed)?;
+            Printed::new(
+                name,
+                format!("* {} read up to {newest}", rooms.current),
+                json!(done),
+            )
+        }
+        other => return Err(format!("unknown command /{other}; {HELP}")),
+    })
+}
+
+fn topic_of(topic: &str) -> String {
+    if topic.is_empty() {
+        String::new()
+    } else {
+        format!(": {topic}")
+    }
+}
