@@ -73,6 +73,8 @@ stage_bench() {
   # On debug builds: a release build here would cost minutes for figures that mean nothing in a
   # quick run. `npm run bench` builds in release and measures.
   bash scripts/bench.sh --debug --quick --rounds 1
+  echo "==> benchmarks, quick mode: rooms (every delivery checked), a history page and a search"
+  target/debug/charla-bench rooms --quick
 }
 
 stage_package() {

@@ -105,3 +105,44 @@ pub async fn answer_ping(ws: &mut Ws, frame: &str) -> Result<bool> {
     }
     Ok(false)
 }
+
+/// Emits `event` with `payload` and ack id `id`, and returns the ack's first argument (frames
+/// that come meanwhile are dropped: call it before any traffic the caller must count).
+///
+/// # Errors
+/// A closed connection, or an answer that is not JSON.
+pub async fn request(
+    ws: &mut Ws,
+    id: u64,
+    event: &str,
+    payload: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let frame = format!("42{id}{}", serde_json::json!([event, payload]));
+    ws.send(Message::text(frame)).await?;
+    let prefix = format!("43{id}[");
+    loop {
+        let frame = next_text(ws).await?;
+        if let Some(rest) = frame.strip_prefix(prefix.as_str()) {
+            let args: Vec<serde_json::Value> = serde_json::from_str(&format!("[{rest}"))?;
+            return Ok(args.into_iter().next().unwrap_or_default());
+        }
+    }
+}
+
+/// [`request`], refusing anything but `{ok: true, …}`.
+///
+/// # Errors
+/// As [`request`], and a refusal.
+pub async fn expect_ok(
+    ws: &mut Ws,
+    id: u64,
+    event: &str,
+    payload: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let answer = request(ws, id, event, payload).await?;
+    if answer.get("ok") == Some(&serde_json::Value::Bool(true)) {
+        Ok(answer)
+    } else {
+        Err(BenchError::Handshake(format!("{event} refused: {answer}")))
+    }
+}

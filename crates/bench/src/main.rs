@@ -1,10 +1,12 @@
 //! `charla-bench`: measures charla-server side by side with the tutorial's Node server and a
 //! raw tokio-tungstenite broadcast floor, checking every delivery on the way.
 //!
-//! `charla-bench compare` runs the comparison (see BENCHMARKS.md); `charla-bench load` runs
-//! one scenario against a server already running (for profiling); `charla-bench raw-server`
-//! is the floor server itself.
+//! `charla-bench compare` runs the comparison (see BENCHMARKS.md); `charla-bench rooms`
+//! measures Charla's conversations (many rooms at once, a big history's pages and search);
+//! `charla-bench load` runs one scenario against a server already running (for profiling);
+//! `charla-bench raw-server` is the floor server itself.
 
+mod archive;
 mod compare;
 mod conn;
 mod error;
@@ -16,6 +18,7 @@ mod marker;
 mod proc;
 mod raw_server;
 mod report;
+mod rooms;
 mod scenario;
 mod servers;
 mod stats;
@@ -43,6 +46,8 @@ enum Command {
     Compare(CompareArgs),
     /// Runs one scenario against a server that is already running.
     Load(LoadArgs),
+    /// Charla's conversations: many rooms at once, then a page and a search in a big history.
+    Rooms(RoomsArgs),
     /// The raw tokio-tungstenite broadcast server (the floor).
     RawServer {
         /// Port on 127.0.0.1.
@@ -91,6 +96,40 @@ struct CompareArgs {
 }
 
 #[derive(clap::Args)]
+struct RoomsArgs {
+    /// Small sizes and short runs: a check, for CI.
+    #[arg(long)]
+    quick: bool,
+    /// Rooms, each with one sender.
+    #[arg(long, default_value_t = 1000)]
+    rooms: usize,
+    /// Members per room.
+    #[arg(long, default_value_t = 10)]
+    members: usize,
+    /// Messages a second each sender sends.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Seconds they send.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Messages stored before pages and searches are timed.
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: u64,
+    /// Pages and searches timed (each).
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
+    /// The charla-server binary (default: next to this one).
+    #[arg(long)]
+    charla_server: Option<PathBuf>,
+    /// Logs and databases.
+    #[arg(long, default_value = "target/bench")]
+    work_dir: PathBuf,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "target/bench/rooms.json")]
+    json: PathBuf,
+}
+
+#[derive(clap::Args)]
 struct LoadArgs {
     /// The server's address.
     #[arg(long, default_value = "127.0.0.1:3050")]
@@ -112,6 +151,7 @@ fn main() -> ExitCode {
         Command::RawServer { port } => serve_raw(port),
         Command::Compare(args) => generator_runtime().and_then(|rt| rt.block_on(compare(args))),
         Command::Load(args) => generator_runtime().and_then(|rt| rt.block_on(load_one(args))),
+        Command::Rooms(args) => generator_runtime().and_then(|rt| rt.block_on(conversations(args))),
     };
     match outcome {
         Ok(code) => code,
@@ -146,17 +186,22 @@ fn serve_raw(port: u16) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn compare(args: CompareArgs) -> Result<ExitCode> {
+/// What both comparisons start with: the open-files limit raised, the work folder made, this
+/// binary and the charla-server one found (`given`, or next to this one).
+fn prepare(work_dir: &std::path::Path, given: Option<&PathBuf>) -> Result<(u64, PathBuf, PathBuf)> {
     let open_files = proc::raise_open_files()?;
-    std::fs::create_dir_all(&args.work_dir).map_err(BenchError::io(format!(
-        "create {}",
-        args.work_dir.display()
-    )))?;
+    std::fs::create_dir_all(work_dir)
+        .map_err(BenchError::io(format!("create {}", work_dir.display())))?;
     let bench_exe = std::env::current_exe().map_err(BenchError::io("find this binary"))?;
-    let charla_server = args
-        .charla_server
-        .clone()
+    let charla_server = given
+        .cloned()
         .unwrap_or_else(|| bench_exe.with_file_name("charla-server"));
+    Ok((open_files, bench_exe, charla_server))
+}
+
+async fn compare(args: CompareArgs) -> Result<ExitCode> {
+    let (open_files, bench_exe, charla_server) =
+        prepare(&args.work_dir, args.charla_server.as_ref())?;
     let pin = !args.no_pin && proc::cpu_count() >= 2 && proc::has_taskset();
     let pinning = if pin {
         proc::pin_self(1)?;
@@ -211,6 +256,81 @@ async fn compare(args: CompareArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::FAILURE)
+}
+
+/// `charla-bench rooms`: both parts, each against a fresh server, reported as a table and JSON;
+/// exit status 1 when a delivery check failed.
+async fn conversations(args: RoomsArgs) -> Result<ExitCode> {
+    let (open_files, bench_exe, charla_server) =
+        prepare(&args.work_dir, args.charla_server.as_ref())?;
+    let launcher = Launcher {
+        charla_server,
+        node_script: PathBuf::new(),
+        bench_exe,
+        server_cpu: None,
+        work_dir: args.work_dir.clone(),
+    };
+    let (spec, messages, queries) = if args.quick {
+        let spec = rooms::Spec {
+            rooms: 50,
+            members: 5,
+            rate: 5.0,
+            seconds: 2.0,
+        };
+        (spec, 5_000, 20)
+    } else {
+        let spec = rooms::Spec {
+            rooms: args.rooms,
+            members: args.members.clamp(1, args.rooms.max(1)),
+            rate: args.rate,
+            seconds: args.seconds,
+        };
+        (spec, args.messages, args.queries)
+    };
+    eprintln!(
+        "charla-bench rooms: {} rooms × {} members, {} msg/s each for {} s; then {messages} messages stored, {queries} pages and searches timed; open-files limit {open_files}",
+        spec.rooms, spec.members, spec.rate, spec.seconds
+    );
+    let server = launcher.start(Target::Charla, "rooms").await?;
+    let many = rooms::run(server.addr, spec).await;
+    server.stop().await;
+    let many = many?;
+    eprintln!("{many:?}");
+    let server = launcher.start(Target::Charla, "archive").await?;
+    let big = archive::run(server.addr, messages, queries).await;
+    server.stop().await;
+    let big = big?;
+    let ms = |us: f64| us / 1000.0;
+    let table = format!(
+        "| measure | result |\n|---|---|\n\
+         | {} rooms × {} members, {} msg/s per room | {:.0} deliveries/s; {} of {} verified, {} crossed rooms, {} out of order; latency p50 {:.1} ms, p99 {:.1} ms |\n\
+         | storing {} messages (10 rooms, 64 acks in flight) | {:.1} s, all searchable {:.1} s after the last ack |\n\
+         | `history` page of 50, random depth | p50 {:.2} ms, p99 {:.2} ms |\n\
+         | `search`, one or two words | p50 {:.2} ms, p99 {:.2} ms ({:.1} results on average) |\n",
+        spec.rooms, spec.members, spec.rate, many.deliveries_per_sec, many.verified, many.expected,
+        many.crossed, many.out_of_order, ms(many.latency.p50_us), ms(many.latency.p99_us),
+        big.messages, big.fill_seconds, big.indexed_after, ms(big.history.p50_us), ms(big.history.p99_us),
+        ms(big.search.p50_us), ms(big.search.p99_us), big.mean_results
+    );
+    println!("{table}");
+    write_file(
+        &args.json,
+        &serde_json::to_string_pretty(&json_report(&spec, &many, &big))?,
+    )?;
+    if many.is_clean() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("!!! DELIVERY CHECKS FAILED in the rooms scenario");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn json_report(
+    spec: &rooms::Spec,
+    many: &rooms::Outcome,
+    big: &archive::Outcome,
+) -> serde_json::Value {
+    serde_json::json!({ "rooms": { "spec": spec, "outcome": many }, "archive": big })
 }
 
 async fn load_one(args: LoadArgs) -> Result<ExitCode> {

@@ -59,6 +59,8 @@ pub struct ServerConfig {
     pub name_idle: Duration,
     /// Rooms and direct messages the server holds at most (`general` included).
     pub max_rooms: usize,
+    /// Names one address may claim a minute, after a burst of 20 (0: no limit).
+    pub claims_per_minute: u32,
     /// Where "now" comes from for names and link codes (tests move it).
     pub clock: Clock,
 }
@@ -96,6 +98,7 @@ impl Default for ServerConfig {
             max_connections_per_address: 256,
             name_idle: Duration::from_secs(DEFAULT_NAME_IDLE_DAYS * 24 * 3600),
             max_rooms: 10_000,
+            claims_per_minute: 2,
             clock: Clock::system(),
         }
     }

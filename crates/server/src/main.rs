@@ -74,6 +74,12 @@ struct Cli {
     /// worth).
     #[arg(long, env = "CHARLA_RATE_LIMIT_PER_ADDRESS", default_value_t = 30)]
     rate_limit_per_address: u32,
+    /// Names one address may claim a minute after its first 20 (0: no limit, for load tests).
+    #[arg(long, env = "CHARLA_CLAIMS_PER_MINUTE", default_value_t = 2)]
+    claims_per_minute: u32,
+    /// Rooms and DMs the server holds at most, `general` included.
+    #[arg(long, env = "CHARLA_MAX_ROOMS", default_value_t = 10_000)]
+    max_rooms: usize,
     /// Bytes queued for one client before it is disconnected as too slow.
     #[arg(long, env = "CHARLA_CLIENT_QUEUE_BYTES", default_value_t = 1024 * 1024)]
     client_queue_bytes: usize,
@@ -165,6 +171,8 @@ impl Cli {
             } else {
                 self.rate_limit_per_address
             },
+            claims_per_minute: self.claims_per_minute,
+            max_rooms: self.max_rooms.max(1),
             client_queue_bytes: self.client_queue_bytes.max(16 * 1024),
             ping_interval: Duration::from_millis(self.ping_interval.max(1)),
             ping_timeout: Duration::from_millis(self.ping_timeout.max(1)),

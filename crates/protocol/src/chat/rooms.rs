@@ -256,7 +256,7 @@ pub struct SearchHit {
     pub highlights: Vec<[usize; 2]>,
 }
 
-/// The answer to `search`: the best matches first, among the newest 1,000 matches (older than
+/// The answer to `search`: the best matches first, among the newest 300 matches (older than
 /// `before`, when given).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchResults {

@@ -1,8 +1,9 @@
 //! `search`: messages of the asker's rooms and DMs (a guest's: `general`'s) that hold every
 //! word of a query, best first, each with a snippet around the match and where the words are.
 //!
-//! With a store the index does the matching ([`crate::store::StoreHandle::search`]), off the
-//! async threads; a chat kept only in memory looks through its rooms' windows.
+//! With a store the index finds the newest matches ([`crate::store::StoreHandle::search`]),
+//! off the async threads, and they are ranked here ([`score`]); a chat kept only in memory
+//! looks through its rooms' windows.
 
 use charla_protocol::chat::{
     ChatMessage, Refusal, SearchHit, SearchRequest, SearchResults, MAX_QUERY_CHARS,
@@ -74,22 +75,31 @@ impl Chat {
             return Reply::now(link, &results);
         };
         self.read_later(guard, link, "search", move || {
-            let ranked = store.search(&query, &rooms, request.before, offset, limit)?;
+            let scanned = store.search(&query, &rooms, request.before)?;
+            let mut ranked: Vec<(f64, crate::store::Found)> = scanned
+                .found
+                .into_iter()
+                .map(|found| (score(&found.message.text, &words), found))
+                .collect();
+            // Best first; among equals, the newest (the scan's order, kept by a stable sort).
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let more = ranked.len() > offset + limit;
             Ok(SearchResults {
                 ok: true,
                 results: ranked
-                    .found
                     .into_iter()
-                    .map(|found| hit(room_name(found.room), &found.message, &words))
+                    .skip(offset)
+                    .take(limit)
+                    .map(|(_, found)| hit(room_name(found.room), &found.message, &words))
                     .collect(),
-                more: ranked.more,
-                next: ranked.next,
+                more,
+                next: scanned.next,
             })
         })
     }
 }
 
-/// A search without a store: the newest messages of the rooms' windows holding every word.
+/// A search without a store: the messages of the rooms' windows holding every word, ranked.
 fn search_windows(logs: &[&RoomLog], words: &[Word], offset: usize, limit: usize) -> SearchResults {
     let mut found: Vec<(&RoomLog, &ChatMessage)> = logs
         .iter()
@@ -99,7 +109,9 @@ fn search_windows(logs: &[&RoomLog], words: &[Word], offset: usize, limit: usize
             words.iter().all(|w| !matches_in(&text, w).is_empty())
         })
         .collect();
+    // Newest first, then best first (stable: the newest among equals).
     found.sort_by_key(|(_, m)| std::cmp::Reverse(m.timestamp));
+    found.sort_by(|a, b| score(&b.1.text, words).total_cmp(&score(&a.1.text, words)));
     let more = found.len() > offset + limit;
     SearchResults {
         ok: true,
@@ -166,6 +178,17 @@ fn matches_in(text: &[char], word: &Word) -> Vec<[usize; 2]> {
     found
 }
 
+/// How well a text matches: how often the words occur in it, relative to its length (a short
+/// message that is about the words beats a long one that mentions them once).
+fn score(text: &str, words: &[Word]) -> f64 {
+    let folded = fold(text);
+    let hits: usize = words.iter().map(|w| matches_in(&folded, w).len()).sum();
+    let length = text.split_whitespace().count().max(1);
+    #[allow(clippy::cast_precision_loss)]
+    let score = hits as f64 / (length as f64).sqrt();
+    score
+}
+
 /// A result: the text around the first match (all of it when short), and the matches in it.
 fn hit(room: String, m: &ChatMessage, words: &[Word]) -> SearchHit {
     let chars: Vec<char> = m.text.chars().collect();
@@ -229,6 +252,18 @@ mod tests {
             .map(|[s, e]| found.snippet.chars().skip(*s).take(e - s).collect())
             .collect();
         assert_eq!(marked, ["deploy", "Friday"]);
+    }
+
+    #[test]
+    fn a_short_message_about_the_words_ranks_above_a_long_mention() {
+        let words = words_of("deploy");
+        let about = score("deploy deploy: is the deploy done?", &words);
+        let mention = score(
+            "lunch at noon, then the review, then maybe we deploy, and coffee after that",
+            &words,
+        );
+        assert!(about > mention, "{about} > {mention}");
+        assert!(score("nothing here", &words) < f64::EPSILON);
     }
 
     #[test]

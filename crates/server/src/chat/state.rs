@@ -41,9 +41,8 @@ const TYPING_BURST: u32 = 3;
 const REFUSED_JOINS_PER_SEC: u32 = 1;
 const REFUSED_JOINS_BURST: u32 = 10;
 /// Names one address may claim: twenty at once (an office starting Charla on its first
-/// morning), then two a minute. Claims are kept for months: unbounded, one script could squat
-/// every common name.
-const CLAIMS_PER_MINUTE: u32 = 2;
+/// morning), then `ServerConfig::claims_per_minute` (two). Claims are kept for months:
+/// unbounded, one script could squat every common name.
 const CLAIMS_BURST: u32 = 20;
 /// Link codes one name may ask for: five at once, then two a minute.
 const LINK_CODES_PER_MINUTE: u32 = 2;
@@ -207,7 +206,7 @@ impl Chat {
                         REFUSED_JOINS_PER_SEC,
                         REFUSED_JOINS_BURST,
                     ),
-                    claims_by_address: Limiters::per_minute(CLAIMS_PER_MINUTE, CLAIMS_BURST),
+                    claims_by_address: Limiters::per_minute(config.claims_per_minute, CLAIMS_BURST),
                     link_codes_by_name: Limiters::per_minute(
                         LINK_CODES_PER_MINUTE,
                         LINK_CODES_BURST,
