@@ -275,8 +275,9 @@ async fn a_message_refused_for_good_makes_the_cli_exit_1_with_a_count() {
     observer.disconnect().await;
 }
 
-/// `--room` sends the lines to a room (joining it), `/` lines are commands (`/dm` switches to a
-/// DM, `/rooms` and `/search` print their answers), `--json` events and answers carry the room.
+/// `--room` sends the lines to a room (joining it, making it when new), `/` lines are commands
+/// (`/dm` switches to a DM, `/rooms` prints its answer; typed before the connection is up they
+/// wait for it, and so do the lines after them), `--json` events and answers carry the room.
 #[tokio::test]
 async fn the_cli_talks_in_rooms_and_dms_and_runs_slash_commands() {
     let server = TestServer::open().await;
@@ -296,19 +297,36 @@ async fn the_cli_talks_in_rooms_and_dms_and_runs_slash_commands() {
     );
     let mut bo = cli_as(&url, &dir.path().join("bo"), "bo");
     bo.args(["--room", "ops"]);
-    let refused = run_piped(bo, vec![vec!["x".into()]], Duration::ZERO).await;
+    let made = run_piped(bo, vec![vec!["first in ops".into()]], Duration::ZERO).await;
+    assert!(
+        made.status.success(),
+        "joining a room nobody made makes it: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut bad = cli_as(&url, &dir.path().join("bo"), "bo");
+    bad.args(["--room", "not a room"]);
+    let refused = run_piped(bad, vec![vec!["x".into()]], Duration::ZERO).await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
         !refused.status.success(),
-        "no room ops yet: joining it fails"
+        "no such name can be a room: exit 1"
     );
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("no such room"));
+    assert!(stderr.contains("a room name is"), "{stderr}");
 
     let mut ana = cli_as(&url, &dir.path().join("ana"), "ana");
     ana.arg("--json").stdout(Stdio::piped());
     let out = run_piped(
         ana,
         vec![
-            vec!["/nope".into(), "/join".into()],
+            // Typed before the connection is up: the commands wait for it, and the line after
+            // `/join ops` waits with them, so it lands in ops.
+            vec![
+                "/nope".into(),
+                "/join".into(),
+                "/join ops".into(),
+                "right after joining".into(),
+                "/room general".into(),
+            ],
             vec!["hello general".into()],
             vec!["/rooms".into()],
             vec![
@@ -347,13 +365,25 @@ async fn the_cli_talks_in_rooms_and_dms_and_runs_slash_commands() {
     assert_eq!(
         said,
         [
+            (Some("ops"), "right after joining"),
             (None, "hello general"),
             (Some(dm.as_str()), "just for bo"),
             (Some(dm.as_str()), "/slash at the start")
         ]
     );
-    assert!(lines
+    let listed = lines
         .iter()
-        .any(|l| l["command"] == "rooms" && l["reply"]["rooms"][0]["room"] == "general"));
+        .find(|l| l["command"] == "rooms")
+        .expect("the /rooms answer");
+    let names: Vec<&str> = listed["reply"]["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .filter_map(|r| r["room"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"general") && names.contains(&"ops"),
+        "{names:?}"
+    );
     server.stop().await;
 }

@@ -1,11 +1,12 @@
 //! The commands a stdin line starting with `/` gives, and the room lines go to.
 
 use charla_client::ClientHandle;
-use charla_protocol::chat::{SearchRequest, GENERAL_ROOM};
+use charla_protocol::chat::{ErrorCode, SearchRequest, GENERAL_ROOM};
 use serde_json::json;
 
 /// What `/help` prints.
-pub const HELP: &str = "commands: /join ROOM, /leave, /rooms, /dm NAME, /room ROOM (switch), \
+pub const HELP: &str =
+    "commands: /join ROOM (made if new), /leave, /rooms, /dm NAME, /room ROOM (switch), \
 /topic TEXT, /history N, /search WORDS, /read, /help; //text sends /text";
 
 /// The room lines go to.
@@ -77,12 +78,21 @@ pub async fn run(
         "help" => Printed::new(name, HELP.to_owned(), json!(HELP)),
         "join" => {
             need("a room name")?;
-            let entered = client.join_room(arg).await.map_err(failed)?;
+            // As on IRC: joining a room nobody made yet makes it.
+            let (entered, made) = match client.join_room(arg).await {
+                Err(charla_client::Error::Refused(refusal))
+                    if refusal.code == ErrorCode::NoSuchRoom =>
+                {
+                    (client.create_room(arg, "").await.map_err(failed)?, true)
+                }
+                other => (other.map_err(failed)?, false),
+            };
             rooms.current.clone_from(&entered.room.room);
             let text = format!(
-                "* now in {} ({} members){}",
+                "* {} {} ({}){}",
+                if made { "made and now in" } else { "now in" },
                 entered.room.room,
-                entered.room.members.len(),
+                members(entered.room.members.len()),
                 topic_of(&entered.room.topic)
             );
             Printed::new(name, text, json!(entered))
@@ -124,10 +134,10 @@ pub async fn run(
                 .iter()
                 .map(|r| {
                     format!(
-                        "  {}{} ({} members){}",
+                        "  {}{} ({}){}",
                         r.room,
                         if r.joined { " [joined]" } else { "" },
-                        r.members,
+                        members(r.members),
                         topic_of(&r.topic)
                     )
                 })
@@ -208,6 +218,14 @@ pub async fn run(
         }
         other => return Err(format!("unknown command /{other}; {HELP}")),
     })
+}
+
+fn members(count: usize) -> String {
+    if count == 1 {
+        "1 member".to_owned()
+    } else {
+        format!("{count} members")
+    }
 }
 
 fn topic_of(topic: &str) -> String {

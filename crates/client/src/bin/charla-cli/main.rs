@@ -7,7 +7,7 @@
 //! the outbox is then empty (every message delivered), 1 otherwise, with a count on stderr. A
 //! refusal that waiting cannot change (a name someone else owns, a wrong token) exits 1 at once.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -125,6 +125,11 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let mut rooms = Rooms {
         current: charla_protocol::chat::GENERAL_ROOM.to_owned(),
     };
+    // Lines that wait for the chat: a command needs the server, and every line after a waiting
+    // one waits too, so that a message typed after `/join ops` goes to ops. A plain line with
+    // nothing waiting goes to the outbox at once, connected or not.
+    let mut held: VecDeque<String> = VecDeque::new();
+    let mut connected = false;
     // The room or DM of the command line, entered once the first join is answered.
     let mut entering = match (&cli.dm, cli.room.as_str()) {
         (Some(name), _) => Some(("dm", name.clone())),
@@ -132,22 +137,23 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         (None, room) => Some(("join", room.to_owned())),
     };
     loop {
-        if let Some(tally) = tally.filter(|t| !stdin_open && unseen.is_none() && t.pending == 0) {
+        if let Some(tally) =
+            tally.filter(|t| !stdin_open && held.is_empty() && unseen.is_none() && t.pending == 0)
+        {
             // Refused messages will not go out by themselves: waiting longer is useless.
             client.disconnect().await;
             return Ok(tally.exit_code());
         }
         tokio::select! {
             line = lines.next_line(), if stdin_open && entering.is_none() => match line {
-                Ok(Some(text)) if !text.trim().is_empty() => match commands::parse(&text) {
-                    Line::Say(text) => match client.send_to(&rooms.current, text).await {
-                        Ok(entry) => unseen = Some(entry.client_id),
-                        Err(e) => eprintln!("charla-cli: not sent: {e}"),
-                    },
-                    Line::Command(name, arg) => {
-                        command(&client, &mut rooms, name, arg, cli.json).await;
+                Ok(Some(text)) if !text.trim().is_empty() => {
+                    let is_command = matches!(commands::parse(&text), Line::Command(..));
+                    if (is_command && !connected) || !held.is_empty() {
+                        held.push_back(text);
+                    } else if let Some(id) = handle_line(&client, &mut rooms, &text, cli.json).await {
+                        unseen = Some(id);
                     }
-                },
+                }
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => {
                     stdin_open = false;
@@ -163,11 +169,22 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     }
                 }
                 print_event(&event, cli.json, &mut reported);
+                match &event {
+                    ClientEvent::Joined { .. } => connected = true,
+                    ClientEvent::Status(ConnectionStatus::Connected { .. }) => {}
+                    ClientEvent::Status(_) => connected = false,
+                    _ => {}
+                }
                 if matches!(event, ClientEvent::Joined { .. }) {
                     if let Some((name, arg)) = entering.take() {
                         if !command(&client, &mut rooms, name, &arg, cli.json).await {
                             client.disconnect().await;
                             return Ok(ExitCode::FAILURE);
+                        }
+                    }
+                    while let Some(text) = held.pop_front() {
+                        if let Some(id) = handle_line(&client, &mut rooms, &text, cli.json).await {
+                            unseen = Some(id);
                         }
                     }
                 }
@@ -190,8 +207,34 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             } => {
                 client.disconnect().await;
+                if !held.is_empty() {
+                    eprintln!("charla-cli: {} line(s) waited for the server in vain and were not run", held.len());
+                    return Ok(ExitCode::FAILURE);
+                }
                 return Ok(tally.map_or(ExitCode::FAILURE, Tally::exit_code));
             }
+        }
+    }
+}
+
+/// One stdin line: a message to the current room (its outbox id), or a command.
+async fn handle_line(
+    client: &charla_client::ClientHandle,
+    rooms: &mut Rooms,
+    text: &str,
+    json: bool,
+) -> Option<String> {
+    match commands::parse(text) {
+        Line::Say(text) => match client.send_to(&rooms.current, text).await {
+            Ok(entry) => Some(entry.client_id),
+            Err(e) => {
+                eprintln!("charla-cli: not sent: {e}");
+                None
+            }
+        },
+        Line::Command(name, arg) => {
+            command(client, rooms, name, arg, json).await;
+            None
         }
     }
 }
@@ -318,9 +361,12 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
                 .collect();
             println!("* your rooms: {}", line.join(", "));
         }
+        ClientEvent::RoomUpdated(info) if info.topic.is_empty() => {
+            println!("* #{}: {}", info.room, info.members.join(", "));
+        }
         ClientEvent::RoomUpdated(info) => {
             println!(
-                "* #{}: {} ({})",
+                "* #{} ({}): {}",
                 info.room,
                 info.topic,
                 info.members.join(", ")
