@@ -127,6 +127,9 @@ struct RoomsArgs {
     /// Where to write the JSON report.
     #[arg(long, default_value = "target/bench/rooms.json")]
     json: PathBuf,
+    /// Do not pin the server to CPU 0 and the generator to CPU 1.
+    #[arg(long)]
+    no_pin: bool,
 }
 
 #[derive(clap::Args)]
@@ -263,11 +266,16 @@ async fn compare(args: CompareArgs) -> Result<ExitCode> {
 async fn conversations(args: RoomsArgs) -> Result<ExitCode> {
     let (open_files, bench_exe, charla_server) =
         prepare(&args.work_dir, args.charla_server.as_ref())?;
+    // As the comparison does: the server on CPU 0, this generator on CPU 1, when there are two.
+    let pin = !args.no_pin && proc::cpu_count() >= 2 && proc::has_taskset();
+    if pin {
+        proc::pin_self(1)?;
+    }
     let launcher = Launcher {
         charla_server,
         node_script: PathBuf::new(),
         bench_exe,
-        server_cpu: None,
+        server_cpu: pin.then_some(0),
         work_dir: args.work_dir.clone(),
     };
     let (spec, messages, queries) = if args.quick {
@@ -288,8 +296,9 @@ async fn conversations(args: RoomsArgs) -> Result<ExitCode> {
         (spec, args.messages, args.queries)
     };
     eprintln!(
-        "charla-bench rooms: {} rooms × {} members, {} msg/s each for {} s; then {messages} messages stored, {queries} pages and searches timed; open-files limit {open_files}",
-        spec.rooms, spec.members, spec.rate, spec.seconds
+        "charla-bench rooms: {} rooms × {} members, {} msg/s each for {} s; then {messages} messages stored, {queries} pages and searches timed; {}; open-files limit {open_files}",
+        spec.rooms, spec.members, spec.rate, spec.seconds,
+        if pin { "server on CPU 0, generator on CPU 1" } else { "not pinned" }
     );
     let server = launcher.start(Target::Charla, "rooms").await?;
     let many = rooms::run(server.addr, spec).await;

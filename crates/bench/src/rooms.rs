@@ -153,7 +153,12 @@ pub async fn run(addr: SocketAddr, spec: Spec) -> Result<Outcome> {
         let my_room = room(user);
         local.spawn_local(async move {
             let mut n = 0u64;
-            let mut tick = tokio::time::interval(per_message);
+            // Senders spread evenly over the period: a thousand ticking at the same instant is a
+            // burst the server drains one commit at a time, not the steady rate asked for.
+            #[allow(clippy::cast_precision_loss)]
+            let offset = per_message.mul_f64(user as f64 / users as f64);
+            let mut tick =
+                tokio::time::interval_at(tokio::time::Instant::now() + offset, per_message);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while Instant::now() < until {
                 tokio::select! {
