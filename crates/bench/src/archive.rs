@@ -191,14 +191,13 @@ pub async fn run(addr: SocketAddr, messages: u64, queries: usize) -> Result<Outc
 async fn wait_until_searchable(ws: &mut Ws) -> Result<f64> {
     let started = Instant::now();
     let word = "zeppelinlast";
-    let said = conn::expect_ok(
+    conn::expect_ok(
         ws,
         900,
         "chat-message",
         &json!({"text": word, "room": "a0"}),
     )
     .await?;
-    drop(said);
     let mut id = 901;
     while started.elapsed() < Duration::from_secs(120) {
         let answer = conn::expect_ok(ws, id, "search", &json!({"query": word})).await?;

@@ -56,7 +56,26 @@ impl Printed {
     }
 }
 
-/// Runs a command; `Err` is a message for stderr.
+/// Why a command did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// No such command.
+    #[error("unknown command /{0}; {HELP}")]
+    Unknown(String),
+    /// The command needs an argument it was not given.
+    #[error("/{command} needs {what}")]
+    Missing {
+        /// The command.
+        command: String,
+        /// What it needs.
+        what: &'static str,
+    },
+    /// The server refused it, or could not be reached.
+    #[error(transparent)]
+    Client(#[from] charla_client::Error),
+}
+
+/// Runs a command.
 ///
 /// # Errors
 /// The command is unknown, lacks its argument, or the server refused it (or is not reachable).
@@ -65,15 +84,17 @@ pub async fn run(
     rooms: &mut Rooms,
     name: &str,
     arg: &str,
-) -> Result<Printed, String> {
-    let need = |what: &str| {
+) -> Result<Printed, CommandError> {
+    let need = |what: &'static str| {
         if arg.is_empty() {
-            Err(format!("/{name} needs {what}"))
+            Err(CommandError::Missing {
+                command: name.to_owned(),
+                what,
+            })
         } else {
             Ok(())
         }
     };
-    let failed = |e: charla_client::Error| e.to_string();
     Ok(match name {
         "help" => Printed::new(name, HELP.to_owned(), json!(HELP)),
         "join" => {
@@ -83,9 +104,9 @@ pub async fn run(
                 Err(charla_client::Error::Refused(refusal))
                     if refusal.code == ErrorCode::NoSuchRoom =>
                 {
-                    (client.create_room(arg, "").await.map_err(failed)?, true)
+                    (client.create_room(arg, "").await?, true)
                 }
-                other => (other.map_err(failed)?, false),
+                other => (other?, false),
             };
             rooms.current.clone_from(&entered.room.room);
             let text = format!(
@@ -99,7 +120,7 @@ pub async fn run(
         }
         "dm" => {
             need("a name")?;
-            let entered = client.open_dm(arg).await.map_err(failed)?;
+            let entered = client.open_dm(arg).await?;
             rooms.current.clone_from(&entered.room.room);
             let text = format!(
                 "* now in {} with {}",
@@ -119,7 +140,7 @@ pub async fn run(
         }
         "leave" => {
             let room = rooms.current.clone();
-            let done = client.leave_room(&room).await.map_err(failed)?;
+            let done = client.leave_room(&room).await?;
             GENERAL_ROOM.clone_into(&mut rooms.current);
             Printed::new(
                 name,
@@ -128,7 +149,7 @@ pub async fn run(
             )
         }
         "rooms" => {
-            let list = client.rooms().await.map_err(failed)?;
+            let list = client.rooms().await?;
             let lines: Vec<String> = list
                 .rooms
                 .iter()
@@ -145,10 +166,7 @@ pub async fn run(
             Printed::new(name, format!("* rooms:\n{}", lines.join("\n")), json!(list))
         }
         "topic" => {
-            let done = client
-                .set_topic(&rooms.current, arg)
-                .await
-                .map_err(failed)?;
+            let done = client.set_topic(&rooms.current, arg).await?;
             Printed::new(
                 name,
                 format!("* topic of {} set", rooms.current),
@@ -157,10 +175,7 @@ pub async fn run(
         }
         "history" => {
             let count: usize = arg.parse().unwrap_or(20);
-            let page = client
-                .history(&rooms.current, u64::MAX, count)
-                .await
-                .map_err(failed)?;
+            let page = client.history(&rooms.current, u64::MAX, count).await?;
             let lines: Vec<String> = page
                 .messages
                 .iter()
@@ -187,8 +202,7 @@ pub async fn run(
                     limit: 20,
                     offset: 0,
                 })
-                .await
-                .map_err(failed)?;
+                .await?;
             let lines: Vec<String> = found
                 .results
                 .iter()
@@ -201,22 +215,16 @@ pub async fn run(
             )
         }
         "read" => {
-            let page = client
-                .history(&rooms.current, u64::MAX, 1)
-                .await
-                .map_err(failed)?;
+            let page = client.history(&rooms.current, u64::MAX, 1).await?;
             let newest = page.messages.last().and_then(|m| m.seq).unwrap_or_default();
-            let done = client
-                .mark_read(&rooms.current, newest)
-                .await
-                .map_err(failed)?;
+            let done = client.mark_read(&rooms.current, newest).await?;
             Printed::new(
                 name,
                 format!("* {} read up to {newest}", rooms.current),
                 json!(done),
             )
         }
-        other => return Err(format!("unknown command /{other}; {HELP}")),
+        other => return Err(CommandError::Unknown(other.to_owned())),
     })
 }
 
