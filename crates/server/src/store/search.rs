@@ -12,7 +12,7 @@
 //! chat ranks those): recent talk is what people look for, and a common word matching half a
 //! million messages costs what 500 do. The next-older 500 are one more request away (`before`).
 //! FTS5's own ranking (`bm25`) is not used: it counts every message holding each word, which
-//! for a common word on a million messages took 40–90 ms a query, against about 3 ms for the
+//! for a common word on a million messages took 38–89 ms a query, against about 3 ms for the
 //! newest matches alone.
 
 use charla_protocol::chat::ChatMessage;
