@@ -1,10 +1,12 @@
-//! When to ask for the user's attention: the unread count, mention matching, and coalescing a
-//! burst of messages into one notification. Pure logic (time is passed in), unit-tested.
+//! When to ask for the user's attention: which messages notify (preferences, muted rooms,
+//! mentions, DMs), and coalescing a burst in one conversation into one notification. Pure logic
+//! (time is passed in), unit-tested; the counting is `counts`'.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use charla_client::settings::Preferences;
-use charla_protocol::chat::ChatMessage;
+use charla_protocol::chat::{ChatMessage, GENERAL_ROOM};
 
 /// Longest notification body, in characters.
 const BODY_CHARS: usize = 140;
@@ -14,22 +16,42 @@ pub const COALESCE_WINDOW: Duration = Duration::from_millis(1500);
 /// One desktop notification: plain text, never markup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
+    /// The conversation it opens when clicked.
+    pub room: String,
     /// The author, or a summary of the burst.
     pub title: String,
     /// The text, shortened, with markup characters neutralised.
     pub body: String,
 }
 
-/// Unread messages and notifications waiting to be shown.
+/// What is known of a message's conversation when it arrives.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Its room (`general`, a room, `dm:<n>`).
+    pub room: &'a str,
+    /// For a DM: the other person.
+    pub dm_with: Option<&'a str>,
+    /// The user muted this room.
+    pub muted: bool,
+    /// It mentions the user.
+    pub mention: bool,
+}
+
+#[derive(Debug)]
+struct Batch {
+    started: Instant,
+    messages: Vec<ChatMessage>,
+    dm_with: Option<String>,
+}
+
+/// Notifications waiting to be shown, one batch per conversation.
 #[derive(Debug, Default)]
 pub struct Attention {
-    unread: usize,
-    batch: Vec<ChatMessage>,
-    batch_started: Option<Instant>,
+    batches: HashMap<String, Batch>,
 }
 
 /// Whether `text` mentions `username`: the name as a whole word (optionally after `@`),
-/// case-insensitive.
+/// case-insensitive. For the tutorial's server, whose messages carry no `mentions`.
 #[must_use]
 pub fn mentions(text: &str, username: &str) -> bool {
     let name = username.trim().to_lowercase();
@@ -45,69 +67,91 @@ pub fn mentions(text: &str, username: &str) -> bool {
     })
 }
 
-impl Attention {
-    /// Messages from others that arrived while the window was not in front.
-    #[must_use]
-    pub fn unread(&self) -> usize {
-        self.unread
-    }
-
-    /// Takes note of a message. Returns whether the unread count changed. Own messages, and
-    /// messages while the window is focused, count for nothing.
-    pub fn on_message(
-        &mut self,
-        message: &ChatMessage,
-        me: &str,
-        focused: bool,
-        prefs: Preferences,
-        now: Instant,
-    ) -> bool {
-        // A guest's message under my name is someone else's (the app always joins with its key).
-        if focused || (message.username.eq_ignore_ascii_case(me) && !message.guest) {
-            return false;
-        }
-        self.unread += 1;
-        let wanted = prefs.notifications && (!prefs.mentions_only || mentions(&message.text, me));
-        if wanted {
-            if self.batch.is_empty() {
-                self.batch_started = Some(now);
-            }
-            self.batch.push(message.clone());
-        }
-        true
-    }
-
-    /// The window came to the front: everything is read, nothing more to notify.
-    pub fn focused(&mut self) {
-        self.unread = 0;
-        self.batch.clear();
-        self.batch_started = None;
-    }
-
-    /// When the pending batch should be shown, if there is one.
-    #[must_use]
-    pub fn due_at(&self) -> Option<Instant> {
-        self.batch_started.map(|t| t + COALESCE_WINDOW)
-    }
-
-    /// The notification for the batch, once its window has passed.
-    pub fn take_due(&mut self, now: Instant) -> Option<Notification> {
-        if self.due_at().is_none_or(|due| now < due) {
-            return None;
-        }
-        self.batch_started = None;
-        let batch = std::mem::take(&mut self.batch);
-        summarize(&batch)
+/// Whether a message mentions `me`: the server's `mentions` when it gives them, the text
+/// otherwise (the tutorial's server).
+#[must_use]
+pub fn mentions_me(message: &ChatMessage, me: &str) -> bool {
+    if message.seq.is_some() {
+        message.mentions.iter().any(|m| m.eq_ignore_ascii_case(me))
+    } else {
+        mentions(&message.text, me)
     }
 }
 
-fn summarize(batch: &[ChatMessage]) -> Option<Notification> {
-    match batch {
-        [] => None,
-        [one] => Some(Notification {
-            title: plain(&one.username),
-            body: shorten(&plain(&one.text)),
-        }),
+/// Whether a new unread message should notify: never with notifications off; a mention
+/// always; in a muted room nothing else; a DM always; otherwise unless only mentions are
+/// wanted.
+#[must_use]
+pub fn wanted(prefs: Preferences, context: Context<'_>) -> bool {
+    if !prefs.notifications {
+        return false;
+    }
+    if context.mention {
+        return true;
+    }
+    if context.muted {
+        return false;
+    }
+    context.dm_with.is_some() || !prefs.mentions_only
+}
+
+impl Attention {
+    /// Adds an unread message that notifies to its conversation's batch. Returns when that
+    /// batch is due if this message started it (the caller sets a timer then).
+    pub fn on_message(
+        &mut self,
+        message: &ChatMessage,
+        context: Context<'_>,
+        now: Instant,
+    ) -> Option<Instant> {
+        let mut started = None;
+        let batch = self
+            .batches
+            .entry(context.room.to_owned())
+            .or_insert_with(|| {
+                started = Some(now + COALESCE_WINDOW);
+                Batch {
+                    started: now,
+                    messages: Vec::new(),
+                    dm_with: context.dm_with.map(str::to_owned),
+                }
+            });
+        batch.messages.push(message.clone());
+        started
+    }
+
+    /// The conversation is in front of the user: nothing of it is left to notify.
+    pub fn seen(&mut self, room: &str) {
+        self.batches.remove(room);
+    }
+
+    /// When `room`'s batch should be shown, if it has one.
+    #[must_use]
+    pub fn due_at(&self, room: &str) -> Option<Instant> {
+        self.batches.get(room).map(|b| b.started + COALESCE_WINDOW)
+    }
+
+    /// The notification for `room`'s batch, once its window has passed.
+    pub fn take_due(&mut self, room: &str, now: Instant) -> Option<Notification> {
+        if self.due_at(room).is_none_or(|due| now < due) {
+            return None;
+        }
+        let batch = self.batches.remove(room)?;
+        summarize(room, batch.dm_with.as_deref(), &batch.messages)
+    }
+}
+
+fn summarize(room: &str, dm_with: Option<&str>, batch: &[ChatMessage]) -> Option<Notification> {
+    let place = match (room, dm_with) {
+        (_, Some(_)) | (GENERAL_ROOM, _) => String::new(),
+        (room, None) => format!(" in #{room}"),
+    };
+    let (title, body) = match batch {
+        [] => return None,
+        [one] => (
+            format!("{}{place}", plain(&one.username)),
+            shorten(&plain(&one.text)),
+        ),
         many => {
             let mut people: Vec<&str> = Vec::new();
             for m in many {
@@ -116,17 +160,28 @@ fn summarize(batch: &[ChatMessage]) -> Option<Notification> {
                 }
             }
             let title = if people.len() == 1 {
-                format!("{} new messages from {}", many.len(), plain(people[0]))
+                format!(
+                    "{} new messages from {}{place}",
+                    many.len(),
+                    plain(people[0])
+                )
             } else {
-                format!("{} new messages from {} people", many.len(), people.len())
+                format!(
+                    "{} new messages from {} people{place}",
+                    many.len(),
+                    people.len()
+                )
             };
             let last = many.last()?;
-            Some(Notification {
-                title,
-                body: shorten(&format!("{}: {}", plain(&last.username), plain(&last.text))),
-            })
+            let body = shorten(&format!("{}: {}", plain(&last.username), plain(&last.text)));
+            (title, body)
         }
-    }
+    };
+    Some(Notification {
+        room: room.to_owned(),
+        title,
+        body,
+    })
 }
 
 /// Notification servers read a subset of HTML in bodies; this keeps text as text.
@@ -171,36 +226,20 @@ mod tests {
         start_on_login: false,
     };
 
-    #[test]
-    fn counts_only_others_messages_while_unfocused_and_clears_on_focus() {
-        let mut a = Attention::default();
-        let now = Instant::now();
-        assert!(!a.on_message(&msg("ana", "mine"), "ana", false, ON, now));
-        assert!(!a.on_message(&msg("bob", "seen"), "ana", true, ON, now));
-        assert!(a.on_message(&msg("bob", "one"), "ana", false, ON, now));
-        assert!(a.on_message(&msg("carol", "two"), "ana", false, ON, now));
-        let impostor = ChatMessage {
-            guest: true,
-            ..msg("ana", "a guest using my name")
-        };
-        assert!(
-            a.on_message(&impostor, "ana", false, ON, now),
-            "a guest under my name is someone else"
-        );
-        assert_eq!(a.unread(), 3);
-        a.focused();
-        assert_eq!(a.unread(), 0);
-        assert_eq!(
-            a.take_due(now + COALESCE_WINDOW),
-            None,
-            "nothing left to notify once read"
-        );
+    fn general() -> Context<'static> {
+        Context {
+            room: GENERAL_ROOM,
+            dm_with: None,
+            muted: false,
+            mention: false,
+        }
     }
 
     #[test]
     fn a_burst_becomes_one_notification_after_the_window() {
         let mut a = Attention::default();
         let t0 = Instant::now();
+        let mut timers = 0;
         for (who, text) in [
             ("bob", "a"),
             ("carol", "b"),
@@ -208,26 +247,54 @@ mod tests {
             ("dan", "d"),
             ("bob", "e"),
         ] {
-            a.on_message(
-                &msg(who, text),
-                "ana",
-                false,
-                ON,
-                t0 + Duration::from_millis(100),
-            );
+            timers += usize::from(a.on_message(&msg(who, text), general(), t0).is_some());
         }
+        assert_eq!(timers, 1, "one timer for the batch");
         assert_eq!(
-            a.take_due(t0 + Duration::from_millis(500)),
+            a.take_due(GENERAL_ROOM, t0 + Duration::from_millis(500)),
             None,
             "still gathering"
         );
-        let n = a
-            .take_due(t0 + Duration::from_millis(100) + COALESCE_WINDOW)
-            .expect("due");
+        let n = a.take_due(GENERAL_ROOM, t0 + COALESCE_WINDOW).expect("due");
         assert_eq!(n.title, "5 new messages from 3 people");
-        assert_eq!(n.body, "bob: e");
-        assert_eq!(a.take_due(t0 + Duration::from_secs(10)), None, "shown once");
-        assert_eq!(a.unread(), 5, "the count stays until the window is focused");
+        assert_eq!((n.body.as_str(), n.room.as_str()), ("bob: e", "general"));
+        assert_eq!(
+            a.take_due(GENERAL_ROOM, t0 + Duration::from_secs(10)),
+            None,
+            "shown once"
+        );
+    }
+
+    #[test]
+    fn each_conversation_has_its_own_batch_and_title() {
+        let mut a = Attention::default();
+        let t0 = Instant::now();
+        let ops = Context {
+            room: "ops",
+            ..general()
+        };
+        let dm = Context {
+            room: "dm:3",
+            dm_with: Some("bob"),
+            ..general()
+        };
+        assert!(a.on_message(&msg("bob", "deploy?"), ops, t0).is_some());
+        assert!(a.on_message(&msg("bob", "psst"), dm, t0).is_some());
+        assert!(a.on_message(&msg("bob", "lunch?"), dm, t0).is_none());
+        let ops_n = a.take_due("ops", t0 + COALESCE_WINDOW).expect("ops");
+        assert_eq!(
+            (ops_n.title.as_str(), ops_n.body.as_str()),
+            ("bob in #ops", "deploy?")
+        );
+        let dm_n = a.take_due("dm:3", t0 + COALESCE_WINDOW).expect("dm");
+        assert_eq!(dm_n.title, "2 new messages from bob");
+        a.on_message(&msg("bob", "again"), ops, t0);
+        a.seen("ops");
+        assert_eq!(
+            a.take_due("ops", t0 + COALESCE_WINDOW),
+            None,
+            "seen: nothing to notify"
+        );
     }
 
     #[test]
@@ -235,8 +302,8 @@ mod tests {
         let mut a = Attention::default();
         let t0 = Instant::now();
         let long = "word ".repeat(60);
-        a.on_message(&msg("bob", &long), "ana", false, ON, t0);
-        let n = a.take_due(t0 + COALESCE_WINDOW).expect("due");
+        a.on_message(&msg("bob", &long), general(), t0);
+        let n = a.take_due(GENERAL_ROOM, t0 + COALESCE_WINDOW).expect("due");
         assert_eq!(n.title, "bob");
         assert_eq!(n.body.chars().count(), BODY_CHARS);
         assert!(n.body.ends_with('…'));
@@ -248,12 +315,10 @@ mod tests {
         let t0 = Instant::now();
         a.on_message(
             &msg("<b>eve</b>", "<img src=x> & <a href='y'>click</a>"),
-            "ana",
-            false,
-            ON,
+            general(),
             t0,
         );
-        let n = a.take_due(t0 + COALESCE_WINDOW).expect("due");
+        let n = a.take_due(GENERAL_ROOM, t0 + COALESCE_WINDOW).expect("due");
         assert!(!n.title.contains('<') && !n.body.contains('<'), "{n:?}");
         assert_eq!(
             n.body,
@@ -262,35 +327,52 @@ mod tests {
     }
 
     #[test]
-    fn mute_and_mentions_only() {
-        let t0 = Instant::now();
-        let mut muted = Attention::default();
-        muted.on_message(
-            &msg("bob", "hi"),
-            "ana",
-            false,
-            Preferences {
-                notifications: false,
-                ..ON
-            },
-            t0,
-        );
-        assert_eq!(muted.unread(), 1, "muted still counts unread");
-        assert_eq!(muted.take_due(t0 + COALESCE_WINDOW), None);
-
-        let prefs = Preferences {
+    fn which_messages_notify() {
+        let off = Preferences {
+            notifications: false,
+            ..ON
+        };
+        let only = Preferences {
             mentions_only: true,
             ..ON
         };
-        let mut a = Attention::default();
-        a.on_message(&msg("bob", "lunch?"), "ana", false, prefs, t0);
-        a.on_message(&msg("bob", "@Ana are you there"), "ana", false, prefs, t0);
-        let n = a.take_due(t0 + COALESCE_WINDOW).expect("the mention");
-        assert_eq!(n.body, "@Ana are you there");
+        let mention = Context {
+            mention: true,
+            ..general()
+        };
+        let muted = Context {
+            room: "noisy",
+            muted: true,
+            ..general()
+        };
+        let dm = Context {
+            room: "dm:1",
+            dm_with: Some("bob"),
+            ..general()
+        };
+        assert!(wanted(ON, general()));
+        assert!(!wanted(off, mention), "notifications off: nothing");
+        assert!(!wanted(only, general()));
+        assert!(
+            wanted(only, mention) && wanted(only, dm),
+            "mentions and DMs always"
+        );
+        assert!(!wanted(ON, muted), "a muted room");
+        assert!(
+            wanted(
+                ON,
+                Context {
+                    mention: true,
+                    ..muted
+                }
+            ),
+            "a muted room's mention"
+        );
+        assert!(!wanted(ON, Context { muted: true, ..dm }), "a muted DM");
     }
 
     #[test]
-    fn mentions_match_whole_names_only() {
+    fn mentions_are_the_server_s_or_whole_names_in_the_text() {
         assert!(mentions("hey ana!", "Ana"));
         assert!(mentions("@ana: look", "ana"));
         assert!(mentions("ANA", "ana"));
@@ -299,5 +381,23 @@ mod tests {
         assert!(!mentions("ana_b", "ana"));
         assert!(mentions("ping José.", "josé"));
         assert!(!mentions("anything", "  "));
+        let listed = ChatMessage {
+            seq: Some(3),
+            mentions: vec!["Ana".into()],
+            ..msg("bob", "hi @ana")
+        };
+        assert!(mentions_me(&listed, "ana"));
+        let unlisted = ChatMessage {
+            seq: Some(4),
+            ..msg("bob", "ana is not a member here")
+        };
+        assert!(
+            !mentions_me(&unlisted, "ana"),
+            "the server decides when it numbers messages"
+        );
+        assert!(
+            mentions_me(&msg("bob", "ana?"), "ana"),
+            "the tutorial's: the text"
+        );
     }
 }

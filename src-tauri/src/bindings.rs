@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use charla_client::settings::{Config, NotificationSettings, Preferences, TraySettings};
 use charla_client::{ClientEvent, ConnectionStatus, DisconnectReason, OutboxEntry, OutboxState};
 use charla_protocol::chat::{
-    ChatMessage, DeviceLink, ErrorCode, MemberChange, ReadMarker, Refusal, RoomInfo, RoomKind,
-    RoomState,
+    ChatMessage, DeviceLink, Done, ErrorCode, Gap, HistoryPage, MemberChange, ReadMarker, Refusal,
+    RoomEntered, RoomInfo, RoomKind, RoomList, RoomState, RoomSummary, SearchHit, SearchRequest,
+    SearchResults,
 };
 use ts_rs::TS;
 
@@ -40,6 +41,15 @@ fn generate() -> String {
         RoomState::decl(&cfg),
         MemberChange::decl(&cfg),
         ReadMarker::decl(&cfg),
+        Gap::decl(&cfg),
+        RoomSummary::decl(&cfg),
+        RoomList::decl(&cfg),
+        RoomEntered::decl(&cfg),
+        Done::decl(&cfg),
+        HistoryPage::decl(&cfg),
+        SearchRequest::decl(&cfg),
+        SearchHit::decl(&cfg),
+        SearchResults::decl(&cfg),
         ClientEvent::decl(&cfg),
         NotificationSettings::decl(&cfg),
         TraySettings::decl(&cfg),

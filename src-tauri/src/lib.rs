@@ -5,9 +5,9 @@
 //! - `commands`: what the UI invokes;
 //! - `session` (the client and its bridge), `tray`;
 //! - `window` (show, hide, close to the tray, the unread title);
-//! - `notify` (the unread count and notifications);
-//! - `attention` (pure rules), `config_store` (the config's one owner), `bridge` (events to
-//!   the webview), `wake`, `error`.
+//! - `notify` (the unread counts and notifications);
+//! - `attention` and `counts` (pure rules), `config_store` (the config's one owner), `bridge`
+//!   (events to the webview), `wake`, `error`.
 
 mod attention;
 #[cfg(test)]
@@ -15,6 +15,7 @@ mod bindings;
 pub mod bridge;
 mod commands;
 mod config_store;
+mod counts;
 pub mod error;
 mod notify;
 pub mod session;
@@ -58,6 +59,7 @@ pub fn run() {
     let window_slot: Arc<OnceLock<Arc<Window>>> = Arc::new(OnceLock::new());
     let second_launch = window_slot.clone();
     let window_events = window_slot.clone();
+    let notification_clicks = window_slot.clone();
 
     #[allow(clippy::expect_used)]
     tauri::Builder::default()
@@ -86,12 +88,19 @@ pub fn run() {
                     handle.clone(),
                     store.clone(),
                     Box::new(move || window::in_front(&front)),
-                    Box::new(move |unread| {
-                        tray::show_unread(&shown, unread);
-                        window::show_unread(&shown, unread);
+                    Box::new(move |totals| {
+                        tray::show_unread(&shown, totals);
+                        window::show_unread(&shown, totals);
+                    }),
+                    Arc::new(move |room| {
+                        if let Some(window) = notification_clicks.get() {
+                            window.open_conversation(&room);
+                        }
                     }),
                 )
             };
+            let muting = notifier.clone();
+            store.subscribe(move |config| muting.set_muted(config.muted_rooms()));
             let window = Window::new(handle.clone(), store.clone(), notifier.clone());
             match tray::build(&handle, window.clone(), store.clone()) {
                 Ok(tray) => {
@@ -136,6 +145,17 @@ pub fn run() {
             commands::chat::discard_message,
             commands::chat::set_typing,
             commands::chat::reconnect_now,
+            commands::rooms::list_rooms,
+            commands::rooms::create_room,
+            commands::rooms::join_room,
+            commands::rooms::leave_room,
+            commands::rooms::set_topic,
+            commands::rooms::open_dm,
+            commands::rooms::load_history,
+            commands::rooms::mark_read,
+            commands::rooms::search,
+            commands::rooms::show_conversation,
+            commands::rooms::set_room_muted,
             commands::window::hide_window,
             commands::window::unread_count,
         ])

@@ -1,6 +1,7 @@
 //! The app's state: where local files live, the config, and the running chat session (one
 //! client task and its bridge), restarted when the profile changes or the window reloads.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use charla_client::settings::{Config, Drafts, Paths, Preferences};
@@ -49,8 +50,8 @@ impl Reconnector {
 pub struct Settings {
     /// The saved config.
     pub config: Config,
-    /// The composer draft for the configured server.
-    pub draft: String,
+    /// The composer drafts for the configured server, by room (`general`'s under `general`).
+    pub drafts: BTreeMap<String, String>,
 }
 
 impl AppState {
@@ -78,12 +79,12 @@ impl AppState {
         Reconnector(self.session.clone())
     }
 
-    /// The saved config and the draft for its server.
+    /// The saved config and the drafts for its server.
     #[must_use]
     pub fn settings(&self) -> Settings {
         let config = self.store.get();
-        let draft = Drafts::load(&self.paths).get(&config.server_url).to_owned();
-        Settings { config, draft }
+        let drafts = Drafts::load(&self.paths).of_server(&config.server_url);
+        Settings { config, drafts }
     }
 
     /// Checks and saves the username and server address (with the server's own rules). A link
@@ -153,16 +154,20 @@ impl AppState {
         Ok(())
     }
 
-    async fn handle(&self) -> Result<ClientHandle> {
+    /// The running client.
+    ///
+    /// # Errors
+    /// No session.
+    pub async fn handle(&self) -> Result<ClientHandle> {
         self.session.lock().await.clone().ok_or(AppError::NoSession)
     }
 
-    /// Queues a message (it is in the persisted outbox when this returns).
+    /// Queues a message to `room` (it is in the persisted outbox when this returns).
     ///
     /// # Errors
     /// No session, an empty text, or an outbox that cannot be written.
-    pub async fn send(&self, text: String) -> Result<OutboxEntry> {
-        Ok(self.handle().await?.send(text).await?)
+    pub async fn send(&self, room: &str, text: String) -> Result<OutboxEntry> {
+        Ok(self.handle().await?.send_to(room, text).await?)
     }
 
     /// Puts a failed message back in line.
@@ -181,12 +186,12 @@ impl AppState {
         Ok(self.handle().await?.discard(client_id).await?)
     }
 
-    /// Tells the others we are typing (or stopped).
+    /// Tells `room`'s members we are typing (or stopped).
     ///
     /// # Errors
     /// No session.
-    pub async fn typing(&self, typing: bool) -> Result<()> {
-        self.handle().await?.typing(typing);
+    pub async fn typing(&self, room: &str, typing: bool) -> Result<()> {
+        self.handle().await?.typing_in(room, typing);
         Ok(())
     }
 
@@ -229,13 +234,22 @@ impl AppState {
         Ok(config)
     }
 
-    /// Saves the composer draft for the configured server.
+    /// Saves the composer draft of `room` on the configured server.
     ///
     /// # Errors
     /// When it cannot be written.
-    pub fn save_draft(&self, text: &str) -> Result<()> {
+    pub fn save_draft(&self, room: &str, text: &str) -> Result<()> {
         let config = self.store.get();
-        Drafts::load(&self.paths).set(&self.paths, &config.server_url, text)?;
+        Drafts::load(&self.paths).set_in(&self.paths, &config.server_url, room, text)?;
         Ok(())
+    }
+
+    /// Mutes (or unmutes) `room` on the configured server; returns the saved config.
+    ///
+    /// # Errors
+    /// When the config cannot be written.
+    pub fn set_room_muted(&self, room: &str, muted: bool) -> Result<Config> {
+        let ((), config) = self.store.update(|config| config.set_muted(room, muted))?;
+        Ok(config)
     }
 }

@@ -9,6 +9,7 @@ use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Wry};
 
 use crate::config_store::ConfigStore;
+use crate::counts::Totals;
 use crate::window::Window;
 
 const TRAY_ID: &str = "main";
@@ -65,19 +66,23 @@ pub fn build(app: &AppHandle, window: Arc<Window>, store: Arc<ConfigStore>) -> t
     Ok(Tray { _icon: icon, mute })
 }
 
-/// Shows the unread count on the tray (icon variant, tooltip, title where supported).
-pub fn show_unread(app: &AppHandle, unread: usize) {
+/// Shows the unread totals on the tray (icon variant, tooltip "Charla: 3 mentions, 12
+/// unread", title where supported: the count, with `@` when something mentions the user).
+pub fn show_unread(app: &AppHandle, totals: Totals) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    let (bytes, tooltip, title) = if unread == 0 {
-        (ICON, "Charla".to_owned(), None)
-    } else {
-        (
+    let (bytes, tooltip, title) = match totals.describe() {
+        None => (ICON, "Charla".to_owned(), None),
+        Some(described) => (
             ICON_UNREAD,
-            format!("Charla: {unread} unread"),
-            Some(unread.to_string()),
-        )
+            format!("Charla: {described}"),
+            Some(if totals.mentions > 0 {
+                format!("@{}", totals.unread)
+            } else {
+                totals.unread.to_string()
+            }),
+        ),
     };
     let result = Image::from_bytes(bytes)
         .and_then(|icon| tray.set_icon(Some(icon)))

@@ -4,10 +4,20 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use tauri::{AppHandle, Manager, WindowEvent};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, WindowEvent};
 
 use crate::config_store::ConfigStore;
+use crate::counts::Totals;
 use crate::notify::Notifier;
+
+/// Tells the UI to open a conversation (`{room}`): a notification was clicked.
+pub const OPEN_CONVERSATION: &str = "open-conversation";
+
+#[derive(Clone, Serialize)]
+struct OpenConversation<'a> {
+    room: &'a str,
+}
 
 fn main_window(app: &AppHandle) -> Option<tauri::WebviewWindow> {
     app.get_webview_window("main")
@@ -24,7 +34,8 @@ pub fn in_front(app: &AppHandle) -> bool {
 }
 
 /// Shows the unread count in the title and, where the desktop has one, the launcher badge.
-pub fn show_unread(app: &AppHandle, unread: usize) {
+pub fn show_unread(app: &AppHandle, totals: Totals) {
+    let unread = totals.unread;
     if let Some(window) = main_window(app) {
         let badge = (unread > 0).then(|| i64::try_from(unread).unwrap_or(i64::MAX));
         // Only some desktops have launcher badges; elsewhere this is a no-op or an error.
@@ -73,6 +84,14 @@ impl Window {
             let _ = window.set_focus();
         }
         self.notifier.focused();
+    }
+
+    /// Shows the window at a conversation (its notification was clicked).
+    pub fn open_conversation(&self, room: &str) {
+        self.show();
+        if let Err(e) = self.app.emit(OPEN_CONVERSATION, OpenConversation { room }) {
+            tracing::warn!(error = %e, "could not ask the window to open a conversation");
+        }
     }
 
     /// Hides the window; the chat keeps running.

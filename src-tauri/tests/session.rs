@@ -53,12 +53,29 @@ fn profiles_are_checked_with_the_servers_rules_and_saved() {
         .save_profile("  ana ", "http://127.0.0.1:4000", None)
         .expect("valid");
     assert_eq!(saved.username.as_deref(), Some("ana"));
-    state.save_draft("half a thought").expect("saves");
+    state
+        .save_draft("general", "half a thought")
+        .expect("saves");
+    state.save_draft("ops", "the ops draft").expect("saves");
     let reloaded = AppState::new(Paths::under(dir.path())).settings();
     assert_eq!(reloaded.config.server_url, "http://127.0.0.1:4000");
     assert_eq!(
-        reloaded.draft, "half a thought",
-        "the draft is per server and survives"
+        (
+            reloaded.drafts.get("general").map(String::as_str),
+            reloaded.drafts.get("ops").map(String::as_str)
+        ),
+        (Some("half a thought"), Some("the ops draft")),
+        "drafts are per server and room, and survive"
+    );
+    let muted = state.set_room_muted("ops", true).expect("saves");
+    assert_eq!(muted.muted_rooms(), ["ops"]);
+    assert_eq!(
+        AppState::new(Paths::under(dir.path()))
+            .settings()
+            .config
+            .muted_rooms(),
+        ["ops"],
+        "mutes survive"
     );
 }
 
@@ -70,7 +87,7 @@ async fn a_session_forwards_every_event_to_the_window() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = AppState::new(Paths::under(dir.path()));
     assert!(matches!(
-        state.send("too early".into()).await,
+        state.send("general", "too early".into()).await,
         Err(AppError::NoSession)
     ));
     assert!(matches!(
@@ -88,10 +105,10 @@ async fn a_session_forwards_every_event_to_the_window() {
     })
     .await;
     assert!(matches!(
-        state.send("  ".into()).await,
+        state.send("general", "  ".into()).await,
         Err(AppError::EmptyMessage)
     ));
-    let entry = state.send("hola".into()).await.expect("queued");
+    let entry = state.send("general", "hola".into()).await.expect("queued");
     sink.wait_for("message", |e| matches!(e, ClientEvent::Message(m) if m.client_id.as_deref() == Some(entry.client_id.as_str()))).await;
     sink.wait_for(
         "empty outbox",

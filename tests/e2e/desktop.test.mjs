@@ -8,22 +8,20 @@
 // updated with.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io } from 'socket.io-client';
-import { freePort } from '../interop/harness.mjs';
-import { APP_BIN, ARTIFACTS, eventually, openApp, startDisplay, startDriver, startServer, stopAll, tempDirs, track } from './harness.mjs';
+import { APP_BIN, eventually, openApp, screenshotRoot, returningAna, stopAll } from './harness.mjs';
 
 let display;
 let dirs;
 let driver;
 let serverPort;
 let bob;
-let notifyLog = '';
+let notifier;
 
-const notifications = () => notifyLog.split('member=Notify').slice(1);
+const notifications = () => notifier.shown();
 const appEnv = () => ({ ...process.env, DISPLAY: display, CHARLA_CONFIG_DIR: dirs.config, CHARLA_DATA_DIR: dirs.data, XDG_CONFIG_HOME: join(dirs.base, 'xdg') });
 
 /** The app's unread count, as last logged (the value the tray shows). */
@@ -33,17 +31,7 @@ function unread() {
 }
 
 before(async () => {
-  display = await startDisplay();
-  dirs = tempDirs();
-  serverPort = await freePort();
-  await startServer(serverPort, dirs.db);
-  // A returning user: straight to the chat.
-  mkdirSync(dirs.config, { recursive: true });
-  writeFileSync(join(dirs.config, 'config.json'), JSON.stringify({ username: 'ana', serverUrl: `ws://127.0.0.1:${serverPort}` }));
-  track(spawn('dunst', [], { env: { ...process.env, DISPLAY: display }, stdio: ['ignore', 'ignore', 'pipe'] }), 'dunst');
-  const monitor = track(spawn('dbus-monitor', ["interface='org.freedesktop.Notifications',member='Notify'"], { stdio: ['ignore', 'pipe', 'pipe'] }), 'dbus-monitor');
-  monitor.stdout.on('data', (chunk) => { notifyLog += chunk; });
-  driver = await startDriver({ ...appEnv(), WEBKIT_DISABLE_COMPOSITING_MODE: '1' });
+  ({ display, dirs, serverPort, notifier, driver } = await returningAna());
 });
 
 after(async () => {
@@ -51,14 +39,6 @@ after(async () => {
   await stopAll();
 });
 
-function screenshotRoot(name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  return new Promise((done) => {
-    const shot = spawn('import', ['-window', 'root', join(ARTIFACTS, `${name}.png`)], { env: { ...process.env, DISPLAY: display }, stdio: 'ignore' });
-    shot.once('exit', done);
-    shot.once('error', done);
-  });
-}
 
 /** Hides the window the way the Hide button does, without waiting on the hidden page. */
 async function hide(app) {
@@ -88,7 +68,7 @@ test('hidden window: notification, unread count, coalescing, second launch, mute
     bob.emit('chat-message', { username: 'bob', text: 'are you there, ana?' });
     await eventually(() => notifications().some((n) => n.includes('"bob"') && n.includes('are you there, ana?')), 'a notification from bob');
     await eventually(() => unread() === 1, 'one unread');
-    await screenshotRoot('tray-01-notification');
+    await screenshotRoot(display, 'tray-01-notification');
 
     const before = notifications().length;
     for (let i = 1; i <= 5; i += 1) bob.emit('chat-message', { username: 'bob', text: `burst ${i}` });
@@ -102,7 +82,7 @@ test('hidden window: notification, unread count, coalescing, second launch, mute
     await secondLaunch();
     await eventually(() => unread() === 0, 'shown again: unread cleared');
     await (await app.$('textarea[aria-label="Message"]')).waitForDisplayed({ timeout: 10000 });
-    await screenshotRoot('tray-02-shown-again');
+    await screenshotRoot(display, 'tray-02-shown-again');
 
     // Muted (the tray's check item and the settings save the same preference).
     await app.execute(() =>
@@ -116,7 +96,7 @@ test('hidden window: notification, unread count, coalescing, second launch, mute
     await eventually(() => unread() === 1, 'still counted while muted');
     await sleep(2500);
     assert.equal(notifications().length, muted, 'muted: no notification');
-    assert.ok(!notifyLog.includes('<'), 'no markup in any notification');
+    assert.ok(!notifier.log().includes('<'), 'no markup in any notification');
 
     await secondLaunch(); // visible again for a clean end
     await eventually(() => unread() === 0, 'shown again');

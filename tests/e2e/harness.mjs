@@ -1,7 +1,7 @@
 // End-to-end support: a virtual display, a real charla-server process, tauri-driver driving
 // the real desktop binary through WebKitWebDriver, and screenshots under artifacts/e2e/.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -135,4 +135,46 @@ export async function eventually(check, what, ms = 20000) {
     await sleep(150);
   }
   throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+/** A returning user's config (straight to the chat), in `dirs.config`. */
+export function returningUser(dirs, username, serverPort) {
+  mkdirSync(dirs.config, { recursive: true });
+  writeFileSync(join(dirs.config, 'config.json'), JSON.stringify({ username, serverUrl: `ws://127.0.0.1:${serverPort}` }));
+}
+
+/** dunst shows notifications on `display`; what reaches it over D-Bus is recorded: `log()` is
+ * the monitor's output, `shown()` one entry per `Notify` call. */
+export function startNotifications(display) {
+  track(spawn('dunst', [], { env: { ...process.env, DISPLAY: display }, stdio: ['ignore', 'ignore', 'pipe'] }), 'dunst');
+  const monitor = track(spawn('dbus-monitor', ["interface='org.freedesktop.Notifications',member='Notify'"], { stdio: ['ignore', 'pipe', 'pipe'] }), 'dbus-monitor');
+  let log = '';
+  monitor.stdout.on('data', (chunk) => {
+    log += chunk;
+  });
+  return { log: () => log, shown: () => log.split('member=Notify').slice(1) };
+}
+
+/** The whole screen (tray, notifications), as a person sees it. */
+export function screenshotRoot(display, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return new Promise((done) => {
+    const shot = spawn('import', ['-window', 'root', join(ARTIFACTS, `${name}.png`)], { env: { ...process.env, DISPLAY: display }, stdio: 'ignore' });
+    shot.once('exit', done);
+    shot.once('error', done);
+  });
+}
+
+/** Ana, a returning user, on a display with a notification server, against a fresh server:
+ * what the tests of the app in the operating system start from. */
+export async function returningAna() {
+  const display = await startDisplay();
+  const dirs = tempDirs();
+  const serverPort = await freePort();
+  await startServer(serverPort, dirs.db);
+  returningUser(dirs, 'ana', serverPort);
+  const notifier = startNotifications(display);
+  const env = { DISPLAY: display, CHARLA_CONFIG_DIR: dirs.config, CHARLA_DATA_DIR: dirs.data, XDG_CONFIG_HOME: join(dirs.base, 'xdg') };
+  const driver = await startDriver({ ...process.env, ...env, WEBKIT_DISABLE_COMPOSITING_MODE: '1' });
+  return { display, dirs, serverPort, notifier, driver, env };
 }

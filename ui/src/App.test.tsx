@@ -2,33 +2,41 @@ import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testi
 import userEvent from '@testing-library/user-event';
 import { emit } from '@tauri-apps/api/event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { App } from './App';
 import { timeLabel } from './lib/chatState';
-import type { ClientEvent, Config, OutboxEntry } from './types';
+import type { ChatMessage, ClientEvent, Config, OutboxEntry, RoomState } from './types';
+import { roomState } from './test-fixtures';
 
 const baseConfig: Config = {
   username: 'alice',
   serverUrl: 'ws://localhost:3050',
   notifications: { enabled: true, mentionsOnly: false },
   tray: { closeToTray: true, startOnLogin: false },
+  muted: {},
 };
 
 const LINK_CODE = '7K2M-QD9R-X4TB-E1HW';
 const LINK_EXPIRES_AT = new Date(Date.now() + 10 * 60_000).toISOString();
 
 type Call = { cmd: string; args: Record<string, unknown> };
+type Handler = (args: Record<string, unknown>) => unknown;
 let calls: Call[];
-let settings: { config: Config; draft: string };
+let settings: { config: Config; drafts: Record<string, string> };
 
-function setup(overrides: Partial<{ config: Partial<Config>; draft: string; fail: Record<string, unknown> }> = {}) {
-  settings = { config: { ...baseConfig, ...overrides.config }, draft: overrides.draft ?? '' };
+function setup(
+  overrides: Partial<{ config: Partial<Config>; drafts: Record<string, string>; fail: Record<string, unknown>; handlers: Record<string, Handler> }> = {},
+) {
+  settings = { config: { ...baseConfig, ...overrides.config }, drafts: overrides.drafts ?? {} };
   calls = [];
   mockIPC(
     (cmd, args) => {
-      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: a });
       const failure = overrides.fail?.[cmd];
       if (failure) throw failure;
+      const handler = overrides.handlers?.[cmd];
+      if (handler) return handler(a);
       switch (cmd) {
         case 'load_settings':
           return settings;
@@ -44,8 +52,14 @@ function setup(overrides: Partial<{ config: Partial<Config>; draft: string; fail
           return { ok: true, code: LINK_CODE, expiresAt: LINK_EXPIRES_AT };
         case 'forget_device':
           return { ...settings.config, username: null };
-        case 'send_message':
-          return { clientId: 'c1', text: (args as { text: string }).text, createdAt: new Date().toISOString(), state: 'pending' };
+        case 'send_message': {
+          const { room, text } = a as { room: string; text: string };
+          return { clientId: 'c1', text, ...(room === 'general' ? {} : { room }), createdAt: new Date().toISOString(), state: 'pending' };
+        }
+        case 'load_history':
+          return { ok: true, messages: [], more: false };
+        case 'list_rooms':
+          return { ok: true, rooms: [] };
         default:
           return null;
       }
@@ -57,7 +71,7 @@ function setup(overrides: Partial<{ config: Partial<Config>; draft: string; fail
 const called = (cmd: string) => calls.filter((c) => c.cmd === cmd);
 
 /** Emits a client event and waits out the UI's event batching window (16 ms). */
-async function send(event: ClientEvent) {
+async function send(event: ClientEvent | ClientEvent[]) {
   await act(async () => {
     await emit('client-event', event);
     await new Promise((resolve) => setTimeout(resolve, 40));
@@ -71,19 +85,26 @@ async function renderChat() {
   await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], owned: true, history: [] });
 }
 
-const message = (seq: number, username: string, text: string) => ({
+const message = (seq: number, username: string, text: string, extra: Partial<ChatMessage> = {}): ChatMessage => ({
   id: `m${seq}`,
   username,
   text,
   timestamp: new Date().toISOString(),
   seq,
+  ...extra,
 });
 
-beforeEach(() => setup());
+beforeEach(() => {
+  setup();
+  localStorage.clear();
+  // Not in front of the user unless a test says so (jsdom calls a document with focus "focused").
+  vi.spyOn(document, 'hasFocus').mockReturnValue(false);
+});
 afterEach(async () => {
   cleanup();
   await new Promise((r) => setTimeout(r, 0));
   clearMocks();
+  vi.restoreAllMocks();
 });
 
 describe('first run', () => {
@@ -180,7 +201,7 @@ describe('owned names', () => {
     expect(impostor).not.toHaveClass('own');
     expect(within(impostor).getByTitle(title)).toBeInTheDocument();
 
-    const people = screen.getByRole('complementary', { name: 'People online' });
+    const people = screen.getByRole('complementary', { name: 'People' });
     const row = (name: string) => within(people).getByText(name).closest('li') as HTMLElement;
     expect(within(row('tut')).getByTitle(title)).toBeInTheDocument();
     expect(within(row('bob')).queryByTitle(title)).not.toBeInTheDocument();
@@ -242,7 +263,7 @@ describe('sending', () => {
     expect(called('send_message')).toHaveLength(0);
     await user.keyboard('{Enter}');
     await waitFor(() => expect(called('send_message')).toHaveLength(1));
-    expect(called('send_message')[0]?.args).toEqual({ text: 'first line\nsecond' });
+    expect(called('send_message')[0]?.args).toEqual({ room: 'general', text: 'first line\nsecond' });
     expect(box).toHaveValue('');
 
     const pending: OutboxEntry = { clientId: 'c1', text: 'first line\nsecond', createdAt: new Date().toISOString(), state: 'pending' };
@@ -273,13 +294,13 @@ describe('sending', () => {
   });
 
   test('the draft is restored and saved as you type', async () => {
-    setup({ draft: 'half a thought' });
+    setup({ drafts: { general: 'half a thought' } });
     const user = userEvent.setup();
     await renderChat();
     const box = screen.getByLabelText('Message');
     expect(box).toHaveValue('half a thought');
     await user.type(box, '!');
-    await waitFor(() => expect(called('save_draft').at(-1)?.args).toEqual({ text: 'half a thought!' }), { timeout: 2000 });
+    await waitFor(() => expect(called('save_draft').at(-1)?.args).toEqual({ room: 'general', text: 'half a thought!' }), { timeout: 2000 });
   });
 });
 
@@ -291,7 +312,7 @@ describe('connection banner', () => {
     await send({ event: 'status', state: 'reconnecting', attempt: 2, delayMs: 4000, reason: 'the connection was lost' });
     const status = screen.getByRole('status');
     expect(status).toHaveTextContent('Offline: the connection was lost. Reconnecting in 4 s');
-    expect(screen.getByRole('complementary', { name: 'People online' })).toHaveTextContent('Online · 0');
+    expect(screen.getByRole('complementary', { name: 'People' })).toHaveTextContent('Online · 0');
     await user.click(within(status).getByRole('button', { name: 'Retry now' }));
     expect(called('reconnect_now')).toHaveLength(1);
 
@@ -390,7 +411,7 @@ describe('safety and people', () => {
 
   test('presence lines, the online list and who is typing', async () => {
     await renderChat();
-    const people = screen.getByRole('complementary', { name: 'People online' });
+    const people = screen.getByRole('complementary', { name: 'People' });
     expect(people).toHaveTextContent('Online · 2');
     await send({ event: 'userJoined', username: 'carol', guest: false });
     expect(screen.getByText('carol joined')).toBeInTheDocument();
@@ -400,5 +421,537 @@ describe('safety and people', () => {
     await send({ event: 'userLeft', username: 'carol' });
     expect(screen.getByText('carol left')).toBeInTheDocument();
     expect(screen.queryByText('carol is typing…')).not.toBeInTheDocument();
+  });
+});
+
+// ---- Conversations: rooms and direct messages ----
+
+const SERVER = 'ws://localhost:3050';
+
+
+const inRoom = (room: string, seqs: number[], username = 'bob'): ClientEvent[] =>
+  seqs.map((seq) => ({ event: 'message', ...message(seq, username, `${room} message ${seq}`), room }));
+
+/** A page of `load_history`: the `limit` messages before `before`, oldest first. */
+function historyPage(room: string) {
+  return (a: Record<string, unknown>) => {
+    const before = a.before as number;
+    const limit = a.limit as number;
+    const from = Math.max(1, before - limit);
+    const seqs = Array.from({ length: before - from }, (_, i) => from + i);
+    return { ok: true, messages: seqs.map((seq) => ({ ...message(seq, 'bob', `${room} message ${seq}`), room })), more: from > 1 };
+  };
+}
+
+const nav = () => screen.getByRole('navigation', { name: 'Conversations' });
+const entry = (room: string) => {
+  const found = nav().querySelector<HTMLElement>(`[data-room="${room}"]`);
+  if (!found) throw new Error(`no sidebar entry for ${room}`);
+  return found;
+};
+const header = () => screen.getByTestId('room-header');
+const seqsShown = () => screen.queryAllByTestId('message').map((m) => m.getAttribute('data-seq'));
+
+/** Makes the timeline taller than its view, as a long conversation is (jsdom lays nothing out). */
+function tallTimeline() {
+  vi.spyOn(Element.prototype, 'scrollHeight', 'get').mockReturnValue(100_000);
+}
+
+const entered = (state: RoomState, messages: ChatMessage[] = []) => ({ ok: true, room: state, messages, more: false });
+
+describe('sidebar', () => {
+  test('counts come from the join, then new messages and read markers; my own message clears them', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({
+      event: 'rooms',
+      rooms: [roomState('general', 0, 0, 0), roomState('ops', 10, 7, 3, 1), roomState('dm:4', 2, 2, 0, 0, { kind: 'dm' })],
+    });
+    const ops = entry('ops');
+    expect(ops).toHaveAttribute('data-unread', '3');
+    expect(ops).toHaveAttribute('data-mentions', '1');
+    expect(ops).toHaveClass('unread');
+    expect(ops).toHaveTextContent('@1');
+    expect(within(nav()).getByRole('button', { name: 'ops, 3 unread, 1 mention' })).toBe(ops);
+    expect(entry('general')).toHaveAttribute('aria-current', 'page');
+    // A DM is shown as the other person, under its own heading.
+    expect(within(nav()).getByRole('button', { name: 'bob' })).toBe(entry('dm:4'));
+    expect(within(nav()).getByRole('heading', { name: 'Direct messages' })).toBeInTheDocument();
+
+    await send(inRoom('ops', [10, 11]));
+    expect(ops).toHaveAttribute('data-unread', '4');
+    await send({ event: 'readMarker', room: 'ops', read: 11, unread: 0, mentions: 0 });
+    expect(ops).toHaveAttribute('data-unread', '0');
+    expect(ops).toHaveAttribute('data-mentions', '0');
+    expect(ops).not.toHaveClass('unread');
+    expect(ops).toHaveAccessibleName('ops');
+
+    await send(inRoom('dm:4', [3]));
+    expect(entry('dm:4')).toHaveAccessibleName('bob, 1 unread');
+    await send(inRoom('dm:4', [4], 'alice'));
+    expect(entry('dm:4')).toHaveAttribute('data-unread', '0');
+
+    await user.click(ops);
+    expect(within(header()).getByRole('heading', { name: '#ops' })).toBeInTheDocument();
+    expect(ops).toHaveAttribute('aria-current', 'page');
+    expect(entry('general')).not.toHaveAttribute('aria-current');
+    expect(called('show_conversation').map((c) => c.args.room)).toEqual(['general', 'ops']);
+    expect(seqsShown()).toEqual(['10', '11']);
+    expect(screen.getAllByTestId('message').every((m) => m.getAttribute('data-room') === 'ops')).toBe(true);
+  });
+
+  test('a muted room shows a mark and counts only its mentions; Mute toggles it', async () => {
+    setup({
+      config: { muted: { [SERVER]: ['ops'] } },
+      handlers: { set_room_muted: (a) => ({ ...settings.config, muted: a.muted ? { [SERVER]: ['ops'] } : {} }) },
+    });
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 10, 7, 3, 1)] });
+    const ops = entry('ops');
+    expect(ops).toHaveClass('muted');
+    expect(ops).toHaveClass('unread');
+    expect(ops).toHaveAccessibleName('ops, muted, new messages, 1 mention');
+    expect(within(ops).getByText('@1')).toBeInTheDocument();
+    expect(within(ops).queryByText('3')).not.toBeInTheDocument();
+
+    await user.click(ops);
+    const mute = within(header()).getByRole('button', { name: 'Mute' });
+    expect(mute).toHaveAttribute('aria-pressed', 'true');
+    await user.click(mute);
+    expect(called('set_room_muted')[0]?.args).toEqual({ room: 'ops', muted: false });
+    await waitFor(() => expect(mute).toHaveAttribute('aria-pressed', 'false'));
+    expect(ops).toHaveAccessibleName('ops, 3 unread, 1 mention');
+  });
+
+  test('guests have general only, and are told why', async () => {
+    render(<App />);
+    await waitFor(() => expect(called('start_session')).toHaveLength(1));
+    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], owned: false, history: [] });
+    expect(within(nav()).getByText('Own your name to use rooms and direct messages')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Browse rooms' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'New message' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Message bob' })).not.toBeInTheDocument();
+    expect(within(header()).queryByRole('button', { name: 'Edit topic' })).not.toBeInTheDocument();
+  });
+
+  test('the conversation open last time opens again once the rooms are known', async () => {
+    localStorage.setItem(`charla:last-conversation:${SERVER}`, 'ops');
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 0, 0, 0)] });
+    expect(within(header()).getByRole('heading', { name: '#ops' })).toBeInTheDocument();
+    expect(called('show_conversation').at(-1)?.args).toEqual({ room: 'ops' });
+  });
+
+  test('a clicked notification opens its conversation', async () => {
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 0, 0, 0)] });
+    await act(async () => {
+      await emit('open-conversation', { room: 'ops' });
+    });
+    expect(within(header()).getByRole('heading', { name: '#ops' })).toBeInTheDocument();
+  });
+});
+
+describe('quick switcher', () => {
+  test('Ctrl+K filters by name (prefix first), arrows move, Enter opens, Escape closes and gives focus back', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({
+      event: 'rooms',
+      rooms: ['general', 'ops', 'design', 'dev-ops'].map((r) => roomState(r, 0, 0, 0)).concat(roomState('dm:4', 0, 0, 0, 0, { kind: 'dm', members: ['alice', 'Oscar'] })),
+    });
+    const box = screen.getByLabelText('Message');
+    expect(box).toHaveFocus();
+    await user.keyboard('{Control>}k{/Control}');
+    const dialog = screen.getByRole('dialog', { name: 'Jump to conversation' });
+    const input = within(dialog).getByRole('combobox');
+    expect(input).toHaveFocus();
+    await user.type(input, 'o');
+    const names = () => within(dialog).getAllByRole('option').map((o) => o.textContent);
+    expect(names()).toEqual(['#ops', '@Oscar', '#dev-ops']);
+    expect(within(dialog).getAllByRole('option')[0]).toHaveAttribute('aria-selected', 'true');
+    await user.keyboard('{ArrowDown}{ArrowDown}');
+    expect(within(dialog).getAllByRole('option')[2]).toHaveAttribute('aria-selected', 'true');
+    await user.keyboard('{Enter}');
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(within(header()).getByRole('heading', { name: '#dev-ops' })).toBeInTheDocument();
+
+    await user.keyboard('{Control>}k{/Control}');
+    expect(screen.getByRole('dialog', { name: 'Jump to conversation' })).toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(screen.getByLabelText('Message')).toHaveFocus();
+  });
+
+  test('Tab stays inside a dialog', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await user.click(screen.getByRole('button', { name: 'New room' }));
+    const dialog = screen.getByRole('dialog', { name: 'New room' });
+    for (let i = 0; i < 8; i += 1) {
+      await user.tab();
+      expect(dialog).toContainElement(document.activeElement as HTMLElement);
+    }
+    await user.tab({ shift: true });
+    expect(dialog).toContainElement(document.activeElement as HTMLElement);
+  });
+});
+
+describe('composer', () => {
+  test('@ suggests the members; Enter or Tab inserts the name and does not send; Escape closes', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 0, 0, 0, 0, { members: ['alice', 'bob', 'Mary Jane', 'marco'] })] });
+    await user.click(entry('ops'));
+    const box = screen.getByLabelText('Message');
+    await user.type(box, 'hi @ma');
+    const list = screen.getByRole('listbox', { name: 'People to mention' });
+    expect(within(list).getAllByRole('option').map((o) => o.textContent)).toEqual(['@Mary Jane', '@marco']);
+    await user.keyboard('{ArrowDown}{Enter}');
+    expect(box).toHaveValue('hi @marco ');
+    expect(called('send_message')).toHaveLength(0);
+    expect(screen.queryByRole('listbox')).not.toBeInTheDocument();
+
+    await user.type(box, 'and @mary j');
+    await user.keyboard('{Tab}');
+    expect(box).toHaveValue('hi @marco and @Mary Jane ');
+    await user.type(box, '@b');
+    expect(screen.getByRole('listbox')).toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('listbox')).not.toBeInTheDocument();
+    await user.keyboard('{Enter}');
+    await waitFor(() => expect(called('send_message')).toHaveLength(1));
+    expect(called('send_message')[0]?.args).toEqual({ room: 'ops', text: 'hi @marco and @Mary Jane @b' });
+    expect(called('set_typing')[0]?.args).toEqual({ room: 'ops', typing: true });
+  });
+
+  test("in general the online people are suggested; messages that mention me are marked", async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'users', users: ['alice', 'bob', 'bea'], guests: [] });
+    await user.type(screen.getByLabelText('Message'), '@b');
+    expect(within(screen.getByRole('listbox')).getAllByRole('option').map((o) => o.textContent)).toEqual(['@bob', '@bea']);
+    await send({ event: 'message', ...message(1, 'bob', 'hey @alice', { mentions: ['alice'] }) });
+    await send({ event: 'message', ...message(2, 'bob', 'hey all', { mentions: [] }) });
+    const [mention, plain] = screen.getAllByTestId('message') as [HTMLElement, HTMLElement];
+    expect(mention).toHaveClass('mention');
+    expect(mention).toHaveAttribute('data-mention', 'true');
+    expect(plain).not.toHaveAttribute('data-mention');
+  });
+
+  test('each conversation keeps its own draft; save_draft names the room', async () => {
+    setup({ drafts: { general: 'for everyone', ops: 'for ops' } });
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: ['general', 'ops', 'design'].map((r) => roomState(r, 0, 0, 0)) });
+    expect(screen.getByLabelText('Message')).toHaveValue('for everyone');
+    await user.click(entry('ops'));
+    expect(screen.getByLabelText('Message')).toHaveValue('for ops');
+    await user.type(screen.getByLabelText('Message'), '!');
+    await user.click(entry('design'));
+    // Leaving a conversation saves its draft at once.
+    expect(called('save_draft').at(-1)?.args).toEqual({ room: 'ops', text: 'for ops!' });
+    expect(screen.getByLabelText('Message')).toHaveValue('');
+    await user.type(screen.getByLabelText('Message'), 'x');
+    await waitFor(() => expect(called('save_draft').at(-1)?.args).toEqual({ room: 'design', text: 'x' }), { timeout: 2000 });
+    await user.click(entry('general'));
+    expect(screen.getByLabelText('Message')).toHaveValue('for everyone');
+    await user.click(entry('ops'));
+    expect(screen.getByLabelText('Message')).toHaveValue('for ops!');
+    await user.click(entry('design'));
+    expect(screen.getByLabelText('Message')).toHaveValue('x');
+  });
+
+  test("unsent messages are shown in their own conversation", async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: ['general', 'ops'].map((r) => roomState(r, 0, 0, 0)) });
+    await send({ event: 'outbox', entries: [{ clientId: 'c7', room: 'ops', text: 'to ops', createdAt: new Date().toISOString(), state: 'pending' }] });
+    expect(screen.queryByTestId('unsent')).not.toBeInTheDocument();
+    await user.click(entry('ops'));
+    expect(screen.getByTestId('unsent')).toHaveTextContent('to ops');
+  });
+});
+
+describe('reading', () => {
+  test('the "New messages" line sits at the read marker as it was when the room was opened', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 5, 3, 2)] });
+    await send(inRoom('ops', [1, 2, 3, 4, 5]));
+    await user.click(entry('ops'));
+    const order = () =>
+      Array.from(screen.getByRole('log').querySelectorAll('[data-testid="new-divider"], [data-testid="message"]')).map((el) =>
+        el.getAttribute('data-testid') === 'new-divider' ? 'new' : el.getAttribute('data-seq'),
+      );
+    expect(order()).toEqual(['1', '2', '3', 'new', '4', '5']);
+    expect(screen.getByTestId('new-divider')).toHaveAttribute('role', 'separator');
+    // Read elsewhere meanwhile: the line stays while the room is open.
+    await send({ event: 'readMarker', room: 'ops', read: 5, unread: 0, mentions: 0 });
+    await send(inRoom('ops', [6]));
+    expect(order()).toEqual(['1', '2', '3', 'new', '4', '5', '6']);
+    await user.click(entry('general'));
+    await send({ event: 'readMarker', room: 'ops', read: 6, unread: 0, mentions: 0 });
+    await user.click(entry('ops'));
+    expect(screen.queryByTestId('new-divider')).not.toBeInTheDocument();
+  });
+
+  test('the open room is marked read while the window is in front, at most once a second', async () => {
+    const focused = vi.spyOn(document, 'hasFocus').mockReturnValue(true);
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 3, 1, 2)] });
+    await send(inRoom('ops', [1, 2, 3]));
+    expect(entry('ops')).toHaveAttribute('data-unread', '2');
+    await user.click(entry('ops'));
+    await waitFor(() => expect(called('mark_read')).toHaveLength(1));
+    expect(called('mark_read')[0]?.args).toEqual({ room: 'ops', seq: 3 });
+    expect(entry('ops')).toHaveAttribute('data-unread', '0');
+
+    // In front: new messages are read as they come; the marker follows within a second.
+    await send(inRoom('ops', [4]));
+    await send(inRoom('ops', [5]));
+    expect(entry('ops')).toHaveAttribute('data-unread', '0');
+    await waitFor(() => expect(called('mark_read').at(-1)?.args).toEqual({ room: 'ops', seq: 5 }), { timeout: 2000 });
+    expect(called('mark_read').length).toBeLessThanOrEqual(3);
+
+    // Not in front: counted, not marked; back in front: marked.
+    focused.mockReturnValue(false);
+    act(() => {
+      window.dispatchEvent(new Event('blur'));
+    });
+    const marks = called('mark_read').length;
+    await send(inRoom('ops', [6]));
+    expect(entry('ops')).toHaveAttribute('data-unread', '1');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(called('mark_read')).toHaveLength(marks);
+    focused.mockReturnValue(true);
+    act(() => {
+      window.dispatchEvent(new Event('focus'));
+    });
+    await waitFor(() => expect(called('mark_read').at(-1)?.args).toEqual({ room: 'ops', seq: 6 }), { timeout: 2000 });
+    expect(entry('ops')).toHaveAttribute('data-unread', '0');
+  });
+
+  test('the tutorial server keeps no markers: reading only clears the counts here', async () => {
+    vi.spyOn(document, 'hasFocus').mockReturnValue(true);
+    render(<App />);
+    await waitFor(() => expect(called('start_session')).toHaveLength(1));
+    await send({ event: 'status', state: 'connected', compat: true });
+    await send({ event: 'joined', username: 'alice', users: ['alice', 'bob'], owned: false, history: [] });
+    await send({ event: 'message', id: 'x', username: 'bob', text: 'hi', timestamp: new Date().toISOString() });
+    expect(entry('general')).toHaveAttribute('data-unread', '0');
+    expect(called('mark_read')).toHaveLength(0);
+  });
+});
+
+describe('history', () => {
+  test('scrolling to the top loads the page before the oldest message', async () => {
+    tallTimeline();
+    setup({ handlers: { load_history: historyPage('ops') } });
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 1000, 1000, 0)] });
+    await send(inRoom('ops', Array.from({ length: 50 }, (_, i) => 951 + i)));
+    await user.click(entry('ops'));
+    expect(called('load_history')).toHaveLength(0);
+    const log = screen.getByRole('log');
+    fireEvent.scroll(log, { target: { scrollTop: 0 } });
+    await waitFor(() => expect(called('load_history')).toHaveLength(1));
+    expect(called('load_history')[0]?.args).toEqual({ room: 'ops', before: 951, limit: 50 });
+    // Reading down a little, then up to the top again.
+    await act(() => new Promise((r) => setTimeout(r, 20)));
+    fireEvent.scroll(log, { target: { scrollTop: 3000 } });
+    fireEvent.scroll(log, { target: { scrollTop: 0 } });
+    await waitFor(() => expect(called('load_history')).toHaveLength(2));
+    expect(called('load_history')[1]?.args).toEqual({ room: 'ops', before: 901, limit: 50 });
+  });
+
+  test("a room's gap is a line, and its missed messages can be loaded", async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 252, 252, 0)] });
+    await send([...inRoom('ops', [1, 2]), { event: 'gap', room: 'ops', from: 3, to: 250, kept: true }, { event: 'gap', room: 'ops', from: 251, to: 251, kept: false }, ...inRoom('ops', [252])]);
+    await user.click(entry('ops'));
+    expect(screen.getAllByRole('note').map((n) => n.textContent)).toEqual(['248 missed messages were not loaded', '1 older message is no longer available']);
+    await user.click(screen.getByRole('button', { name: 'Load them' }));
+    expect(called('load_history')[0]?.args).toEqual({ room: 'ops', before: 251, limit: 200 });
+  });
+});
+
+describe('search', () => {
+  test('results mark the matched words; More results pages; choosing one loads older pages until it is there', async () => {
+    tallTimeline();
+    const hit = (seq: number, snippet: string, highlights: [number, number][]) => ({ room: 'ops', seq, id: `m${seq}`, username: 'bob', timestamp: new Date().toISOString(), snippet, highlights });
+    setup({
+      handlers: {
+        load_history: historyPage('ops'),
+        search: (a) => {
+          const request = a.request as { offset?: number };
+          return request.offset
+            ? { ok: true, results: [hit(20, 'rocket science', [[0, 6]])], more: false }
+            : { ok: true, results: [hit(500, 'deploy the 🚀 rocket', [[13, 19]])], more: true };
+        },
+      },
+    });
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 1000, 1000, 0)] });
+    await send(inRoom('ops', Array.from({ length: 50 }, (_, i) => 951 + i)));
+
+    await user.keyboard('{Control>}f{/Control}');
+    const dialog = screen.getByRole('dialog', { name: 'Search' });
+    const input = within(dialog).getByLabelText('Search messages');
+    expect(input).toHaveFocus();
+    await user.type(input, 'rocket{Enter}');
+    expect(called('search')[0]?.args).toEqual({ request: { query: 'rocket', limit: 20 } });
+    const first = await within(dialog).findByTestId('search-result');
+    expect(first).toHaveAttribute('data-room', 'ops');
+    expect(first).toHaveAttribute('data-seq', '500');
+    expect(first.querySelector('mark')).toHaveTextContent(/^rocket$/);
+    expect(first).toHaveTextContent('deploy the 🚀 rocket');
+
+    await user.click(within(dialog).getByRole('button', { name: 'More results' }));
+    await waitFor(() => expect(within(dialog).getAllByTestId('search-result')).toHaveLength(2));
+    expect(called('search')[1]?.args).toEqual({ request: { query: 'rocket', limit: 20, offset: 1 } });
+    expect(within(dialog).queryByRole('button', { name: 'More results' })).not.toBeInTheDocument();
+
+    await user.click(first);
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    await waitFor(() => expect(document.querySelector('[data-testid="message"][data-seq="500"]')).toHaveAttribute('data-highlighted', 'true'));
+    // (Pages of 50 may follow as the list is scrolled near its top: not the jump's.)
+    expect(called('load_history').map((c) => c.args).filter((a) => a.limit === 200)).toEqual([
+      { room: 'ops', before: 951, limit: 200 },
+      { room: 'ops', before: 751, limit: 200 },
+      { room: 'ops', before: 551, limit: 200 },
+    ]);
+    expect(within(header()).getByRole('heading', { name: '#ops' })).toBeInTheDocument();
+  });
+
+  test('a message too far back is not loaded forever: a notice says so', async () => {
+    setup({
+      handlers: {
+        load_history: historyPage('ops'),
+        search: () => ({ ok: true, results: [{ room: 'ops', seq: 5, id: 'm5', username: 'bob', timestamp: new Date().toISOString(), snippet: 'old', highlights: [] }], more: false }),
+      },
+    });
+    tallTimeline();
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 5000, 5000, 0)] });
+    await send(inRoom('ops', [5000]));
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    await user.type(screen.getByLabelText('Search messages'), 'old{Enter}');
+    await user.click(await screen.findByTestId('search-result'));
+    expect(await screen.findByTestId('jump-notice')).toHaveTextContent('too far back');
+    expect(called('load_history').filter((c) => c.args.limit === 200)).toHaveLength(10);
+  });
+});
+
+describe('rooms and direct messages', () => {
+  test('a new room: lowercase name, refusals shown in the dialog, then it opens', async () => {
+    let attempts = 0;
+    setup({
+      handlers: {
+        create_room: (a) => {
+          attempts += 1;
+          if (attempts === 1) throw { kind: 'refused', message: 'a room with that name exists' };
+          return entered(roomState(a.room as string, 0, 0, 0, 0, { topic: a.topic as string, members: ['alice'] }));
+        },
+      },
+    });
+    const user = userEvent.setup();
+    await renderChat();
+    await user.click(screen.getByRole('button', { name: 'New room' }));
+    const dialog = screen.getByRole('dialog', { name: 'New room' });
+    const name = within(dialog).getByLabelText('Name');
+    expect(name).toHaveFocus();
+    await user.type(name, 'Bad Name');
+    await user.click(within(dialog).getByRole('button', { name: 'Create' }));
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('lowercase letters');
+    expect(called('create_room')).toHaveLength(0);
+    await user.clear(name);
+    await user.type(name, 'OPS');
+    expect(name).toHaveValue('ops');
+    await user.type(within(dialog).getByLabelText('Topic'), 'deploys');
+    await user.click(within(dialog).getByRole('button', { name: 'Create' }));
+    expect(await within(dialog).findByRole('alert')).toHaveTextContent('a room with that name exists');
+    await user.click(within(dialog).getByRole('button', { name: 'Create' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect(called('create_room').at(-1)?.args).toEqual({ room: 'ops', topic: 'deploys' });
+    expect(within(header()).getByRole('heading', { name: '#ops' })).toBeInTheDocument();
+    expect(within(header()).getByTestId('room-topic')).toHaveTextContent('deploys');
+    expect(entry('ops')).toHaveAttribute('aria-current', 'page');
+  });
+
+  test('browse rooms lists them; Join opens the room', async () => {
+    setup({
+      handlers: {
+        list_rooms: () => ({ ok: true, rooms: [{ room: 'ops', topic: 'deploys', members: 3, joined: false }, { room: 'random', topic: '', members: 1, joined: true }] }),
+        join_room: (a) => entered(roomState(a.room as string, 1, 1, 0, 0, { topic: 'deploys', members: ['alice', 'bob', 'carol'] }), [{ ...message(1, 'bob', 'welcome'), room: 'ops' }]),
+      },
+    });
+    const user = userEvent.setup();
+    await renderChat();
+    await user.click(screen.getByRole('button', { name: 'Browse rooms' }));
+    const dialog = screen.getByRole('dialog', { name: 'Browse rooms' });
+    expect(await within(dialog).findByText('deploys')).toBeInTheDocument();
+    expect(within(dialog).getByText('3 members')).toBeInTheDocument();
+    expect(within(dialog).getByRole('button', { name: 'Open random' })).toBeInTheDocument();
+    await user.click(within(dialog).getByRole('button', { name: 'Join ops' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect(called('join_room')[0]?.args).toEqual({ room: 'ops' });
+    expect(within(header()).getByRole('heading', { name: '#ops' })).toBeInTheDocument();
+    expect(screen.getByText('welcome')).toBeInTheDocument();
+    const people = screen.getByRole('complementary', { name: 'People' });
+    expect(people).toHaveTextContent('Members · 3');
+    expect(within(people).getByRole('button', { name: 'Message carol' })).toBeInTheDocument();
+  });
+
+  test("a person's Message button opens the DM, shown as their name", async () => {
+    setup({ handlers: { open_dm: (a) => entered(roomState('dm:7', 0, 0, 0, 0, { kind: 'dm', members: ['alice', a.username as string] })) } });
+    const user = userEvent.setup();
+    await renderChat();
+    await user.click(within(screen.getByRole('complementary', { name: 'People' })).getByRole('button', { name: 'Message bob' }));
+    expect(called('open_dm')[0]?.args).toEqual({ username: 'bob' });
+    await waitFor(() => expect(within(header()).getByRole('heading', { name: 'bob' })).toBeInTheDocument());
+    expect(entry('dm:7')).toHaveAttribute('aria-current', 'page');
+    expect(within(header()).queryByRole('button', { name: 'Edit topic' })).not.toBeInTheDocument();
+  });
+
+  test('New message picks someone online (not me, not guests)', async () => {
+    setup({ handlers: { open_dm: (a) => entered(roomState('dm:8', 0, 0, 0, 0, { kind: 'dm', members: ['alice', a.username as string] })) } });
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'users', users: ['alice', 'bob', 'tut'], guests: ['tut'] });
+    await user.click(screen.getByRole('button', { name: 'New message' }));
+    const dialog = screen.getByRole('dialog', { name: 'New message' });
+    expect(within(within(dialog).getByRole('list', { name: 'Online' })).getAllByRole('button').map((b) => b.textContent)).toEqual(['bob']);
+    await user.click(within(dialog).getByRole('button', { name: 'bob' }));
+    await waitFor(() => expect(within(header()).getByRole('heading', { name: 'bob' })).toBeInTheDocument());
+  });
+
+  test('the topic is edited in place; Leave asks, then goes back to general', async () => {
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 0, 0, 0, 0, { topic: 'deploys' })] });
+    await user.click(entry('ops'));
+    expect(within(header()).getByTestId('room-topic')).toHaveTextContent('deploys');
+    await user.click(within(header()).getByRole('button', { name: 'Edit topic' }));
+    const topic = within(header()).getByLabelText('Topic');
+    await user.clear(topic);
+    await user.type(topic, 'on call{Enter}');
+    expect(called('set_topic')[0]?.args).toEqual({ room: 'ops', topic: 'on call' });
+    await waitFor(() => expect(within(header()).getByTestId('room-topic')).toHaveTextContent('on call'));
+
+    await user.click(within(header()).getByRole('button', { name: 'Leave' }));
+    const dialog = screen.getByRole('dialog', { name: 'Leave #ops?' });
+    expect(within(dialog).getByRole('button', { name: 'Stay' })).toHaveFocus();
+    await user.click(within(dialog).getByRole('button', { name: 'Leave' }));
+    await waitFor(() => expect(within(header()).getByRole('heading', { name: '#general' })).toBeInTheDocument());
+    expect(called('leave_room')[0]?.args).toEqual({ room: 'ops' });
+    expect(nav().querySelector('[data-room="ops"]')).toBeNull();
+    expect(within(header()).queryByRole('button', { name: 'Leave' })).not.toBeInTheDocument();
   });
 });

@@ -40,13 +40,13 @@ export function App() {
       </div>
     );
   }
-  // Preferences change nothing about the connection: no restart.
+  // Preferences (and muted rooms) change nothing about the connection: no restart.
   const preferences = (config: Config) => setSettings({ ...settings, config });
   return (
     <Chat
       key={generation}
       config={settings.config}
-      draft={settings.draft}
+      drafts={settings.drafts}
       onConfig={saved}
       onPreferences={preferences}
       onNameRefused={setNameRefused}

@@ -1,11 +1,27 @@
-// The only module that talks to Tauri: every command and the one event, typed. Every command
-// that fails rejects with an `AppError`, whatever Tauri rejected with.
+// The only module that talks to Tauri: every command and event, typed. Every command that
+// fails rejects with an `AppError`, whatever Tauri rejected with.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { openUrl } from '@tauri-apps/plugin-opener';
-import type { AppErrorKind, ClientEvent, Config, DeviceLink, OutboxEntry, Preferences, Settings } from './types';
+import type {
+  AppErrorKind,
+  ClientEvent,
+  Config,
+  DeviceLink,
+  Done,
+  HistoryPage,
+  OutboxEntry,
+  Preferences,
+  RoomEntered,
+  RoomList,
+  SearchRequest,
+  SearchResults,
+  Settings,
+} from './types';
 
 export const CLIENT_EVENT = 'client-event';
+/** A desktop notification was clicked: the window opens its conversation. */
+export const OPEN_CONVERSATION = 'open-conversation';
 
 /**
  * A command's failure: the app's own (`kind` from the Rust `AppError`), or `ipc` when Tauri
@@ -44,21 +60,37 @@ export const api = {
   saveProfile: (username: string, serverUrl: string, linkCode: string | null) =>
     call<Config>('save_profile', { username, serverUrl, linkCode }),
   startSession: () => call<void>('start_session'),
-  saveDraft: (text: string) => call<void>('save_draft', { text }),
+  saveDraft: (room: string, text: string) => call<void>('save_draft', { room, text }),
   savePreferences: (preferences: Preferences) => call<Config>('save_preferences', { preferences }),
   hideWindow: () => call<void>('hide_window'),
-  sendMessage: (text: string) => call<OutboxEntry>('send_message', { text }),
+  sendMessage: (room: string, text: string) => call<OutboxEntry>('send_message', { room, text }),
   retryMessage: (clientId: string) => call<void>('retry_message', { clientId }),
   discardMessage: (clientId: string) => call<void>('discard_message', { clientId }),
-  setTyping: (typing: boolean) => call<void>('set_typing', { typing }),
+  setTyping: (room: string, typing: boolean) => call<void>('set_typing', { room, typing }),
   reconnectNow: () => call<void>('reconnect_now'),
   linkCode: () => call<DeviceLink>('link_code'),
   /** Stops the session and gives up the name here; the returned config has no username. */
   forgetDevice: () => call<Config>('forget_device'),
+  /** The public rooms, most recently active first. */
+  listRooms: () => call<RoomList>('list_rooms'),
+  createRoom: (room: string, topic: string) => call<RoomEntered>('create_room', { room, topic }),
+  joinRoom: (room: string) => call<RoomEntered>('join_room', { room }),
+  leaveRoom: (room: string) => call<Done>('leave_room', { room }),
+  setTopic: (room: string, topic: string) => call<Done>('set_topic', { room, topic }),
+  openDm: (username: string) => call<RoomEntered>('open_dm', { username }),
+  /** Messages with `seq < before`, oldest first (at most `limit`, at most 200). */
+  loadHistory: (room: string, before: number, limit: number) => call<HistoryPage>('load_history', { room, before, limit }),
+  markRead: (room: string, seq: number) => call<Done>('mark_read', { room, seq }),
+  search: (request: SearchRequest) => call<SearchResults>('search', { request }),
+  /** Which conversation the window shows: the app notifies and counts the others only. */
+  showConversation: (room: string) => call<void>('show_conversation', { room }),
+  setRoomMuted: (room: string, muted: boolean) => call<Config>('set_room_muted', { room, muted }),
   openLink: (url: string) => openUrl(url),
   onClientEvent: (handler: (event: ClientEvent) => void): Promise<UnlistenFn> =>
     // The app sends the events that were waiting together as one array, in order.
     listen<ClientEvent | ClientEvent[]>(CLIENT_EVENT, (e) => {
       for (const event of Array.isArray(e.payload) ? e.payload : [e.payload]) handler(event);
     }),
+  onOpenConversation: (handler: (room: string) => void): Promise<UnlistenFn> =>
+    listen<{ room: string }>(OPEN_CONVERSATION, (e) => handler(e.payload.room)),
 };

@@ -172,6 +172,8 @@ pub struct Config {
     pub notifications: NotificationSettings,
     /// Tray preferences (read and written through [`Config::preferences`]).
     pub tray: TraySettings,
+    /// Muted rooms, by server address: they notify and count only mentions.
+    pub muted: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Config {
@@ -181,6 +183,7 @@ impl Default for Config {
             server_url: DEFAULT_SERVER_URL.to_owned(),
             notifications: NotificationSettings::default(),
             tray: TraySettings::default(),
+            muted: BTreeMap::new(),
         }
     }
 }
@@ -227,6 +230,25 @@ impl Config {
         self.tray.start_on_login = preferences.start_on_login;
     }
 
+    /// The rooms muted on the configured server.
+    #[must_use]
+    pub fn muted_rooms(&self) -> &[String] {
+        self.muted.get(&self.server_url).map_or(&[], Vec::as_slice)
+    }
+
+    /// Mutes (or unmutes) a room of the configured server.
+    pub fn set_muted(&mut self, room: &str, muted: bool) {
+        let rooms = self.muted.entry(self.server_url.clone()).or_default();
+        rooms.retain(|r| r != room);
+        if muted {
+            rooms.push(room.to_owned());
+            rooms.sort();
+        }
+        if rooms.is_empty() {
+            self.muted.remove(&self.server_url);
+        }
+    }
+
     /// Loads the config (defaults when missing or corrupt; a corrupt file is kept as `.bad`).
     #[must_use]
     pub fn load(paths: &Paths) -> Self {
@@ -266,6 +288,22 @@ impl Drafts {
         self.0
             .get(&draft_key(server_url, room))
             .map_or("", String::as_str)
+    }
+
+    /// Every draft of a server, by room (`general`'s under `general`).
+    #[must_use]
+    pub fn of_server(&self, server_url: &str) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .filter_map(|(key, text)| {
+                let room = if key == server_url {
+                    charla_protocol::chat::GENERAL_ROOM
+                } else {
+                    key.strip_prefix(server_url)?.strip_prefix(' ')?
+                };
+                Some((room.to_owned(), text.clone()))
+            })
+            .collect()
     }
 
     /// Sets (or, when empty, clears) the draft for a server's `general` and saves.
@@ -362,6 +400,18 @@ mod tests {
             "one draft per room"
         );
         assert_eq!(loaded.get_in("ws://a", "general"), "half a thought");
+        drafts
+            .set_in(&paths, "ws://ab", "ops", "another server's")
+            .expect("saves");
+        let of_a = Drafts::load(&paths).of_server("ws://a");
+        assert_eq!(
+            of_a.into_iter().collect::<Vec<_>>(),
+            vec![
+                ("general".to_owned(), "half a thought".to_owned()),
+                ("ops".to_owned(), "the ops draft".to_owned())
+            ],
+            "a server's drafts by room, not a longer address's"
+        );
 
         std::fs::write(paths.config_file(), "{\"username\": 5").expect("corrupts");
         assert_eq!(Config::load(&paths), Config::default());
@@ -381,5 +431,23 @@ mod tests {
         assert_eq!(config.username.as_deref(), Some("bob"));
         assert_eq!(config.server_url, DEFAULT_SERVER_URL);
         assert!(config.notifications.enabled && config.notifications.mentions_only);
+    }
+
+    #[test]
+    fn muted_rooms_are_kept_per_server() {
+        let mut config = Config {
+            server_url: "ws://a".into(),
+            ..Config::default()
+        };
+        config.set_muted("ops", true);
+        config.set_muted("ops", true);
+        config.set_muted("dev", true);
+        assert_eq!(config.muted_rooms(), ["dev", "ops"]);
+        config.server_url = "ws://b".into();
+        assert!(config.muted_rooms().is_empty(), "another server's rooms");
+        config.server_url = "ws://a".into();
+        config.set_muted("dev", false);
+        config.set_muted("ops", false);
+        assert!(config.muted.is_empty(), "nothing left behind");
     }
 }

@@ -6,10 +6,14 @@ use tauri::State;
 use crate::error::Result;
 use crate::session::AppState;
 
-/// Queues a message; returns its outbox entry.
+/// Queues a message to `room`; returns its outbox entry.
 #[tauri::command]
-pub async fn send_message(state: State<'_, AppState>, text: String) -> Result<OutboxEntry> {
-    state.send(text).await
+pub async fn send_message(
+    state: State<'_, AppState>,
+    room: String,
+    text: String,
+) -> Result<OutboxEntry> {
+    state.send(&room, text).await
 }
 
 /// Retries a failed message.
@@ -24,10 +28,10 @@ pub async fn discard_message(state: State<'_, AppState>, client_id: String) -> R
     state.discard(&client_id).await
 }
 
-/// Typing started or stopped.
+/// Typing started or stopped in `room`.
 #[tauri::command]
-pub async fn set_typing(state: State<'_, AppState>, typing: bool) -> Result<()> {
-    state.typing(typing).await
+pub async fn set_typing(state: State<'_, AppState>, room: String, typing: bool) -> Result<()> {
+    state.typing(&room, typing).await
 }
 
 /// Reconnects at once instead of waiting.

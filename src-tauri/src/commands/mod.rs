@@ -8,4 +8,5 @@
 
 pub mod chat;
 pub mod profile;
+pub mod rooms;
 pub mod window;

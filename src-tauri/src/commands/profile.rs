@@ -8,7 +8,7 @@ use crate::bridge::WebviewSink;
 use crate::error::Result;
 use crate::session::{AppState, Settings};
 
-/// The saved config and draft.
+/// The saved config and drafts.
 #[tauri::command]
 pub fn load_settings(state: State<'_, AppState>) -> Settings {
     state.settings()
@@ -67,8 +67,8 @@ pub async fn start_session(state: State<'_, AppState>, sink: State<'_, WebviewSi
     state.start_session(sink.inner().clone()).await
 }
 
-/// Saves the composer draft.
+/// Saves a conversation's composer draft.
 #[tauri::command]
-pub fn save_draft(state: State<'_, AppState>, text: String) -> Result<()> {
-    state.save_draft(&text)
+pub fn save_draft(state: State<'_, AppState>, room: String, text: String) -> Result<()> {
+    state.save_draft(&room, &text)
 }

@@ -13,8 +13,8 @@ pub fn hide_window(window: State<'_, Arc<Window>>) {
     window.hide();
 }
 
-/// Messages from others not yet seen.
+/// Messages from others not yet read (muted rooms' mentions only).
 #[tauri::command]
-pub fn unread_count(notifier: State<'_, Arc<Notifier>>) -> usize {
-    notifier.unread()
+pub fn unread_count(notifier: State<'_, Arc<Notifier>>) -> u64 {
+    notifier.totals().unread
 }

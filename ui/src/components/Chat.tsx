@@ -1,71 +1,161 @@
-import { useEffect, useReducer, useState } from 'react';
+// The chat window: the conversations (sidebar), the open one (header, timeline, composer), its
+// people, and the dialogs (browse, new room, new message, jump to, search, leave, settings).
+import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { api, toAppError } from '../api';
+import { useAttention } from '../hooks/useAttention';
 import { useClientEvents } from '../hooks/useClientEvents';
+import { useConversationActions } from '../hooks/useConversationActions';
 import { useEventBatcher } from '../hooks/useEventBatcher';
-import { chatBatchReducer, initialChatState } from '../lib/chatState';
+import { useReadMarker } from '../hooks/useReadMarker';
+import { useShortcuts } from '../hooks/useShortcuts';
+import { useTauriEvent } from '../hooks/useTauriEvent';
+import { chatBatchReducer, initialChatState, type ChatAction } from '../lib/chatState';
+import { GENERAL, newConversation, sameName } from '../lib/conversations';
 import { nameRefusalOf } from '../lib/joinRefusal';
-import type { Config } from '../types';
-import { Banner } from './Banner';
-import { Composer } from './Composer';
-import { ProfileForm } from './FirstRun';
-import { ForgetDevice } from './ForgetDevice';
-import { LinkCodeSection } from './LinkCodeSection';
-import { MessageList } from './MessageList';
-import { People } from './People';
-import { PreferencesForm } from './PreferencesForm';
 import { markEvent } from '../lib/perfMarks';
+import { displayName, mutedRooms, ordered, titleOf } from '../lib/rooms';
+import type { ClientEvent, Config, RoomEntered } from '../types';
+import { Banner } from './Banner';
+import { BrowseRoomsDialog } from './BrowseRoomsDialog';
+import { Composer } from './Composer';
+import { LeaveDialog } from './LeaveDialog';
+import { MessageList, type ScrollMemory } from './MessageList';
+import { NewMessageDialog } from './NewMessageDialog';
+import { NewRoomDialog } from './NewRoomDialog';
+import { People } from './People';
+import { QuickSwitcher } from './QuickSwitcher';
+import { RoomHeader } from './RoomHeader';
+import { SearchDialog } from './SearchDialog';
+import { SettingsDialog } from './SettingsDialog';
+import { Sidebar } from './Sidebar';
 
-function describe(e: unknown): string {
-  return toAppError(e).message;
+type DialogKind = 'settings' | 'browse' | 'newRoom' | 'newMessage' | 'switcher' | 'search' | 'leave';
+
+const lastRoomKey = (serverUrl: string) => `charla:last-conversation:${serverUrl}`;
+
+function lastRoom(serverUrl: string): string | null {
+  try {
+    return localStorage.getItem(lastRoomKey(serverUrl));
+  } catch {
+    return null;
+  }
 }
 
 /**
- * The chat window: banner, conversation, people, composer. `onConfig` takes a new profile (or,
- * once this device is forgotten, one without a name); `onNameRefused` says why the server
- * refused the name for good.
+ * `drafts`: the saved drafts, by room. `onConfig` takes a new profile (or, once this device is
+ * forgotten, one without a name); `onPreferences` a config that changes nothing about the
+ * connection; `onNameRefused` says why the server refused the name for good.
  */
 export function Chat({
   config,
-  draft,
+  drafts,
   onConfig,
   onPreferences,
   onNameRefused,
 }: {
   config: Config;
-  draft: string;
+  drafts: Partial<Record<string, string>>;
   onConfig: (c: Config) => void;
   onPreferences: (c: Config) => void;
   onNameRefused: (message: string) => void;
 }) {
-  const [state, dispatchBatch] = useReducer(chatBatchReducer, initialChatState);
-  const dispatch = useEventBatcher(dispatchBatch);
+  const [state, dispatch] = useReducer(chatBatchReducer, initialChatState);
+  const dispatchEvent = useEventBatcher<ChatAction>(dispatch);
+  const stateRef = useRef(state);
+  stateRef.current = state;
   const [notice, setNotice] = useState<string | null>(null);
-  const [editing, setEditing] = useState(false);
+  const [dialog, setDialog] = useState<DialogKind | null>(null);
+  // The drafts while the window is open (each is saved to disk as it changes).
+  const [draftsByRoom] = useState(() => new Map(Object.entries(drafts).flatMap(([room, text]) => (text ? [[room, text] as const] : []))));
+  const scrolls = useRef(new Map<string, ScrollMemory>());
+  const [startRoom] = useState(() => lastRoom(config.serverUrl));
+  const wanted = useRef(startRoom);
+  const attentive = useAttention();
+  const actions = useConversationActions({ state: stateRef, dispatch, onError: setNotice, onConfig: onPreferences });
 
   // Listen first, then start the session, so no event is missed.
-  useClientEvents((event) => {
-    markEvent(event);
-    const refusal = nameRefusalOf(event, config.username ?? '');
-    if (refusal) onNameRefused(refusal);
-    dispatch(event);
-  }, () => {
-    api.startSession().catch((e: unknown) => setNotice(describe(e)));
+  useClientEvents(
+    (event: ClientEvent) => {
+      markEvent(event);
+      const refusal = nameRefusalOf(event, config.username ?? '');
+      if (refusal) onNameRefused(refusal);
+      dispatchEvent(event);
+    },
+    () => {
+      api.startSession().catch((e: unknown) => setNotice(toAppError(e).message));
+    },
+  );
+
+  const openRoom = (room: string) => {
+    wanted.current = null;
+    setDialog(null);
+    void actions.open(room);
+  };
+
+  // A notification was clicked: its conversation opens.
+  useTauriEvent(api.onOpenConversation, openRoom);
+
+  useEffect(() => dispatch([{ event: 'local:attention', attentive }]), [attentive]);
+
+  // The app counts and notifies for the conversations not shown; the next start opens this one.
+  const { current: shown, conversations, roomsKnown, owned } = state;
+  useEffect(() => {
+    void api.showConversation(shown).catch(() => undefined);
+    try {
+      localStorage.setItem(lastRoomKey(config.serverUrl), shown);
+    } catch {
+      // No storage: the next start opens `general`.
+    }
+  }, [shown, config.serverUrl]);
+
+  // The conversation open last time, once it is known to be one of this name's.
+  useEffect(() => {
+    const room = wanted.current;
+    if (!room) return;
+    if (conversations[room]) {
+      wanted.current = null;
+      if (room !== shown) dispatch([{ event: 'local:open', room }]);
+    } else if (roomsKnown || !owned) {
+      wanted.current = null;
+    }
+  }, [conversations, roomsKnown, owned, shown]);
+
+  const conversation = state.conversations[state.current] ?? newConversation(state.current);
+  const serverMarkers = state.status.state === 'connected' && !state.status.compat && state.owned;
+  useReadMarker(conversation, attentive, serverMarkers, dispatch);
+
+  const list = useMemo(() => ordered(state.conversations, state.me), [state.conversations, state.me]);
+  const step = (by: 1 | -1) => {
+    const at = list.findIndex((c) => c.room === state.current);
+    const next = list[(at + by + list.length) % list.length];
+    if (next && next.room !== state.current) openRoom(next.room);
+  };
+  useShortcuts({
+    // Ctrl+K again closes the switcher; over another dialog it does nothing.
+    switcher: () => setDialog((d) => (d === 'switcher' ? null : (d ?? 'switcher'))),
+    search: () => setDialog((d) => (d === null ? 'search' : d)),
+    step: (by) => dialog === null && step(by),
+    hide: () => void api.hideWindow(),
   });
 
-  // Ctrl+W (Cmd+W) hides the window to the tray, as chat apps do; the chat keeps running.
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'w') {
-        e.preventDefault();
-        void api.hideWindow();
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, []);
+  const enteredFromDialog = (answer: RoomEntered) => {
+    wanted.current = null;
+    setDialog(null);
+    actions.entered(answer);
+  };
 
-  const typing = state.typing.filter((u) => u !== state.me);
-  const name = state.me ?? config.username ?? '';
+  const me = state.me ?? config.username;
+  const muted = mutedRooms(config);
+  const general = state.current === GENERAL;
+  const online = new Set(state.users);
+  const people = general || conversation.members.length === 0 ? state.users : conversation.members;
+  const othersHere = people.filter((u) => me === null || !sameName(u, me));
+  const typing = conversation.typing.filter((u) => u !== state.me);
+  const title = titleOf(conversation, me);
+  const outbox = useMemo(() => state.outbox.filter((entry) => (entry.room ?? GENERAL) === shown), [state.outbox, shown]);
+  const error = notice ?? state.lastError;
+  const onlineToMessage = state.users.filter((u) => !state.guests.has(u) && (me === null || !sameName(u, me)));
+
   return (
     <div className="chat">
       <header className="topbar">
@@ -75,58 +165,142 @@ export function Chat({
           <span className="server">{config.serverUrl}</span>
         </div>
         <div className="top-actions">
+          <button type="button" onClick={() => setDialog('switcher')} title="Jump to a conversation (Ctrl+K)">
+            Jump to…
+          </button>
           <button type="button" onClick={() => void api.hideWindow()} title="Hide to the tray (Ctrl+W)">
             Hide
           </button>
-          <button type="button" onClick={() => setEditing(true)} aria-label="Settings">
+          <button type="button" onClick={() => setDialog('settings')} aria-label="Settings">
             ⚙ Settings
           </button>
         </div>
       </header>
       <Banner status={state.status} onRetry={() => void api.reconnectNow()} />
-      {notice || state.lastError ? (
+      {error ? (
         <div className="banner banner-error" role="alert">
-          <span>{notice ?? state.lastError}</span>
-          <button type="button" onClick={() => setNotice(null)}>
+          <span>{error}</span>
+          <button
+            type="button"
+            onClick={() => {
+              setNotice(null);
+              dispatch([{ event: 'local:dismissError' }]);
+            }}
+          >
             Dismiss
           </button>
         </div>
       ) : null}
       <div className="body">
-        <main className="conversation">
+        <Sidebar
+          conversations={state.conversations}
+          current={state.current}
+          me={me}
+          owned={state.owned}
+          muted={muted}
+          onOpen={openRoom}
+          onBrowse={() => setDialog('browse')}
+          onNewRoom={() => setDialog('newRoom')}
+          onNewMessage={() => setDialog('newMessage')}
+        />
+        <main className="conversation" aria-labelledby="room-title">
+          <RoomHeader
+            conversation={conversation}
+            me={me}
+            owned={state.owned}
+            people={people.length}
+            muted={muted.has(state.current)}
+            onSetTopic={(topic) => actions.setTopic(state.current, topic)}
+            onToggleMute={() => actions.setMuted(state.current, !muted.has(state.current))}
+            onLeave={() => setDialog('leave')}
+            onSearch={() => setDialog('search')}
+          />
+          {actions.jumpNotice ? (
+            <p className="jump-notice" role="status" data-testid="jump-notice">
+              {actions.jumpNotice}
+            </p>
+          ) : null}
           <MessageList
-            timeline={state.timeline}
-            outbox={state.outbox}
-            me={state.me ?? config.username}
-            onRetry={(id) => void api.retryMessage(id).catch((e: unknown) => setNotice(describe(e)))}
-            onDiscard={(id) => void api.discardMessage(id).catch((e: unknown) => setNotice(describe(e)))}
+            key={`list:${state.current}`}
+            room={state.current}
+            timeline={conversation.timeline}
+            outbox={outbox}
+            me={me}
+            dividerAfter={state.divider.room === state.current ? state.divider.after : null}
+            hasMore={conversation.hasMore}
+            loading={conversation.loading}
+            highlight={actions.highlight?.room === state.current ? actions.highlight : null}
+            saved={scrolls.current.get(state.current)}
+            onLeave={(memory) => scrolls.current.set(conversation.room, memory)}
+            onLoadOlder={actions.loadOlder}
+            onLoadGap={actions.loadGap}
+            onRetry={(id) => void api.retryMessage(id).catch((e: unknown) => setNotice(toAppError(e).message))}
+            onDiscard={(id) => void api.discardMessage(id).catch((e: unknown) => setNotice(toAppError(e).message))}
           />
           <p className="typing" aria-live="polite">
             {typing.length === 1 ? `${typing[0]} is typing…` : typing.length > 1 ? `${typing.join(', ')} are typing…` : '\u00a0'}
           </p>
-          <Composer initialDraft={draft} onError={setNotice} />
+          <Composer
+            key={`composer:${state.current}`}
+            room={state.current}
+            title={title}
+            initialDraft={draftsByRoom.get(state.current) ?? ''}
+            people={othersHere}
+            onDraft={(room, text) => draftsByRoom.set(room, text)}
+            onError={setNotice}
+          />
         </main>
-        <People users={state.users} guests={state.guests} me={state.me} />
+        <People
+          title={general ? 'Online' : 'Members'}
+          people={people}
+          online={online}
+          guests={state.guests}
+          me={state.me}
+          canMessage={state.owned}
+          onMessage={(username) => {
+            setDialog(null);
+            api.openDm(username).then(actions.entered, (e: unknown) => setNotice(toAppError(e).message));
+          }}
+        />
       </div>
-      {editing ? (
-        <div className="dialog-backdrop">
-          <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="profile-title">
-            <ProfileForm
-              initial={config}
-              title="Settings"
-              submitLabel="Save and reconnect"
-              withLinkCode
-              onCancel={() => setEditing(false)}
-              onSaved={(saved) => {
-                setEditing(false);
-                onConfig(saved);
-              }}
-            />
-            <PreferencesForm config={config} onSaved={onPreferences} />
-            <LinkCodeSection username={name} />
-            <ForgetDevice username={name} onForgotten={onConfig} />
-          </div>
-        </div>
+      {dialog === 'settings' ? (
+        <SettingsDialog config={config} username={me ?? ''} onClose={() => setDialog(null)} onConfig={onConfig} onPreferences={onPreferences} />
+      ) : null}
+      {dialog === 'browse' ? <BrowseRoomsDialog onClose={() => setDialog(null)} onEntered={enteredFromDialog} onOpen={openRoom} /> : null}
+      {dialog === 'newRoom' ? <NewRoomDialog onClose={() => setDialog(null)} onEntered={enteredFromDialog} /> : null}
+      {dialog === 'newMessage' ? <NewMessageDialog people={onlineToMessage} onClose={() => setDialog(null)} onEntered={enteredFromDialog} /> : null}
+      {dialog === 'switcher' ? (
+        <QuickSwitcher
+          entries={list.map((c) => ({ room: c.room, name: displayName(c, me), dm: c.kind === 'dm', unread: c.unread, mentions: c.mentions }))}
+          onChoose={openRoom}
+          onClose={() => setDialog(null)}
+        />
+      ) : null}
+      {dialog === 'search' ? (
+        <SearchDialog
+          current={state.current}
+          nameOf={(room) => {
+            const c = state.conversations[room];
+            return c ? titleOf(c, me) : `#${room}`;
+          }}
+          onChoose={(hit) => {
+            wanted.current = null;
+            setDialog(null);
+            void actions.jumpTo(hit);
+          }}
+          onClose={() => setDialog(null)}
+        />
+      ) : null}
+      {dialog === 'leave' ? (
+        <LeaveDialog
+          room={state.current}
+          title={title}
+          onClose={() => setDialog(null)}
+          onLeft={(room) => {
+            setDialog(null);
+            actions.left(room);
+          }}
+        />
       ) : null}
     </div>
   );

@@ -1,30 +1,70 @@
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+// Writing in the open conversation: Enter sends, Shift+Enter is a newline; the draft is the
+// conversation's own and saved as you type; typing is announced; `@` suggests people to mention.
+import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import { api, toAppError } from '../api';
+import { insertMention, mentionAt, mentionCandidates, type MentionQuery } from '../lib/mentions';
+import { MentionList } from './MentionList';
 
 const DRAFT_SAVE_MS = 300;
 const TYPING_IDLE_MS = 3000;
 
-/** Enter sends, Shift+Enter is a newline; the draft is saved as you type. */
-export function Composer({ initialDraft, onError }: { initialDraft: string; onError: (message: string) => void }) {
+interface Props {
+  room: string;
+  /** How the conversation is called in the placeholder: `#ops`, `bob`. */
+  title: string;
+  initialDraft: string;
+  /** Who can be mentioned here. */
+  people: string[];
+  /** Keeps the draft while another conversation is open (saved to disk separately). */
+  onDraft: (room: string, text: string) => void;
+  onError: (message: string) => void;
+}
+
+export function Composer({ room, title, initialDraft, people, onDraft, onError }: Props) {
   const [text, setText] = useState(initialDraft);
+  const [caret, setCaret] = useState(initialDraft.length);
+  const [active, setActive] = useState(0);
+  const [dismissed, setDismissed] = useState<number | null>(null);
   const saveTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const pendingSave = useRef<string | null>(null);
   const typingTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const typing = useRef(false);
   const input = useRef<HTMLTextAreaElement>(null);
+  const listId = useId();
+
+  const mention: MentionQuery | null = mentionAt(text, caret);
+  const candidates = mention && mention.start !== dismissed ? mentionCandidates(mention.query, people) : [];
+  const open = candidates.length > 0;
+  const selected = Math.min(active, candidates.length - 1);
+
+  const flushDraft = () => {
+    clearTimeout(saveTimer.current);
+    const value = pendingSave.current;
+    pendingSave.current = null;
+    if (value !== null) {
+      api.saveDraft(room, value).catch((e: unknown) => onError(`Draft not saved: ${toAppError(e).message}`));
+    }
+  };
+  const flush = useRef(flushDraft);
+  flush.current = flushDraft;
 
   useEffect(() => {
-    input.current?.focus();
+    const box = input.current;
+    box?.focus();
+    box?.setSelectionRange(box.value.length, box.value.length);
     return () => {
-      clearTimeout(saveTimer.current);
+      // Leaving the conversation: its draft is saved now, and typing in it stops.
+      flush.current();
       clearTimeout(typingTimer.current);
+      if (typing.current) void api.setTyping(room, false).catch(() => undefined);
     };
-  }, []);
+  }, [room]);
 
   const saveDraft = (value: string, delay = DRAFT_SAVE_MS) => {
+    onDraft(room, value);
+    pendingSave.current = value;
     clearTimeout(saveTimer.current);
-    saveTimer.current = setTimeout(() => {
-      api.saveDraft(value).catch((e: unknown) => onError(`Draft not saved: ${toAppError(e).message}`));
-    }, delay);
+    saveTimer.current = setTimeout(() => flush.current(), delay);
   };
 
   const setTyping = (now: boolean) => {
@@ -32,25 +72,61 @@ export function Composer({ initialDraft, onError }: { initialDraft: string; onEr
     if (now) typingTimer.current = setTimeout(() => setTyping(false), TYPING_IDLE_MS);
     if (typing.current !== now) {
       typing.current = now;
-      void api.setTyping(now).catch(() => undefined);
+      void api.setTyping(room, now).catch(() => undefined);
     }
+  };
+
+  const change = (value: string, at: number) => {
+    setText(value);
+    setCaret(at);
+    setActive(0);
+    if (mentionAt(value, at) === null) setDismissed(null);
+    saveDraft(value);
+    setTyping(value.length > 0);
   };
 
   const send = async () => {
     const value = text;
     if (value.trim() === '') return;
-    setText('');
+    change('', 0);
     setTyping(false);
     try {
-      await api.sendMessage(value);
+      await api.sendMessage(room, value);
       saveDraft('', 0);
     } catch (e) {
-      setText(value);
+      change(value, value.length);
       onError(toAppError(e).message);
     }
   };
 
+  const choose = (name: string) => {
+    if (!mention) return;
+    const next = insertMention(text, caret, mention, name);
+    change(next.text, next.caret);
+    requestAnimationFrame(() => input.current?.setSelectionRange(next.caret, next.caret));
+  };
+
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (open) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const step = e.key === 'ArrowDown' ? 1 : -1;
+        setActive((selected + step + candidates.length) % candidates.length);
+        return;
+      }
+      if ((e.key === 'Enter' || e.key === 'Tab') && !e.shiftKey && !e.nativeEvent.isComposing) {
+        e.preventDefault();
+        const name = candidates[selected];
+        if (name) choose(name);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        setDismissed(mention?.start ?? null);
+        return;
+      }
+    }
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       void send();
@@ -65,17 +141,19 @@ export function Composer({ initialDraft, onError }: { initialDraft: string; onEr
         void send();
       }}
     >
+      {open ? <MentionList id={listId} names={candidates} active={selected} onChoose={choose} onHover={setActive} /> : null}
       <textarea
         ref={input}
         aria-label="Message"
-        placeholder="Write a message… (Enter to send, Shift+Enter for a new line)"
+        aria-autocomplete="list"
+        aria-controls={open ? listId : undefined}
+        aria-activedescendant={open ? `${listId}-${selected}` : undefined}
+        placeholder={`Message ${title}`}
+        title="Enter to send, Shift+Enter for a new line"
         rows={Math.min(6, Math.max(1, text.split('\n').length))}
         value={text}
-        onChange={(e) => {
-          setText(e.target.value);
-          saveDraft(e.target.value);
-          setTyping(e.target.value.length > 0);
-        }}
+        onChange={(e) => change(e.target.value, e.target.selectionStart)}
+        onSelect={(e) => setCaret(e.currentTarget.selectionStart)}
         onKeyDown={onKeyDown}
       />
       <button type="submit" disabled={text.trim() === ''}>

@@ -18,3 +18,24 @@ describe('buildRows', () => {
     expect(rows.filter((r) => r.kind === 'item')).toHaveLength(1);
   });
 });
+
+describe('buildRows: the lines around the messages', () => {
+  const at = (seq: number): TimelineItem => ({
+    kind: 'message',
+    key: `s${seq}`,
+    message: { id: `id-${seq}`, username: 'ana', text: `m${seq}`, timestamp: '2026-11-26T10:00:00.000Z', seq },
+  });
+  const kinds = (rows: ReturnType<typeof buildRows>) => rows.map((r) => (r.kind === 'item' ? r.key : r.kind));
+
+  test('"New messages" goes before the first message after the marker; none when all was read', () => {
+    const timeline = [at(1), at(2), at(3)];
+    expect(kinds(buildRows(timeline, [], { dividerAfter: 1 }))).toEqual(['day', 's1', 'divider', 's2', 's3']);
+    expect(kinds(buildRows(timeline, [], { dividerAfter: 3 }))).toEqual(['day', 's1', 's2', 's3']);
+    expect(kinds(buildRows(timeline, [], { dividerAfter: null }))).toEqual(['day', 's1', 's2', 's3']);
+  });
+
+  test('older messages to load (or loading) put a row at the top', () => {
+    expect(kinds(buildRows([at(5)], [], { hasMore: true }))).toEqual(['top', 'day', 's5']);
+    expect(buildRows([at(5)], [], { loading: true })[0]).toEqual({ kind: 'top', key: 'top', loading: true });
+  });
+});

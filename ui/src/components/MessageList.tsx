@@ -1,26 +1,53 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
+// The open conversation's timeline, virtualized. It follows the newest message unless the
+// reader scrolled up, loads older pages at the top without moving what is on screen, places the
+// "New messages" line, scrolls to a message asked for (a search result) and remembers where the
+// reader was when the conversation is left.
+import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { dayLabel, itemDate, timeLabel, type TimelineItem } from '../lib/chatState';
-import type { OutboxEntry } from '../types';
-import { GuestMark } from './GuestMark';
-import { MessageText } from './MessageText';
+import { dayLabel, itemDate, type TimelineItem } from '../lib/chatState';
+import { useScrollAnchor } from '../hooks/useScrollAnchor';
 import { markPainted } from '../lib/perfMarks';
-
-type Row =
-  | { kind: 'day'; key: string; label: string }
-  | { kind: 'item'; key: string; item: TimelineItem }
-  | { kind: 'unsent'; key: string; entry: OutboxEntry };
+import type { OutboxEntry } from '../types';
+import { TimelineRow, type Row, type RowActions } from './TimelineRow';
 
 const NEAR_BOTTOM_PX = 48;
+const NEAR_TOP_PX = 200;
+const HIGHLIGHT_MS = 2500;
 
-export function buildRows(timeline: TimelineItem[], outbox: OutboxEntry[]): Row[] {
+/** Where the reader was in a conversation: at the newest message, or at a row. */
+export interface ScrollMemory {
+  atBottom: boolean;
+  /** The row at the top of the view, and how far into it the view started. */
+  anchorKey?: string;
+  delta?: number;
+}
+
+export interface RowOptions {
+  /** The "New messages" line goes before the first message after this `seq`. */
+  dividerAfter?: number | null;
+  hasMore?: boolean;
+  loading?: boolean;
+}
+
+/** Rows whose key stays with them: the place to hold on to (days, gaps and the top may go). */
+function keepsItsPlace(row: Row): boolean {
+  return row.kind === 'unsent' || (row.kind === 'item' && row.item.kind !== 'gap');
+}
+
+export function buildRows(timeline: readonly TimelineItem[], outbox: readonly OutboxEntry[], options: RowOptions = {}): Row[] {
   const rows: Row[] = [];
+  if (options.loading || options.hasMore) rows.push({ kind: 'top', key: 'top', loading: options.loading ?? false });
   let lastDay = '';
+  let divider = options.dividerAfter ?? null;
   for (const item of timeline) {
     const label = dayLabel(itemDate(item));
     if (label !== lastDay) {
       rows.push({ kind: 'day', key: `d-${item.key}`, label });
       lastDay = label;
+    }
+    if (divider !== null && item.kind === 'message' && item.message.seq !== undefined && item.message.seq > divider) {
+      rows.push({ kind: 'divider', key: 'new' });
+      divider = null;
     }
     rows.push({ kind: 'item', key: item.key, item });
   }
@@ -33,22 +60,45 @@ export function buildRows(timeline: TimelineItem[], outbox: OutboxEntry[]): Row[
   return rows;
 }
 
-interface Props {
+interface Props extends RowActions {
+  room: string;
   timeline: TimelineItem[];
   outbox: OutboxEntry[];
   me: string | null;
-  onRetry: (clientId: string) => void;
-  onDiscard: (clientId: string) => void;
+  dividerAfter: number | null;
+  hasMore: boolean;
+  loading: boolean;
+  /** A message to scroll to and flash (`token` tells one request from the next). */
+  highlight: { seq: number; token: number } | null;
+  /** Where the reader was when they last left this conversation. */
+  saved?: ScrollMemory;
+  onLeave: (memory: ScrollMemory) => void;
 }
 
-/** The conversation, virtualized; follows the newest message unless the reader scrolled up. */
-export function MessageList({ timeline, outbox, me, onRetry, onDiscard }: Props) {
-  const rows = useMemo(() => buildRows(timeline, outbox), [timeline, outbox]);
+export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore, loading, highlight, saved, onLeave, ...actions }: Props) {
+  const rows = useMemo(() => buildRows(timeline, outbox, { dividerAfter, hasMore, loading }), [timeline, outbox, dividerAfter, hasMore, loading]);
   const scroller = useRef<HTMLDivElement>(null);
-  const [atBottom, setAtBottom] = useState(true);
+  const [atBottom, setAtBottom] = useState(saved?.atBottom ?? true);
+  const bottom = useRef(atBottom);
   const [unseen, setUnseen] = useState(0);
+  const [flash, setFlash] = useState<number | null>(null);
+  const handled = useRef<number | null>(null);
+  const previousLast = useRef(rows[rows.length - 1]?.key);
   const previousCount = useRef(rows.length);
   const previousOutbox = useRef(outbox.length);
+
+  // Rows added or removed above the view (an older page, a gap filled) leave what is on screen
+  // where it was.
+  const rowKeys = useMemo(() => rows.map((r) => r.key), [rows]);
+  const keys = useRef(rowKeys);
+  keys.current = rowKeys;
+  const rowsNow = useRef(rows);
+  rowsNow.current = rows;
+  const instance = useRef<Virtualizer<HTMLDivElement, Element> | null>(null);
+  const anchor = useScrollAnchor(scroller, instance, keys, (index) => {
+    const row = rowsNow.current[index];
+    return row !== undefined && keepsItsPlace(row);
+  });
 
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -58,47 +108,105 @@ export function MessageList({ timeline, outbox, me, onRetry, onDiscard }: Props)
     initialRect: { width: 800, height: 600 },
     getItemKey: (index) => rows[index]?.key ?? index,
     useFlushSync: false,
+    onChange: anchor.onChange,
   });
+  instance.current = virtualizer;
+  const noted = anchor.anchor;
 
   const scrollToEnd = () => {
     if (rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
     setUnseen(0);
   };
 
+  // Start where the reader left off, else at the "New messages" line, else at the newest.
   useLayoutEffect(() => {
-    const added = rows.length - previousCount.current;
-    const sentNow = outbox.length > previousOutbox.current;
-    previousCount.current = rows.length;
-    previousOutbox.current = outbox.length;
-    if (added <= 0) return;
-    if (atBottom || sentNow) scrollToEnd();
-    else setUnseen((n) => n + added);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [rows.length, outbox.length]);
-
-  useEffect(() => markPainted(rows.length), [rows.length]);
-
-  useEffect(() => {
-    scrollToEnd(); // start at the newest
+    const index = saved && !saved.atBottom ? rows.findIndex((r) => r.key === saved.anchorKey) : -1;
+    const start = index >= 0 ? virtualizer.measurementsCache[index]?.start : undefined;
+    if (start !== undefined) {
+      virtualizer.scrollToOffset(start + (saved?.delta ?? 0));
+      return;
+    }
+    const divider = saved ? -1 : rows.findIndex((r) => r.kind === 'divider');
+    if (divider >= 0) virtualizer.scrollToIndex(divider, { align: 'start' });
+    else scrollToEnd();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
+  // Remember the place when the conversation is left.
+  const leave = useRef(onLeave);
+  leave.current = onLeave;
+  useLayoutEffect(
+    () => () => {
+      const place = noted.current;
+      leave.current({ atBottom: bottom.current, anchorKey: place?.key, delta: place?.delta ?? 0 });
+    },
+    [virtualizer, noted],
+  );
+
+  useLayoutEffect(() => {
+    anchor.restore(!bottom.current);
+    const last = rows[rows.length - 1]?.key;
+    const grew = rows.length - previousCount.current;
+    const appended = last !== previousLast.current ? Math.max(1, grew) : 0;
+    const sentNow = outbox.length > previousOutbox.current;
+    previousLast.current = last;
+    previousCount.current = rows.length;
+    previousOutbox.current = outbox.length;
+    if (appended === 0) {
+      // Rows above (an older page): a reader at the newest message stays there.
+      if (bottom.current && grew !== 0) scrollToEnd();
+      return;
+    }
+    if (bottom.current || sentNow) scrollToEnd();
+    else setUnseen((n) => n + appended);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [rows]);
+
+  useEffect(() => markPainted(rows.length), [rows.length]);
+
+  // Too little to scroll: the older page comes without waiting for the reader to scroll up.
+  const { onLoadOlder } = actions;
+  useEffect(() => {
+    const el = scroller.current;
+    if (el && hasMore && !loading && el.scrollHeight <= el.clientHeight) onLoadOlder();
+  }, [hasMore, loading, rows.length, onLoadOlder]);
+
+  // A message asked for: scroll to it once it is loaded, and flash it.
+  useEffect(() => {
+    if (!highlight || handled.current === highlight.token) return undefined;
+    const index = rows.findIndex((r) => r.kind === 'item' && r.item.kind === 'message' && r.item.message.seq === highlight.seq);
+    if (index < 0) return undefined;
+    handled.current = highlight.token;
+    virtualizer.scrollToIndex(index, { align: 'center' });
+    setFlash(highlight.seq);
+    const timer = setTimeout(() => setFlash(null), HIGHLIGHT_MS);
+    return () => clearTimeout(timer);
+  }, [highlight, rows, virtualizer]);
+
+  const lastTop = useRef<number | null>(null);
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
-    const bottom = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
-    setAtBottom(bottom);
-    if (bottom) setUnseen(0);
+    const nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
+    bottom.current = nearBottom;
+    setAtBottom(nearBottom);
+    if (nearBottom) setUnseen(0);
+    anchor.onScroll();
+    // Scrolled up to the top (not merely placed there while the list is set up).
+    const up = lastTop.current !== null && el.scrollTop < lastTop.current;
+    lastTop.current = el.scrollTop;
+    if (up && el.scrollTop < NEAR_TOP_PX && hasMore && !loading) onLoadOlder();
   };
 
   return (
     <div className="timeline-wrap">
-      <div className="timeline" ref={scroller} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite">
+      <div className="timeline" ref={scroller} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite" tabIndex={0} data-room={room}>
         {rows.length === 0 ? <p className="empty">No messages yet. Say hello!</p> : null}
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((v) => {
             const row = rows[v.index];
             if (!row) return null;
+            const seq = row.kind === 'item' && row.item.kind === 'message' ? row.item.message.seq : undefined;
             return (
               <div
                 key={v.key}
@@ -107,7 +215,7 @@ export function MessageList({ timeline, outbox, me, onRetry, onDiscard }: Props)
                 className="row"
                 style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${v.start}px)` }}
               >
-                <RowView row={row} me={me} onRetry={onRetry} onDiscard={onDiscard} />
+                <TimelineRow row={row} room={room} me={me} highlighted={seq !== undefined && seq === flash} {...actions} />
               </div>
             );
           })}
@@ -119,68 +227,5 @@ export function MessageList({ timeline, outbox, me, onRetry, onDiscard }: Props)
         </button>
       ) : null}
     </div>
-  );
-}
-
-function RowView({ row, me, onRetry, onDiscard }: { row: Row; me: string | null; onRetry: (id: string) => void; onDiscard: (id: string) => void }) {
-  if (row.kind === 'day') {
-    return (
-      <div className="day" role="separator">
-        <span>{row.label}</span>
-      </div>
-    );
-  }
-  if (row.kind === 'unsent') {
-    const { entry } = row;
-    const failed = entry.state === 'failed';
-    return (
-      <article className={`message own ${failed ? 'failed' : 'pending'}`} data-testid="unsent" data-state={entry.state}>
-        <header>
-          <strong>{me ?? 'me'}</strong>
-          <span className="meta">{failed ? 'Not sent' : 'Sending…'}</span>
-        </header>
-        <MessageText text={entry.text} />
-        {entry.state === 'failed' ? (
-          <footer className="failure">
-            <span role="alert">{entry.message}</span>
-            <button type="button" onClick={() => onRetry(entry.clientId)}>
-              Retry
-            </button>
-            <button type="button" onClick={() => onDiscard(entry.clientId)}>
-              Discard
-            </button>
-          </footer>
-        ) : null}
-      </article>
-    );
-  }
-  const { item } = row;
-  if (item.kind === 'notice') {
-    return (
-      <p className="notice" role="note" data-testid="notice">
-        {item.text}
-      </p>
-    );
-  }
-  if (item.kind === 'presence') {
-    return (
-      <p className="presence">
-        {item.username} {item.joined ? 'joined' : 'left'}
-      </p>
-    );
-  }
-  const m = item.message;
-  return (
-    // A guest's message under my name is not mine: this app always joins with its key.
-    <article className={`message${m.username === me && !m.guest ? ' own' : ''}`} data-testid="message">
-      <header>
-        <strong>{m.username}</strong>
-        {m.guest ? <GuestMark /> : null}
-        <time dateTime={m.timestamp} className="meta">
-          {timeLabel(m.timestamp)}
-        </time>
-      </header>
-      <MessageText text={m.text} />
-    </article>
   );
 }

@@ -27,17 +27,35 @@ export type MemberChange = { room: string, username: string, };
 
 export type ReadMarker = { room: string, read: number, unread: number, mentions: number, };
 
+export type Gap = { from: number, to: number, };
+
+export type RoomSummary = { room: string, topic: string, members: number, lastActivity?: string, joined: boolean, };
+
+export type RoomList = { ok: boolean, rooms: Array<RoomSummary>, };
+
+export type RoomEntered = { ok: boolean, room: RoomState, messages: Array<ChatMessage>, more: boolean, gap?: Gap, };
+
+export type Done = { ok: boolean, };
+
+export type HistoryPage = { ok: boolean, messages: Array<ChatMessage>, more: boolean, };
+
+export type SearchRequest = { query: string, room?: string, before?: number, limit: number, offset?: number, };
+
+export type SearchHit = { room: string, seq: number, id: string, username: string, timestamp: string, snippet: string, highlights: Array<[number, number]>, };
+
+export type SearchResults = { ok: boolean, results: Array<SearchHit>, more: boolean, next?: number, };
+
 export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, owned: boolean, history: Array<ChatMessage>, } | { "event": "gap", room?: string, from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "userJoined", username: string, guest: boolean, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, guests: Array<string>, } | { "event": "typing", username: string, typing: boolean, room?: string, } | { "event": "rooms", rooms: Array<RoomState>, } | { "event": "roomUpdated" } & RoomInfo | { "event": "memberJoined" } & MemberChange | { "event": "memberLeft" } & MemberChange | { "event": "readMarker" } & ReadMarker | { "event": "outbox", entries: Array<OutboxEntry>, } | { "event": "error" } & Refusal;
 
 export type NotificationSettings = { enabled: boolean, mentionsOnly: boolean, };
 
 export type TraySettings = { closeToTray: boolean, startOnLogin: boolean, };
 
-export type Config = { username: string | null, serverUrl: string, notifications: NotificationSettings, tray: TraySettings, };
+export type Config = { username: string | null, serverUrl: string, notifications: NotificationSettings, tray: TraySettings, muted: { [key in string]: Array<string> }, };
 
 export type Preferences = { notifications: boolean, mentionsOnly: boolean, closeToTray: boolean, startOnLogin: boolean, };
 
-export type Settings = { config: Config, draft: string, };
+export type Settings = { config: Config, drafts: { [key in string]: string }, };
 
 export type AppErrorKind = "invalidUsername" | "invalidServer" | "notConfigured" | "emptyMessage" | "unknownMessage" | "storage" | "noSession" | "invalidLinkCode" | "offline" | "refused";
 

@@ -49,6 +49,7 @@ fn is_false(value: &bool) -> bool {
 
 /// `seq`s a client asked for that the server no longer keeps (`from..=to`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Gap {
     /// The first missing `seq`.
     pub from: u64,

@@ -193,6 +193,7 @@ impl HistoryRequest {
 
 /// The answer to `history`: a page of older messages, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryPage {
     /// Always `true`.
     pub ok: bool,

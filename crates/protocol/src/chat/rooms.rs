@@ -119,10 +119,25 @@ pub struct RoomState {
     pub mentions: u64,
 }
 
+impl RoomState {
+    /// The room, without this member's counts.
+    #[must_use]
+    pub fn info(&self) -> RoomInfo {
+        RoomInfo {
+            room: self.room.clone(),
+            kind: self.kind,
+            topic: self.topic.clone(),
+            members: self.members.clone(),
+            last_seq: self.last_seq,
+        }
+    }
+}
+
 /// What a join replays of one room: the newest messages after the client's `seq`, bounded in
 /// size; `more` when older ones after it were left out (page with `history`), `gap` for those
 /// the server no longer keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomReplay {
     /// Oldest first.
     pub messages: Vec<ChatMessage>,
@@ -131,12 +146,14 @@ pub struct RoomReplay {
     pub more: bool,
     /// `seq`s after the client's that the server no longer keeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub gap: Option<Gap>,
 }
 
 /// The answer to `room-create`, `room-join` and `dm-open`: the room, and its newest messages
 /// (after `since`, when the request gave one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomEntered {
     /// Always `true`.
     pub ok: bool,
@@ -150,6 +167,7 @@ pub struct RoomEntered {
 /// The answer to a request that has nothing to say but yes (`room-leave`, `room-topic`,
 /// `read`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Done {
     /// Always `true`.
     pub ok: bool,
@@ -157,6 +175,7 @@ pub struct Done {
 
 /// One line of `rooms`: a public room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RoomSummary {
     /// Its name.
@@ -167,6 +186,7 @@ pub struct RoomSummary {
     pub members: usize,
     /// When its newest message was sent, if it has one.
     #[serde(default, with = "crate::timestamp::optional")]
+    #[cfg_attr(feature = "ts", ts(type = "string", optional))]
     pub last_activity: Option<DateTime<Utc>>,
     /// Whether the asking user is a member.
     pub joined: bool,
@@ -174,6 +194,7 @@ pub struct RoomSummary {
 
 /// The answer to `rooms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomList {
     /// Always `true`.
     pub ok: bool,
@@ -207,20 +228,24 @@ pub struct MemberChange {
 
 /// `search`'s argument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchRequest {
     /// Words to find (every word must match; a word ending in `*` matches as a prefix).
     pub query: String,
     /// Only this room (default: every room and DM the user is in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub room: Option<String>,
     /// Only messages older than this: a previous answer's `next`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub before: Option<u64>,
     /// How many at most (capped at [`MAX_SEARCH_RESULTS`]).
     #[serde(default = "default_search_limit")]
     pub limit: usize,
     /// Results to skip: the next page of the same ranking.
     #[serde(default, skip_serializing_if = "is_zero")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<usize>", optional))]
     pub offset: usize,
 }
 
@@ -235,6 +260,7 @@ fn default_search_limit() -> usize {
 
 /// One `search` result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SearchHit {
     /// Where it was said.
@@ -247,6 +273,7 @@ pub struct SearchHit {
     pub username: String,
     /// When it was sent.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub timestamp: DateTime<Utc>,
     /// The text around the first match (the whole text when it is short), with `…` where it
     /// was cut.
@@ -259,6 +286,7 @@ pub struct SearchHit {
 /// The answer to `search`: the best matches first, among the newest 300 matches (older than
 /// `before`, when given).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchResults {
     /// Always `true`.
     pub ok: bool,
@@ -268,6 +296,7 @@ pub struct SearchResults {
     pub more: bool,
     /// Older matches than those ranked here exist: ask again with `before: next` for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub next: Option<u64>,
 }
 

@@ -1,0 +1,10 @@
+// A search result's snippet with the matched words marked.
+import { highlightRuns } from '../lib/search';
+
+export function SearchSnippet({ snippet, highlights }: { snippet: string; highlights: ReadonlyArray<readonly [number, number]> }) {
+  return (
+    <span className="snippet">
+      {highlightRuns(snippet, highlights).map((run, i) => (run.mark ? <mark key={i}>{run.text}</mark> : <span key={i}>{run.text}</span>))}
+    </span>
+  );
+}

@@ -1,0 +1,146 @@
+// One row of the timeline: a message (or one still being sent), a day, the "New messages"
+// line, a gap, a line about someone, or the top of the list (older messages loading).
+import { isOwn, mentionsMe } from '../lib/conversations';
+import { timeLabel, type TimelineItem } from '../lib/chatState';
+import type { OutboxEntry } from '../types';
+import { GuestMark } from './GuestMark';
+import { MessageText } from './MessageText';
+
+export type Row =
+  | { kind: 'top'; key: string; loading: boolean }
+  | { kind: 'day'; key: string; label: string }
+  | { kind: 'divider'; key: string }
+  | { kind: 'item'; key: string; item: TimelineItem }
+  | { kind: 'unsent'; key: string; entry: OutboxEntry };
+
+export interface RowActions {
+  onRetry: (clientId: string) => void;
+  onDiscard: (clientId: string) => void;
+  onLoadOlder: () => void;
+  onLoadGap: (gap: { from: number; to: number }) => void;
+}
+
+interface Props extends RowActions {
+  row: Row;
+  room: string;
+  me: string | null;
+  highlighted: boolean;
+}
+
+export function gapText(count: number, kept: boolean): string {
+  return kept
+    ? `${count} missed message${count === 1 ? ' was' : 's were'} not loaded`
+    : `${count} older message${count === 1 ? ' is' : 's are'} no longer available`;
+}
+
+export function TimelineRow({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, onLoadGap }: Props) {
+  switch (row.kind) {
+    case 'top':
+      return row.loading ? (
+        <p className="presence" role="status">
+          Loading older messages…
+        </p>
+      ) : (
+        <div className="load-older">
+          <button type="button" onClick={onLoadOlder}>
+            Load older messages
+          </button>
+        </div>
+      );
+    case 'day':
+      return (
+        <div className="day" role="separator">
+          <span>{row.label}</span>
+        </div>
+      );
+    case 'divider':
+      return (
+        <div className="new-divider" role="separator" aria-label="New messages" data-testid="new-divider">
+          <span aria-hidden="true">New messages</span>
+        </div>
+      );
+    case 'unsent':
+      return <Unsent entry={row.entry} me={me} onRetry={onRetry} onDiscard={onDiscard} />;
+    case 'item':
+      break;
+  }
+  const { item } = row;
+  switch (item.kind) {
+    case 'notice':
+      return (
+        <p className="notice" role="note" data-testid="notice">
+          {item.text}
+        </p>
+      );
+    case 'gap': {
+      const count = item.to - item.from + 1;
+      return (
+        <div className="gap-line">
+          <p className="notice" role="note" data-testid="notice" data-gap={`${item.from}-${item.to}`}>
+            {gapText(count, item.kept)}
+          </p>
+          {item.kept ? (
+            <button type="button" onClick={() => onLoadGap({ from: item.from, to: item.to })}>
+              Load them
+            </button>
+          ) : null}
+        </div>
+      );
+    }
+    case 'presence':
+      return (
+        <p className="presence">
+          {item.username} {item.joined ? 'joined' : 'left'}
+        </p>
+      );
+    case 'message':
+      break;
+  }
+  const m = item.message;
+  const mention = mentionsMe(m, me);
+  // A guest's message under my name is not mine: this app always joins with its key.
+  const own = isOwn(m, me);
+  return (
+    <article
+      className={`message${own ? ' own' : ''}${mention ? ' mention' : ''}${highlighted ? ' highlighted' : ''}`}
+      data-testid="message"
+      data-room={room}
+      data-seq={m.seq}
+      data-mention={mention ? 'true' : undefined}
+      data-highlighted={highlighted ? 'true' : undefined}
+    >
+      <header>
+        <strong>{m.username}</strong>
+        {m.guest ? <GuestMark /> : null}
+        <time dateTime={m.timestamp} className="meta">
+          {timeLabel(m.timestamp)}
+        </time>
+      </header>
+      <MessageText text={m.text} />
+    </article>
+  );
+}
+
+function Unsent({ entry, me, onRetry, onDiscard }: { entry: OutboxEntry; me: string | null; onRetry: (id: string) => void; onDiscard: (id: string) => void }) {
+  const failed = entry.state === 'failed';
+  return (
+    <article className={`message own ${failed ? 'failed' : 'pending'}`} data-testid="unsent" data-state={entry.state}>
+      <header>
+        <strong>{me ?? 'me'}</strong>
+        <span className="meta">{failed ? 'Not sent' : 'Sending…'}</span>
+      </header>
+      <MessageText text={entry.text} />
+      {entry.state === 'failed' ? (
+        <footer className="failure">
+          <span role="alert">{entry.message}</span>
+          <button type="button" onClick={() => onRetry(entry.clientId)}>
+            Retry
+          </button>
+          <button type="button" onClick={() => onDiscard(entry.clientId)}>
+            Discard
+          </button>
+        </footer>
+      ) : null}
+    </article>
+  );
+}

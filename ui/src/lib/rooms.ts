@@ -1,0 +1,80 @@
+// How conversations are named, ordered and described: the sidebar's sections, a DM shown as the
+// other person, an entry's accessible name with its counts, the server's room-name rule, the
+// muted rooms of the configured server.
+import type { Config } from '../types';
+import { GENERAL, sameName, type Conversation } from './conversations';
+
+/** The server's rule for room names. */
+export const ROOM_NAME = /^[a-z0-9_-]{1,32}$/;
+
+/** Why the server would refuse this room name, in words for people; null when it looks fine. */
+export function roomNameProblem(name: string): string | null {
+  if (name === '') return 'Choose a name for the room.';
+  if (name.startsWith('dm:')) return 'Names starting with “dm:” are for direct messages.';
+  if (!ROOM_NAME.test(name)) return 'Use up to 32 lowercase letters, digits, “-” or “_”.';
+  return null;
+}
+
+/** The other person of a DM (from its members, else from who wrote in it). */
+export function dmPeer(c: Conversation, me: string | null): string {
+  const other = (name: string) => me === null || !sameName(name, me);
+  const member = c.members.find(other);
+  if (member) return member;
+  for (const item of c.timeline) {
+    if (item.kind === 'message' && other(item.message.username)) return item.message.username;
+  }
+  return 'Direct message';
+}
+
+/** The name people know a conversation by: the room's, or the other person's. */
+export function displayName(c: Conversation, me: string | null): string {
+  return c.kind === 'dm' ? dmPeer(c, me) : c.room;
+}
+
+/** As a title: `#ops`, or the other person's name. */
+export function titleOf(c: Conversation, me: string | null): string {
+  return c.kind === 'dm' ? dmPeer(c, me) : `#${c.room}`;
+}
+
+/** Rooms (`general` first, then by name) and DMs (by the other person's name). */
+export function sections(conversations: Readonly<Record<string, Conversation>>, me: string | null): { rooms: Conversation[]; dms: Conversation[] } {
+  const all = Object.values(conversations);
+  const rooms = all
+    .filter((c) => c.kind !== 'dm')
+    .sort((a, b) => (a.room === GENERAL ? -1 : b.room === GENERAL ? 1 : a.room.localeCompare(b.room)));
+  const dms = all
+    .filter((c) => c.kind === 'dm')
+    .map((c) => ({ c, name: dmPeer(c, me) }))
+    .sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }))
+    .map(({ c }) => c);
+  return { rooms, dms };
+}
+
+/** Every conversation in the sidebar's order. */
+export function ordered(conversations: Readonly<Record<string, Conversation>>, me: string | null): Conversation[] {
+  const { rooms, dms } = sections(conversations, me);
+  return [...rooms, ...dms];
+}
+
+/** What a sidebar entry says after its name: ", 3 unread, 1 mention"; a muted room its mentions only. */
+export function countsLabel(unread: number, mentions: number, muted: boolean): string {
+  const parts: string[] = [];
+  if (muted) {
+    parts.push('muted');
+    if (unread > 0) parts.push('new messages');
+  } else if (unread > 0) {
+    parts.push(`${unread} unread`);
+  }
+  if (mentions > 0) parts.push(`${mentions} mention${mentions === 1 ? '' : 's'}`);
+  return parts.map((p) => `, ${p}`).join('');
+}
+
+/** "ops, 3 unread, 1 mention": an entry's accessible name. */
+export function entryLabel(name: string, unread: number, mentions: number, muted: boolean): string {
+  return name + countsLabel(unread, mentions, muted);
+}
+
+/** The rooms muted on the configured server. */
+export function mutedRooms(config: Config): Set<string> {
+  return new Set(config.muted[config.serverUrl] ?? []);
+}
