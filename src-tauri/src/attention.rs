@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use charla_client::settings::Preferences;
 use charla_protocol::chat::{ChatMessage, GENERAL_ROOM};
 
+use crate::counts::same_name;
+
 /// Longest notification body, in characters.
 const BODY_CHARS: usize = 140;
 /// Messages arriving within this window become one notification.
@@ -37,11 +39,36 @@ pub struct Context<'a> {
     pub mention: bool,
 }
 
+/// Most authors a burst remembers (its title says "from N+ people" beyond them).
+const MAX_AUTHORS: usize = 10;
+
+/// A burst in one conversation: how many, from whom, the last one.
 #[derive(Debug)]
 struct Batch {
     started: Instant,
-    messages: Vec<ChatMessage>,
+    count: usize,
+    /// The first authors, `MAX_AUTHORS` at most.
+    authors: Vec<String>,
+    /// Whether more authors wrote than `authors` holds.
+    more_authors: bool,
+    last_author: String,
+    last_text: String,
     dm_with: Option<String>,
+}
+
+impl Batch {
+    fn add(&mut self, message: &ChatMessage) {
+        self.count += 1;
+        if !self.authors.iter().any(|a| a == &message.username) {
+            if self.authors.len() < MAX_AUTHORS {
+                self.authors.push(message.username.clone());
+            } else {
+                self.more_authors = true;
+            }
+        }
+        message.username.clone_into(&mut self.last_author);
+        message.text.clone_into(&mut self.last_text);
+    }
 }
 
 /// Notifications waiting to be shown, one batch per conversation.
@@ -72,7 +99,7 @@ pub fn mentions(text: &str, username: &str) -> bool {
 #[must_use]
 pub fn mentions_me(message: &ChatMessage, me: &str) -> bool {
     if message.seq.is_some() {
-        message.mentions.iter().any(|m| m.eq_ignore_ascii_case(me))
+        message.mentions.iter().any(|m| same_name(m, me))
     } else {
         mentions(&message.text, me)
     }
@@ -112,11 +139,15 @@ impl Attention {
                 started = Some(now + COALESCE_WINDOW);
                 Batch {
                     started: now,
-                    messages: Vec::new(),
+                    count: 0,
+                    authors: Vec::new(),
+                    more_authors: false,
+                    last_author: String::new(),
+                    last_text: String::new(),
                     dm_with: context.dm_with.map(str::to_owned),
                 }
             });
-        batch.messages.push(message.clone());
+        batch.add(message);
         started
     }
 
@@ -137,51 +168,42 @@ impl Attention {
             return None;
         }
         let batch = self.batches.remove(room)?;
-        summarize(room, batch.dm_with.as_deref(), &batch.messages)
+        Some(summarize(room, &batch))
     }
 }
 
-fn summarize(room: &str, dm_with: Option<&str>, batch: &[ChatMessage]) -> Option<Notification> {
-    let place = match (room, dm_with) {
+fn summarize(room: &str, batch: &Batch) -> Notification {
+    let place = match (room, &batch.dm_with) {
         (_, Some(_)) | (GENERAL_ROOM, _) => String::new(),
         (room, None) => format!(" in #{room}"),
     };
-    let (title, body) = match batch {
-        [] => return None,
-        [one] => (
-            format!("{}{place}", plain(&one.username)),
-            shorten(&plain(&one.text)),
-        ),
-        many => {
-            let mut people: Vec<&str> = Vec::new();
-            for m in many {
-                if !people.contains(&m.username.as_str()) {
-                    people.push(&m.username);
-                }
+    let (title, body) = if batch.count <= 1 {
+        (
+            format!("{}{place}", plain(&batch.last_author)),
+            shorten(&plain(&batch.last_text)),
+        )
+    } else {
+        let title = match batch.authors.as_slice() {
+            [one] if !batch.more_authors => {
+                format!("{} new messages from {}{place}", batch.count, plain(one))
             }
-            let title = if people.len() == 1 {
-                format!(
-                    "{} new messages from {}{place}",
-                    many.len(),
-                    plain(people[0])
-                )
-            } else {
-                format!(
-                    "{} new messages from {} people{place}",
-                    many.len(),
-                    people.len()
-                )
-            };
-            let last = many.last()?;
-            let body = shorten(&format!("{}: {}", plain(&last.username), plain(&last.text)));
-            (title, body)
-        }
+            many => {
+                let people = if batch.more_authors {
+                    format!("{}+", many.len())
+                } else {
+                    many.len().to_string()
+                };
+                format!("{} new messages from {people} people{place}", batch.count)
+            }
+        };
+        let body = format!("{}: {}", plain(&batch.last_author), plain(&batch.last_text));
+        (title, shorten(&body))
     };
-    Some(Notification {
+    Notification {
         room: room.to_owned(),
         title,
         body,
-    })
+    }
 }
 
 /// Notification servers read a subset of HTML in bodies; this keeps text as text.
@@ -295,6 +317,18 @@ mod tests {
             None,
             "seen: nothing to notify"
         );
+    }
+
+    #[test]
+    fn a_crowd_is_counted_without_keeping_every_message() {
+        let mut a = Attention::default();
+        let t0 = Instant::now();
+        for i in 0..50 {
+            a.on_message(&msg(&format!("user{i}"), "hi"), general(), t0);
+        }
+        let n = a.take_due(GENERAL_ROOM, t0 + COALESCE_WINDOW).expect("due");
+        assert_eq!(n.title, "50 new messages from 10+ people");
+        assert_eq!(n.body, "user49: hi");
     }
 
     #[test]

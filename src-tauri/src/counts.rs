@@ -2,7 +2,8 @@
 //! launcher badge. Pure (no Tauri), unit-tested; the window's sidebar counts by the same rule
 //! (`ui/src/lib/conversations.ts`).
 //!
-//! The server's numbers come first (each join's room states, every `read-marker`); between
+//! The server's numbers come first (each join's room states, a room entered, every
+//! `read-marker`); between
 //! them a message counts when it is newer than the newest `seq` known for its room, is not the
 //! user's own, and its conversation is not the one in front of the user. A muted room counts
 //! only its mentions in the totals.
@@ -10,6 +11,13 @@
 use std::collections::{HashMap, HashSet};
 
 use charla_protocol::chat::{ReadMarker, RoomInfo, RoomState, GENERAL_ROOM};
+use charla_protocol::rules::username_key;
+
+/// Whether two names are one (the server's rule: compatibility caseless).
+#[must_use]
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || username_key(a) == username_key(b)
+}
 
 /// What the tray shows: unread messages (muted rooms' mentions only) and, of them, mentions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,11 +88,22 @@ impl Counts {
         count.last_seq = count.last_seq.max(general_last_seq);
     }
 
+    /// This device entered a room: the server's numbers for it.
+    pub fn room_entered(&mut self, room: &RoomState) {
+        let count = RoomCount {
+            last_seq: room.last_seq,
+            unread: room.unread,
+            mentions: room.mentions,
+        };
+        self.rooms.insert(room.room.clone(), count);
+    }
+
     /// A room was made, joined, left or renamed its topic: a room new to us starts with
-    /// nothing unread (what it held is history); one `me` is no longer in is forgotten.
+    /// nothing unread (what it held is history); one `me` is no longer in is forgotten
+    /// (`general` never: everyone is in it, and the server lists no members for it).
     pub fn room_updated(&mut self, info: &RoomInfo, me: &str) {
-        if !info.members.iter().any(|m| m.eq_ignore_ascii_case(me)) {
-            self.rooms.remove(&info.room);
+        if info.room != GENERAL_ROOM && !info.members.iter().any(|m| same_name(m, me)) {
+            self.forget(&info.room);
             return;
         }
         self.rooms
@@ -95,12 +114,33 @@ impl Counts {
             });
     }
 
-    /// The server's counts after a read marker moved (on any device of the name).
-    pub fn read_marker(&mut self, marker: &ReadMarker) {
-        let count = self.rooms.entry(marker.room.clone()).or_default();
-        count.unread = marker.unread;
-        count.mentions = marker.mentions;
+    /// The server's counts after a read marker moved (on any device of the name), for a room
+    /// we know. `seen`: the room is in front of the user, so it stays read (the marker may be
+    /// the echo of one sent a moment ago, before the newest messages).
+    pub fn read_marker(&mut self, marker: &ReadMarker, seen: bool) {
+        let Some(count) = self.rooms.get_mut(&marker.room) else {
+            return;
+        };
         count.last_seq = count.last_seq.max(marker.read);
+        if seen {
+            count.unread = 0;
+            count.mentions = 0;
+        } else {
+            count.unread = marker.unread;
+            count.mentions = marker.mentions;
+        }
+    }
+
+    /// The user left `room` (here or on another device).
+    pub fn forget(&mut self, room: &str) {
+        if room != GENERAL_ROOM {
+            self.rooms.remove(room);
+        }
+    }
+
+    /// A new session (another name or server): nothing known.
+    pub fn reset(&mut self) {
+        self.rooms.clear();
     }
 
     /// The server's history started over: every `seq` known means nothing now.
@@ -275,17 +315,65 @@ mod tests {
     fn read_markers_from_any_device_set_the_counts() {
         let mut c = Counts::default();
         c.set_rooms(&[state("ops", 5, 3, 1)]);
-        c.read_marker(&ReadMarker {
-            room: "ops".into(),
-            read: 5,
-            unread: 0,
-            mentions: 0,
-        });
+        c.read_marker(
+            &ReadMarker {
+                room: "ops".into(),
+                read: 5,
+                unread: 0,
+                mentions: 0,
+            },
+            false,
+        );
         assert_eq!(c.totals(), Totals::default());
         assert_eq!(
             c.on_message("ops", Some(5), false, false, false),
             Counted::Not
         );
+        let echo = |read, unread| ReadMarker {
+            room: "ops".into(),
+            read,
+            unread,
+            mentions: 0,
+        };
+        c.on_message("ops", Some(6), false, false, false);
+        c.read_marker(&echo(5, 1), true);
+        assert_eq!(
+            c.totals(),
+            Totals::default(),
+            "in front: the echo keeps it read"
+        );
+        c.read_marker(&echo(5, 1), false);
+        assert_eq!(c.totals().unread, 1);
+        c.read_marker(
+            &ReadMarker {
+                room: "gone".into(),
+                ..echo(1, 4)
+            },
+            false,
+        );
+        assert_eq!(c.totals().unread, 1, "a room we do not know is not counted");
+    }
+
+    #[test]
+    fn general_stays_whatever_its_updates_list() {
+        let mut c = Counts::default();
+        c.set_rooms(&[state("general", 3, 2, 0)]);
+        let general = RoomInfo {
+            room: "general".into(),
+            kind: RoomKind::Room,
+            topic: "hello".into(),
+            members: Vec::new(),
+            last_seq: 3,
+        };
+        c.room_updated(&general, "ana");
+        c.forget("general");
+        assert_eq!(
+            c.totals().unread,
+            2,
+            "a topic change of general forgets nothing"
+        );
+        assert!(same_name("ÁLICE", "álice") && same_name("Straße", "STRASSE"));
+        assert!(!same_name("ana", "anna"));
     }
 
     #[test]
@@ -293,7 +381,7 @@ mod tests {
         let mut c = Counts::default();
         c.set_rooms(&[state("general", 1, 0, 0)]);
         // Entering a room: the client reports it, then what it replays.
-        c.room_updated(&state("ops", 3, 0, 0).info(), "ana");
+        c.room_entered(&state("ops", 3, 0, 0));
         assert_eq!(
             c.on_message("dev", Some(9), false, false, false),
             Counted::Not,
@@ -317,7 +405,7 @@ mod tests {
             members,
             last_seq: 0,
         };
-        c.room_updated(&info(vec!["ana".into(), "bo".into()]), "Ana");
+        c.room_updated(&info(vec!["Ána".into(), "bo".into()]), "ána");
         assert_eq!(
             c.on_message("dm:1", Some(1), false, false, false),
             Counted::Unread,

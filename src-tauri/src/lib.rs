@@ -5,7 +5,7 @@
 //! - `commands`: what the UI invokes;
 //! - `session` (the client and its bridge), `tray`;
 //! - `window` (show, hide, close to the tray, the unread title);
-//! - `notify` (the unread counts and notifications);
+//! - `notify` (the unread counts and notifications), `popup` (showing one; its click);
 //! - `attention` and `counts` (pure rules), `config_store` (the config's one owner), `bridge`
 //!   (events to the webview), `wake`, `error`.
 
@@ -18,6 +18,7 @@ mod config_store;
 mod counts;
 pub mod error;
 mod notify;
+mod popup;
 pub mod session;
 mod tray;
 mod wake;
@@ -31,6 +32,7 @@ use tauri::Manager;
 use crate::bridge::WebviewSink;
 use crate::config_store::ConfigStore;
 use crate::notify::Notifier;
+use crate::popup::Popups;
 use crate::session::AppState;
 use crate::window::Window;
 
@@ -84,19 +86,22 @@ pub fn run() {
             let notifier = {
                 let front = handle.clone();
                 let shown = handle.clone();
-                Notifier::new(
+                let popups = Popups::new(
                     handle.clone(),
+                    Arc::new(move |room| {
+                        if let Some(window) = notification_clicks.get() {
+                            window.open_conversation(&room);
+                        }
+                    }),
+                );
+                Notifier::new(
                     store.clone(),
                     Box::new(move || window::in_front(&front)),
                     Box::new(move |totals| {
                         tray::show_unread(&shown, totals);
                         window::show_unread(&shown, totals);
                     }),
-                    Arc::new(move |room| {
-                        if let Some(window) = notification_clicks.get() {
-                            window.open_conversation(&room);
-                        }
-                    }),
+                    popups,
                 )
             };
             let muting = notifier.clone();

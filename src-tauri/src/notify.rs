@@ -3,46 +3,32 @@
 //! follow what the user has not read.
 //!
 //! Given at setup what it needs to know of the rest of the app: whether the window is in front,
-//! what to do when the totals change (the tray and the window show them), and what a click on
-//! a notification opens.
+//! what to do when the totals change (the tray and the window show them), and how to show a
+//! notification (`popup`, which also opens a clicked one's conversation).
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicUsize;
-#[cfg(target_os = "linux")]
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use charla_client::ClientEvent;
 use charla_protocol::chat::{ChatMessage, RoomInfo, RoomKind, GENERAL_ROOM};
-use tauri::AppHandle;
 
-use crate::attention::{self, Attention, Context, Notification};
+use crate::attention::{self, Attention, Context};
 use crate::config_store::ConfigStore;
-use crate::counts::{room_of, Counted, Counts, Totals};
+use crate::counts::{room_of, same_name, Counted, Counts, Totals};
+use crate::popup::Popups;
 
 /// Whether the user is looking at the chat now.
 pub type InFront = Box<dyn Fn() -> bool + Send + Sync>;
 /// Shows new totals.
 pub type ShowTotals = Box<dyn Fn(Totals) + Send + Sync>;
-/// Opens a conversation (a notification was clicked).
-pub type OpenConversation = Arc<dyn Fn(String) + Send + Sync>;
-
-/// Most notifications waited on for a click at once; beyond it they still show, unclickable.
-const MAX_WAITING: usize = 16;
-
 /// Counts unread messages and shows notifications.
 pub struct Notifier {
-    #[cfg_attr(target_os = "linux", allow(dead_code))]
-    app: AppHandle,
     store: Arc<ConfigStore>,
     state: Mutex<State>,
     in_front: InFront,
     show_totals: ShowTotals,
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    open: OpenConversation,
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    waiting: Arc<AtomicUsize>,
+    popups: Popups,
 }
 
 #[derive(Default)]
@@ -67,7 +53,7 @@ impl State {
             let me = self.me.clone();
             let other = members
                 .iter()
-                .find(|m| !m.eq_ignore_ascii_case(&me))
+                .find(|m| !same_name(m, &me))
                 .cloned()
                 .unwrap_or_else(|| me.clone());
             self.dm_with.insert(room.to_owned(), other);
@@ -75,8 +61,27 @@ impl State {
     }
 
     fn room_updated(&mut self, info: &RoomInfo) {
+        if info.room != GENERAL_ROOM && !info.members.iter().any(|m| same_name(m, &self.me)) {
+            self.forget(&info.room);
+            return;
+        }
         self.learn_room(&info.room, info.kind, &info.members);
         self.counts.room_updated(info, &self.me);
+    }
+
+    /// The user is no longer in `room`.
+    fn forget(&mut self, room: &str) {
+        self.counts.forget(room);
+        self.attention.seen(room);
+        self.dm_with.remove(room);
+    }
+
+    /// A session of another name (or server) started: nothing of the last one counts.
+    fn reset(&mut self, me: &str) {
+        me.clone_into(&mut self.me);
+        self.counts.reset();
+        self.attention = Attention::default();
+        self.dm_with.clear();
     }
 
     /// Counts a message; returns the batch's due time when it starts a notification.
@@ -89,7 +94,7 @@ impl State {
     ) -> Option<(String, Instant)> {
         let room = room_of(message.room.as_deref()).to_owned();
         // A guest's message under my name is someone else's (the app always joins with its key).
-        let own = message.username.eq_ignore_ascii_case(&self.me) && !message.guest;
+        let own = same_name(&message.username, &self.me) && !message.guest;
         let mention = !own && attention::mentions_me(message, &self.me);
         let seen = in_front && room == self.showing;
         let counted = self
@@ -115,16 +120,14 @@ impl State {
 }
 
 impl Notifier {
-    /// A notifier that shows notifications through `app`, reads preferences from `store`, asks `in_front` whether the user is
-    /// looking, hands changed totals to `show_totals`, and has `open` show a conversation
-    /// whose notification was clicked.
+    /// A notifier that shows notifications with `popups`, reads preferences from `store`, asks
+    /// `in_front` whether the user is looking, and hands changed totals to `show_totals`.
     #[must_use]
     pub fn new(
-        app: AppHandle,
         store: Arc<ConfigStore>,
         in_front: InFront,
         show_totals: ShowTotals,
-        open: OpenConversation,
+        popups: Popups,
     ) -> Arc<Self> {
         let mut state = State {
             showing: GENERAL_ROOM.to_owned(),
@@ -132,18 +135,32 @@ impl Notifier {
         };
         state.counts.set_muted(store.get().muted_rooms());
         Arc::new(Self {
-            app,
             store,
             state: Mutex::new(state),
             in_front,
             show_totals,
-            open,
-            waiting: Arc::new(AtomicUsize::new(0)),
+            popups,
         })
     }
 
     /// Sees every client event on its way to the window.
     pub fn observe(self: &Arc<Self>, event: &ClientEvent) {
+        if !matches!(
+            event,
+            ClientEvent::Joined { .. }
+                | ClientEvent::Rooms { .. }
+                | ClientEvent::RoomEntered(_)
+                | ClientEvent::RoomUpdated(_)
+                | ClientEvent::MemberLeft(_)
+                | ClientEvent::ReadMarker(_)
+                | ClientEvent::HistoryReset
+                | ClientEvent::Message(_)
+        ) {
+            return;
+        }
+        // Asked before the lock: the window answers from the main thread, which may be
+        // waiting for this lock (a command, a focus change).
+        let in_front = (self.in_front)();
         let mut due = None;
         {
             let mut state = lock(&self.state);
@@ -151,7 +168,9 @@ impl Notifier {
                 ClientEvent::Joined {
                     username, history, ..
                 } => {
-                    username.clone_into(&mut state.me);
+                    if !same_name(username, &state.me) {
+                        state.reset(username);
+                    }
                     let last = history.iter().filter_map(|m| m.seq).max().unwrap_or(0);
                     state.counts.joined(last);
                 }
@@ -161,18 +180,26 @@ impl Notifier {
                     }
                     state.counts.set_rooms(rooms);
                 }
+                ClientEvent::RoomEntered(room) => {
+                    state.learn_room(&room.room, room.kind, &room.members);
+                    state.counts.room_entered(room);
+                }
                 ClientEvent::RoomUpdated(info) => state.room_updated(info),
+                ClientEvent::MemberLeft(change) if same_name(&change.username, &state.me) => {
+                    state.forget(&change.room);
+                }
                 ClientEvent::ReadMarker(marker) => {
-                    state.counts.read_marker(marker);
+                    let seen = in_front && marker.room == state.showing;
+                    state.counts.read_marker(marker, seen);
                     if marker.unread == 0 {
                         state.attention.seen(&marker.room);
                     }
                 }
                 ClientEvent::HistoryReset => state.counts.history_reset(),
                 ClientEvent::Message(message) => {
-                    due = state.message(message, (self.in_front)(), &self.store, Instant::now());
+                    due = state.message(message, in_front, &self.store, Instant::now());
                 }
-                _ => return,
+                _ => {}
             }
         }
         self.show_if_changed();
@@ -183,6 +210,14 @@ impl Notifier {
                 notifier.show_due_notification(&room);
             });
         }
+    }
+
+    /// A new session starts (a new profile, a reloaded window): what the last one counted is
+    /// forgotten until its join reports again.
+    pub fn reset(&self) {
+        let me = lock(&self.state).me.clone();
+        lock(&self.state).reset(&me);
+        self.show_if_changed();
     }
 
     /// The window now shows `room`.
@@ -244,75 +279,107 @@ impl Notifier {
             return;
         }
         tracing::info!(title = %notification.title, room = %notification.room, "notification");
-        #[cfg(target_os = "linux")]
-        show_clickable(notification, self.open.clone(), &self.waiting);
-        #[cfg(not(target_os = "linux"))]
-        show_plain(&self.app, &notification);
+        self.popups.show(notification);
     }
 }
 
-/// Shows a notification whose default action opens its conversation: on Linux through the
-/// freedesktop notification server, waiting on a thread of its own for `ActionInvoked` (the
-/// Tauri plugin has no click callback on desktop).
-#[cfg(target_os = "linux")]
-fn show_clickable(notification: Notification, open: OpenConversation, waiting: &Arc<AtomicUsize>) {
-    let shown = notify_rust::Notification::new()
-        .appname("Charla")
-        .summary(&notification.title)
-        .body(&notification.body)
-        .action("default", "Open")
-        .hint(notify_rust::Hint::Category("im.received".to_owned()))
-        .show();
-    let handle = match shown {
-        Ok(handle) => handle,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not show a notification");
-            return;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use charla_client::settings::Paths;
+    use charla_protocol::chat::{MemberChange, RoomState};
+
+    fn room(room: &str, kind: RoomKind, members: &[&str]) -> RoomState {
+        RoomState {
+            room: room.into(),
+            kind,
+            topic: String::new(),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+            last_seq: 1,
+            read: 1,
+            unread: 0,
+            mentions: 0,
         }
-    };
-    if waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
-        waiting.fetch_sub(1, Ordering::AcqRel);
-        tracing::warn!(
-            limit = MAX_WAITING,
-            "too many notifications open: this one does not wait for a click"
-        );
-        return;
     }
-    let waiting = waiting.clone();
-    let room = notification.room;
-    let spawned = std::thread::Builder::new()
-        .name("notification-click".into())
-        .spawn({
-            let waiting = waiting.clone();
-            move || {
-                // Returns once the notification is clicked, dismissed or expires.
-                handle.wait_for_action(|action| {
-                    if action == "default" {
-                        tracing::info!(%room, "notification clicked");
-                        open(room);
-                    }
-                });
-                waiting.fetch_sub(1, Ordering::AcqRel);
-            }
-        });
-    if let Err(e) = spawned {
-        waiting.fetch_sub(1, Ordering::AcqRel);
-        tracing::warn!(error = %e, "could not wait for a notification's click");
-    }
-}
 
-/// Elsewhere the notification plugin's: it shows, but a click only brings the app to the
-/// front (the README says so).
-#[cfg(not(target_os = "linux"))]
-fn show_plain(app: &AppHandle, notification: &Notification) {
-    use tauri_plugin_notification::NotificationExt;
-    if let Err(e) = app
-        .notification()
-        .builder()
-        .title(&notification.title)
-        .body(&notification.body)
-        .show()
-    {
-        tracing::warn!(error = %e, "could not show a notification");
+    fn message(room: &str, seq: u64, username: &str, text: &str) -> ChatMessage {
+        ChatMessage {
+            id: format!("{room}-{seq}"),
+            username: username.into(),
+            text: text.into(),
+            timestamp: charla_protocol::timestamp::now_millis(),
+            seq: Some(seq),
+            client_id: None,
+            guest: false,
+            room: (room != GENERAL_ROOM).then(|| room.to_owned()),
+            mentions: Vec::new(),
+        }
+    }
+
+    fn joined(me: &str) -> State {
+        let mut state = State::default();
+        state.reset(me);
+        state.showing = GENERAL_ROOM.into();
+        let rooms = [
+            room(GENERAL_ROOM, RoomKind::Room, &[]),
+            room("ops", RoomKind::Room, &["ana", "bo"]),
+            room("dm:7", RoomKind::Dm, &["Ana", "bo"]),
+        ];
+        for r in &rooms {
+            state.learn_room(&r.room, r.kind, &r.members);
+        }
+        state.counts.set_rooms(&rooms);
+        state
+    }
+
+    #[test]
+    fn in_front_counts_without_announcing_and_a_dm_names_the_other_person() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ConfigStore::load(Paths::under(dir.path()));
+        let mut state = joined("ana");
+        let now = Instant::now();
+        assert!(state
+            .message(&message("ops", 2, "bo", "hi"), true, &store, now)
+            .is_none());
+        assert_eq!(state.counts.totals().unread, 1, "counted: ops is not shown");
+        assert!(state
+            .message(&message(GENERAL_ROOM, 2, "bo", "hi"), true, &store, now)
+            .is_none());
+        assert_eq!(
+            state.counts.totals().unread,
+            1,
+            "general is shown and in front: read"
+        );
+        let (room, due) = state
+            .message(&message("dm:7", 2, "bo", "psst"), false, &store, now)
+            .expect("a DM, window away: announced");
+        assert_eq!(room, "dm:7");
+        let shown = state.attention.take_due(&room, due).expect("due");
+        assert_eq!(shown.title, "bo");
+    }
+
+    #[test]
+    fn leaving_forgets_a_room_and_another_name_starts_afresh() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ConfigStore::load(Paths::under(dir.path()));
+        let mut state = joined("ana");
+        let now = Instant::now();
+        state.message(&message("ops", 2, "bo", "one"), false, &store, now);
+        assert_eq!(state.counts.totals().unread, 1);
+        let left = MemberChange {
+            room: "ops".into(),
+            username: "ana".into(),
+        };
+        state.forget(&left.room);
+        assert_eq!(state.counts.totals().unread, 0, "left: not counted");
+        assert!(state.attention.due_at("ops").is_none(), "nor announced");
+        state.message(&message(GENERAL_ROOM, 2, "bo", "x"), false, &store, now);
+        state.reset("eve");
+        assert_eq!(
+            state.counts.totals().unread,
+            0,
+            "another name: nothing carried over"
+        );
+        assert!(state.dm_with.is_empty());
     }
 }

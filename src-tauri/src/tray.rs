@@ -67,7 +67,7 @@ pub fn build(app: &AppHandle, window: Arc<Window>, store: Arc<ConfigStore>) -> t
 }
 
 /// Shows the unread totals on the tray (icon variant, tooltip "Charla: 3 mentions, 12
-/// unread", title where supported: the count, with `@` when something mentions the user).
+/// unread", title where supported: "12 @3").
 pub fn show_unread(app: &AppHandle, totals: Totals) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
@@ -78,7 +78,7 @@ pub fn show_unread(app: &AppHandle, totals: Totals) {
             ICON_UNREAD,
             format!("Charla: {described}"),
             Some(if totals.mentions > 0 {
-                format!("@{}", totals.unread)
+                format!("{} @{}", totals.unread, totals.mentions)
             } else {
                 totals.unread.to_string()
             }),

@@ -15,7 +15,7 @@ use crate::notify::Notifier;
 pub const OPEN_CONVERSATION: &str = "open-conversation";
 
 #[derive(Clone, Serialize)]
-struct OpenConversation<'a> {
+struct OpenRequest<'a> {
     room: &'a str,
 }
 
@@ -40,10 +40,10 @@ pub fn show_unread(app: &AppHandle, totals: Totals) {
         let badge = (unread > 0).then(|| i64::try_from(unread).unwrap_or(i64::MAX));
         // Only some desktops have launcher badges; elsewhere this is a no-op or an error.
         let _ = window.set_badge_count(badge);
-        let title = if unread > 0 {
-            format!("Charla ({unread})")
-        } else {
-            "Charla".to_owned()
+        let title = match (unread, totals.mentions) {
+            (0, _) => "Charla".to_owned(),
+            (unread, 0) => format!("Charla ({unread})"),
+            (unread, mentions) => format!("Charla ({unread}, @{mentions})"),
         };
         let _ = window.set_title(&title);
     }
@@ -88,10 +88,13 @@ impl Window {
 
     /// Shows the window at a conversation (its notification was clicked).
     pub fn open_conversation(&self, room: &str) {
-        self.show();
-        if let Err(e) = self.app.emit(OPEN_CONVERSATION, OpenConversation { room }) {
+        // The conversation first, then the window: coming to the front reads what it shows,
+        // and that must be this conversation, not the one shown before.
+        self.notifier.showing(room);
+        if let Err(e) = self.app.emit(OPEN_CONVERSATION, OpenRequest { room }) {
             tracing::warn!(error = %e, "could not ask the window to open a conversation");
         }
+        self.show();
     }
 
     /// Hides the window; the chat keeps running.

@@ -6,12 +6,10 @@
 // webview on each main screen: no serious or critical violation.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io } from 'socket.io-client';
-import { ROOT, eventually, openApp, screenshot, screenshotRoot, returningAna, stopAll } from './harness.mjs';
+import { eventually, openApp, screenshot, screenshotRoot, returningAna, seriousViolations, stopAll } from './harness.mjs';
 
 let display;
 let dirs;
@@ -19,8 +17,6 @@ let driver;
 let serverPort;
 let notifier;
 const peers = [];
-
-const AXE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 before(async () => {
   ({ display, dirs, serverPort, notifier, driver } = await returningAna());
@@ -63,18 +59,8 @@ function dunstctl(...args) {
   });
 }
 
-/** axe-core inside the real webview: the serious and critical violations on this screen. */
 async function axe(app, screen) {
-  // The script body WebDriver evaluates is not the page's (its CSP forbids eval): axe is
-  // defined in it and kept on the window.
-  await app.execute(`if (!window.__charlaAxe) { ${AXE}\nwindow.__charlaAxe = axe; }`);
-  const found = await app.executeAsync((done) => {
-    window.__charlaAxe
-      .run(document, { resultTypes: ['violations'] })
-      .then((r) => done(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)))
-      .catch((e) => done([`axe failed: ${e}`]));
-  });
-  assert.deepEqual(found, [], `axe on ${screen}`);
+  assert.deepEqual(await seriousViolations(app), [], `axe on ${screen}`);
 }
 
 const composer = (app) => app.$('textarea[aria-label="Message"]');

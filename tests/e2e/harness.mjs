@@ -1,7 +1,7 @@
 // End-to-end support: a virtual display, a real charla-server process, tauri-driver driving
 // the real desktop binary through WebKitWebDriver, and screenshots under artifacts/e2e/.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -167,14 +167,29 @@ export function screenshotRoot(display, name) {
 
 /** Ana, a returning user, on a display with a notification server, against a fresh server:
  * what the tests of the app in the operating system start from. */
-export async function returningAna() {
+export async function returningAna(extraEnv = {}) {
   const display = await startDisplay();
   const dirs = tempDirs();
   const serverPort = await freePort();
   await startServer(serverPort, dirs.db);
   returningUser(dirs, 'ana', serverPort);
   const notifier = startNotifications(display);
-  const env = { DISPLAY: display, CHARLA_CONFIG_DIR: dirs.config, CHARLA_DATA_DIR: dirs.data, XDG_CONFIG_HOME: join(dirs.base, 'xdg') };
+  const env = { DISPLAY: display, CHARLA_CONFIG_DIR: dirs.config, CHARLA_DATA_DIR: dirs.data, XDG_CONFIG_HOME: join(dirs.base, 'xdg'), ...extraEnv };
   const driver = await startDriver({ ...process.env, ...env, WEBKIT_DISABLE_COMPOSITING_MODE: '1' });
   return { display, dirs, serverPort, notifier, driver, env };
+}
+
+let axeSource;
+/** axe-core inside the real webview: the serious and critical violations on the screen now, as
+ * `rule (impact): targets` lines. The app's CSP forbids eval, so axe is defined by the script
+ * body WebDriver evaluates (outside the page's CSP) and kept on the window. */
+export async function seriousViolations(app) {
+  axeSource ??= readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  await app.execute(`if (!window.__charlaAxe) { ${axeSource}\nwindow.__charlaAxe = axe; }`);
+  return app.executeAsync((done) => {
+    window.__charlaAxe
+      .run(document, { resultTypes: ['violations'] })
+      .then((r) => done(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)))
+      .catch((e) => done([`axe failed: ${e}`]));
+  });
 }

@@ -1,7 +1,8 @@
 // The desktop footprint, measured side by side with an empty Tauri 2 app in the same run:
 // idle PSS of the whole process tree (app + WebKit processes) after connecting and receiving
-// 1,000 messages (FOOTPRINT_MESSAGES), time from launch to the first message on screen, time to render a
-// 10,000-message history, and the .deb's size. Run it with `npm run footprint`
+// 1,000 messages (FOOTPRINT_MESSAGES), time from launch to the first message on screen, time to render
+// the history a join brings from a server holding 10,000 messages (the server's replay budget:
+// about 1,800 of them), and the .deb's size. Run it with `npm run footprint`
 // (scripts/footprint.sh builds what it needs); results go to target/footprint/.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -176,16 +177,20 @@ async function launchTimings(display, history) {
         received: performance.getEntriesByName('charla:history-received').map((e) => ({ at: e.startTime, n: e.detail })),
         painted: performance.getEntriesByName('charla:rows-painted').map((e) => ({ at: e.startTime, n: e.detail })),
       }));
-      return m.painted.some((p) => p.n >= history) ? m : null;
-    }, `${history} messages painted`, 60000);
+      // The join brings the newest messages up to the server's replay budget (256 KiB: about
+      // 1,800 of these), not all `history`: what counts is painting all it brought.
+      const brought = m.received.find((r) => r.n > 0);
+      return brought && m.painted.some((p) => p.n >= brought.n && p.at >= brought.at) ? m : null;
+    }, 'the join\'s messages painted', 60000);
     const app = newestProcess(APP);
     if (!app) throw new Error('could not find the app process');
     const firstPaint = marks.painted.find((p) => p.n > 0);
-    const received = marks.received.find((r) => r.n >= history);
-    const full = marks.painted.find((p) => p.n >= history && p.at >= (received?.at ?? 0));
+    const received = marks.received.find((r) => r.n > 0);
+    const full = marks.painted.find((p) => p.n >= received.n && p.at >= received.at);
     return {
       launchToFirstMessageMs: marks.origin + firstPaint.at - app.at,
-      historyRenderMs: received && full ? full.at - received.at : NaN,
+      historyRenderMs: full.at - received.at,
+      historyMessages: received.n,
     };
   } finally {
     await browser.deleteSession().catch(() => {});
@@ -223,12 +228,14 @@ async function main() {
   }
   const firstMessage = [];
   const historyRender = [];
+  let historyMessages = 0;
   for (let round = 1; round <= ROUNDS; round += 1) {
     const one = await launchTimings(display, 1);
     const many = await launchTimings(display, 10000);
     firstMessage.push(one.launchToFirstMessageMs);
     historyRender.push(many.historyRenderMs);
-    console.error(`round ${round}: launch → first message ${ms(one.launchToFirstMessageMs)}, 10k history ${ms(many.historyRenderMs)}`);
+    historyMessages = many.historyMessages;
+    console.error(`round ${round}: launch → first message ${ms(one.launchToFirstMessageMs)}, the join's ${many.historyMessages} of 10,000 stored messages painted ${ms(many.historyRenderMs)}`);
   }
   const deb = debSize();
   const report = {
@@ -237,6 +244,7 @@ async function main() {
     pss: { charla: spread(charla), empty: spread(empty), ratio: median(charla) / median(empty), processes },
     launchToFirstMessageMs: spread(firstMessage),
     historyRender10kMs: spread(historyRender),
+    historyMessages,
     debBytes: deb,
   };
   const table = [
@@ -244,7 +252,7 @@ async function main() {
     '|---|---|---|---|---|',
     `| idle PSS, app + WebKit processes | ${range(report.pss.charla, mib)} | ${range(report.pss.empty, mib)} | ${report.pss.ratio.toFixed(2)}× | ≤ 1.1× |`,
     `| launch → first message on screen | ${range(report.launchToFirstMessageMs, ms)} | – | – | ≤ 1500 ms |`,
-    `| 10,000-message history, arrival → painted | ${range(report.historyRender10kMs, ms)} | – | – | ≤ 300 ms |`,
+    `| a join's history (${historyMessages} of 10,000 stored), arrival → painted | ${range(report.historyRender10kMs, ms)} | – | – | ≤ 300 ms |`,
     `| .deb | ${deb === null ? 'not built (npm run bundle)' : `${(deb / 1e6).toFixed(2)} MB`} | – | – | ≤ 6 MB |`,
   ].join('\n');
   mkdirSync(OUT, { recursive: true });

@@ -4,7 +4,9 @@ import { emit } from '@tauri-apps/api/event';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { App } from './App';
+import { OPEN_ITEMS } from './lib/bounds';
 import { timeLabel } from './lib/chatState';
+import * as perfMarks from './lib/perfMarks';
 import type { ChatMessage, ClientEvent, Config, OutboxEntry, RoomState } from './types';
 import { roomState } from './test-fixtures';
 
@@ -343,6 +345,22 @@ describe('settings', () => {
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
     expect(screen.getByText('ws://chat.example.org:3050')).toBeInTheDocument();
   });
+
+  test("Save and reconnect reads the drafts again: the other server's are shown, not the first load's", async () => {
+    setup({ drafts: { general: 'for the first server' } });
+    const user = userEvent.setup();
+    await renderChat();
+    expect(screen.getByLabelText('Message')).toHaveValue('for the first server');
+    await user.click(screen.getByRole('button', { name: 'Settings' }));
+    const server = within(screen.getByRole('dialog')).getByLabelText('Server');
+    await user.clear(server);
+    await user.type(server, 'ws://chat.example.org:3050');
+    settings.drafts = { general: 'for the other server' };
+    await user.click(screen.getByRole('button', { name: 'Save and reconnect' }));
+    await waitFor(() => expect(called('start_session')).toHaveLength(2));
+    expect(called('load_settings')).toHaveLength(2);
+    expect(screen.getByLabelText('Message')).toHaveValue('for the other server');
+  });
 });
 
 describe('desktop preferences', () => {
@@ -421,6 +439,31 @@ describe('safety and people', () => {
     await send({ event: 'userLeft', username: 'carol' });
     expect(screen.getByText('carol left')).toBeInTheDocument();
     expect(screen.queryByText('carol is typing…')).not.toBeInTheDocument();
+  });
+
+  test('the timeline is a log not read out as it changes; new messages from others are announced, the last one', async () => {
+    await renderChat();
+    const log = screen.getByRole('log', { name: 'Messages in #general' });
+    expect(log).toHaveAttribute('aria-live', 'off');
+    const heard = screen.getByTestId('arrivals');
+    expect(heard).toHaveAttribute('aria-live', 'polite');
+    expect(heard).toHaveClass('sr-only');
+    await send({ event: 'message', ...message(1, 'bob', 'hello') });
+    expect(heard).toHaveTextContent(/^bob: hello$/);
+    await send([
+      { event: 'message', ...message(2, 'bob', 'one') },
+      { event: 'message', ...message(3, 'carol', 'two') },
+    ]);
+    expect(heard).toHaveTextContent(/^carol: two$/);
+    await send({ event: 'message', ...message(4, 'alice', 'mine') });
+    expect(heard).toHaveTextContent(/^carol: two$/);
+  });
+
+  test('the footprint mark counts the messages the open conversation holds', async () => {
+    const painted = vi.spyOn(perfMarks, 'markPainted');
+    await renderChat();
+    await send([{ event: 'message', ...message(1, 'bob', 'a') }, { event: 'userJoined', username: 'carol', guest: false }, { event: 'message', ...message(2, 'bob', 'b') }]);
+    expect(painted).toHaveBeenLastCalledWith(2);
   });
 });
 
@@ -524,6 +567,20 @@ describe('sidebar', () => {
     expect(ops).toHaveAccessibleName('ops, 3 unread, 1 mention');
   });
 
+  test('a muted room with unread messages but no mention is dimmed, not bold, and shows no count', async () => {
+    setup({ config: { muted: { [SERVER]: ['ops'] } } });
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 10, 7, 3, 0)] });
+    const ops = entry('ops');
+    expect(ops).not.toHaveClass('unread');
+    expect(ops).toHaveClass('dim');
+    expect(within(ops).queryByText('3')).not.toBeInTheDocument();
+    expect(ops).toHaveAccessibleName('ops, muted, new messages');
+    await send({ event: 'message', ...message(11, 'bob', 'hey', { mentions: ['alice'] }), room: 'ops' });
+    expect(ops).toHaveClass('unread');
+    expect(within(ops).getByText('@1')).toBeInTheDocument();
+  });
+
   test('guests have general only, and are told why', async () => {
     render(<App />);
     await waitFor(() => expect(called('start_session')).toHaveLength(1));
@@ -604,9 +661,12 @@ describe('composer', () => {
     await renderChat();
     await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 0, 0, 0, 0, { members: ['alice', 'bob', 'Mary Jane', 'marco'] })] });
     await user.click(entry('ops'));
-    const box = screen.getByLabelText('Message');
+    const box = screen.getByRole('combobox', { name: 'Message' });
+    expect(box).toHaveAttribute('aria-expanded', 'false');
     await user.type(box, 'hi @ma');
     const list = screen.getByRole('listbox', { name: 'People to mention' });
+    expect(box).toHaveAttribute('aria-expanded', 'true');
+    expect(box).toHaveAttribute('aria-controls', list.id);
     expect(within(list).getAllByRole('option').map((o) => o.textContent)).toEqual(['@Mary Jane', '@marco']);
     await user.keyboard('{ArrowDown}{Enter}');
     expect(box).toHaveValue('hi @marco ');
@@ -768,6 +828,30 @@ describe('history', () => {
     expect(called('load_history')[1]?.args).toEqual({ room: 'ops', before: 901, limit: 50 });
   });
 
+  test('paging back past the bound drops the newest; Jump to newest loads them again', async () => {
+    tallTimeline();
+    setup({ handlers: { load_history: historyPage('ops') } });
+    const user = userEvent.setup();
+    await renderChat();
+    const last = 2 * OPEN_ITEMS;
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', last, last, 0)] });
+    await user.click(entry('ops'));
+    await send(inRoom('ops', Array.from({ length: OPEN_ITEMS }, (_, i) => last - OPEN_ITEMS + 1 + i)));
+    expect(screen.queryByRole('button', { name: /Jump to newest/ })).not.toBeInTheDocument();
+    const log = screen.getByRole('log');
+    fireEvent.scroll(log, { target: { scrollTop: 50_000 } });
+    fireEvent.scroll(log, { target: { scrollTop: 0 } });
+    await waitFor(() => expect(called('load_history')).toHaveLength(1));
+    const jump = await screen.findByRole('button', { name: 'Jump to newest ↓' });
+    // Meanwhile, the newest are counted, not shown after the hole.
+    await send(inRoom('ops', [last + 1]));
+    expect(document.querySelector(`[data-testid="message"][data-seq="${last + 1}"]`)).toBeNull();
+    await user.click(jump);
+    await waitFor(() => expect(screen.queryByRole('button', { name: /Jump to newest/ })).not.toBeInTheDocument());
+    expect(called('load_history').slice(1).map((c) => c.args)).toEqual([{ room: 'ops', before: last + 2, limit: 50 }]);
+    expect(document.querySelector(`[data-testid="message"][data-seq="${last + 1}"]`)).not.toBeNull();
+  });
+
   test("a room's gap is a line, and its missed messages can be loaded", async () => {
     const user = userEvent.setup();
     await renderChat();
@@ -827,6 +911,31 @@ describe('search', () => {
       { room: 'ops', before: 551, limit: 200 },
     ]);
     expect(within(header()).getByRole('heading', { name: '#ops' })).toBeInTheDocument();
+  });
+
+  test("the jump's flash goes though messages arrive, and coming back later does not jump again", async () => {
+    tallTimeline();
+    setup({
+      handlers: {
+        load_history: historyPage('ops'),
+        search: () => ({ ok: true, results: [{ room: 'ops', seq: 960, id: 'm960', username: 'bob', timestamp: new Date().toISOString(), snippet: 'x', highlights: [] }], more: false }),
+      },
+    });
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 1000, 1000, 0)] });
+    await send(inRoom('ops', Array.from({ length: 50 }, (_, i) => 951 + i)));
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    await user.type(screen.getByLabelText('Search messages'), 'x{Enter}');
+    await user.click(await screen.findByTestId('search-result'));
+    const hit = () => document.querySelector('[data-testid="message"][data-seq="960"]');
+    await waitFor(() => expect(hit()).toHaveAttribute('data-highlighted', 'true'));
+    await send(inRoom('ops', [1001]));
+    await waitFor(() => expect(document.querySelector('[data-highlighted]')).toBeNull(), { timeout: 4000 });
+    await user.click(entry('general'));
+    await user.click(entry('ops'));
+    await act(() => new Promise((r) => setTimeout(r, 50)));
+    expect(document.querySelector('[data-highlighted]')).toBeNull();
   });
 
   test('a message too far back is not loaded forever: a notice says so', async () => {
@@ -920,16 +1029,29 @@ describe('rooms and direct messages', () => {
     expect(within(header()).queryByRole('button', { name: 'Edit topic' })).not.toBeInTheDocument();
   });
 
-  test('New message picks someone online (not me, not guests)', async () => {
+  test('New message offers the owned names online first, then those of my rooms and DMs (not me, not guests)', async () => {
     setup({ handlers: { open_dm: (a) => entered(roomState('dm:8', 0, 0, 0, 0, { kind: 'dm', members: ['alice', a.username as string] })) } });
     const user = userEvent.setup();
     await renderChat();
+    await send({
+      event: 'rooms',
+      rooms: [
+        roomState('general', 0, 0, 0, 0, { members: [] }),
+        roomState('ops', 0, 0, 0, 0, { members: ['alice', 'Bob', 'carol', 'tut'] }),
+        roomState('dm:4', 0, 0, 0, 0, { kind: 'dm', members: ['alice', 'dave'] }),
+      ],
+    });
     await send({ event: 'users', users: ['alice', 'bob', 'tut'], guests: ['tut'] });
     await user.click(screen.getByRole('button', { name: 'New message' }));
     const dialog = screen.getByRole('dialog', { name: 'New message' });
-    expect(within(within(dialog).getByRole('list', { name: 'Online' })).getAllByRole('button').map((b) => b.textContent)).toEqual(['bob']);
-    await user.click(within(dialog).getByRole('button', { name: 'bob' }));
-    await waitFor(() => expect(within(header()).getByRole('heading', { name: 'bob' })).toBeInTheDocument());
+    const picks = within(within(dialog).getByRole('list', { name: 'People' })).getAllByRole('button');
+    expect(picks.map((b) => b.textContent)).toEqual(['bob, online', 'carol', 'dave']);
+    expect(picks[0]).toHaveAccessibleName('bob, online');
+    await user.type(within(dialog).getByLabelText('To'), 'ca');
+    expect(within(dialog).getAllByRole('button', { name: /^carol/ })).toHaveLength(1);
+    await user.click(within(dialog).getByRole('button', { name: 'carol' }));
+    expect(called('open_dm')[0]?.args).toEqual({ username: 'carol' });
+    await waitFor(() => expect(within(header()).getByRole('heading', { name: 'carol' })).toBeInTheDocument());
   });
 
   test('the topic is edited in place; Leave asks, then goes back to general', async () => {
@@ -944,6 +1066,15 @@ describe('rooms and direct messages', () => {
     await user.type(topic, 'on call{Enter}');
     expect(called('set_topic')[0]?.args).toEqual({ room: 'ops', topic: 'on call' });
     await waitFor(() => expect(within(header()).getByTestId('room-topic')).toHaveTextContent('on call'));
+    const edit = within(header()).getByRole('button', { name: 'Edit topic' });
+    expect(edit).toHaveFocus();
+    // Escape and Cancel give the focus back too.
+    await user.click(edit);
+    await user.keyboard('{Escape}');
+    expect(within(header()).getByRole('button', { name: 'Edit topic' })).toHaveFocus();
+    await user.click(within(header()).getByRole('button', { name: 'Edit topic' }));
+    await user.click(within(header()).getByRole('button', { name: 'Cancel' }));
+    expect(within(header()).getByRole('button', { name: 'Edit topic' })).toHaveFocus();
 
     await user.click(within(header()).getByRole('button', { name: 'Leave' }));
     const dialog = screen.getByRole('dialog', { name: 'Leave #ops?' });

@@ -1,3 +1,4 @@
+// The app's root: the first-run form, or the chat with the saved profile and drafts.
 import { useEffect, useState } from 'react';
 import { api, toAppError } from './api';
 import { Chat } from './components/Chat';
@@ -21,10 +22,18 @@ export function App() {
 
   if (error) return <p role="alert">Charla could not start: {error}</p>;
   if (!settings) return null;
+  // A new profile restarts the chat: its drafts are read again first (those typed in this
+  // session were saved as typed; another server has its own).
   const saved = (config: Config) => {
-    setSettings({ ...settings, config });
-    setNameRefused(null);
-    setGeneration((g) => g + 1);
+    const restart = (drafts: Settings['drafts']) => {
+      setSettings({ config, drafts });
+      setNameRefused(null);
+      setGeneration((g) => g + 1);
+    };
+    api.loadSettings().then(
+      (loaded) => restart(loaded.drafts),
+      () => restart(config.serverUrl === settings.config.serverUrl ? settings.drafts : {}),
+    );
   };
   if (!settings.config.username || nameRefused) {
     return (

@@ -916,9 +916,8 @@ impl Actor {
                 if let Ok(entered) = parse_ack::<RoomEntered>(reply) {
                     let room = entered.room.room.clone();
                     self.room_seqs.entry(room.clone()).or_insert(0);
-                    // The server tells the asker's other devices; this one hears it here,
-                    // before the room's messages (what they are counted against).
-                    self.emit(ClientEvent::RoomUpdated(entered.room.info()));
+                    // Reported before the room's messages: what they are counted against.
+                    self.emit(ClientEvent::RoomEntered(entered.room.clone()));
                     self.report_replay(&room, entered.replay);
                 }
             }

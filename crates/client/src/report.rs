@@ -140,6 +140,9 @@ pub enum ClientEvent {
         /// The rooms.
         rooms: Vec<RoomState>,
     },
+    /// This device entered a room (made, joined or opened it, or a DM), before the messages
+    /// the server replays of it: the room with this name's marker and counts.
+    RoomEntered(RoomState),
     /// A room was made (a DM someone opened with us), joined, left or given a topic.
     RoomUpdated(RoomInfo),
     /// Someone became a member of a room.

@@ -1,11 +1,14 @@
 //! Profile and local state: settings, first run, drafts, (re)starting the session.
 
+use std::sync::Arc;
+
 use charla_client::settings::{Config, Preferences};
 use charla_protocol::chat::DeviceLink;
 use tauri::{AppHandle, State};
 
 use crate::bridge::WebviewSink;
 use crate::error::Result;
+use crate::notify::Notifier;
 use crate::session::{AppState, Settings};
 
 /// The saved config and drafts.
@@ -63,7 +66,12 @@ pub fn save_preferences(
 
 /// Starts (or restarts) the chat with the saved profile.
 #[tauri::command]
-pub async fn start_session(state: State<'_, AppState>, sink: State<'_, WebviewSink>) -> Result<()> {
+pub async fn start_session(
+    state: State<'_, AppState>,
+    sink: State<'_, WebviewSink>,
+    notifier: State<'_, Arc<Notifier>>,
+) -> Result<()> {
+    notifier.reset();
     state.start_session(sink.inner().clone()).await
 }
 

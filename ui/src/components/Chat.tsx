@@ -9,12 +9,15 @@ import { useEventBatcher } from '../hooks/useEventBatcher';
 import { useReadMarker } from '../hooks/useReadMarker';
 import { useShortcuts } from '../hooks/useShortcuts';
 import { useTauriEvent } from '../hooks/useTauriEvent';
+import { sameName } from '../lib/attention';
 import { chatBatchReducer, initialChatState, type ChatAction } from '../lib/chatState';
-import { GENERAL, newConversation, sameName } from '../lib/conversations';
+import { GENERAL, newConversation } from '../lib/conversations';
 import { nameRefusalOf } from '../lib/joinRefusal';
+import { dmCandidates } from '../lib/people';
 import { markEvent } from '../lib/perfMarks';
 import { displayName, mutedRooms, ordered, titleOf } from '../lib/rooms';
 import type { ClientEvent, Config, RoomEntered } from '../types';
+import { Arrivals } from './Arrivals';
 import { Banner } from './Banner';
 import { BrowseRoomsDialog } from './BrowseRoomsDialog';
 import { Composer } from './Composer';
@@ -71,7 +74,7 @@ export function Chat({
   const [startRoom] = useState(() => lastRoom(config.serverUrl));
   const wanted = useRef(startRoom);
   const attentive = useAttention();
-  const actions = useConversationActions({ state: stateRef, dispatch, onError: setNotice, onConfig: onPreferences });
+  const actions = useConversationActions({ state: stateRef, dispatch, enqueue: dispatchEvent, onError: setNotice, onConfig: onPreferences });
 
   // Listen first, then start the session, so no event is missed.
   useClientEvents(
@@ -98,7 +101,7 @@ export function Chat({
   useEffect(() => dispatch([{ event: 'local:attention', attentive }]), [attentive]);
 
   // The app counts and notifies for the conversations not shown; the next start opens this one.
-  const { current: shown, conversations, roomsKnown, owned } = state;
+  const { current: shown, conversations, roomsKnown, owned, me: joinedAs } = state;
   useEffect(() => {
     void api.showConversation(shown).catch(() => undefined);
     try {
@@ -115,14 +118,15 @@ export function Chat({
     if (conversations[room]) {
       wanted.current = null;
       if (room !== shown) dispatch([{ event: 'local:open', room }]);
-    } else if (roomsKnown || !owned) {
+    } else if (roomsKnown || (joinedAs !== null && !owned)) {
+      // Not among this name's rooms, or joined as a guest (who has `general` only).
       wanted.current = null;
     }
-  }, [conversations, roomsKnown, owned, shown]);
+  }, [conversations, roomsKnown, owned, joinedAs, shown]);
 
   const conversation = state.conversations[state.current] ?? newConversation(state.current);
   const serverMarkers = state.status.state === 'connected' && !state.status.compat && state.owned;
-  useReadMarker(conversation, attentive, serverMarkers, dispatch);
+  useReadMarker({ conversation, attentive, serverMarkers, generation: state.generation, rooms: state.conversations, dispatch });
 
   const list = useMemo(() => ordered(state.conversations, state.me), [state.conversations, state.me]);
   const step = (by: 1 | -1) => {
@@ -154,7 +158,6 @@ export function Chat({
   const title = titleOf(conversation, me);
   const outbox = useMemo(() => state.outbox.filter((entry) => (entry.room ?? GENERAL) === shown), [state.outbox, shown]);
   const error = notice ?? state.lastError;
-  const onlineToMessage = state.users.filter((u) => !state.guests.has(u) && (me === null || !sameName(u, me)));
 
   return (
     <div className="chat">
@@ -197,6 +200,7 @@ export function Chat({
           current={state.current}
           me={me}
           owned={state.owned}
+          guest={state.me !== null && !state.owned}
           muted={muted}
           onOpen={openRoom}
           onBrowse={() => setDialog('browse')}
@@ -223,20 +227,25 @@ export function Chat({
           <MessageList
             key={`list:${state.current}`}
             room={state.current}
+            title={title}
             timeline={conversation.timeline}
             outbox={outbox}
             me={me}
             dividerAfter={state.divider.room === state.current ? state.divider.after : null}
             hasMore={conversation.hasMore}
+            newerMissing={conversation.newerMissing}
             loading={conversation.loading}
             highlight={actions.highlight?.room === state.current ? actions.highlight : null}
+            onHighlighted={actions.highlighted}
             saved={scrolls.current.get(state.current)}
             onLeave={(memory) => scrolls.current.set(conversation.room, memory)}
             onLoadOlder={actions.loadOlder}
+            onLoadNewest={actions.loadNewest}
             onLoadGap={actions.loadGap}
             onRetry={(id) => void api.retryMessage(id).catch((e: unknown) => setNotice(toAppError(e).message))}
             onDiscard={(id) => void api.discardMessage(id).catch((e: unknown) => setNotice(toAppError(e).message))}
           />
+          <Arrivals arrival={state.arrival} room={state.current} />
           <p className="typing" aria-live="polite">
             {typing.length === 1 ? `${typing[0]} is typing…` : typing.length > 1 ? `${typing.join(', ')} are typing…` : '\u00a0'}
           </p>
@@ -268,7 +277,13 @@ export function Chat({
       ) : null}
       {dialog === 'browse' ? <BrowseRoomsDialog onClose={() => setDialog(null)} onEntered={enteredFromDialog} onOpen={openRoom} /> : null}
       {dialog === 'newRoom' ? <NewRoomDialog onClose={() => setDialog(null)} onEntered={enteredFromDialog} /> : null}
-      {dialog === 'newMessage' ? <NewMessageDialog people={onlineToMessage} onClose={() => setDialog(null)} onEntered={enteredFromDialog} /> : null}
+      {dialog === 'newMessage' ? (
+        <NewMessageDialog
+          people={dmCandidates(state.conversations, state.users, state.guests, me)}
+          onClose={() => setDialog(null)}
+          onEntered={enteredFromDialog}
+        />
+      ) : null}
       {dialog === 'switcher' ? (
         <QuickSwitcher
           entries={list.map((c) => ({ room: c.room, name: displayName(c, me), dm: c.kind === 'dm', unread: c.unread, mentions: c.mentions }))}

@@ -1,5 +1,6 @@
 // Writing in the open conversation: Enter sends, Shift+Enter is a newline; the draft is the
-// conversation's own and saved as you type; typing is announced; `@` suggests people to mention.
+// conversation's own and saved as you type; typing is announced; `@` suggests people to mention
+// (the box is a combobox over that list, as the quick switcher's).
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import { api, toAppError } from '../api';
 import { insertMention, mentionAt, mentionCandidates, type MentionQuery } from '../lib/mentions';
@@ -145,8 +146,10 @@ export function Composer({ room, title, initialDraft, people, onDraft, onError }
       <textarea
         ref={input}
         aria-label="Message"
+        role="combobox"
+        aria-expanded={open}
+        aria-controls={listId}
         aria-autocomplete="list"
-        aria-controls={open ? listId : undefined}
         aria-activedescendant={open ? `${listId}-${selected}` : undefined}
         placeholder={`Message ${title}`}
         title="Enter to send, Shift+Enter for a new line"

@@ -1,4 +1,4 @@
-// Leaving a room or a DM asks first; the safe answer has the focus.
+// Leaving a room asks first; the safe answer has the focus. (DMs cannot be left.)
 import { useState } from 'react';
 import { api, toAppError } from '../api';
 import { Dialog } from './Dialog';
@@ -21,7 +21,7 @@ export function LeaveDialog({ room, title, onClose, onLeft }: { room: string; ti
 
   return (
     <Dialog title={`Leave ${title}?`} onClose={onClose} testId="leave">
-      <p>You will no longer get its messages. {room.startsWith('dm:') ? 'It comes back if they write to you.' : 'You can join it again from Browse rooms.'}</p>
+      <p>You will no longer get its messages. You can join it again from Browse rooms.</p>
       <FormError message={error} />
       <div className="actions">
         <button type="button" onClick={onClose} disabled={busy} data-autofocus>

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { TimelineItem } from '../lib/chatState';
 import type { OutboxEntry } from '../types';
-import { buildRows } from './MessageList';
+import { buildRows, startAt } from './MessageList';
 
 const message = (clientId: string | undefined, text: string): TimelineItem => ({
   kind: 'message',
@@ -37,5 +37,33 @@ describe('buildRows: the lines around the messages', () => {
   test('older messages to load (or loading) put a row at the top', () => {
     expect(kinds(buildRows([at(5)], [], { hasMore: true }))).toEqual(['top', 'day', 's5']);
     expect(buildRows([at(5)], [], { loading: true })[0]).toEqual({ kind: 'top', key: 'top', loading: true });
+  });
+});
+
+describe('where the list starts', () => {
+  const at = (seq: number): TimelineItem => ({
+    kind: 'message',
+    key: `s${seq}`,
+    message: { id: `id-${seq}`, username: 'ana', text: `m${seq}`, timestamp: '2026-11-26T10:00:00.000Z', seq },
+  });
+  const timeline = [at(1), at(2), at(3)];
+
+  test('unread messages came since: at the "New messages" line, even with a place saved', () => {
+    const rows = buildRows(timeline, [], { dividerAfter: 2 });
+    expect(startAt(rows, { atBottom: false, anchorKey: 's1', delta: 10 })).toEqual({ index: rows.findIndex((r) => r.kind === 'divider'), delta: 0 });
+    expect(startAt(rows, undefined)).toEqual({ index: rows.findIndex((r) => r.kind === 'divider'), delta: 0 });
+  });
+
+  test('nothing new: where the reader left off, else at the newest', () => {
+    const rows = buildRows(timeline, [], { dividerAfter: null });
+    expect(startAt(rows, { atBottom: false, anchorKey: 's2', delta: 10 })).toEqual({ index: 2, delta: 10 });
+    expect(startAt(rows, { atBottom: true })).toBe('end');
+    expect(startAt(rows, { atBottom: false, anchorKey: 'gone' })).toBe('end');
+    expect(startAt(rows, undefined)).toBe('end');
+  });
+
+  test('while the newest are not loaded, the list ends with a way back to them (and no unsent messages)', () => {
+    const rows = buildRows(timeline, [{ clientId: 'c9', text: 'x', createdAt: '2026-11-26T10:00:00.000Z', state: 'pending' } as OutboxEntry], { newerMissing: true });
+    expect(rows.at(-1)).toEqual({ kind: 'newer', key: 'newer', loading: false });
   });
 });

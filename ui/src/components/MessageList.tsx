@@ -1,12 +1,14 @@
 // The open conversation's timeline, virtualized. It follows the newest message unless the
 // reader scrolled up, loads older pages at the top without moving what is on screen, places the
 // "New messages" line, scrolls to a message asked for (a search result) and remembers where the
-// reader was when the conversation is left.
+// reader was when the conversation is left. It is a log that is not read out as it changes
+// (Arrivals announces new messages): history pages and re-renders would flood a screen reader.
 import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { dayLabel, itemDate, type TimelineItem } from '../lib/chatState';
 import { useScrollAnchor } from '../hooks/useScrollAnchor';
+import { dayLabeller, itemDate } from '../lib/dates';
 import { markPainted } from '../lib/perfMarks';
+import { messageCount, type TimelineItem } from '../lib/timeline';
 import type { OutboxEntry } from '../types';
 import { TimelineRow, type Row, type RowActions } from './TimelineRow';
 
@@ -26,21 +28,25 @@ export interface RowOptions {
   /** The "New messages" line goes before the first message after this `seq`. */
   dividerAfter?: number | null;
   hasMore?: boolean;
+  /** The newest messages are not loaded: the list ends with a way back to them. */
+  newerMissing?: boolean;
   loading?: boolean;
 }
 
-/** Rows whose key stays with them: the place to hold on to (days, gaps and the top may go). */
+/** Rows whose key stays with them: the place to hold on to (days, gaps and the ends may go). */
 function keepsItsPlace(row: Row): boolean {
   return row.kind === 'unsent' || (row.kind === 'item' && row.item.kind !== 'gap');
 }
 
 export function buildRows(timeline: readonly TimelineItem[], outbox: readonly OutboxEntry[], options: RowOptions = {}): Row[] {
   const rows: Row[] = [];
-  if (options.loading || options.hasMore) rows.push({ kind: 'top', key: 'top', loading: options.loading ?? false });
+  const loading = options.loading ?? false;
+  if (loading || options.hasMore) rows.push({ kind: 'top', key: 'top', loading });
+  const dayOf = dayLabeller();
   let lastDay = '';
   let divider = options.dividerAfter ?? null;
   for (const item of timeline) {
-    const label = dayLabel(itemDate(item));
+    const label = dayOf(itemDate(item));
     if (label !== lastDay) {
       rows.push({ kind: 'day', key: `d-${item.key}`, label });
       lastDay = label;
@@ -51,37 +57,70 @@ export function buildRows(timeline: readonly TimelineItem[], outbox: readonly Ou
     }
     rows.push({ kind: 'item', key: item.key, item });
   }
+  if (options.newerMissing) {
+    rows.push({ kind: 'newer', key: 'newer', loading });
+    return rows;
+  }
+  if (outbox.length === 0) return rows;
   // A message already in the conversation (its echo came back) is not shown twice while its
   // acknowledgement (sent once it is stored) is on the way.
-  const shown = new Set(timeline.flatMap((item) => (item.kind === 'message' && item.message.clientId ? [item.message.clientId] : [])));
+  const shown = new Set<string>();
+  for (const item of timeline) if (item.kind === 'message' && item.message.clientId) shown.add(item.message.clientId);
   for (const entry of outbox) {
     if (!shown.has(entry.clientId)) rows.push({ kind: 'unsent', key: `o-${entry.clientId}`, entry });
   }
   return rows;
 }
 
+/**
+ * Where the list starts: at the "New messages" line when there is one (unread messages came
+ * since the reader was here), else where they left off, else at the newest.
+ */
+export function startAt(rows: readonly Row[], saved: ScrollMemory | undefined): { index: number; delta: number } | 'end' {
+  const divider = rows.findIndex((r) => r.kind === 'divider');
+  if (divider >= 0) return { index: divider, delta: 0 };
+  const index = saved && !saved.atBottom ? rows.findIndex((r) => r.key === saved.anchorKey) : -1;
+  return index >= 0 ? { index, delta: saved?.delta ?? 0 } : 'end';
+}
+
 interface Props extends RowActions {
   room: string;
+  /** How the conversation is called: `#ops`, `bob`. */
+  title: string;
   timeline: TimelineItem[];
   outbox: OutboxEntry[];
   me: string | null;
   dividerAfter: number | null;
   hasMore: boolean;
+  newerMissing: boolean;
   loading: boolean;
   /** A message to scroll to and flash (`token` tells one request from the next). */
   highlight: { seq: number; token: number } | null;
+  /** The message asked for was scrolled to: it is not asked for again. */
+  onHighlighted: (token: number) => void;
   /** Where the reader was when they last left this conversation. */
   saved?: ScrollMemory;
   onLeave: (memory: ScrollMemory) => void;
 }
 
-export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore, loading, highlight, saved, onLeave, ...actions }: Props) {
-  const rows = useMemo(() => buildRows(timeline, outbox, { dividerAfter, hasMore, loading }), [timeline, outbox, dividerAfter, hasMore, loading]);
+export function MessageList(props: Props) {
+  const { room, title, timeline, outbox, me, dividerAfter, hasMore, newerMissing, loading, highlight, onHighlighted, saved, onLeave, ...actions } = props;
+  const rows = useMemo(
+    () => buildRows(timeline, outbox, { dividerAfter, hasMore, newerMissing, loading }),
+    [timeline, outbox, dividerAfter, hasMore, newerMissing, loading],
+  );
+  const messages = useMemo(() => messageCount(timeline), [timeline]);
   const scroller = useRef<HTMLDivElement>(null);
   const [atBottom, setAtBottom] = useState(saved?.atBottom ?? true);
   const bottom = useRef(atBottom);
+  /** The reader asked for the newest: the list goes to the end when they come. */
+  const follow = useRef(false);
+  /** Newest pages asked for by one request of the reader's (messages may come meanwhile). */
+  const tries = useRef(0);
+  const loadingSeen = useRef(false);
   const [unseen, setUnseen] = useState(0);
   const [flash, setFlash] = useState<number | null>(null);
+  const flashTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const handled = useRef<number | null>(null);
   const previousLast = useRef(rows[rows.length - 1]?.key);
   const previousCount = useRef(rows.length);
@@ -89,13 +128,10 @@ export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore,
 
   // Rows added or removed above the view (an older page, a gap filled) leave what is on screen
   // where it was.
-  const rowKeys = useMemo(() => rows.map((r) => r.key), [rows]);
-  const keys = useRef(rowKeys);
-  keys.current = rowKeys;
   const rowsNow = useRef(rows);
   rowsNow.current = rows;
   const instance = useRef<Virtualizer<HTMLDivElement, Element> | null>(null);
-  const anchor = useScrollAnchor(scroller, instance, keys, (index) => {
+  const anchor = useScrollAnchor(scroller, instance, rowsNow, (index) => {
     const row = rowsNow.current[index];
     return row !== undefined && keepsItsPlace(row);
   });
@@ -106,7 +142,7 @@ export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore,
     estimateSize: () => 56,
     overscan: 10,
     initialRect: { width: 800, height: 600 },
-    getItemKey: (index) => rows[index]?.key ?? index,
+    getItemKey: (index) => rowsNow.current[index]?.key ?? index,
     useFlushSync: false,
     onChange: anchor.onChange,
   });
@@ -118,17 +154,23 @@ export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore,
     setUnseen(0);
   };
 
-  // Start where the reader left off, else at the "New messages" line, else at the newest.
-  useLayoutEffect(() => {
-    const index = saved && !saved.atBottom ? rows.findIndex((r) => r.key === saved.anchorKey) : -1;
-    const start = index >= 0 ? virtualizer.measurementsCache[index]?.start : undefined;
-    if (start !== undefined) {
-      virtualizer.scrollToOffset(start + (saved?.delta ?? 0));
+  const toNewest = () => {
+    if (!newerMissing) {
+      scrollToEnd();
       return;
     }
-    const divider = saved ? -1 : rows.findIndex((r) => r.kind === 'divider');
-    if (divider >= 0) virtualizer.scrollToIndex(divider, { align: 'start' });
-    else scrollToEnd();
+    follow.current = true;
+    tries.current = 1;
+    loadingSeen.current = false;
+    setUnseen(0);
+    actions.onLoadNewest();
+  };
+
+  useLayoutEffect(() => {
+    const start = startAt(rows, saved);
+    if (start === 'end') scrollToEnd();
+    else if (rows[start.index]?.kind === 'divider') virtualizer.scrollToIndex(start.index, { align: 'start' });
+    else virtualizer.scrollToOffset((virtualizer.measurementsCache[start.index]?.start ?? 0) + start.delta);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
@@ -145,16 +187,36 @@ export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore,
 
   useLayoutEffect(() => {
     anchor.restore(!bottom.current);
-    const last = rows[rows.length - 1]?.key;
+    const last = rows[rows.length - 1];
     const grew = rows.length - previousCount.current;
-    const appended = last !== previousLast.current ? Math.max(1, grew) : 0;
+    const appended = last?.key !== previousLast.current && (last?.kind === 'item' || last?.kind === 'unsent') ? Math.max(1, grew) : 0;
     const sentNow = outbox.length > previousOutbox.current;
-    previousLast.current = last;
+    previousLast.current = last?.key;
     previousCount.current = rows.length;
     previousOutbox.current = outbox.length;
+    // Sent while older messages are shown: back to the newest, where it will be.
+    if (sentNow && newerMissing && !follow.current) {
+      toNewest();
+      return;
+    }
+    if (follow.current) {
+      if (!newerMissing) {
+        follow.current = false;
+        scrollToEnd();
+      } else if (loading) {
+        loadingSeen.current = true;
+      } else if (loadingSeen.current) {
+        // The newest page came, but messages came meanwhile (not in it): again, a few times.
+        loadingSeen.current = false;
+        tries.current += 1;
+        if (tries.current <= 3) actions.onLoadNewest();
+        else follow.current = false;
+      }
+      return;
+    }
     if (appended === 0) {
       // Rows above (an older page): a reader at the newest message stays there.
-      if (bottom.current && grew !== 0) scrollToEnd();
+      if (bottom.current && grew !== 0 && !newerMissing) scrollToEnd();
       return;
     }
     if (bottom.current || sentNow) scrollToEnd();
@@ -162,7 +224,8 @@ export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore,
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [rows]);
 
-  useEffect(() => markPainted(rows.length), [rows.length]);
+  // How many messages the open conversation holds, once painted (the footprint benchmark).
+  useEffect(() => markPainted(messages), [messages]);
 
   // Too little to scroll: the older page comes without waiting for the reader to scroll up.
   const { onLoadOlder } = actions;
@@ -171,25 +234,29 @@ export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore,
     if (el && hasMore && !loading && el.scrollHeight <= el.clientHeight) onLoadOlder();
   }, [hasMore, loading, rows.length, onLoadOlder]);
 
-  // A message asked for: scroll to it once it is loaded, and flash it.
+  // A message asked for: scroll to it once it is loaded, flash it, and say it was done (so it
+  // is not done again when the conversation is opened later: its place is restored then).
+  useEffect(() => () => clearTimeout(flashTimer.current), []);
   useEffect(() => {
-    if (!highlight || handled.current === highlight.token) return undefined;
+    if (!highlight || handled.current === highlight.token) return;
     const index = rows.findIndex((r) => r.kind === 'item' && r.item.kind === 'message' && r.item.message.seq === highlight.seq);
-    if (index < 0) return undefined;
+    if (index < 0) return;
     handled.current = highlight.token;
     virtualizer.scrollToIndex(index, { align: 'center' });
     setFlash(highlight.seq);
-    const timer = setTimeout(() => setFlash(null), HIGHLIGHT_MS);
-    return () => clearTimeout(timer);
-  }, [highlight, rows, virtualizer]);
+    // Not tied to the rows: a message arriving meanwhile does not leave the flash on.
+    clearTimeout(flashTimer.current);
+    flashTimer.current = setTimeout(() => setFlash(null), HIGHLIGHT_MS);
+    onHighlighted(highlight.token);
+  }, [highlight, rows, virtualizer, onHighlighted]);
 
   const lastTop = useRef<number | null>(null);
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
     const nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
-    bottom.current = nearBottom;
-    setAtBottom(nearBottom);
+    bottom.current = nearBottom && !newerMissing;
+    setAtBottom(bottom.current);
     if (nearBottom) setUnseen(0);
     anchor.onScroll();
     // Scrolled up to the top (not merely placed there while the list is set up).
@@ -198,9 +265,20 @@ export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore,
     if (up && el.scrollTop < NEAR_TOP_PX && hasMore && !loading) onLoadOlder();
   };
 
+  const rowActions: RowActions = { ...actions, onLoadNewest: toNewest };
+  const jump = newerMissing ? 'Jump to newest ↓' : unseen > 0 && !atBottom ? `${unseen} new message${unseen === 1 ? '' : 's'} ↓` : null;
   return (
     <div className="timeline-wrap">
-      <div className="timeline" ref={scroller} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite" tabIndex={0} data-room={room}>
+      <div
+        className="timeline"
+        ref={scroller}
+        onScroll={onScroll}
+        role="log"
+        aria-label={`Messages in ${title}`}
+        aria-live="off"
+        tabIndex={0}
+        data-room={room}
+      >
         {rows.length === 0 ? <p className="empty">No messages yet. Say hello!</p> : null}
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((v) => {
@@ -215,15 +293,15 @@ export function MessageList({ room, timeline, outbox, me, dividerAfter, hasMore,
                 className="row"
                 style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${v.start}px)` }}
               >
-                <TimelineRow row={row} room={room} me={me} highlighted={seq !== undefined && seq === flash} {...actions} />
+                <TimelineRow row={row} room={room} me={me} highlighted={seq !== undefined && seq === flash} {...rowActions} />
               </div>
             );
           })}
         </div>
       </div>
-      {unseen > 0 && !atBottom ? (
-        <button type="button" className="jump" onClick={scrollToEnd}>
-          {unseen} new message{unseen === 1 ? '' : 's'} ↓
+      {jump ? (
+        <button type="button" className="jump" onClick={toNewest} disabled={newerMissing && loading}>
+          {jump}
         </button>
       ) : null}
     </div>

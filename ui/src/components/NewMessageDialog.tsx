@@ -1,7 +1,8 @@
-// New message: a direct message with someone, picked from who is online (owned names only) or
-// typed.
+// New message: a direct message with someone, picked from the owned names online and those
+// known from this user's rooms and DMs (online ones first, and marked), or typed.
 import { useState, type FormEvent } from 'react';
 import { api, toAppError } from '../api';
+import type { Candidate } from '../lib/people';
 import { matchNames } from '../lib/switcher';
 import type { RoomEntered } from '../types';
 import { Dialog } from './Dialog';
@@ -9,8 +10,8 @@ import { FormActions } from './FormActions';
 import { FormError } from './FormError';
 
 interface Props {
-  /** Who can be picked: online, owned names, not this user. */
-  people: string[];
+  /** Who can be picked (owned names, not this user), online ones first. */
+  people: Candidate[];
   onClose: () => void;
   onEntered: (entered: RoomEntered) => void;
 }
@@ -41,7 +42,7 @@ export function NewMessageDialog({ people, onClose, onEntered }: Props) {
     void open(name);
   };
 
-  const shown = matchNames(name, people.map((p) => ({ name: p }))).map((p) => p.name);
+  const shown = matchNames(name, people);
   return (
     <Dialog title="New message" onClose={onClose} testId="new-message">
       <form className="dialog-form" onSubmit={submit}>
@@ -50,17 +51,19 @@ export function NewMessageDialog({ people, onClose, onEntered }: Props) {
           <input value={name} onChange={(e) => setName(e.target.value)} maxLength={64} autoComplete="off" aria-invalid={error !== null} data-autofocus />
         </label>
         {shown.length > 0 ? (
-          <ul className="pick-list" aria-label="Online">
+          <ul className="pick-list" aria-label="People">
             {shown.map((p) => (
-              <li key={p}>
-                <button type="button" disabled={busy} onClick={() => void open(p)}>
-                  {p}
+              <li key={p.name}>
+                <button type="button" disabled={busy} onClick={() => void open(p.name)} data-online={p.online}>
+                  <span className={p.online ? 'dot' : 'dot offline'} aria-hidden="true" />
+                  {p.name}
+                  {p.online ? <span className="sr-only">, online</span> : null}
                 </button>
               </li>
             ))}
           </ul>
         ) : (
-          <p className="hint">{people.length === 0 ? 'Nobody else is online: type a name.' : 'Nobody online matches: open it by name.'}</p>
+          <p className="hint">{people.length === 0 ? 'Nobody to suggest: type a name.' : 'Nobody known matches: open it by name.'}</p>
         )}
         <FormError message={error} />
         <FormActions submitLabel="Open" busy={busy} onCancel={onClose} />

@@ -1,7 +1,7 @@
 // The people of the open conversation: for `general` who is online, for a room or a DM its
 // members (with who of them is online). Names nobody owns are marked as guests; any other
 // owned name can be sent a direct message.
-import { sameName } from '../lib/conversations';
+import { sameName } from '../lib/attention';
 import { GuestMark } from './GuestMark';
 
 interface Props {

@@ -1,6 +1,7 @@
 // The open conversation's header: its name, its topic (editable in place by its members), how
-// many are in it, and its actions: mute, leave, search.
-import { useState } from 'react';
+// many are in it, and its actions: mute, leave, search. Done editing (saved, cancelled,
+// Escape), the focus goes back to "Edit topic".
+import { useEffect, useRef, useState } from 'react';
 import { GENERAL, type Conversation } from '../lib/conversations';
 import { titleOf } from '../lib/rooms';
 import { MutedIcon } from './Sidebar';
@@ -21,15 +22,28 @@ interface Props {
 export function RoomHeader({ conversation: c, me, owned, people, muted, onSetTopic, onToggleMute, onLeave, onSearch }: Props) {
   const [editing, setEditing] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const refocus = useRef(false);
   const dm = c.kind === 'dm';
   const general = c.room === GENERAL;
+
+  const stopEditing = () => {
+    refocus.current = true;
+    setEditing(null);
+  };
+
+  useEffect(() => {
+    if (editing !== null || !refocus.current) return;
+    refocus.current = false;
+    editButton.current?.focus();
+  }, [editing]);
 
   const save = async () => {
     if (editing === null) return;
     setBusy(true);
     const saved = await onSetTopic(editing.trim());
     setBusy(false);
-    if (saved) setEditing(null);
+    if (saved) stopEditing();
   };
 
   return (
@@ -55,14 +69,14 @@ export function RoomHeader({ conversation: c, me, owned, people, muted, onSetTop
               } else if (e.key === 'Escape') {
                 e.preventDefault();
                 e.stopPropagation();
-                setEditing(null);
+                stopEditing();
               }
             }}
           />
           <button type="button" onClick={() => void save()} disabled={busy}>
             Save
           </button>
-          <button type="button" onClick={() => setEditing(null)} disabled={busy}>
+          <button type="button" onClick={stopEditing} disabled={busy}>
             Cancel
           </button>
         </div>
@@ -73,7 +87,7 @@ export function RoomHeader({ conversation: c, me, owned, people, muted, onSetTop
       )}
       <div className="room-actions">
         {!dm && owned && editing === null ? (
-          <button type="button" onClick={() => setEditing(c.topic)}>
+          <button type="button" ref={editButton} onClick={() => setEditing(c.topic)}>
             Edit topic
           </button>
         ) : null}

@@ -1,13 +1,15 @@
 // The conversations: rooms (`general` first) and direct messages, each with its counts, and the
-// actions that add one. A guest has `general` only, and is told why.
+// actions that add one. A guest has `general` only, and is told why (once the join says so).
 import type { Conversation } from '../lib/conversations';
-import { countsLabel, dmPeer, sections } from '../lib/rooms';
+import { countsLabel, dmPeer, entryLook, sections } from '../lib/rooms';
 
 interface Props {
   conversations: Readonly<Record<string, Conversation>>;
   current: string;
   me: string | null;
   owned: boolean;
+  /** The join said this name is a guest's (until the join, nobody is told anything). */
+  guest: boolean;
   muted: Set<string>;
   onOpen: (room: string) => void;
   onBrowse: () => void;
@@ -15,7 +17,7 @@ interface Props {
   onNewMessage: () => void;
 }
 
-export function Sidebar({ conversations, current, me, owned, muted, onOpen, onBrowse, onNewRoom, onNewMessage }: Props) {
+export function Sidebar({ conversations, current, me, owned, guest, muted, onOpen, onBrowse, onNewRoom, onNewMessage }: Props) {
   const { rooms, dms } = sections(conversations, me);
   const entry = (c: Conversation) => (
     <li key={c.room}>
@@ -46,22 +48,21 @@ export function Sidebar({ conversations, current, me, owned, muted, onOpen, onBr
             </button>
           </div>
         </>
-      ) : (
+      ) : guest ? (
         <p className="hint" data-testid="guest-rooms-hint">
           Own your name to use rooms and direct messages
         </p>
-      )}
+      ) : null}
     </nav>
   );
 }
 
 function Entry({ conversation: c, name, current, muted, onOpen }: { conversation: Conversation; name: string; current: boolean; muted: boolean; onOpen: (room: string) => void }) {
-  const unread = c.unread > 0;
-  const badge = c.mentions > 0 ? `@${c.mentions}` : !muted && unread ? String(c.unread) : null;
+  const { bold, dim, badge } = entryLook(c.unread, c.mentions, muted);
   return (
     <button
       type="button"
-      className={`entry${unread || c.mentions > 0 ? ' unread' : ''}${muted ? ' muted' : ''}`}
+      className={`entry${bold ? ' unread' : ''}${dim ? ' dim' : ''}${muted ? ' muted' : ''}`}
       data-room={c.room}
       data-unread={c.unread}
       data-mentions={c.mentions}

@@ -1,13 +1,16 @@
 // One row of the timeline: a message (or one still being sent), a day, the "New messages"
-// line, a gap, a line about someone, or the top of the list (older messages loading).
-import { isOwn, mentionsMe } from '../lib/conversations';
-import { timeLabel, type TimelineItem } from '../lib/chatState';
+// line, a gap, a line about someone, the top of the list (older messages loading) or its bottom
+// while the newest messages are not loaded (they are loaded again from there).
+import { isOwn, mentionsMe } from '../lib/attention';
+import { timeLabel } from '../lib/dates';
+import type { TimelineItem } from '../lib/timeline';
 import type { OutboxEntry } from '../types';
 import { GuestMark } from './GuestMark';
 import { MessageText } from './MessageText';
 
 export type Row =
   | { kind: 'top'; key: string; loading: boolean }
+  | { kind: 'newer'; key: string; loading: boolean }
   | { kind: 'day'; key: string; label: string }
   | { kind: 'divider'; key: string }
   | { kind: 'item'; key: string; item: TimelineItem }
@@ -17,6 +20,7 @@ export interface RowActions {
   onRetry: (clientId: string) => void;
   onDiscard: (clientId: string) => void;
   onLoadOlder: () => void;
+  onLoadNewest: () => void;
   onLoadGap: (gap: { from: number; to: number }) => void;
 }
 
@@ -33,7 +37,7 @@ export function gapText(count: number, kept: boolean): string {
     : `${count} older message${count === 1 ? ' is' : 's are'} no longer available`;
 }
 
-export function TimelineRow({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, onLoadGap }: Props) {
+export function TimelineRow({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, onLoadNewest, onLoadGap }: Props) {
   switch (row.kind) {
     case 'top':
       return row.loading ? (
@@ -44,6 +48,14 @@ export function TimelineRow({ row, room, me, highlighted, onRetry, onDiscard, on
         <div className="load-older">
           <button type="button" onClick={onLoadOlder}>
             Load older messages
+          </button>
+        </div>
+      );
+    case 'newer':
+      return (
+        <div className="load-older">
+          <button type="button" onClick={onLoadNewest} disabled={row.loading}>
+            Jump to newest
           </button>
         </div>
       );

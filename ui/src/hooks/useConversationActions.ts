@@ -1,11 +1,11 @@
 // What the window asks of the app about conversations, and how each answer lands in the chat
 // state: opening one (joining it first when it is not here yet), older pages, a gap's messages,
-// jumping to a search result, topic, mute and leave. Failures go to `onError` (the banner);
-// dialogs show their own.
+// the newest page again, jumping to a search result, topic, mute and leave. Failures go to
+// `onError` (the banner); dialogs show their own.
 import { useCallback, useRef, useState, type RefObject } from 'react';
 import { api, toAppError } from '../api';
 import type { ChatAction, ChatState } from '../lib/chatState';
-import { pageBefore, type Conversation } from '../lib/conversations';
+import { newestSeq, pageBefore, type Conversation } from '../lib/conversations';
 import type { Config, RoomEntered, SearchHit } from '../types';
 
 /** A page when scrolling back. */
@@ -24,6 +24,8 @@ export interface Highlight {
 interface Options {
   state: RefObject<ChatState>;
   dispatch: (actions: ChatAction[]) => void;
+  /** Applies an action after the client's events already waiting (see useEventBatcher). */
+  enqueue: (action: ChatAction) => void;
   onError: (message: string) => void;
   onConfig: (config: Config) => void;
 }
@@ -31,7 +33,7 @@ interface Options {
 const hasSeq = (c: Conversation | undefined, seq: number) =>
   c?.timeline.some((item) => item.kind === 'message' && item.message.seq === seq) ?? false;
 
-export function useConversationActions({ state, dispatch, onError, onConfig }: Options) {
+export function useConversationActions({ state, dispatch, enqueue, onError, onConfig }: Options) {
   const [highlight, setHighlight] = useState<Highlight | null>(null);
   const [jumpNotice, setJumpNotice] = useState<string | null>(null);
   const inFlight = useRef(new Map<string, number>());
@@ -62,9 +64,10 @@ export function useConversationActions({ state, dispatch, onError, onConfig }: O
   /**
    * Loads the page before `before` (null: before the oldest loaded message; skipped while one
    * is on its way). A jump's pages (`force`) go anyway: a page that comes twice is shown once.
+   * With `replace`, the page replaces what was loaded (see `local:replace`).
    */
   const page = useCallback(
-    async (room: string, before: number | null, limit: number, force = false) => {
+    async (room: string, before: number | null, limit: number, { force = false, replace = false } = {}) => {
       const c = state.current.conversations[room];
       const from = before ?? (c ? pageBefore(c) : null);
       if (from === null || (inFlight.current.has(room) && !force)) return null;
@@ -72,7 +75,7 @@ export function useConversationActions({ state, dispatch, onError, onConfig }: O
       dispatch([{ event: 'local:loading', room, loading: true }]);
       try {
         const answer = await api.loadHistory(room, from, limit);
-        dispatch([{ event: 'local:history', room, before: from, page: answer }]);
+        dispatch([{ event: replace ? 'local:replace' : 'local:history', room, before: from, page: answer }]);
         return { answer, before: from };
       } catch (e) {
         dispatch([{ event: 'local:loading', room, loading: false }]);
@@ -92,6 +95,13 @@ export function useConversationActions({ state, dispatch, onError, onConfig }: O
     if (state.current.conversations[room]?.hasMore) void page(room, null, PAGE);
   }, [page, state]);
 
+  /** The newest page again, for a conversation whose newest were dropped (paging back past its bound). */
+  const loadNewest = useCallback(() => {
+    const room = state.current.current;
+    const c = state.current.conversations[room];
+    if (c?.newerMissing) void page(room, c.lastSeq + 1, PAGE, { force: true, replace: true });
+  }, [page, state]);
+
   const loadGap = useCallback(
     (gap: { from: number; to: number }) => void page(state.current.current, gap.to + 1, Math.min(JUMP_PAGE, gap.to - gap.from + 1)),
     [page, state],
@@ -105,20 +115,24 @@ export function useConversationActions({ state, dispatch, onError, onConfig }: O
       let found = hasSeq(c, hit.seq);
       const oldest = c ? pageBefore(c) : hit.seq + 1;
       if (!found && hit.seq >= oldest) {
-        // Between loaded messages (a gap not loaded): the page that ends with it.
-        const got = await page(hit.room, hit.seq + 1, JUMP_PAGE, true);
+        // Between loaded messages (a gap not loaded), or among the newest, not loaded while
+        // older ones are shown: the page that ends with it (instead of what is loaded, then).
+        const replace = c !== undefined && c.newerMissing && hit.seq > (newestSeq(c) ?? 0);
+        const got = await page(hit.room, hit.seq + 1, JUMP_PAGE, { force: true, replace });
         found = got?.answer.messages.some((m) => m.seq === hit.seq) ?? false;
       }
       let before = oldest;
       for (let i = 0; !found && i < JUMP_PAGES && before > 1 && hit.seq < before; i += 1) {
         if (state.current.current !== hit.room) return;
-        const got = await page(hit.room, before, JUMP_PAGE, true);
+        const got = await page(hit.room, before, JUMP_PAGE, { force: true });
         if (!got) break;
         found = got.answer.messages.some((m) => m.seq === hit.seq);
         const first = got.answer.messages[0]?.seq;
         if (!got.answer.more || first === undefined || first >= before) break;
         before = first;
       }
+      // Gone elsewhere meanwhile: coming back later restores the place, not this jump.
+      if (state.current.current !== hit.room) return;
       c = state.current.conversations[hit.room];
       if (found || hasSeq(c, hit.seq)) setHighlight({ room: hit.room, seq: hit.seq, token: Date.now() });
       else setJumpNotice('That message is too far back to show here.');
@@ -147,7 +161,12 @@ export function useConversationActions({ state, dispatch, onError, onConfig }: O
     [onConfig, report],
   );
 
-  const left = useCallback((room: string) => dispatch([{ event: 'local:left', room }]), [dispatch]);
+  // After the events already waiting: messages of the room queued before it was left must not
+  // make it again.
+  const left = useCallback((room: string) => enqueue({ event: 'local:left', room }), [enqueue]);
 
-  return { highlight, jumpNotice, setJumpNotice, entered, open, loadOlder, loadGap, jumpTo, setTopic, setMuted, left };
+  /** The list scrolled to the message asked for: it is not asked for again (coming back restores the place). */
+  const highlighted = useCallback((token: number) => setHighlight((h) => (h?.token === token ? null : h)), []);
+
+  return { highlight, highlighted, jumpNotice, entered, open, loadOlder, loadNewest, loadGap, jumpTo, setTopic, setMuted, left };
 }

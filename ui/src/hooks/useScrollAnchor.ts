@@ -1,7 +1,8 @@
 // Keeps what the reader sees in place when rows are added or removed above it (an older page
 // arrives, a gap is filled): the first row in view whose key stays with it is noted, and when it
 // moves, the list scrolls so that it is where it was, and holds it there while the new rows
-// above are measured (their real heights replace the estimates a moment later).
+// above are measured (their real heights replace the estimates a moment later). It reads the
+// rows' keys where they are (no copy of them per render).
 import { useRef, type RefObject } from 'react';
 import type { Virtualizer } from '@tanstack/react-virtual';
 
@@ -18,9 +19,11 @@ const HOLD_MS = 1000;
 export function useScrollAnchor(
   scroller: RefObject<HTMLElement | null>,
   virtualizer: RefObject<Virtualizer<HTMLDivElement, Element> | null>,
-  keys: RefObject<readonly string[]>,
+  rows: RefObject<readonly { key: string }[]>,
   keepsItsPlace: (index: number) => boolean,
 ) {
+  const indexOf = (key: string) => rows.current.findIndex((r) => r.key === key);
+
   const anchor = useRef<Anchor | null>(null);
   const held = useRef<{ key: string; delta: number; until: number; wrote: number | null } | null>(null);
 
@@ -31,9 +34,9 @@ export function useScrollAnchor(
     if (!v) return;
     // From the layout of every row, not the rows rendered: those may not have caught up yet.
     const first = v.getVirtualItemForOffset(top);
-    for (let index = first?.index ?? keys.current.length; index < keys.current.length; index += 1) {
+    for (let index = first?.index ?? rows.current.length; index < rows.current.length; index += 1) {
       const at = v.measurementsCache[index];
-      const key = keys.current[index];
+      const key = rows.current[index]?.key;
       if (!at || key === undefined) return;
       if (at.end <= top || !keepsItsPlace(index)) continue;
       anchor.current = { key, index, delta: top - at.start };
@@ -51,7 +54,7 @@ export function useScrollAnchor(
       v.shouldAdjustScrollPositionOnItemSizeChange = undefined;
       return;
     }
-    const index = keys.current.indexOf(h.key);
+    const index = indexOf(h.key);
     const at = index >= 0 ? v.measurementsCache[index] : undefined;
     if (!at) return;
     const want = Math.max(0, Math.round(at.start + h.delta));
@@ -65,8 +68,8 @@ export function useScrollAnchor(
   const restore = (active: boolean) => {
     const a = anchor.current;
     const v = virtualizer.current;
-    if (active && a && v && keys.current[a.index] !== a.key) {
-      const index = keys.current.indexOf(a.key);
+    if (active && a && v && rows.current[a.index]?.key !== a.key) {
+      const index = indexOf(a.key);
       if (index >= 0) {
         held.current = { key: a.key, delta: a.delta, until: Date.now() + HOLD_MS, wrote: null };
         // While held, this is the only thing that moves the view.
@@ -88,5 +91,5 @@ export function useScrollAnchor(
     if (!held.current) record();
   };
 
-  return { anchor, record, restore, onScroll, onChange: hold };
+  return { anchor, restore, onScroll, onChange: hold };
 }

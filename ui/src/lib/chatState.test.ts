@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { ChatMessage, ClientEvent } from '../types';
 import { chatBatchReducer, chatReducer, initialChatState, type ChatAction, type ChatState } from './chatState';
-import { KEEP_MESSAGES, type Conversation } from './conversations';
+import { KEEP_ITEMS } from './bounds';
+import type { Conversation } from './conversations';
 import { splitLinks } from './links';
 import { usernameProblem } from './username';
 import { roomState } from '../test-fixtures';
@@ -116,6 +117,19 @@ describe('counting', () => {
     expect(counts(conv(state, 'ops'))).toEqual({ read: 12, unread: 0, mentions: 0 });
   });
 
+  test('a room this device enters: its replay is history, what follows counts', () => {
+    const state = run(
+      joined(),
+      { event: 'rooms', rooms: [roomState('general', 0, 0, 0)] },
+      { event: 'roomEntered', ...roomState('ops', 3, 2, 1) },
+      { event: 'message', ...m(2), room: 'ops' },
+      { event: 'message', ...m(3), room: 'ops' },
+      { event: 'message', ...m(4), room: 'ops' },
+    );
+    expect(counts(conv(state, 'ops'))).toEqual({ read: 2, unread: 2, mentions: 0 });
+    expect(texts(conv(state, 'ops'))).toEqual(['m2', 'm3', 'm4']);
+  });
+
   test('a read marker (from any device) sets the counts', () => {
     const state = chatReducer(base(), { event: 'readMarker', room: 'ops', read: 10, unread: 0, mentions: 0 });
     expect(counts(conv(state, 'ops'))).toEqual({ read: 10, unread: 0, mentions: 0 });
@@ -132,11 +146,8 @@ describe('counting', () => {
     expect(counts(conv(state, 'ops'))).toEqual({ read: 10, unread: 0, mentions: 0 });
   });
 
-  test('a room unknown until its messages arrive (a join replay) counts them as history', () => {
-    const state = chatBatchReducer(base(), [
-      { event: 'message', ...m(1), room: 'new' },
-      { event: 'message', ...m(2), room: 'new' },
-    ]);
+  test('a room unknown until its messages arrive (a replay before the room states) counts them as history', () => {
+    const state = run(joined([m(1)]), { event: 'message', ...m(1), room: 'new' }, { event: 'message', ...m(2), room: 'new' });
     expect(conv(state, 'new').unread).toBe(1);
     expect(texts(conv(state, 'new'))).toEqual(['m1', 'm2']);
     expect(conv(state, 'new').kind).toBe('room');
@@ -252,12 +263,12 @@ describe('history pages', () => {
     expect(conv(state, 'general').timeline.findIndex((i) => i.kind === 'gap')).toBe(2);
   });
 
-  test(`a conversation that is not open keeps its newest ${KEEP_MESSAGES} messages`, () => {
+  test(`a conversation that is not open keeps its newest ${KEEP_ITEMS} items`, () => {
     const many = Array.from({ length: 800 }, (_, i) => m(i + 1));
     let state = run(joined(), { event: 'local:entered', entered: { ok: true, room: roomState('ops', 800, 800, 0), messages: many, more: false } });
     expect(conv(state, 'ops').timeline).toHaveLength(800);
     state = chatReducer(state, { event: 'local:open', room: 'general' });
-    expect(conv(state, 'ops').timeline).toHaveLength(KEEP_MESSAGES);
+    expect(conv(state, 'ops').timeline).toHaveLength(KEEP_ITEMS);
     expect(conv(state, 'ops').hasMore).toBe(true);
     const first = conv(state, 'ops').timeline[0];
     expect(first?.kind === 'message' ? first.message.seq : 0).toBe(301);
@@ -278,5 +289,21 @@ describe('rules shared with the server', () => {
       { kind: 'link', text: 'https://a.example/x', href: 'https://a.example/x' },
       { kind: 'text', text: '). or ftp://no' },
     ]);
+  });
+});
+
+describe('room names that are also property names', () => {
+  test('"constructor" and "__proto__" are rooms like any other', () => {
+    const state = run(
+      joined(),
+      { event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('constructor', 1, 1, 0), roomState('__proto__', 1, 1, 0)] },
+      { event: 'message', ...m(2), room: 'constructor' },
+      { event: 'message', ...m(2), room: '__proto__' },
+    );
+    expect(Object.keys(state.conversations).sort()).toEqual(['__proto__', 'constructor', 'general']);
+    expect(counts(conv(state, 'constructor')).unread).toBe(1);
+    expect(counts(conv(state, '__proto__')).unread).toBe(1);
+    const unknown = run(joined(), { event: 'rooms', rooms: [roomState('general', 0, 0, 0)] }, { event: 'message', ...m(1), room: 'constructor' });
+    expect(unknown.conversations['constructor']).toBeUndefined();
   });
 });

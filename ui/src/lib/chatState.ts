@@ -1,29 +1,31 @@
 // The chat as the UI shows it, folded from the client's events and the window's own actions
 // (opening a conversation, a page of history, an answer to a command). Pure, so it is
-// unit-tested; one conversation's rules are in conversations.ts.
-import type { ClientEvent, ConnectionStatus, HistoryPage, OutboxEntry, RoomEntered } from '../types';
+// unit-tested. This file is the state and which step each action takes (chatSteps.ts); one
+// conversation's rules are in conversations.ts, how much of it is kept in bounds.ts, whose a
+// message is and whom it names in attention.ts.
+import type { ChatMessage, ClientEvent, ConnectionStatus, HistoryPage, OutboxEntry, RoomEntered } from '../types';
+import { sameName } from './attention';
+import { boundNewest, boundOlderPage } from './bounds';
+import { arrive, entered, historyReset, isMe, messageOf, open, phantom, presence, presenceLine, rooms, withConversation, withGuest, withLine } from './chatSteps';
 import {
   GENERAL,
-  KEEP_MESSAGES,
   addGap,
-  addLine,
   addMessages,
   addPage,
+  applyReadMarker,
   applyRoomInfo,
   applyRoomState,
-  countMessage,
   markRead,
   newConversation,
+  replaceWithPage,
   roomOf,
-  sameName,
-  trim,
-  withFlags,
   withRoom,
   type Conversation,
 } from './conversations';
-import type { TimelineItem } from './timeline';
+import { roomMap } from './roomMap';
 
 export type { TimelineItem } from './timeline';
+export { dayLabel, itemDate, timeLabel } from './dates';
 
 /** Where the "New messages" line goes: after `after`, the read marker when the conversation was opened. */
 export interface Divider {
@@ -33,10 +35,19 @@ export interface Divider {
   pending: boolean;
 }
 
+/** The newest message from someone else that arrived in the open conversation (announced). */
+export interface Arrival {
+  room: string;
+  username: string;
+  text: string;
+  /** Counts arrivals, so the same words said twice are announced twice. */
+  n: number;
+}
+
 export interface ChatState {
   status: ConnectionStatus;
   me: string | null;
-  /** This device owns the name (guests have `general` only). */
+  /** This device owns the name (guests have `general` only). Not until the join says so. */
   owned: boolean;
   users: string[];
   /** Who of `users` has a name nobody owns (anyone could use it). */
@@ -47,6 +58,7 @@ export interface ChatState {
   /** The window is focused and visible: the open conversation is being read. */
   attentive: boolean;
   divider: Divider;
+  arrival: Arrival | null;
   outbox: OutboxEntry[];
   lastError: string | null;
   /** Bumped when the server's history starts over, so old and new seqs never share a key. */
@@ -63,6 +75,11 @@ export type LocalAction =
   | { event: 'local:entered'; entered: RoomEntered }
   | { event: 'local:left'; room: string }
   | { event: 'local:history'; room: string; before: number; page: HistoryPage }
+  /**
+   * A page (the messages before `before`) instead of what was loaded: the newest again after
+   * they went missing, or the page of a message among them.
+   */
+  | { event: 'local:replace'; room: string; before: number; page: HistoryPage }
   | { event: 'local:loading'; room: string; loading: boolean }
   /** The open conversation was read up to `seq` (null: the tutorial's server, no seqs). */
   | { event: 'local:read'; room: string; seq: number | null }
@@ -74,114 +91,22 @@ export type ChatAction = ClientEvent | LocalAction;
 export const initialChatState: ChatState = {
   status: { state: 'connecting' },
   me: null,
-  owned: true,
+  owned: false,
   users: [],
   guests: new Set(),
-  conversations: { [GENERAL]: newConversation(GENERAL) },
+  conversations: roomMap({ [GENERAL]: newConversation(GENERAL) }),
   current: GENERAL,
   attentive: false,
   divider: { room: GENERAL, after: null, pending: true },
+  arrival: null,
   outbox: [],
   lastError: null,
   generation: 0,
   roomsKnown: false,
 };
 
-type Rooms = Record<string, Conversation>;
-
-function withConversation(state: ChatState, room: string, change: (c: Conversation | undefined) => Conversation | undefined): ChatState {
-  const before = state.conversations[room];
-  const after = change(before);
-  if (after === before) return state;
-  const conversations: Rooms = { ...state.conversations };
-  if (after) conversations[room] = after;
-  else delete conversations[room];
-  const next = { ...state, conversations };
-  return after || room !== state.current ? next : open(next, GENERAL);
-}
-
-/** The line's place when the conversation is opened: the marker then, if anything is unread. */
-function snapshot(c: Conversation | undefined, room: string): Divider {
-  if (!c?.markerKnown) return { room, after: null, pending: true };
-  return { room, after: c.unread > 0 ? c.read : null, pending: false };
-}
-
-/**
- * Opens a conversation: the one left keeps only its newest messages; the line is placed (again,
- * with `replace`, when it is open already).
- */
-function open(state: ChatState, room: string, replace = false): ChatState {
-  const conversations: Rooms = { ...state.conversations };
-  const left = conversations[state.current];
-  if (left && state.current !== room) conversations[state.current] = trim(left);
-  if (!conversations[room]) conversations[room] = newConversation(room);
-  const stay = !replace && state.current === room && state.divider.room === room;
-  const divider = stay ? state.divider : snapshot(conversations[room], room);
-  const opened = conversations[room] as Conversation;
-  if (state.attentive) conversations[room] = markRead(opened, null);
-  return { ...state, conversations, current: room, divider };
-}
-
-function presence(state: ChatState, username: string, joined: boolean): ChatState {
-  const users = joined
-    ? [...state.users.filter((u) => u !== username), username].sort((a, b) => a.localeCompare(b))
-    : state.users.filter((u) => u !== username);
-  const next = { ...state, users };
-  return withConversation(next, GENERAL, (c) => {
-    const general = c ?? newConversation(GENERAL);
-    const typing = joined ? general.typing : general.typing.filter((u) => u !== username);
-    return addLine({ ...general, typing }, (key) => ({ kind: 'presence', key, username, joined, at: new Date().toISOString() }));
-  });
-}
-
-function withGuest(guests: Set<string>, username: string, guest: boolean): Set<string> {
-  if (guests.has(username) === guest) return guests;
-  const next = new Set(guests);
-  if (guest) next.add(username);
-  else next.delete(username);
-  return next;
-}
-
-/** A message arrived: counted (unless its conversation was unknown until now), then shown. */
-function message(state: ChatState, incoming: Extract<ClientEvent, { event: 'message' }>): ChatState {
-  const { event: _tag, ...m } = incoming;
-  const room = roomOf(m);
-  return withConversation(state, room, (c) => {
-    // A room we had no numbers for (a join's replay): what it replays is history.
-    const counted = c
-      ? countMessage(c, m, state.me, room === state.current && state.attentive)
-      : newConversation(room, { lastSeq: m.seq ?? 0 });
-    const shown = addMessages(counted, [withRoom(m, room)], state.generation);
-    return room === state.current ? shown : trimBusy(shown);
-  });
-}
-
-/** A conversation that is not open keeps about KEEP_MESSAGES (trimmed in steps, not per message). */
-function trimBusy(c: Conversation): Conversation {
-  return c.timeline.length > KEEP_MESSAGES + 50 ? trim(c) : c;
-}
-
-function rooms(state: ChatState, list: Extract<ClientEvent, { event: 'rooms' }>['rooms']): ChatState {
-  const conversations: Rooms = {};
-  for (const info of list) {
-    conversations[info.room] = applyRoomState(state.conversations[info.room] ?? newConversation(info.room), info);
-  }
-  // Rooms not listed were left (on another device, while this one was away); `general` stays.
-  conversations[GENERAL] ??= state.conversations[GENERAL] ?? newConversation(GENERAL);
-  let next: ChatState = { ...state, conversations, roomsKnown: true };
-  if (!conversations[state.current]) next = open(next, GENERAL);
-  else if (next.divider.pending && next.divider.room === next.current) {
-    next = { ...next, divider: snapshot(conversations[next.current], next.current) };
-    if (next.attentive) next = withConversation(next, next.current, (c) => c && markRead(c, null));
-  }
-  return next;
-}
-
-function isMe(state: ChatState, username: string): boolean {
-  return state.me !== null && sameName(state.me, username);
-}
-
 function localAction(state: ChatState, action: LocalAction): ChatState {
+  const isOpen = 'room' in action && action.room === state.current;
   switch (action.event) {
     case 'local:open':
       return open(state, action.room);
@@ -196,22 +121,14 @@ function localAction(state: ChatState, action: LocalAction): ChatState {
       }
       return next;
     }
-    case 'local:entered': {
-      const { room: info, messages, more, gap } = action.entered;
-      const room = info.room;
-      const entered = withConversation(state, room, (c) => {
-        const fresh = !c || c.timeline.length === 0;
-        let conv = applyRoomState(c ?? newConversation(room), info);
-        if (gap) conv = addGap(conv, { ...gap, kept: false }, state.generation);
-        conv = addMessages(conv, messages.map((m) => withRoom(m, room)), state.generation);
-        return withFlags({ ...conv, complete: conv.complete || (fresh && !more) });
-      });
-      return open(entered, room, true);
-    }
+    case 'local:entered':
+      return entered(state, action.entered);
     case 'local:left':
       return withConversation(state, action.room, () => undefined);
     case 'local:history':
-      return withConversation(state, action.room, (c) => c && addPage(c, action.before, action.page, state.generation));
+      return withConversation(state, action.room, (c) => c && boundOlderPage(addPage(c, action.before, action.page, state.generation), isOpen));
+    case 'local:replace':
+      return withConversation(state, action.room, (c) => c && replaceWithPage(c, action.before, action.page, state.generation));
     case 'local:loading':
       return withConversation(state, action.room, (c) => (c && c.loading !== action.loading ? { ...c, loading: action.loading } : c));
     case 'local:read':
@@ -230,7 +147,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       // Offline, we do not know who is there or typing: that comes back with the next join.
       const online = status.state === 'connected' || status.state === 'connecting';
       if (online) return { ...state, status: status as ConnectionStatus };
-      const conversations: Rooms = {};
+      const conversations: Record<string, Conversation> = roomMap();
       for (const [room, c] of Object.entries(state.conversations)) conversations[room] = c.typing.length ? { ...c, typing: [] } : c;
       return { ...state, status: status as ConnectionStatus, users: [], guests: new Set(), conversations };
     }
@@ -247,11 +164,13 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return withConversation(next, GENERAL, (c) => {
         const general = c ?? newConversation(GENERAL);
         const newest = action.history.reduce((n, m) => Math.max(n, m.seq ?? 0), general.lastSeq);
-        return addMessages({ ...general, lastSeq: newest }, action.history.map((m) => withRoom(m, GENERAL)), state.generation);
+        const history = general.newerMissing ? action.history.filter((m) => m.seq === undefined) : action.history;
+        const added = addMessages({ ...general, lastSeq: newest }, history.map((m) => withRoom(m, GENERAL)), state.generation);
+        return boundNewest(added, state.current === GENERAL);
       });
     }
     case 'message':
-      return message(state, action);
+      return arrive(state, roomOf(action), [messageOf(action)]);
     case 'userJoined': {
       const guests = withGuest(state.guests, action.username, action.guest);
       if (state.users.includes(action.username)) return guests === state.guests ? state : { ...state, guests };
@@ -270,50 +189,53 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         const typing = action.typing && !isMe(state, action.username) ? [...others, action.username] : others;
         return typing.length === c.typing.length && typing.every((u, i) => u === c.typing[i]) ? c : { ...c, typing };
       });
-    case 'gap':
+    case 'gap': {
       // Messages not shown: said where they were, never skipped silently.
-      return withConversation(state, roomOf(action), (c) => addGap(c ?? newConversation(roomOf(action)), action, state.generation));
-    case 'historyReset': {
-      // The server's history started over (its seqs mean other messages now): what was shown
-      // is kept as text above a line, and nothing is taken for a duplicate of it.
-      const generation = state.generation + 1;
-      const conversations: Rooms = {};
-      for (const [room, c] of Object.entries(state.conversations)) {
-        const reset = { ...c, lastSeq: 0, read: 0, complete: false, restarted: true };
-        const line: TimelineItem = { kind: 'notice', key: `r${generation}`, text: 'The server’s history started over', at: new Date().toISOString(), reset: true };
-        conversations[room] = withFlags(c.timeline.length > 0 || room === GENERAL ? { ...reset, timeline: [...c.timeline, line] } : reset);
-      }
-      return { ...state, generation, conversations };
+      const room = roomOf(action);
+      if (phantom(state, room)) return state;
+      return withConversation(state, room, (c) => {
+        const conv = c ?? newConversation(room);
+        return conv.newerMissing ? c : boundNewest(addGap(conv, action, state.generation), room === state.current);
+      });
     }
+    case 'historyReset':
+      return historyReset(state);
     case 'rooms':
       return rooms(state, action.rooms);
+    case 'roomEntered': {
+      // This device entered it (the answer follows, and what it replays comes first): the
+      // server's numbers, which the replayed messages are counted against.
+      const { event: _tag, ...info } = action;
+      return withConversation(state, info.room, (c) => applyRoomState(c ?? newConversation(info.room), info));
+    }
     case 'roomUpdated': {
       const { event: _tag, ...info } = action;
-      const mine = state.me === null || info.members.some((m) => isMe(state, m));
-      return withConversation(state, info.room, (c) => (mine || info.room === GENERAL ? applyRoomInfo(c, info) : undefined));
+      // `general` is everyone's (the server lists no members for it).
+      const mine = info.room === GENERAL || state.me === null || info.members.some((m) => isMe(state, m));
+      return withConversation(state, info.room, (c) => (mine ? applyRoomInfo(c, info) : undefined));
     }
     case 'memberJoined':
       return withConversation(state, action.room, (c) => {
         // `general`'s arrivals are the online list's (userJoined).
         if (!c || action.room === GENERAL || c.members.some((m) => sameName(m, action.username))) return c;
         const members = [...c.members, action.username].sort((a, b) => a.localeCompare(b));
-        return addLine({ ...c, members }, (key) => ({ kind: 'presence', key, username: action.username, joined: true, at: new Date().toISOString() }));
+        return withLine(state, action.room, { ...c, members }, presenceLine(action.username, true));
       });
     case 'memberLeft':
       return withConversation(state, action.room, (c) => {
         if (!c || action.room === GENERAL) return c;
         // This name left it (on another device): it is gone from here too.
-        if (isMe(state, action.username) && action.room !== GENERAL) return undefined;
+        if (isMe(state, action.username)) return undefined;
         const members = c.members.filter((m) => !sameName(m, action.username));
         const typing = c.typing.filter((u) => u !== action.username);
-        return addLine({ ...c, members, typing }, (key) => ({ kind: 'presence', key, username: action.username, joined: false, at: new Date().toISOString() }));
+        return withLine(state, action.room, { ...c, members, typing }, presenceLine(action.username, false));
       });
-    case 'readMarker':
-      return withConversation(state, action.room, (c) =>
-        c
-          ? withFlags({ ...c, read: action.read, unread: action.unread, mentions: action.mentions, lastSeq: Math.max(c.lastSeq, action.read), markerKnown: true })
-          : c,
-      );
+    case 'readMarker': {
+      const { event: _tag, ...marker } = action;
+      const seen = marker.room === state.current && state.attentive;
+      // A conversation not known here has no count to set.
+      return withConversation(state, marker.room, (c) => c && applyReadMarker(c, marker, seen));
+    }
     case 'outbox':
       return { ...state, outbox: action.entries };
     case 'error':
@@ -323,26 +245,24 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   }
 }
 
-/** Applies a batch of actions in order (the UI renders once per batch). */
-export function chatBatchReducer(state: ChatState, actions: ChatAction[]): ChatState {
-  return actions.reduce(chatReducer, state);
-}
-
-/** "Tuesday, 3 March" style label for a day separator. */
-export function dayLabel(iso: string, now = new Date()): string {
-  const date = new Date(iso);
-  const day = (d: Date) => `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
-  if (day(date) === day(now)) return 'Today';
-  const yesterday = new Date(now);
-  yesterday.setDate(now.getDate() - 1);
-  if (day(date) === day(yesterday)) return 'Yesterday';
-  return date.toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
-}
-
-export function timeLabel(iso: string): string {
-  return new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-}
-
-export function itemDate(item: TimelineItem): string {
-  return item.kind === 'message' ? item.message.timestamp : item.at;
+/**
+ * Applies a batch of actions in order (the UI renders once per batch). A run of messages of
+ * one conversation is applied together: counted one by one, added to its timeline at once.
+ */
+export function chatBatchReducer(state: ChatState, actions: readonly ChatAction[]): ChatState {
+  let next = state;
+  let i = 0;
+  while (i < actions.length) {
+    const action = actions[i] as ChatAction;
+    if (action.event !== 'message') {
+      next = chatReducer(next, action);
+      i += 1;
+      continue;
+    }
+    const room = roomOf(action);
+    const run: ChatMessage[] = [];
+    for (let a = actions[i]; a?.event === 'message' && roomOf(a) === room; a = actions[++i]) run.push(messageOf(a));
+    next = arrive(next, room, run);
+  }
+  return next;
 }

@@ -1,14 +1,14 @@
 // One conversation (a room or a DM) as the window keeps it: what the server says of it, its
 // counts, its timeline. Pure and unit-tested. The counting is the tray's (src-tauri/src/counts.rs):
 // the server's numbers first (a join's room states, every read marker), then each message newer
-// than the newest `seq` known, not the user's own, in a conversation not in front of the user,
-// adds one unread (and one mention when it names the user).
-import type { ChatMessage, HistoryPage, RoomInfo, RoomKind, RoomState } from '../types';
-import { coverGaps, mergeAnchored, messageCount, segmentStart, seqRange, trimOldest, type TimelineItem } from './timeline';
+// than the newest `seq` known (every message without a `seq`), not the user's own, in a
+// conversation not in front of the user, adds one unread (and one mention when it names the
+// user, see attention.ts). How much of a timeline is kept is bounds.ts's.
+import type { ChatMessage, HistoryPage, ReadMarker, RoomInfo, RoomKind, RoomState } from '../types';
+import { isOwn, mentionsMe } from './attention';
+import { coverGaps, mergeAnchored, segmentStart, seqRange, type TimelineItem } from './timeline';
 
 export const GENERAL = 'general';
-/** Messages kept of a conversation that is not open (older ones are paged back in). */
-export const KEEP_MESSAGES = 500;
 
 export interface Conversation {
   room: string;
@@ -35,6 +35,12 @@ export interface Conversation {
   nextLocal: number;
   /** The server's history started over while this was shown (its timeline has two numberings). */
   restarted: boolean;
+  /**
+   * Newer messages than the newest loaded exist but are not in the timeline (its newest end
+   * was dropped to keep the bound while paging back): live ones are counted, not added, until
+   * the newest page is loaded again.
+   */
+  newerMissing: boolean;
 }
 
 export function newConversation(room: string, from: Partial<Conversation> = {}): Conversation {
@@ -55,6 +61,7 @@ export function newConversation(room: string, from: Partial<Conversation> = {}):
     loading: false,
     nextLocal: 0,
     restarted: false,
+    newerMissing: false,
     ...from,
   });
 }
@@ -62,39 +69,6 @@ export function newConversation(room: string, from: Partial<Conversation> = {}):
 /** The conversation a message or an event names: `general` when it names none. */
 export function roomOf(value: { room?: string | null }): string {
   return value.room ?? GENERAL;
-}
-
-export function sameName(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
-
-/** Written by this user: their name, and not a guest using it. */
-export function isOwn(message: ChatMessage, me: string | null): boolean {
-  return me !== null && !message.guest && sameName(message.username, me);
-}
-
-/**
- * Whether a message names `me`: the server's `mentions`, or for the tutorial's server (no `seq`,
- * no `mentions`) the name as a whole word in the text, as the tray decides.
- */
-export function mentionsMe(message: ChatMessage, me: string | null): boolean {
-  if (!me) return false;
-  if (message.seq !== undefined || message.mentions) return (message.mentions ?? []).some((m) => sameName(m, me));
-  return mentionsInText(message.text, me);
-}
-
-const WORD = /[\p{L}\p{N}_-]/u;
-
-function mentionsInText(text: string, username: string): boolean {
-  const name = username.trim().toLowerCase();
-  if (name === '') return false;
-  const haystack = text.toLowerCase();
-  for (let at = haystack.indexOf(name); at !== -1; at = haystack.indexOf(name, at + 1)) {
-    const before = Array.from(haystack.slice(0, at)).pop();
-    const after = Array.from(haystack.slice(at + name.length))[0];
-    if (!(before && WORD.test(before)) && !(after && WORD.test(after))) return true;
-  }
-  return false;
 }
 
 /** Where the current numbering starts in the timeline (without looking when it never restarted). */
@@ -221,10 +195,38 @@ export function markRead(c: Conversation, seq: number | null): Conversation {
   return { ...c, read, unread: 0, mentions: 0 };
 }
 
-/** Keeps the newest messages of a conversation that is not open; the rest can be paged back. */
-export function trim(c: Conversation, limit = KEEP_MESSAGES): Conversation {
-  if (messageCount(c.timeline) <= limit) return c;
-  return withFlags({ ...c, timeline: trimOldest(c.timeline, limit), complete: false });
+/**
+ * The server's read marker moved (on any device of the name): its counts, except while the
+ * conversation is in front of the user (`seen`), where it stays read (the echo of our own
+ * marker, sent a moment ago, must not bring back what has been read since).
+ */
+export function applyReadMarker(c: Conversation, marker: ReadMarker, seen: boolean): Conversation {
+  return withFlags({
+    ...c,
+    read: Math.max(c.read, marker.read),
+    lastSeq: Math.max(c.lastSeq, marker.read),
+    unread: seen ? 0 : marker.unread,
+    mentions: seen ? 0 : marker.mentions,
+    markerKnown: true,
+  });
+}
+
+/**
+ * A page (the messages before `before`) replaces what was loaded: the newest page again after
+ * they went missing (`before` was `lastSeq + 1` when it was asked for), or the page of a message
+ * among them. Newer messages than the page's are missing: those from `before` on (live ones
+ * that came meanwhile were not added).
+ */
+export function replaceWithPage(c: Conversation, before: number, page: HistoryPage, generation: number): Conversation {
+  const emptied: Conversation = { ...c, timeline: [], complete: false, loading: false, newerMissing: false, restarted: false };
+  const loaded = addMessages(emptied, page.messages.map((m) => withRoom(m, c.room)), generation);
+  const newest = seqRange(loaded.timeline, 0).newest ?? 0;
+  return withFlags({
+    ...loaded,
+    lastSeq: Math.max(loaded.lastSeq, newest),
+    complete: !page.more,
+    newerMissing: c.lastSeq >= before,
+  });
 }
 
 /** The message as the conversation holds it: `room` set, except for `general`'s. */

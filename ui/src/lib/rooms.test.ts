@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { newConversation } from './conversations';
-import { entryLabel, roomNameProblem, sections } from './rooms';
+import { countsLabel, entryLook, roomNameProblem, sections } from './rooms';
 
 test("sidebar sections: general first then by name; DMs by the other person's name", () => {
   const conversations = {
@@ -16,9 +16,18 @@ test("sidebar sections: general first then by name; DMs by the other person's na
 });
 
 test('accessible names carry the counts; a muted room its mentions only', () => {
-  expect(entryLabel('ops', 3, 1, false)).toBe('ops, 3 unread, 1 mention');
-  expect(entryLabel('ops', 0, 0, false)).toBe('ops');
-  expect(entryLabel('ops', 5, 2, true)).toBe('ops, muted, new messages, 2 mentions');
+  expect(countsLabel(3, 1, false)).toBe(', 3 unread, 1 mention');
+  expect(countsLabel(0, 0, false)).toBe('');
+  expect(countsLabel(5, 2, true)).toBe(', muted, new messages, 2 mentions');
+  expect(countsLabel(0, 0, true)).toBe(', muted');
+});
+
+test('a muted room is dimmed, bold only for mentions, and shows its mentions only', () => {
+  expect(entryLook(3, 0, false)).toEqual({ bold: true, dim: false, badge: '3' });
+  expect(entryLook(3, 1, false)).toEqual({ bold: true, dim: false, badge: '@1' });
+  expect(entryLook(0, 0, false)).toEqual({ bold: false, dim: false, badge: null });
+  expect(entryLook(3, 0, true)).toEqual({ bold: false, dim: true, badge: null });
+  expect(entryLook(3, 2, true)).toEqual({ bold: true, dim: false, badge: '@2' });
 });
 
 test("room names follow the server's rule", () => {

@@ -1,8 +1,9 @@
 // How conversations are named, ordered and described: the sidebar's sections, a DM shown as the
-// other person, an entry's accessible name with its counts, the server's room-name rule, the
+// other person, an entry's counts (in words and as it looks), the server's room-name rule, the
 // muted rooms of the configured server.
 import type { Config } from '../types';
-import { GENERAL, sameName, type Conversation } from './conversations';
+import { sameName } from './attention';
+import { GENERAL, type Conversation } from './conversations';
 
 /** The server's rule for room names. */
 export const ROOM_NAME = /^[a-z0-9_-]{1,32}$/;
@@ -69,9 +70,15 @@ export function countsLabel(unread: number, mentions: number, muted: boolean): s
   return parts.map((p) => `, ${p}`).join('');
 }
 
-/** "ops, 3 unread, 1 mention": an entry's accessible name. */
-export function entryLabel(name: string, unread: number, mentions: number, muted: boolean): string {
-  return name + countsLabel(unread, mentions, muted);
+/**
+ * How a sidebar entry looks: bold when something unread is there for the user, which in a muted
+ * room is a mention only (its name is dimmed otherwise, unread messages or not); its badge is
+ * `@2` for mentions, else the unread count, which a muted room does not show.
+ */
+export function entryLook(unread: number, mentions: number, muted: boolean): { bold: boolean; dim: boolean; badge: string | null } {
+  if (mentions > 0) return { bold: true, dim: false, badge: `@${mentions}` };
+  if (muted) return { bold: false, dim: true, badge: null };
+  return unread > 0 ? { bold: true, dim: false, badge: String(unread) } : { bold: false, dim: false, badge: null };
 }
 
 /** The rooms muted on the configured server. */

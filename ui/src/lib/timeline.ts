@@ -152,16 +152,14 @@ export function coverGaps(timeline: readonly TimelineItem[], coveredFrom: number
   return changed ? out : (timeline as TimelineItem[]);
 }
 
-/** Keeps the newest `limit` messages and what follows the oldest of them. */
-export function trimOldest(timeline: readonly TimelineItem[], limit: number): TimelineItem[] {
-  let count = 0;
-  for (let i = timeline.length - 1; i >= 0; i -= 1) {
-    if (timeline[i]?.kind === 'message') {
-      count += 1;
-      if (count === limit) return i === 0 ? (timeline as TimelineItem[]) : timeline.slice(i);
-    }
-  }
-  return timeline as TimelineItem[];
+/** The newest `limit` items (messages and lines alike). */
+export function keepNewest(timeline: readonly TimelineItem[], limit: number): TimelineItem[] {
+  return timeline.length <= limit ? (timeline as TimelineItem[]) : timeline.slice(timeline.length - limit);
+}
+
+/** The oldest `limit` items (messages and lines alike). */
+export function keepOldest(timeline: readonly TimelineItem[], limit: number): TimelineItem[] {
+  return timeline.length <= limit ? (timeline as TimelineItem[]) : timeline.slice(0, limit);
 }
 
 export function messageCount(timeline: readonly TimelineItem[]): number {

@@ -119,20 +119,6 @@ pub struct RoomState {
     pub mentions: u64,
 }
 
-impl RoomState {
-    /// The room, without this member's counts.
-    #[must_use]
-    pub fn info(&self) -> RoomInfo {
-        RoomInfo {
-            room: self.room.clone(),
-            kind: self.kind,
-            topic: self.topic.clone(),
-            members: self.members.clone(),
-            last_seq: self.last_seq,
-        }
-    }
-}
-
 /// What a join replays of one room: the newest messages after the client's `seq`, bounded in
 /// size; `more` when older ones after it were left out (page with `history`), `gap` for those
 /// the server no longer keeps.

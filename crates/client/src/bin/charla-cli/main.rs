@@ -441,6 +441,7 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
                 }
             }
         }
-        ClientEvent::Status(_) | ClientEvent::Typing { .. } => {}
+        // Entering a room: the command that entered it says so.
+        ClientEvent::Status(_) | ClientEvent::Typing { .. } | ClientEvent::RoomEntered(_) => {}
     }
 }
