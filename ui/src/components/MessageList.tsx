@@ -265,7 +265,20 @@ export function MessageList(props: Props) {
     if (up && el.scrollTop < NEAR_TOP_PX && hasMore && !loading) onLoadOlder();
   };
 
-  const rowActions: RowActions = { ...actions, onLoadNewest: toNewest };
+  // Stable for the rows (which re-render only when what they show changes); they call the
+  // latest handlers.
+  const latest = useRef({ ...actions, onLoadNewest: toNewest });
+  latest.current = { ...actions, onLoadNewest: toNewest };
+  const rowActions = useMemo<RowActions>(
+    () => ({
+      onRetry: (id) => latest.current.onRetry(id),
+      onDiscard: (id) => latest.current.onDiscard(id),
+      onLoadOlder: () => latest.current.onLoadOlder(),
+      onLoadNewest: () => latest.current.onLoadNewest(),
+      onLoadGap: (gap) => latest.current.onLoadGap(gap),
+    }),
+    [],
+  );
   const jump = newerMissing ? 'Jump to newest ↓' : unseen > 0 && !atBottom ? `${unseen} new message${unseen === 1 ? '' : 's'} ↓` : null;
   return (
     <div className="timeline-wrap">

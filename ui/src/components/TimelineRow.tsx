@@ -1,6 +1,7 @@
 // One row of the timeline: a message (or one still being sent), a day, the "New messages"
 // line, a gap, a line about someone, the top of the list (older messages loading) or its bottom
 // while the newest messages are not loaded (they are loaded again from there).
+import { memo } from 'react';
 import { isOwn, mentionsMe } from '../lib/attention';
 import { timeLabel } from '../lib/dates';
 import type { TimelineItem } from '../lib/timeline';
@@ -37,7 +38,31 @@ export function gapText(count: number, kept: boolean): string {
     : `${count} older message${count === 1 ? ' is' : 's are'} no longer available`;
 }
 
-export function TimelineRow({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, onLoadNewest, onLoadGap }: Props) {
+/** Whether two rows show the same thing (rows are rebuilt with each batch; their items are kept). */
+export function sameRow(a: Row, b: Row): boolean {
+  if (a.kind !== b.kind || a.key !== b.key) return false;
+  switch (a.kind) {
+    case 'item':
+      return b.kind === 'item' && a.item === b.item;
+    case 'unsent':
+      return b.kind === 'unsent' && a.entry === b.entry;
+    case 'day':
+      return b.kind === 'day' && a.label === b.label;
+    case 'top':
+    case 'newer':
+      return (b.kind === 'top' || b.kind === 'newer') && a.loading === b.loading;
+    case 'divider':
+      return true;
+  }
+}
+
+/** A row re-renders only when what it shows changed (the list re-renders with every batch). */
+export const TimelineRow = memo(RowView, (a, b) =>
+  sameRow(a.row, b.row) && a.room === b.room && a.me === b.me && a.highlighted === b.highlighted &&
+  a.onRetry === b.onRetry && a.onDiscard === b.onDiscard && a.onLoadOlder === b.onLoadOlder && a.onLoadNewest === b.onLoadNewest && a.onLoadGap === b.onLoadGap,
+);
+
+function RowView({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, onLoadNewest, onLoadGap }: Props) {
   switch (row.kind) {
     case 'top':
       return row.loading ? (
