@@ -3,7 +3,8 @@
 // unit-tested. This file is the state and which step each action takes (chatSteps.ts); one
 // conversation's rules are in conversations.ts, how much of it is kept in bounds.ts, whose a
 // message is and whom it names in attention.ts.
-import type { ChatMessage, ClientEvent, ConnectionStatus, HistoryPage, OutboxEntry, RoomEntered } from '../types';
+import type { ChatMessage, ClientEvent, ConnectionStatus, HistoryPage, RoomEntered } from '../types';
+import type { ChatState } from './chatModel';
 import { sameName } from './attention';
 import { boundNewest, boundOlderPage } from './bounds';
 import { arrive, entered, historyReset, isMe, messageOf, open, phantom, presence, presenceLine, rooms, withConversation, withGuest, withLine } from './chatSteps';
@@ -27,45 +28,7 @@ import { roomMap } from './roomMap';
 export type { TimelineItem } from './timeline';
 export { dayLabel, itemDate, timeLabel } from './dates';
 
-/** Where the "New messages" line goes: after `after`, the read marker when the conversation was opened. */
-export interface Divider {
-  room: string;
-  after: number | null;
-  /** The marker is not known yet: the line is placed when it comes. */
-  pending: boolean;
-}
-
-/** The newest message from someone else that arrived in the open conversation (announced). */
-export interface Arrival {
-  room: string;
-  username: string;
-  text: string;
-  /** Counts arrivals, so the same words said twice are announced twice. */
-  n: number;
-}
-
-export interface ChatState {
-  status: ConnectionStatus;
-  me: string | null;
-  /** This device owns the name (guests have `general` only). Not until the join says so. */
-  owned: boolean;
-  users: string[];
-  /** Who of `users` has a name nobody owns (anyone could use it). */
-  guests: Set<string>;
-  conversations: Readonly<Record<string, Conversation>>;
-  /** The open conversation. */
-  current: string;
-  /** The window is focused and visible: the open conversation is being read. */
-  attentive: boolean;
-  divider: Divider;
-  arrival: Arrival | null;
-  outbox: OutboxEntry[];
-  lastError: string | null;
-  /** Bumped when the server's history starts over, so old and new seqs never share a key. */
-  generation: number;
-  /** A join's room states have come (the rooms this name is in are known). */
-  roomsKnown: boolean;
-}
+export type { Arrival, ChatState, Divider } from './chatModel';
 
 /** What the window itself does to the state. */
 export type LocalAction =

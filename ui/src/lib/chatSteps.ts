@@ -4,7 +4,7 @@
 import type { ChatMessage, ClientEvent, RoomEntered } from '../types';
 import { isOwn, sameName } from './attention';
 import { boundLeft, boundNewest, emptied } from './bounds';
-import type { ChatState, Divider } from './chatState';
+import type { ChatState, Divider } from './chatModel';
 import {
   GENERAL,
   addGap,
