@@ -145,22 +145,10 @@ impl Notifier {
 
     /// Sees every client event on its way to the window.
     pub fn observe(self: &Arc<Self>, event: &ClientEvent) {
-        if !matches!(
-            event,
-            ClientEvent::Joined { .. }
-                | ClientEvent::Rooms { .. }
-                | ClientEvent::RoomEntered(_)
-                | ClientEvent::RoomUpdated(_)
-                | ClientEvent::MemberLeft(_)
-                | ClientEvent::ReadMarker(_)
-                | ClientEvent::HistoryReset
-                | ClientEvent::Message(_)
-        ) {
-            return;
-        }
-        // Asked before the lock: the window answers from the main thread, which may be
-        // waiting for this lock (a command, a focus change).
-        let in_front = (self.in_front)();
+        // Asked before the lock (the window answers from the main thread, which may be waiting
+        // for this lock: a command, a focus change), and only where it matters.
+        let in_front = matches!(event, ClientEvent::Message(_) | ClientEvent::ReadMarker(_))
+            && (self.in_front)();
         let mut due = None;
         {
             let mut state = lock(&self.state);
@@ -199,7 +187,7 @@ impl Notifier {
                 ClientEvent::Message(message) => {
                     due = state.message(message, in_front, &self.store, Instant::now());
                 }
-                _ => {}
+                _ => return,
             }
         }
         self.show_if_changed();
@@ -215,8 +203,11 @@ impl Notifier {
     /// A new session starts (a new profile, a reloaded window): what the last one counted is
     /// forgotten until its join reports again.
     pub fn reset(&self) {
-        let me = lock(&self.state).me.clone();
-        lock(&self.state).reset(&me);
+        {
+            let mut state = lock(&self.state);
+            let me = state.me.clone();
+            state.reset(&me);
+        }
         self.show_if_changed();
     }
 
