@@ -7,11 +7,9 @@
 #   e2e      the desktop app in a real window (Xvfb, tauri-driver, WebKitWebDriver)
 #   bench    the benchmark comparison in its quick mode, on debug binaries (every delivery
 #            checked; `npm run bench` measures)
-#   package  the .deb and .rpm installers, unpacked and checked
-# When the package stage runs after others (`all`, as CI does), its long size-optimized build
-# starts in the background at the lowest CPU priority as soon as the UI is built: it fills the
-# time the other stages spend waiting on sockets, timers and windows, and the package stage then
-# waits for it. Its output: artifacts/bundle.log.
+#   package  the .deb and .rpm installers of the test build's app (the binary the end-to-end
+#            tests drove), unpacked and checked. `npm run bundle` builds the size-optimized
+#            ones that ship (ten minutes of CPU here); `npm run footprint` reports their size.
 # Usage: scripts/test.sh [ui|rust|interop|e2e|bench|package|all]...
 # Every run first makes sure the machine has what the tests need (scripts/setup.sh).
 set -euo pipefail
@@ -69,6 +67,7 @@ stage_e2e() {
 }
 
 stage_bench() {
+  test_binaries
   echo "==> benchmarks, quick mode: Charla, the Node tutorial server and the raw floor, every delivery checked"
   # On debug builds: a release build here would cost minutes for figures that mean nothing in a
   # quick run. `npm run bench` builds in release and measures.
@@ -78,48 +77,14 @@ stage_bench() {
 }
 
 stage_package() {
-  echo "==> installers: .deb and .rpm (size-optimized release build), unpacked and checked"
-  if [ -n "$bundle_pid" ]; then
-    echo "(built in the background since the UI stage: artifacts/bundle.log)"
-    local status=0
-    wait "$bundle_pid" || status=$?
-    bundle_pid=""
-    tail -n 15 artifacts/bundle.log
-    if [ "$status" -ne 0 ]; then
-      echo "the installer build failed (exit $status); its whole log: artifacts/bundle.log" >&2
-      exit "$status"
-    fi
-  else
-    npm run bundle
-  fi
-  node --test tests/package/
+  test_binaries
+  echo "==> installers: .deb and .rpm of the tested app, unpacked and checked"
+  npm run tauri -- bundle --debug --bundles deb,rpm
+  CHARLA_BUNDLE_DIR="$PWD/target/debug/bundle" node --test tests/package/
 }
-
-# The background installer build: `npm run bundle` without its first step (the UI build, which
-# would rewrite dist/ under the debug builds of the other stages; the UI is already built).
-bundle_pid=""
-start_background_bundle() {
-  mkdir -p artifacts
-  # Its own process group (job control on for this one job), so it can be stopped whole; the
-  # same session, so the low priority counts against the other stages (the kernel shares CPU
-  # between sessions evenly, whatever their priority).
-  set -m
-  nice -n 19 npm run tauri -- build --bundles deb,rpm \
-    --config '{"build":{"beforeBuildCommand":""}}' -- --profile dist \
-    >artifacts/bundle.log 2>&1 &
-  bundle_pid=$!
-  set +m
-}
-stop_background_bundle() {
-  if [ -n "$bundle_pid" ]; then kill -- "-$bundle_pid" 2>/dev/null || true; fi
-}
-trap stop_background_bundle EXIT
 
 for stage in "${stages[@]}"; do
-  if [ -z "$bundle_pid" ] && [ "$stage" != ui ] && [ "$stage" != package ] \
-    && [[ " ${stages[*]} " == *" package "* ]]; then
-    ui_built
-    start_background_bundle
-  fi
+  started=$SECONDS
   "stage_$stage"
+  echo "==> $stage: $((SECONDS - started)) s (all so far: $SECONDS s)"
 done
