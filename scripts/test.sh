@@ -8,7 +8,7 @@
 #   bench    the benchmark comparison in its quick mode, on debug binaries (every delivery
 #            checked; `npm run bench` measures)
 #   package  the .deb and .rpm installers of the test build's app (the binary the end-to-end
-#            tests drove), unpacked and checked. `npm run bundle` builds the size-optimized
+#            tests drove) and the server's .deb, unpacked and checked. `npm run bundle` builds the size-optimized
 #            ones that ship (ten minutes of CPU here); `npm run footprint` reports their size.
 # Usage: scripts/test.sh [ui|rust|interop|e2e|bench|package|all]...
 # Every run first makes sure the machine has what the tests need (scripts/setup.sh).
@@ -80,7 +80,9 @@ stage_package() {
   test_binaries
   echo "==> installers: .deb and .rpm of the tested app, unpacked and checked"
   npm run tauri -- bundle --debug --bundles deb,rpm
-  CHARLA_BUNDLE_DIR="$PWD/target/debug/bundle" node --test tests/package/
+  bash scripts/server-deb.sh --debug
+  CHARLA_BUNDLE_DIR="$PWD/target/debug/bundle" \
+    CHARLA_SERVER_DEB_DIR="$PWD/target/debug/bundle/server" node --test tests/package/
 }
 
 for stage in "${stages[@]}"; do

@@ -6,6 +6,8 @@ use std::time::Duration;
 use charla_protocol::chat::INVALID_TOKEN;
 use charla_protocol::{EnginePacket, OpenPayload, SocketKind, SocketPacket};
 use futures_util::{SinkExt, StreamExt};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -28,20 +30,41 @@ pub enum ConnectError {
     InvalidToken,
 }
 
-fn tls() -> Option<Connector> {
+/// The environment variable naming a PEM file of certificate authorities to trust besides the
+/// platform's (a private CA in front of a server; the platform's trust store works too).
+pub const CA_FILE_VARIABLE: &str = "CHARLA_CA_FILE";
+
+/// TLS with the platform's roots, and those of [`CA_FILE_VARIABLE`]'s file when it is set.
+fn tls() -> Result<Connector, ConnectError> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for cert in native.certs {
         // A certificate the platform has but rustls cannot parse is skipped, not fatal.
         let _ = roots.add(cert);
     }
+    if let Some(path) = std::env::var_os(CA_FILE_VARIABLE).filter(|p| !p.is_empty()) {
+        let path = std::path::PathBuf::from(path);
+        let unusable = |why: String| {
+            ConnectError::Transient(format!("{CA_FILE_VARIABLE}={}: {why}", path.display()))
+        };
+        let certs = CertificateDer::pem_file_iter(&path)
+            .map_err(|e| unusable(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| unusable(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(unusable("no certificate in the file".into()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| unusable(e.to_string()))?;
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .ok()?
+        .map_err(|e| ConnectError::Transient(format!("TLS: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Some(Connector::Rustls(Arc::new(config)))
+    Ok(Connector::Rustls(Arc::new(config)))
 }
 
 /// Opens `url` and completes the handshake: the Engine.IO open packet, then `40` (with the
@@ -64,7 +87,7 @@ pub async fn connect(
 async fn handshake(url: &str, token: Option<&str>) -> Result<(Ws, OpenPayload), ConnectError> {
     let transient = |e: &dyn std::fmt::Display| ConnectError::Transient(e.to_string());
     let connector = if url.starts_with("wss://") {
-        tls()
+        Some(tls()?)
     } else {
         None
     };

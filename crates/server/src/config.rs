@@ -13,6 +13,9 @@ pub enum Storage {
     Memory,
     /// An `SQLite` file (created when missing).
     Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://user@host/db`), which several nodes may share; its
+    /// schema is made and migrated at start.
+    Postgres(String),
 }
 
 /// Everything `run` needs to know.
@@ -61,6 +64,9 @@ pub struct ServerConfig {
     pub max_rooms: usize,
     /// Names one address may claim a minute, after a burst of 20 (0: no limit).
     pub claims_per_minute: u32,
+    /// Where `/metrics` (and `/healthz`) are served besides the chat's port; `None`: on the
+    /// chat's port.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Where "now" comes from for names and link codes (tests move it).
     pub clock: Clock,
 }
@@ -99,6 +105,7 @@ impl Default for ServerConfig {
             name_idle: Duration::from_secs(DEFAULT_NAME_IDLE_DAYS * 24 * 3600),
             max_rooms: 10_000,
             claims_per_minute: 2,
+            metrics_addr: None,
             clock: Clock::system(),
         }
     }

@@ -17,6 +17,20 @@ pub enum Error {
     /// A stored message could not be read back.
     #[error("history store holds an unreadable message: {0}")]
     Corrupt(String),
+    /// PostgreSQL could not be reached, or refused a statement.
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    /// The history store did not answer (a health check).
+    #[error("history store unreachable: {0}")]
+    Unreachable(String),
+    /// An address given for a listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Serving failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),

@@ -9,16 +9,21 @@
 //! - `names`: owned names (the name book: devices, link codes, idle expiry);
 //! - `transport`: Engine.IO / Socket.IO sessions over WebSocket and long-polling, handing
 //!   events up through `transport::Application`;
+//! - `ops`: the operators' endpoints (`/healthz`, `/metrics`), reading the chat and the
+//!   sessions;
 //! - `listener` (connections, caps, request-head deadline), `origin` (the browser origin
-//!   guard), `store` (`SQLite` history), `throttle` (rate-limited log lines), `clock`, `config`,
-//!   `error`.
+//!   guard), `store` (`SQLite` history), `metrics` (the counters), `throttle` (rate-limited
+//!   log lines), `clock`, `config`, `error`.
 
 mod chat;
 mod clock;
 mod config;
+pub mod config_file;
 mod error;
 mod listener;
+mod metrics;
 pub mod names;
+mod ops;
 mod origin;
 mod store;
 mod throttle;
@@ -28,8 +33,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::http::{HeaderValue, Method};
-use axum::routing::get;
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -55,21 +58,16 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let config = Arc::new(config);
-    let (store, loaded) = match &config.storage {
-        Storage::Memory => (None, store::memory_loaded()),
-        Storage::Sqlite(path) => {
-            let (store, loaded) = store::open(
-                path,
-                store::StoreOptions {
-                    recent: config.history_limit,
-                    room_recent: chat::ROOM_WINDOW_MESSAGES,
-                    remembered_ids: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
-                    retention: config.retention_messages,
-                    max_bytes: config.db_max_bytes,
-                },
-            )?;
-            (Some(store), loaded)
-        }
+    let options = store::StoreOptions {
+        recent: config.history_limit,
+        room_recent: chat::ROOM_WINDOW_MESSAGES,
+        remembered_ids: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
+        retention: config.retention_messages,
+        max_bytes: config.db_max_bytes,
+    };
+    let (store, loaded) = match store::open(&config.storage, options)? {
+        Some((store, loaded)) => (Some(store), loaded),
+        None => (None, store::memory_loaded()),
     };
     tracing::info!(
         recent = loaded.recent.len(),
@@ -84,7 +82,14 @@ pub async fn run(
         config.name_idle,
         config.clock.clone(),
     )?;
-    let room = Chat::new(loaded, store, Arc::new(book), config.clone());
+    let metrics = Arc::new(metrics::Metrics::default());
+    let room = Chat::new(
+        loaded,
+        store,
+        Arc::new(book),
+        config.clone(),
+        metrics.clone(),
+    );
 
     let (stop_sessions, sessions_stop) = tokio::sync::watch::channel(false);
     let tasks = TaskTracker::new();
@@ -94,8 +99,21 @@ pub async fn run(
         sessions_stop,
         tasks.clone(),
     ));
-    let app = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+    let ops = Arc::new(ops::Ops {
+        chat: room.clone(),
+        sessions: context.clone(),
+        metrics,
+    });
+    // Metrics on the chat's port unless they have an address of their own.
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| Error::Bind { addr, source })?,
+        ),
+        None => None,
+    };
+    let app = ops::routes(ops.clone(), metrics_listener.is_none())
         .layer(axum::middleware::from_fn_with_state(
             context.clone(),
             transport::route::route,
@@ -107,6 +125,11 @@ pub async fn run(
         ));
 
     let upkeep = tokio::spawn(upkeep(room.clone()));
+    let (stop_metrics, metrics_stop) = tokio::sync::watch::channel(false);
+    if let Some(listener) = metrics_listener {
+        tracing::info!(address = ?listener.local_addr().ok(), "metrics listening");
+        tokio::spawn(serve_metrics(listener, ops, tasks.clone(), metrics_stop));
+    }
 
     let limits = listener::Limits {
         total: connection_cap(config.max_connections),
@@ -119,6 +142,7 @@ pub async fn run(
     })
     .await;
     let _ = stop_sessions.send(true);
+    let _ = stop_metrics.send(true);
     upkeep.abort();
     tasks.close();
     if tokio::time::timeout(std::time::Duration::from_secs(10), tasks.wait())
@@ -134,6 +158,24 @@ pub async fn run(
     drop(room);
     tracing::info!("every accepted message is stored; bye");
     Ok(())
+}
+
+/// The operators' endpoints on an address of their own (`--metrics-addr`), until `stop`.
+async fn serve_metrics(
+    listener: TcpListener,
+    ops: Arc<ops::Ops>,
+    tasks: TaskTracker,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let limits = listener::Limits {
+        total: 64,
+        per_address: 16,
+        header_timeout: std::time::Duration::from_secs(10),
+    };
+    let stopped = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    listener::serve(listener, ops::routes(ops, true), limits, tasks, stopped).await;
 }
 
 /// Once a second: writes when devices were last seen (and, once a minute, notes every connected

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use charla_server::{ServerConfig, Storage, DEFAULT_NAME_IDLE_DAYS, DEFAULT_PORT};
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// The Charla chat server (speaks the Socket.IO chat tutorial's protocol).
@@ -17,6 +18,15 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// A settings file (TOML): its keys are these long options (`port = 3050`,
+    /// `allow-origin = ["https://chat.example.org"]`); options given here and `CHARLA_*`
+    /// variables override it.
+    #[arg(long, env = "CHARLA_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Also serve `/metrics` and `/healthz` on this address (e.g. `127.0.0.1:9090`), and
+    /// `/metrics` only there. Default: on the chat's port.
+    #[arg(long, env = "CHARLA_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
     /// Address to listen on.
     #[arg(long, env = "CHARLA_HOST", default_value = "127.0.0.1")]
     host: String,
@@ -180,6 +190,7 @@ impl Cli {
             header_timeout: Duration::from_secs(self.header_timeout.max(1)),
             max_connections: self.max_connections.max(1),
             max_connections_per_address: self.max_connections_per_address.max(1),
+            metrics_addr: self.metrics_addr,
             ..defaults
         }
     }
@@ -195,7 +206,14 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    let mut cli = Cli::parse();
+    let mut cli = match parse_arguments() {
+        Ok(cli) => cli,
+        Err(Refused::Usage(e)) => e.exit(),
+        Err(Refused::File(e)) => {
+            eprintln!("charla-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if cli.retention_messages.is_none() {
         match legacy_retention_messages() {
             Ok(kept) => cli.retention_messages = kept,
@@ -230,6 +248,71 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Why the arguments (with the settings file's) were refused.
+enum Refused {
+    Usage(clap::Error),
+    File(charla_server::config_file::ConfigFileError),
+}
+
+/// The command line, with the settings file's options (`--config`) put before it: each one
+/// that neither the command line nor its `CHARLA_*` variable sets. An unknown key in the file
+/// is refused like an unknown option.
+fn parse_arguments() -> Result<Cli, Refused> {
+    let given: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = Cli::command();
+    let matches = command
+        .clone()
+        .try_get_matches_from(&given)
+        .map_err(Refused::Usage)?;
+    let Some(path) = matches.get_one::<PathBuf>("config") else {
+        return Cli::from_arg_matches(&matches).map_err(Refused::Usage);
+    };
+    let settings = charla_server::config_file::read(path).map_err(Refused::File)?;
+    let mut arguments = given.clone();
+    // Every value of the file is checked, those the command line overrides too: a broken file
+    // is found the day it is written, not the day an override is taken away.
+    let mut whole_file = vec![given.first().cloned().unwrap_or_default()];
+    let mut from_file = Vec::new();
+    for setting in settings {
+        let known = command.get_arguments().find(|arg| {
+            arg.get_long() == Some(setting.option.as_str()) && arg.get_id() != "config"
+        });
+        let Some(arg) = known else {
+            return Err(Refused::Usage(command.clone().error(
+                clap::error::ErrorKind::UnknownArgument,
+                format!(
+                    "the settings file {} has `{}`, which is not an option of charla-server",
+                    path.display(),
+                    setting.option
+                ),
+            )));
+        };
+        let overridden = matches!(
+            matches.value_source(arg.get_id().as_str()),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        );
+        let mut these: Vec<std::ffi::OsString> = Vec::new();
+        if setting.values.is_empty() {
+            these.push(format!("--{}", setting.option).into());
+        }
+        for value in setting.values {
+            these.push(format!("--{}={value}", setting.option).into());
+        }
+        whole_file.extend(these.iter().cloned());
+        if !overridden {
+            from_file.extend(these);
+        }
+    }
+    Cli::try_parse_from(whole_file).map_err(|e| {
+        Refused::Usage(command.clone().error(
+            clap::error::ErrorKind::ValueValidation,
+            format!("in the settings file {}: {e}", path.display()),
+        ))
+    })?;
+    arguments.splice(1..1, from_file);
+    Cli::try_parse_from(arguments).map_err(Refused::Usage)
 }
 
 /// `charla-server names …`: works on the name book directly (it is in WAL mode, so a running

@@ -34,6 +34,9 @@ impl Application for Chat {
 fn handle(chat: &Chat, link: &Link, name: &str, args: &[Json], ack: Option<Responder>) {
     let reply = ClientRequest::decode(name, args)
         .and_then(|request| apply(chat, link, request, ack.is_some()));
+    if let (Err(refused), "chat-message") = (&reply, name) {
+        chat.count_refused_message(refused.code);
+    }
     match (reply, ack) {
         (Err(refused), ack) => refuse(link, ack, refused),
         (Ok(reply), Some(ack)) => answer(ack, reply),

@@ -20,11 +20,10 @@ use charla_protocol::rules::{normalize_username, username_key};
 use smallvec::smallvec;
 
 use super::reply::Reply;
-use super::state::{Chat, ChatState, Holder};
+use super::state::{Chat, ChatState, Fanout, Holder};
 use super::{gone, not_joined, too_many, wait_ms};
 use crate::names::{Became, Credential, DeviceId, Standing};
 use crate::store::{RoomId, GENERAL};
-use crate::throttle::Throttle;
 use crate::transport::{Link, Sid};
 
 impl Chat {
@@ -455,7 +454,7 @@ impl ChatState {
         &mut self,
         devices: &HashSet<DeviceId>,
         notice: Option<Refusal>,
-        cuts: &Throttle,
+        cuts: &Fanout,
     ) {
         let sids: Vec<Sid> = self
             .conns

@@ -20,11 +20,10 @@ use super::identity::typing_notice;
 use super::log::{newest_within, RoomLog};
 use super::mentions;
 use super::reply::{self, Reply};
-use super::state::{send_ack, Chat, ChatState, DedupeKey};
+use super::state::{send_ack, Chat, ChatState, DedupeKey, Fanout};
 use super::{missing, not_joined, too_many};
 use crate::config::{ServerConfig, Storage};
-use crate::store::{Draft, Member, NotStored, RoomId};
-use crate::throttle::Throttle;
+use crate::store::{Appended, Draft, Member, NotStored, RoomId};
 use crate::transport::Link;
 
 impl Chat {
@@ -59,6 +58,7 @@ impl Chat {
         if let Some(key) = &dedupe_key {
             if let Some(previous) = state.accepted.acks.get(key) {
                 tracing::debug!(sid = %sid, "retry of a stored message acked again");
+                self.inner.metrics.retried();
                 return if answer_wanted {
                     Reply::now(link, previous)
                 } else {
@@ -99,19 +99,43 @@ impl Chat {
         // On the server's clock, the one retention reads.
         let at = charla_protocol::timestamp::millis(config.clock.now());
         let next_seq = state.rooms.get(room).map_or(1, |log| log.last_seq + 1);
-        let mut message = match &self.inner.store {
-            None => draft.into_message(next_seq, at),
-            Some(store) => store.append(room, draft, at).map_err(|NotStored(reason)| {
-                tracing::warn!(reason, "a message was refused: it could not be stored");
-                Refusal::later(
-                    ErrorCode::Unavailable,
-                    "the server could not store the message; it will be retried",
-                    1000,
-                )
-            })?,
+        let appended = match &self.inner.store {
+            None => Appended::New(draft.into_message(next_seq, at)),
+            Some(store) => {
+                let started = Instant::now();
+                let stored = store.append(room, draft, at);
+                self.inner.metrics.committed(started.elapsed());
+                stored.map_err(|NotStored(reason)| {
+                    tracing::warn!(reason, "a message was refused: it could not be stored");
+                    Refusal::later(
+                        ErrorCode::Unavailable,
+                        "the server could not store the message; it will be retried",
+                        1000,
+                    )
+                })?
+            }
         };
-        message.room = state.rooms.get(room).and_then(RoomLog::wire_name);
+        let wire_room = state.rooms.get(room).and_then(RoomLog::wire_name);
+        let mut message = match appended {
+            Appended::New(message) => message,
+            Appended::Existing(mut stored) => {
+                // A retry whose first try was stored without this node's memory of it.
+                stored.room = wire_room;
+                let ack = send_ack(&stored, stored.seq.unwrap_or_default());
+                if let Some(key) = dedupe_key {
+                    state.accepted.insert(key, ack.clone());
+                }
+                self.inner.metrics.retried();
+                return if answer_wanted {
+                    Reply::now(link, &ack)
+                } else {
+                    Ok(Reply::Nothing)
+                };
+            }
+        };
+        message.room = wire_room;
         let ack = state.publish(room, message, dedupe_key, config, &self.inner.cuts);
+        self.inner.metrics.accepted();
         if !guest {
             // Writing in a room is reading it.
             state.move_marker(&name_key, room, ack.seq);
@@ -343,7 +367,7 @@ impl ChatState {
         message: ChatMessage,
         dedupe_key: Option<DedupeKey>,
         config: &ServerConfig,
-        cuts: &Throttle,
+        cuts: &Fanout,
     ) -> SendAck {
         let ack = match self.rooms.get_mut(room) {
             Some(log) => {
@@ -353,10 +377,10 @@ impl ChatState {
                 log.window.push(message.clone());
                 log.oldest_kept = match (&config.storage, config.retention_messages) {
                     (Storage::Memory, _) => log.window.front_seq().unwrap_or(seq + 1),
-                    (Storage::Sqlite(_), Some(keep)) => {
+                    (Storage::Sqlite(_) | Storage::Postgres(_), Some(keep)) => {
                         log.oldest_kept.max((seq + 1).saturating_sub(keep))
                     }
-                    (Storage::Sqlite(_), None) => log.oldest_kept,
+                    (Storage::Sqlite(_) | Storage::Postgres(_), None) => log.oldest_kept,
                 };
                 log.window.drop_below(log.oldest_kept);
                 send_ack(&message, seq)

@@ -14,7 +14,7 @@ use super::log::RoomLog;
 use super::not_joined;
 use super::reply::Reply;
 use super::state::Chat;
-use crate::store::{fts_query, RoomId, GENERAL, SEARCH_SCAN};
+use crate::store::{fts_query, RoomId, GENERAL, SCAN as SEARCH_SCAN};
 use crate::transport::Link;
 
 /// Characters of context a snippet keeps on each side of the first match.
@@ -37,8 +37,10 @@ impl Chat {
                 "a search is at most {MAX_QUERY_CHARS} characters"
             )));
         }
-        let query = fts_query(&request.query)
-            .ok_or_else(|| Refusal::invalid_payload("search for at least one word"))?;
+        if fts_query(&request.query).is_none() {
+            return Err(Refusal::invalid_payload("search for at least one word"));
+        }
+        let query = request.query.clone();
         let words = words_of(&request.query);
         let limit = request.limit.clamp(1, MAX_SEARCH_RESULTS);
         let offset = request.offset.min(SEARCH_SCAN);

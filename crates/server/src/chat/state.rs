@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use charla_protocol::chat::{ChatMessage, SendAck, ServerEvent, TypingNotice};
+use charla_protocol::chat::{ChatMessage, ErrorCode, SendAck, ServerEvent, TypingNotice};
 use charla_protocol::rules::username_key;
 use smallvec::SmallVec;
 use tokio::sync::Semaphore;
@@ -24,6 +24,7 @@ use tokio::sync::Semaphore;
 use super::log::{RoomLog, Rooms, Window};
 use super::rate_limit::Limiters;
 use crate::config::ServerConfig;
+use crate::metrics::Metrics;
 use crate::names::{DeviceId, NameBook};
 use crate::store::{Loaded, RoomId, StoreHandle, GENERAL};
 use crate::throttle::Throttle;
@@ -67,7 +68,8 @@ pub(super) struct Shared {
     pub(super) config: Arc<ServerConfig>,
     pub(super) epoch: String,
     pub(super) reads: Arc<Semaphore>,
-    pub(super) cuts: Throttle,
+    pub(super) cuts: Fanout,
+    pub(super) metrics: Arc<Metrics>,
     pub(super) typing_floods: Throttle,
     pub(super) refused_joins: Throttle,
     pub(super) limits_hit: Throttle,
@@ -92,6 +94,22 @@ pub(super) struct Holder {
     pub(super) connections: SmallVec<[Sid; 2]>,
     /// Nobody owns the name.
     pub(super) guest: bool,
+}
+
+/// What a fan-out reports to: clients cut off (their queue was full) go to the log, at most
+/// every few seconds, and to the metrics with the messages delivered.
+pub(super) struct Fanout {
+    log: Throttle,
+    metrics: Arc<Metrics>,
+}
+
+impl Fanout {
+    /// Messages (not other events) queued to `count` receivers.
+    fn delivered(&self, event: &ServerEvent, count: usize) {
+        if matches!(event, ServerEvent::Message(_)) && count > 0 {
+            self.metrics.delivered(count);
+        }
+    }
 }
 
 /// (username key, clientId)
@@ -157,6 +175,7 @@ impl Chat {
         store: Option<StoreHandle>,
         book: Arc<NameBook>,
         config: Arc<ServerConfig>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let mut accepted = AcceptedIds {
             acks: HashMap::new(),
@@ -223,12 +242,43 @@ impl Chat {
                 epoch: loaded.epoch,
                 config,
                 reads: Arc::new(Semaphore::new(CONCURRENT_READS)),
-                cuts: Throttle::new(),
+                cuts: Fanout {
+                    log: Throttle::new(),
+                    metrics: metrics.clone(),
+                },
+                metrics,
                 typing_floods: Throttle::new(),
                 refused_joins: Throttle::new(),
                 limits_hit: Throttle::new(),
             }),
         }
+    }
+
+    /// Whether the history store answers within `within` (always, without one). Blocking:
+    /// call it off the async threads.
+    ///
+    /// # Errors
+    /// [`crate::error::Error::Unreachable`] when it does not.
+    pub fn check_store(&self, within: std::time::Duration) -> crate::error::Result<()> {
+        match &self.inner.store {
+            Some(store) => store.check(within),
+            None => Ok(()),
+        }
+    }
+
+    /// Distinct names joined now.
+    #[must_use]
+    pub fn joined_users(&self) -> usize {
+        self.lock().names.len()
+    }
+
+    /// A `chat-message` was refused with `code`.
+    pub(super) fn count_refused_message(&self, code: ErrorCode) {
+        let name = serde_json::to_value(code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "unknown".to_owned());
+        self.inner.metrics.refused(&name);
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, ChatState> {
@@ -325,7 +375,7 @@ impl ChatState {
         room: RoomId,
         event: &ServerEvent,
         except: Option<Sid>,
-        cuts: &Throttle,
+        cuts: &Fanout,
     ) {
         if room == GENERAL {
             self.broadcast(event, except, cuts);
@@ -342,7 +392,7 @@ impl ChatState {
         key: &str,
         event: &ServerEvent,
         except: Option<Sid>,
-        cuts: &Throttle,
+        cuts: &Fanout,
     ) {
         let targets: Vec<Sid> = self.connections_of(key).collect();
         let gone = self.send_to(event, targets.into_iter(), except, cuts);
@@ -352,21 +402,28 @@ impl ChatState {
     /// Queues `event` to every connection but `except` (`general`'s audience).
     ///
     /// The payload is encoded once; every queue gets a reference to the same bytes.
-    pub(super) fn broadcast(&mut self, event: &ServerEvent, except: Option<Sid>, cuts: &Throttle) {
+    pub(super) fn broadcast(&mut self, event: &ServerEvent, except: Option<Sid>, cuts: &Fanout) {
         let gone = self.send_all(event, except, cuts);
         self.remove_all(gone, cuts);
     }
 
     /// Queues `event` to every connection but `except`; returns those that must be removed.
-    fn send_all(&self, event: &ServerEvent, except: Option<Sid>, cuts: &Throttle) -> Vec<Sid> {
+    fn send_all(&self, event: &ServerEvent, except: Option<Sid>, cuts: &Fanout) -> Vec<Sid> {
         let Some(encoded) = encode(event) else {
             return Vec::new();
         };
-        self.conns
+        let mut attempted = 0;
+        let gone: Vec<Sid> = self
+            .conns
             .iter()
             .filter(|(sid, _)| Some(**sid) != except)
-            .filter_map(|(sid, conn)| deliver(*sid, conn, &encoded, event.name(), cuts))
-            .collect()
+            .filter_map(|(sid, conn)| {
+                attempted += 1;
+                deliver(*sid, conn, &encoded, event.name(), cuts)
+            })
+            .collect();
+        cuts.delivered(event, attempted - gone.len());
+        gone
     }
 
     /// Queues `event` to `targets` but `except`; returns those that must be removed.
@@ -375,18 +432,22 @@ impl ChatState {
         event: &ServerEvent,
         targets: impl Iterator<Item = Sid>,
         except: Option<Sid>,
-        cuts: &Throttle,
+        cuts: &Fanout,
     ) -> Vec<Sid> {
         let Some(encoded) = encode(event) else {
             return Vec::new();
         };
-        targets
+        let mut attempted = 0;
+        let gone: Vec<Sid> = targets
             .filter(|sid| Some(*sid) != except)
             .filter_map(|sid| {
                 let conn = self.conns.get(&sid)?;
+                attempted += 1;
                 deliver(sid, conn, &encoded, event.name(), cuts)
             })
-            .collect()
+            .collect();
+        cuts.delivered(event, attempted - gone.len());
+        gone
     }
 
     /// The event that says `username` stopped typing in `room`.
@@ -404,7 +465,7 @@ impl ChatState {
     /// Removes connections and tells the others who left — iteratively: a `user-left` that
     /// finds more full queues adds them to the work list instead of recursing (thousands of
     /// clients stalled by one network blip must not overflow the stack).
-    pub(super) fn remove_all(&mut self, mut gone: Vec<Sid>, cuts: &Throttle) {
+    pub(super) fn remove_all(&mut self, mut gone: Vec<Sid>, cuts: &Fanout) {
         let mut rounds = 0usize;
         while !gone.is_empty() {
             rounds += 1;
@@ -451,11 +512,12 @@ fn encode(event: &ServerEvent) -> Option<Encoded> {
 
 /// Queues an encoded event to one connection; `Some(sid)` when the connection must be removed
 /// (its queue was full: it is cut, and reconnects to replay; or it is closed).
-fn deliver(sid: Sid, conn: &Conn, encoded: &Encoded, event: &str, cuts: &Throttle) -> Option<Sid> {
+fn deliver(sid: Sid, conn: &Conn, encoded: &Encoded, event: &str, cuts: &Fanout) -> Option<Sid> {
     match conn.link.send(encoded) {
         Ok(()) => None,
         Err(SendFailure::Full) => {
-            cuts.warn(|suppressed| {
+            cuts.metrics.cut_off();
+            cuts.log.warn(|suppressed| {
                 tracing::warn!(
                     sid = %sid,
                     peer = %conn.link.peer(),

@@ -103,6 +103,12 @@ impl<S> Sessions<S> {
         self.sessions().get(&id).cloned()
     }
 
+    /// Every open session, at this moment.
+    #[must_use]
+    pub fn all(&self) -> Vec<Arc<S>> {
+        self.sessions().values().cloned().collect()
+    }
+
     /// Forgets a session that has ended.
     pub fn remove(&self, id: Sid) {
         let removed = self.sessions().remove(&id);

@@ -72,6 +72,19 @@ impl Context {
     }
 }
 
+impl Context {
+    /// Open sessions carried by a WebSocket, and by long-polling (upgrading ones included).
+    #[must_use]
+    pub fn sessions_by_carrier(&self) -> (usize, usize) {
+        let all = self.sessions.all();
+        let websocket = all
+            .iter()
+            .filter(|s| s.carrier() == Carrier::WebSocket)
+            .count();
+        (websocket, all.len() - websocket)
+    }
+}
+
 /// Namespaces a client may ask for and be refused before the connection is closed.
 const MAX_REFUSED_CONNECTS: u8 = 3;
 

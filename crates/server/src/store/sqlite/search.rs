@@ -15,14 +15,11 @@
 //! for a common word on a million messages took 38–89 ms a query, against about 3 ms for the
 //! newest matches alone.
 
-use charla_protocol::chat::ChatMessage;
 use rusqlite::{params, Connection};
 
-use super::{parts_to_message, row_to_parts, RoomId, StoreHandle, MESSAGE_FIELDS};
+use super::{parts_to_message, row_to_parts, Found, RoomId, Scanned, SqliteStore, MESSAGE_FIELDS};
 use crate::error::Result;
-
-/// Matches read (newest first) before ranking.
-pub const SCAN: usize = 500;
+use crate::store::SCAN;
 
 /// Messages indexed at most in one batch (one transaction).
 pub(super) const BATCH: usize = 2000;
@@ -127,23 +124,7 @@ pub fn fts_query(typed: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
-/// One match, as the store finds it.
-pub struct Found {
-    /// Its room.
-    pub room: RoomId,
-    /// The message.
-    pub message: ChatMessage,
-}
-
-/// The newest matches.
-pub struct Scanned {
-    /// Newest first.
-    pub found: Vec<Found>,
-    /// When the scan was full: the oldest rowid it read, below which older matches are.
-    pub next: Option<u64>,
-}
-
-impl StoreHandle {
+impl SqliteStore {
     /// The newest [`SCAN`] matches of `query` (an [`fts_query`]) in `rooms` stored before
     /// `before` (a rowid; `None`: all). Blocking: call it off the async threads.
     ///

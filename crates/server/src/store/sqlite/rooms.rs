@@ -3,14 +3,14 @@
 //!
 //! Members and markers refer to names by their uniqueness key (the name book's). A name that is
 //! claimed afresh (its owner released it, or it went idle) belongs to someone else: its rooms,
-//! DMs and markers are forgotten first ([`StoreHandle::forget_name`]).
+//! DMs and markers are forgotten first ([`SqliteStore::forget_name`]).
 
 use charla_protocol::chat::{ChatMessage, RoomKind, GENERAL_ROOM};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, Transaction};
 
-use super::{last_seq_of, newest, parts_to_message, row_to_parts, RoomId, StoreHandle};
-use super::{GENERAL, MESSAGE_FIELDS};
+use super::{last_seq_of, newest, parts_to_message, row_to_parts, SqliteStore};
+use super::{Member, RoomId, StoredRoom, GENERAL, MESSAGE_FIELDS};
 use crate::error::{Error, Result};
 
 pub(super) const SCHEMA: &str = "
@@ -45,36 +45,6 @@ CREATE TABLE IF NOT EXISTS mentions (
     PRIMARY KEY (name_key, room_id, seq)
 ) WITHOUT ROWID;";
 
-/// A member of a room: the name's key, and the name as shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    /// The name's uniqueness key.
-    pub key: String,
-    /// The name as shown.
-    pub name: String,
-}
-
-/// A room as the store keeps it, with what the chat loads of it at start.
-#[derive(Debug, Clone)]
-pub struct StoredRoom {
-    /// Its number.
-    pub id: RoomId,
-    /// Its name (`dm:<id>` for a DM).
-    pub name: String,
-    /// Room or DM.
-    pub kind: RoomKind,
-    /// Its topic.
-    pub topic: String,
-    /// Its members.
-    pub members: Vec<Member>,
-    /// Its newest messages, oldest first.
-    pub recent: Vec<ChatMessage>,
-    /// The highest `seq` it gave.
-    pub last_seq: u64,
-    /// The lowest `seq` it still keeps (`last_seq + 1` when none).
-    pub oldest_seq: u64,
-}
-
 fn kind_text(kind: RoomKind) -> &'static str {
     match kind {
         RoomKind::Room => "room",
@@ -82,7 +52,7 @@ fn kind_text(kind: RoomKind) -> &'static str {
     }
 }
 
-impl StoreHandle {
+impl SqliteStore {
     /// Makes a room with its first members, in one transaction; a DM (`name` `None`) is named
     /// `dm:<its number>`. Returns the number and the name.
     ///

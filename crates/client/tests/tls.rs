@@ -1,0 +1,276 @@
+//! `wss://` end to end: nginx (Debian's, as an operator runs it) terminates TLS in front of a
+//! real server with a certificate from a CA this test makes; `charla-cli` and the client core
+//! connect through it, trusting that CA through `CHARLA_CA_FILE`, and without it they do not
+//! connect at all. nginx runs in the foreground as a child and is stopped by its PID.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use charla_client::{spawn, ClientEvent, ClientOptions};
+use charla_testkit::TestServer;
+use tokio::sync::mpsc;
+
+const NGINX: &str = "/usr/sbin/nginx";
+
+/// nginx in the foreground (one process: `master_process off`), killed when dropped.
+struct Nginx {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn run(program: &str, args: &[&str], dir: &Path) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs (scripts/setup.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, and a certificate it signed for `localhost` and 127.0.0.1: `ca.pem`, `server.pem`,
+/// `server.key` in `dir`.
+fn make_certificates(dir: &Path) {
+    let subject_names = dir.join("san.ext");
+    std::fs::write(
+        &subject_names,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("write");
+    run(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Charla test CA",
+        ],
+        dir,
+    );
+    run(
+        "openssl",
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        dir,
+    );
+    run(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+        dir,
+    );
+}
+
+/// nginx on `port` with TLS, proxying WebSocket and polling requests to `upstream`.
+fn start_nginx(dir: &Path, port: u16, upstream: SocketAddr) -> Nginx {
+    let d = dir.display();
+    let config = format!(
+        "daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name localhost;
+        ssl_certificate {d}/server.pem;
+        ssl_certificate_key {d}/server.key;
+        location / {{
+            proxy_pass http://{upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_read_timeout 1h;
+        }}
+    }}
+}}
+"
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, config).expect("write nginx.conf");
+    let log = dir.join("error.log");
+    let child = Command::new(NGINX)
+        .args(["-p", &d.to_string(), "-c"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{NGINX} starts (scripts/setup.sh installs nginx): {e}"));
+    let mut nginx = Nginx { child, log };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            matches!(nginx.child.try_wait(), Ok(None)),
+            "nginx exited:\n{}",
+            std::fs::read_to_string(&nginx.log).unwrap_or_default()
+        );
+        assert!(Instant::now() < deadline, "nginx did not listen in 10 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nginx
+}
+
+/// `charla-cli` sends one line as a guest through `url`; its exit status (0: delivered).
+fn cli_sends(url: &str, ca_file: Option<&Path>, data_dir: &Path, text: &str) -> (bool, String) {
+    use std::io::Write as _;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_charla-cli"));
+    command
+        .args([
+            "--server",
+            url,
+            "--username",
+            "cli",
+            "--guest",
+            "--drain-timeout",
+            "5",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("CHARLA_CA_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(ca) = ca_file {
+        command.env("CHARLA_CA_FILE", ca);
+    }
+    let mut child = command.spawn().expect("charla-cli starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{text}").expect("write a line");
+    drop(stdin);
+    let out = child.wait_with_output().expect("charla-cli ends");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_through_nginx_with_a_private_ca() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    make_certificates(dir.path());
+    let server = TestServer::open().await;
+    let port = free_port();
+    let nginx = start_nginx(dir.path(), port, server.addr);
+    let url = format!("wss://localhost:{port}");
+    let ca = dir.path().join("ca.pem");
+
+    // Not trusted: nothing goes through.
+    let (delivered, said) = tokio::task::spawn_blocking({
+        let (url, data) = (url.clone(), dir.path().join("cli-untrusted"));
+        move || cli_sends(&url, None, &data, "should not arrive")
+    })
+    .await
+    .expect("cli");
+    assert!(!delivered, "delivered without trusting the CA:\n{said}");
+
+    // Trusted through CHARLA_CA_FILE: delivered.
+    let (delivered, said) = tokio::task::spawn_blocking({
+        let (url, ca, data) = (url.clone(), ca.clone(), dir.path().join("cli-trusted"));
+        move || cli_sends(&url, Some(&ca), &data, "hello over tls")
+    })
+    .await
+    .expect("cli");
+    assert!(delivered, "charla-cli over wss:\n{said}");
+
+    // The core, in this process: its join's history has the line, and its own message is acked.
+    std::env::set_var("CHARLA_CA_FILE", &ca);
+    let options =
+        ClientOptions::new(&url, "core", dir.path().join("core-outbox.json")).expect("options");
+    let (events, mut received) = mpsc::unbounded_channel();
+    let handle = spawn(options, events);
+    handle
+        .send("and from the core".to_owned())
+        .await
+        .expect("queued");
+    let mut saw_history = false;
+    let mut saw_own = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !(saw_history && saw_own) {
+        let event = tokio::time::timeout_at(deadline, received.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "history={saw_history} own={saw_own} within 20 s; nginx:\n{}",
+                    std::fs::read_to_string(&nginx.log).unwrap_or_default()
+                )
+            })
+            .expect("the client runs");
+        match event {
+            ClientEvent::Joined { history, .. } => {
+                let texts: Vec<&str> = history.iter().map(|m| m.text.as_str()).collect();
+                assert!(!texts.contains(&"should not arrive"), "{texts:?}");
+                saw_history |= texts.contains(&"hello over tls");
+            }
+            ClientEvent::Message(m) if m.text == "and from the core" && m.seq.is_some() => {
+                saw_own = true;
+            }
+            _ => {}
+        }
+    }
+    drop(handle);
+    drop(nginx);
+    server.stop().await;
+}

@@ -1,0 +1,593 @@
+//! The PostgreSQL store (`--db postgres://…`): what the `SQLite` one keeps, in a database
+//! that several nodes can share.
+//!
+//! A message takes its room's next `seq` in the statement that stores it: `rooms.last_seq` is
+//! the counter, raised and read in the same statement as the `INSERT` (its row lock orders
+//! commits by `seq`; a failure rolls the counter back with the rest, so there are no gaps).
+//! `UNIQUE (room, author, clientId)` makes a retry that reaches any node find the stored message
+//! ([`Appended::Existing`]) instead of storing a second one. The statement also says so to the
+//! other nodes (`pg_notify` on [`MESSAGES_CHANNEL`], delivered only if it commits).
+//!
+//! Writes go through one connection (the chat stores under its lock, as with `SQLite`); pages
+//! and searches through another, so a long read never holds a message back.
+
+mod migrate;
+mod worker;
+
+use charla_protocol::chat::{ChatMessage, RoomKind, GENERAL_ROOM};
+use charla_protocol::rules::username_key;
+use chrono::{DateTime, Utc};
+use postgres::error::SqlState;
+use postgres::Row;
+
+use self::worker::{pg_error, Worker};
+use super::{
+    Appended, Draft, Found, Loaded, Member, NotStored, RoomId, Scanned, Store, StoreOptions,
+    StoredRoom, EXPIRE_BATCH, GENERAL, SCAN,
+};
+use crate::error::{Error, Result};
+
+/// The channel a stored message is announced on: `<room>:<seq>`.
+pub const MESSAGES_CHANNEL: &str = "charla_messages";
+
+/// The columns a message is read from, in [`message`]'s order.
+const FIELDS: &str = "seq, id, username, text, timestamp_ms, client_id, guest, mentions";
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    /// The statement that stores a message.
+    append: String,
+    writer: Worker,
+    reader: Worker,
+    retention: Option<u64>,
+}
+
+/// Connects, migrates the schema, and reads back what the chat needs.
+///
+/// # Errors
+/// [`Error::Postgres`] when PostgreSQL cannot be reached or migrated, or holds something
+/// unreadable.
+pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
+    let config = worker::config(url)?;
+    let writer = Worker::start("writer", config.clone())?;
+    let reader = Worker::start("reader", config)?;
+    let version = writer.run(migrate::run)?;
+    tracing::info!(version, "PostgreSQL store ready");
+    let loaded = writer.run(move |client| load(client, &options))?;
+    Ok((
+        PgStore {
+            append: append_statement(),
+            writer,
+            reader,
+            retention: options.retention,
+        },
+        loaded,
+    ))
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn message(row: &Row) -> Result<ChatMessage> {
+    let seq: i64 = row.try_get(0).map_err(pg_error)?;
+    let millis: i64 = row.try_get(4).map_err(pg_error)?;
+    let timestamp = DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| Error::Corrupt(format!("seq {seq}: timestamp {millis}")))?;
+    Ok(ChatMessage {
+        id: row.try_get(1).map_err(pg_error)?,
+        username: row.try_get(2).map_err(pg_error)?,
+        text: row.try_get(3).map_err(pg_error)?,
+        timestamp,
+        seq: Some(to_u64(seq)),
+        client_id: row.try_get(5).map_err(pg_error)?,
+        guest: row.try_get(6).map_err(pg_error)?,
+        room: None,
+        mentions: row.try_get(7).map_err(pg_error)?,
+    })
+}
+
+fn kind_text(kind: RoomKind) -> &'static str {
+    match kind {
+        RoomKind::Room => "room",
+        RoomKind::Dm => "dm",
+    }
+}
+
+fn newest(client: &mut postgres::Client, room: RoomId, limit: usize) -> Result<Vec<ChatMessage>> {
+    let rows = client
+        .query(
+            &format!("SELECT {FIELDS} FROM messages WHERE room_id = $1 ORDER BY seq DESC LIMIT $2"),
+            &[&room, &to_i64(limit as u64)],
+        )
+        .map_err(pg_error)?;
+    let mut messages = rows.iter().map(message).collect::<Result<Vec<_>>>()?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// A room's highest `seq` and lowest kept one (`last + 1` when none is).
+fn bounds(client: &mut postgres::Client, room: RoomId) -> Result<(u64, u64)> {
+    let row = client
+        .query_one(
+            "SELECT r.last_seq, (SELECT min(seq) FROM messages m WHERE m.room_id = r.room_id)
+             FROM rooms r WHERE r.room_id = $1",
+            &[&room],
+        )
+        .map_err(pg_error)?;
+    let last = to_u64(row.get(0));
+    let oldest: Option<i64> = row.get(1);
+    Ok((last, oldest.map_or(last + 1, to_u64)))
+}
+
+fn load(client: &mut postgres::Client, options: &StoreOptions) -> Result<Loaded> {
+    client
+        .execute(
+            "INSERT INTO meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
+            &[&super::new_epoch()],
+        )
+        .map_err(pg_error)?;
+    let epoch: String = client
+        .query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])
+        .map_err(pg_error)?
+        .get(0);
+    let (last_seq, oldest_seq) = bounds(client, GENERAL)?;
+    let recent = newest(client, GENERAL, options.recent)?;
+
+    let id_rows = client
+        .query(
+            &format!(
+                "SELECT {FIELDS}, r.name FROM messages m JOIN rooms r USING (room_id)
+                 WHERE m.client_id IS NOT NULL ORDER BY m.pos DESC LIMIT $1"
+            ),
+            &[&to_i64(options.remembered_ids as u64)],
+        )
+        .map_err(pg_error)?;
+    let mut recent_ids = Vec::with_capacity(id_rows.len());
+    for row in id_rows.iter().rev() {
+        let mut m = message(row)?;
+        m.text = String::new();
+        let room: String = row.get(8);
+        m.room = (room != GENERAL_ROOM).then_some(room);
+        recent_ids.push(m);
+    }
+
+    let room_rows = client
+        .query(
+            "SELECT room_id, name, kind, topic FROM rooms WHERE room_id <> $1 ORDER BY room_id",
+            &[&GENERAL],
+        )
+        .map_err(pg_error)?;
+    let mut rooms = Vec::with_capacity(room_rows.len());
+    for row in room_rows {
+        let id: RoomId = row.get(0);
+        let kind: String = row.get(2);
+        let kind = match kind.as_str() {
+            "room" => RoomKind::Room,
+            "dm" => RoomKind::Dm,
+            other => return Err(Error::Corrupt(format!("room {id}: kind {other:?}"))),
+        };
+        let members = client
+            .query(
+                "SELECT name_key, name FROM members WHERE room_id = $1 ORDER BY joined_ms, name_key",
+                &[&id],
+            )
+            .map_err(pg_error)?
+            .iter()
+            .map(|m| Member {
+                key: m.get(0),
+                name: m.get(1),
+            })
+            .collect();
+        let (last_seq, oldest_seq) = bounds(client, id)?;
+        rooms.push(StoredRoom {
+            id,
+            name: row.get(1),
+            kind,
+            topic: row.get(3),
+            members,
+            recent: newest(client, id, options.room_recent)?,
+            last_seq,
+            oldest_seq,
+        });
+    }
+    let markers = client
+        .query("SELECT name_key, room_id, seq FROM read_markers", &[])
+        .map_err(pg_error)?
+        .iter()
+        .map(|row| (row.get(0), row.get(1), to_u64(row.get(2))))
+        .collect();
+    Ok(Loaded {
+        recent,
+        recent_ids,
+        rooms,
+        markers,
+        last_seq,
+        oldest_seq,
+        epoch,
+    })
+}
+
+/// A typed search as a `tsquery`: each word a quoted lexeme (so nothing typed is syntax), a
+/// trailing `*` a prefix match, all of them required. `None` when no word is left.
+#[must_use]
+pub fn ts_query(typed: &str) -> Option<String> {
+    let words: Vec<String> = typed
+        .split_whitespace()
+        .filter_map(|word| {
+            let prefix = word.ends_with('*');
+            let bare: String = word
+                .trim_end_matches('*')
+                .chars()
+                .filter(|c| !matches!(c, '\'' | '\\' | ':'))
+                .collect();
+            (!bare.is_empty()).then(|| format!("'{bare}'{}", if prefix { ":*" } else { "" }))
+        })
+        .collect();
+    (!words.is_empty()).then(|| words.join(" & "))
+}
+
+/// The statement that stores a message: the room's counter raised, the row, its mentions,
+/// what retention no longer keeps, and the announcement, all or nothing.
+fn append_statement() -> String {
+    format!(
+        "
+WITH next AS (
+    UPDATE rooms SET last_seq = last_seq + 1 WHERE room_id = $1 RETURNING last_seq
+), stored AS (
+    INSERT INTO messages
+        (room_id, seq, id, username, author_key, text, timestamp_ms, client_id, guest,
+         mentions, words)
+    SELECT $1, last_seq, $2 || '-' || last_seq, $3, $4, $5, $6, $7, $8, $9,
+           to_tsvector('simple', $5)
+    FROM next
+    RETURNING seq
+), mentioned AS (
+    INSERT INTO mentions (name_key, room_id, seq)
+    SELECT unnest($10::text[]), $1, seq FROM stored
+    ON CONFLICT DO NOTHING
+), expired AS (
+    DELETE FROM messages
+    WHERE room_id = $1 AND $11::bigint > 0 AND seq <= (SELECT seq FROM stored) - $11::bigint
+), unmentioned AS (
+    DELETE FROM mentions
+    WHERE room_id = $1 AND $11::bigint > 0 AND seq <= (SELECT seq FROM stored) - $11::bigint
+)
+SELECT seq, pg_notify('{MESSAGES_CHANNEL}', $1::text || ':' || seq::text) FROM stored"
+    )
+}
+
+impl Store for PgStore {
+    fn check(&self, within: std::time::Duration) -> Result<()> {
+        let _ = within; // the reader's own time limits bound it
+        self.reader
+            .run(|client| client.simple_query("SELECT 1").map_err(pg_error))
+            .map(|_| ())
+            .map_err(|e| Error::Unreachable(e.to_string()))
+    }
+
+    fn append(
+        &self,
+        room: RoomId,
+        draft: Draft,
+        at: DateTime<Utc>,
+    ) -> std::result::Result<Appended, NotStored> {
+        let retention = self.retention.map_or(0, to_i64);
+        let author_key = username_key(&draft.username);
+        let mention_keys: Vec<String> = draft.mentions.iter().map(|m| m.key.clone()).collect();
+        let mention_names: Vec<String> = draft.mentions.iter().map(|m| m.name.clone()).collect();
+        let statement = self.append.clone();
+        let stored = self.writer.run(move |client| {
+            let inserted = client.query_opt(
+                statement.as_str(),
+                &[
+                    &room,
+                    &draft.id_prefix,
+                    &draft.username,
+                    &author_key,
+                    &draft.text,
+                    &at.timestamp_millis(),
+                    &draft.client_id,
+                    &draft.guest,
+                    &mention_names,
+                    &mention_keys,
+                    &retention,
+                ],
+            );
+            match inserted {
+                Ok(Some(row)) => {
+                    let seq: i64 = row.get(0);
+                    Ok(Appended::New(draft.into_message(to_u64(seq), at)))
+                }
+                Ok(None) => Err(Error::Postgres(format!("no room {room}"))),
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                    // Stored already (by this node or another): that one is the answer.
+                    let row = client
+                        .query_one(
+                            &format!(
+                                "SELECT {FIELDS} FROM messages
+                                 WHERE room_id = $1 AND author_key = $2 AND client_id = $3"
+                            ),
+                            &[&room, &author_key, &draft.client_id],
+                        )
+                        .map_err(pg_error)?;
+                    Ok(Appended::Existing(message(&row)?))
+                }
+                Err(e) => Err(pg_error(e)),
+            }
+        });
+        stored.map_err(|e| {
+            tracing::error!(error = %e, room, "could not store a message; refusing it");
+            NotStored(e.to_string())
+        })
+    }
+
+    fn expire_before(&self, room: RoomId, cutoff: DateTime<Utc>) -> Result<Option<u64>> {
+        self.writer.run(move |client| {
+            let cutoff = cutoff.timestamp_millis();
+            let oldest = client
+                .query_opt(
+                    "SELECT seq, timestamp_ms FROM messages WHERE room_id = $1 ORDER BY seq LIMIT 1",
+                    &[&room],
+                )
+                .map_err(pg_error)?;
+            let Some(oldest) = oldest.filter(|row| row.get::<_, i64>(1) < cutoff) else {
+                return Ok(None);
+            };
+            let oldest: i64 = oldest.get(0);
+            let keep_from: Option<i64> = client
+                .query_opt(
+                    "SELECT seq FROM messages WHERE room_id = $1 AND timestamp_ms >= $2
+                     ORDER BY seq LIMIT 1",
+                    &[&room, &cutoff],
+                )
+                .map_err(pg_error)?
+                .map(|row| row.get(0));
+            let last: i64 = client
+                .query_one("SELECT last_seq FROM rooms WHERE room_id = $1", &[&room])
+                .map_err(pg_error)?
+                .get(0);
+            let keep_from = keep_from
+                .unwrap_or(last + 1)
+                .min(oldest.saturating_add(to_i64(EXPIRE_BATCH)));
+            let mut tx = client.transaction().map_err(pg_error)?;
+            let removed = tx
+                .execute(
+                    "DELETE FROM messages WHERE room_id = $1 AND seq < $2",
+                    &[&room, &keep_from],
+                )
+                .map_err(pg_error)?;
+            tx.execute(
+                "DELETE FROM mentions WHERE room_id = $1 AND seq < $2",
+                &[&room, &keep_from],
+            )
+            .map_err(pg_error)?;
+            tx.commit().map_err(pg_error)?;
+            tracing::info!(room, removed, keep_from, "messages past the retention age removed");
+            Ok(Some(to_u64(keep_from)))
+        })
+    }
+
+    fn page_before(&self, room: RoomId, before: u64, limit: usize) -> Result<Vec<ChatMessage>> {
+        self.reader.run(move |client| {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {FIELDS} FROM messages WHERE room_id = $1 AND seq < $2
+                         ORDER BY seq DESC LIMIT $3"
+                    ),
+                    &[&room, &to_i64(before), &to_i64(limit as u64)],
+                )
+                .map_err(pg_error)?;
+            let mut page = rows.iter().map(message).collect::<Result<Vec<_>>>()?;
+            page.reverse();
+            Ok(page)
+        })
+    }
+
+    fn create_room(
+        &self,
+        name: Option<&str>,
+        kind: RoomKind,
+        topic: &str,
+        members: &[Member],
+        at: DateTime<Utc>,
+    ) -> Result<(RoomId, String)> {
+        let (name, topic, members) = (name.map(str::to_owned), topic.to_owned(), members.to_vec());
+        self.writer.run(move |client| {
+            let mut tx = client.transaction().map_err(pg_error)?;
+            let creator = members.first().map_or("", |m| m.key.as_str()).to_owned();
+            // A placeholder no room name can be (`:`), replaced below for a DM.
+            let pending = name
+                .clone()
+                .unwrap_or_else(|| format!("pending:{}", rand::random::<u64>()));
+            let id: RoomId = tx
+                .query_one(
+                    "INSERT INTO rooms (name, kind, topic, creator, created_ms)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING room_id",
+                    &[
+                        &pending,
+                        &kind_text(kind),
+                        &topic,
+                        &creator,
+                        &at.timestamp_millis(),
+                    ],
+                )
+                .map_err(pg_error)?
+                .get(0);
+            let name = if let Some(name) = name {
+                name
+            } else {
+                let name = format!("dm:{id}");
+                tx.execute(
+                    "UPDATE rooms SET name = $1 WHERE room_id = $2",
+                    &[&name, &id],
+                )
+                .map_err(pg_error)?;
+                name
+            };
+            for member in &members {
+                insert_member(&mut tx, id, member, at)?;
+            }
+            tx.commit().map_err(pg_error)?;
+            Ok((id, name))
+        })
+    }
+
+    fn add_member(&self, room: RoomId, member: &Member, at: DateTime<Utc>) -> Result<()> {
+        let member = member.clone();
+        self.writer.run(move |client| {
+            let mut tx = client.transaction().map_err(pg_error)?;
+            insert_member(&mut tx, room, &member, at)?;
+            tx.commit().map_err(pg_error)
+        })
+    }
+
+    fn remove_member(&self, room: RoomId, key: &str) -> Result<()> {
+        let key = key.to_owned();
+        self.writer.run(move |client| {
+            let mut tx = client.transaction().map_err(pg_error)?;
+            for table in ["members", "read_markers"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE room_id = $1 AND name_key = $2"),
+                    &[&room, &key],
+                )
+                .map_err(pg_error)?;
+            }
+            tx.commit().map_err(pg_error)
+        })
+    }
+
+    fn forget_name(&self, key: &str) -> Result<()> {
+        let key = key.to_owned();
+        self.writer.run(move |client| {
+            let mut tx = client.transaction().map_err(pg_error)?;
+            for table in ["members", "read_markers", "mentions"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE name_key = $1"), &[&key])
+                    .map_err(pg_error)?;
+            }
+            tx.commit().map_err(pg_error)
+        })
+    }
+
+    fn set_topic(&self, room: RoomId, topic: &str) -> Result<()> {
+        let topic = topic.to_owned();
+        self.writer.run(move |client| {
+            client
+                .execute(
+                    "UPDATE rooms SET topic = $1 WHERE room_id = $2",
+                    &[&topic, &room],
+                )
+                .map(|_| ())
+                .map_err(pg_error)
+        })
+    }
+
+    fn save_markers(&self, markers: &[(String, RoomId, u64)]) -> Result<()> {
+        let markers = markers.to_vec();
+        self.writer.run(move |client| {
+            let mut tx = client.transaction().map_err(pg_error)?;
+            let upsert = tx
+                .prepare(
+                    "INSERT INTO read_markers (name_key, room_id, seq) VALUES ($1, $2, $3)
+                     ON CONFLICT (name_key, room_id)
+                     DO UPDATE SET seq = greatest(read_markers.seq, excluded.seq)",
+                )
+                .map_err(pg_error)?;
+            for (key, room, seq) in &markers {
+                tx.execute(&upsert, &[key, room, &to_i64(*seq)])
+                    .map_err(pg_error)?;
+            }
+            tx.commit().map_err(pg_error)
+        })
+    }
+
+    fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
+        let key = key.to_owned();
+        self.reader.run(move |client| {
+            let count: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM mentions WHERE name_key = $1 AND room_id = $2 AND seq > $3",
+                    &[&key, &room, &to_i64(after)],
+                )
+                .map_err(pg_error)?
+                .get(0);
+            Ok(to_u64(count))
+        })
+    }
+
+    fn search(&self, typed: &str, rooms: &[RoomId], before: Option<u64>) -> Result<Scanned> {
+        let Some(query) = ts_query(typed) else {
+            return Ok(Scanned {
+                found: Vec::new(),
+                next: None,
+            });
+        };
+        let rooms = rooms.to_vec();
+        let before = before.map_or(i64::MAX, to_i64);
+        self.reader.run(move |client| {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {FIELDS}, room_id, pos FROM messages
+                         WHERE words @@ to_tsquery('simple', $1) AND room_id = ANY($2)
+                           AND pos < $3
+                         ORDER BY pos DESC LIMIT {SCAN}"
+                    ),
+                    &[&query, &rooms, &before],
+                )
+                .map_err(pg_error)?;
+            let mut found = Vec::with_capacity(rows.len());
+            let mut oldest = None;
+            for row in &rows {
+                oldest = Some(to_u64(row.get::<_, i64>(9)));
+                found.push(Found {
+                    room: row.get(8),
+                    message: message(row)?,
+                });
+            }
+            Ok(Scanned {
+                next: oldest.filter(|_| found.len() >= SCAN),
+                found,
+            })
+        })
+    }
+}
+
+fn insert_member(
+    tx: &mut postgres::Transaction<'_>,
+    room: RoomId,
+    member: &Member,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO members (room_id, name_key, name, joined_ms) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        &[&room, &member.key, &member.name, &at.timestamp_millis()],
+    )
+    .map(|_| ())
+    .map_err(pg_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_is_a_quoted_lexeme_and_prefixes_are_kept() {
+        assert_eq!(
+            ts_query("deploy friday").as_deref(),
+            Some("'deploy' & 'friday'")
+        );
+        assert_eq!(ts_query("dep*").as_deref(), Some("'dep':*"));
+        assert_eq!(
+            ts_query("it's a:b \\ !x").as_deref(),
+            Some("'its' & 'ab' & '!x'")
+        );
+        assert_eq!(ts_query("  ** ' "), None);
+    }
+}

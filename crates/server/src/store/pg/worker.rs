@@ -1,0 +1,153 @@
+//! One PostgreSQL connection on a thread of its own, doing one job at a time.
+//!
+//! The chat calls its store synchronously (a message is stored under the room's lock, as with
+//! `SQLite`), from the async threads, where the blocking client (which runs a runtime of its
+//! own) may not run. So each connection lives on a thread, and a call sends it a job and waits
+//! for the answer. A connection that broke (PostgreSQL restarted, the network cut) is made
+//! again by the next job; until it can be, jobs fail at once with the reason, and the chat
+//! refuses what needed the store as `unavailable` (clients retry).
+//!
+//! Nothing waits for ever: connecting takes at most [`CONNECT_TIMEOUT`], a statement
+//! [`STATEMENT_TIMEOUT`], a silent network [`NETWORK_TIMEOUT`] (TCP user timeout and
+//! keepalives), and a caller [`ANSWER_TIMEOUT`].
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use postgres::{Client, Config, NoTls};
+
+use crate::error::{Error, Result};
+
+/// Longest wait for a connection to be made.
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a statement may run.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest the network may stay silent on a connection before it counts as broken.
+const NETWORK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a caller waits for its answer (a job queued behind a slow one included).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+/// Jobs that may wait for a worker; beyond that callers wait to queue (bounded memory).
+const QUEUED_JOBS: usize = 256;
+
+type Job = Box<dyn FnOnce(&mut Link) + Send>;
+
+/// A connection's thread.
+pub(super) struct Worker {
+    jobs: mpsc::SyncSender<Job>,
+    name: &'static str,
+}
+
+/// The connection a worker holds, made again when it broke.
+pub(super) struct Link {
+    config: Config,
+    client: Option<Client>,
+}
+
+/// How a connection is made: the URL's settings, with this module's time limits.
+///
+/// # Errors
+/// [`Error::Postgres`] when the URL is not a PostgreSQL one.
+pub(super) fn config(url: &str) -> Result<Config> {
+    let mut config: Config = url
+        .parse()
+        .map_err(|e: postgres::Error| Error::Postgres(format!("the URL {url:?}: {e}")))?;
+    config
+        .connect_timeout(CONNECT_TIMEOUT)
+        .keepalives(true)
+        .keepalives_idle(NETWORK_TIMEOUT)
+        .tcp_user_timeout(NETWORK_TIMEOUT)
+        .options(&format!(
+            "-c statement_timeout={}",
+            STATEMENT_TIMEOUT.as_millis()
+        ));
+    if config.get_application_name().is_none() {
+        config.application_name("charla-server");
+    }
+    Ok(config)
+}
+
+impl Link {
+    /// The connection, made again when it is missing or broke.
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] when PostgreSQL cannot be reached.
+    pub(super) fn client(&mut self) -> Result<&mut Client> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            self.client = None;
+            let client = self.config.connect(NoTls).map_err(pg_error)?;
+            self.client = Some(client);
+        }
+        self.client
+            .as_mut()
+            .ok_or_else(|| Error::Postgres("no connection".into()))
+    }
+
+    /// After a failed statement: forgets the connection if it broke.
+    fn check(&mut self) {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            self.client = None;
+        }
+    }
+}
+
+impl Worker {
+    /// Starts the thread `name` with a connection made from `config` (made now: a server
+    /// that cannot reach its database says so at start).
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] when the connection cannot be made, [`Error::Io`] when the thread
+    /// cannot be started.
+    pub(super) fn start(name: &'static str, config: Config) -> Result<Self> {
+        let mut link = Link {
+            config,
+            client: None,
+        };
+        link.client()?;
+        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUED_JOBS);
+        std::thread::Builder::new()
+            .name(format!("charla-pg-{name}"))
+            .spawn(move || {
+                for job in queue {
+                    job(&mut link);
+                    link.check();
+                }
+            })?;
+        Ok(Self { jobs, name })
+    }
+
+    /// Runs `job` on the connection and waits for its answer. Blocking.
+    ///
+    /// # Errors
+    /// What `job` returns, [`Error::Postgres`] when the connection cannot be made, or when
+    /// no answer comes in time.
+    pub(super) fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Client) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (answer, answered) = mpsc::sync_channel(1);
+        let boxed: Job = Box::new(move |link: &mut Link| {
+            let result = link.client().and_then(job);
+            let _ = answer.send(result);
+        });
+        self.jobs
+            .send(boxed)
+            .map_err(|_| Error::Postgres(format!("the {} connection's thread ended", self.name)))?;
+        answered.recv_timeout(ANSWER_TIMEOUT).map_err(|_| {
+            Error::Postgres(format!(
+                "no answer from PostgreSQL ({} connection) in {} s",
+                self.name,
+                ANSWER_TIMEOUT.as_secs()
+            ))
+        })?
+    }
+}
+
+/// A driver error as the server's.
+pub(super) fn pg_error(e: postgres::Error) -> Error {
+    // The server's own message (with its SQLSTATE) when there is one, else the driver's.
+    let text = e.as_db_error().map_or_else(
+        || e.to_string(),
+        |db| format!("{} ({})", db.message(), db.code().code()),
+    );
+    Error::Postgres(text)
+}
