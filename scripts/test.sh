@@ -2,7 +2,8 @@
 # Runs the tests, in stages; with no stage (or `all`), every stage in this order:
 #   ui       lint, typecheck, Vitest, and the production build of the UI
 #   rust     cargo fmt --check, cargo test --workspace with clippy's lints run by the build
-#            (warnings are errors) (unit and integration tests, real servers on 127.0.0.1)
+#            (warnings are errors) (unit and integration tests, real servers on 127.0.0.1), and
+#            the server's tests that keep history again on a throwaway PostgreSQL (scripts/pg.sh)
 #   interop  the JavaScript socket.io-client and python-socketio against the real server
 #   e2e      the desktop app in a real window (Xvfb, tauri-driver, WebKitWebDriver)
 #   bench    the benchmark comparison in its quick mode, on debug binaries (every delivery
@@ -66,6 +67,10 @@ stage_rust() {
     exit 1
   fi
   cargo test --workspace --locked
+  echo "==> the server's tests that keep history, again on PostgreSQL (a throwaway one)"
+  # The other test files run their servers in memory: on PostgreSQL they would test nothing new.
+  bash scripts/pg.sh -- cargo test --locked -p charla-server \
+    --test history --test rooms --test delivery --test names --test operators
 }
 
 stage_interop() {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use charla_client::{ClientEvent, ClientHandle};
-use charla_server::{ServerConfig, Storage};
+use charla_server::ServerConfig;
 use common::{options, start, until, TestServer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -109,7 +109,7 @@ async fn send_all(
 
 fn sqlite(dir: &tempfile::TempDir, retention: Option<u64>) -> ServerConfig {
     ServerConfig {
-        storage: Storage::Sqlite(dir.path().join("history.db")),
+        storage: charla_testkit::storage_in(dir.path()),
         history_limit: 50,
         retention_messages: retention,
         rate_limit_per_sec: 0,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use charla_client::{ClientEvent, ClientHandle, ConnectionStatus};
 use charla_protocol::chat::SearchRequest;
-use charla_server::{ServerConfig, Storage};
+use charla_server::ServerConfig;
 use charla_testkit::{client_options, start_client, until, TestServer};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -48,7 +48,7 @@ async fn message_in(events: &mut Events, room: &str) -> (u64, String) {
 async fn rooms_dms_offline_sends_catch_up_and_read_markers() {
     let data = tempfile::tempdir().expect("temp dir");
     let config = ServerConfig {
-        storage: Storage::Sqlite(data.path().join("history.db")),
+        storage: charla_testkit::storage_in(data.path()),
         ..TestServer::unlimited()
     };
     let server = TestServer::start(config.clone()).await;

@@ -76,12 +76,16 @@ pub async fn run(
         epoch = %loaded.epoch,
         "history loaded"
     );
-    let names_path = config.storage.names_path();
-    let book = names::NameBook::open(
-        names_path.as_deref(),
-        config.name_idle,
-        config.clock.clone(),
-    )?;
+    let book = match &config.storage {
+        Storage::Postgres(url) => {
+            names::NameBook::open_postgres(url, config.name_idle, config.clock.clone())?
+        }
+        storage => names::NameBook::open(
+            storage.names_path().as_deref(),
+            config.name_idle,
+            config.clock.clone(),
+        )?,
+    };
     let metrics = Arc::new(metrics::Metrics::default());
     let room = Chat::new(
         loaded,

@@ -33,8 +33,9 @@ struct Cli {
     /// Port to listen on.
     #[arg(long, env = "CHARLA_PORT", default_value_t = DEFAULT_PORT)]
     port: u16,
-    /// History database file, or `:memory:` to keep nothing across restarts. Owned names are
-    /// kept beside it (`history.db` → `history.names.db`).
+    /// History database: an SQLite file (owned names are kept beside it: `history.db` →
+    /// `history.names.db`), `postgres://user@host/db` (a PostgreSQL database several nodes
+    /// can share), or `:memory:` to keep nothing across restarts.
     #[arg(
         long,
         env = "CHARLA_DB",
@@ -143,6 +144,8 @@ impl Cli {
     fn storage(&self) -> Storage {
         if self.db == ":memory:" {
             Storage::Memory
+        } else if self.db.starts_with("postgres://") || self.db.starts_with("postgresql://") {
+            Storage::Postgres(self.db.clone())
         } else {
             Storage::Sqlite(PathBuf::from(&self.db))
         }
@@ -315,30 +318,85 @@ fn parse_arguments() -> Result<Cli, Refused> {
     Cli::try_parse_from(arguments).map_err(Refused::Usage)
 }
 
-/// `charla-server names …`: works on the name book directly (it is in WAL mode, so a running
-/// server and this command see each other's changes).
+/// `charla-server names …`: works on the name book directly (an `SQLite` book is in WAL mode,
+/// a PostgreSQL one is shared: a running server and this command see each other's changes).
 fn names(cli: &Cli, action: &NamesAction) -> ExitCode {
-    let Some(path) = cli.storage().names_path() else {
-        eprintln!(
-            "charla-server: with --db :memory: names live in the running server's memory only"
-        );
-        return ExitCode::FAILURE;
+    let now = chrono::Utc::now();
+    let (place, done) = match cli.storage() {
+        Storage::Memory => {
+            eprintln!(
+                "charla-server: with --db :memory: names live in the running server's memory only"
+            );
+            return ExitCode::FAILURE;
+        }
+        Storage::Postgres(url) => {
+            // The blocking client has a runtime of its own: not on this one's thread.
+            let idle = cli.name_idle();
+            let action = match action {
+                NamesAction::List => None,
+                NamesAction::Release { name } => Some(name.clone()),
+            };
+            let done = std::thread::spawn(move || match action {
+                None => charla_server::names::list_postgres(&url, idle, now).map(Answer::Listed),
+                Some(name) => charla_server::names::release_postgres(&url, &name)
+                    .map(|devices| Answer::Released(name, devices)),
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(charla_server::Error::Postgres(
+                    "the names command's thread failed".into(),
+                ))
+            });
+            ("the PostgreSQL database".to_owned(), done)
+        }
+        Storage::Sqlite(_) => {
+            let Some(path) = cli.storage().names_path() else {
+                return ExitCode::FAILURE;
+            };
+            if !path.exists() {
+                eprintln!(
+                    "charla-server: no name book at {} (nothing owned yet, or another --db)",
+                    path.display()
+                );
+                return ExitCode::FAILURE;
+            }
+            let done = match action {
+                NamesAction::List => {
+                    charla_server::names::list(&path, cli.name_idle(), now).map(Answer::Listed)
+                }
+                NamesAction::Release { name } => charla_server::names::release(&path, name)
+                    .map(|devices| Answer::Released(name.clone(), devices)),
+            };
+            (path.display().to_string(), done)
+        }
     };
-    if !path.exists() {
-        eprintln!(
-            "charla-server: no name book at {} (nothing owned yet, or another --db)",
-            path.display()
-        );
-        return ExitCode::FAILURE;
+    match done {
+        Ok(answer) => {
+            answer.print();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("charla-server: {place}: {e}");
+            ExitCode::FAILURE
+        }
     }
-    let done = match action {
-        NamesAction::List => charla_server::names::list(&path, cli.name_idle(), chrono::Utc::now())
-            .map(|names| {
+}
+
+/// What a `names` command found.
+enum Answer {
+    Listed(Vec<charla_server::names::NameEntry>),
+    Released(String, Option<u32>),
+}
+
+impl Answer {
+    fn print(&self) {
+        match self {
+            Self::Listed(names) => {
                 println!(
                     "{:<32}  {:>7}  {:<24}  STATE",
                     "NAME", "DEVICES", "LAST SEEN"
                 );
-                for entry in &names {
+                for entry in names {
                     println!(
                         "{:<32}  {:>7}  {:<24}  {}",
                         entry.name,
@@ -352,19 +410,11 @@ fn names(cli: &Cli, action: &NamesAction) -> ExitCode {
                     );
                 }
                 println!("{} owned name(s)", names.len());
-            }),
-        NamesAction::Release { name } => {
-            charla_server::names::release(&path, name).map(|devices| match devices {
-                Some(devices) => println!("released {name} ({devices} device(s))"),
-                None => println!("{name} was not owned; nothing to release"),
-            })
-        }
-    };
-    match done {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("charla-server: {}: {e}", path.display());
-            ExitCode::FAILURE
+            }
+            Self::Released(name, Some(devices)) => {
+                println!("released {name} ({devices} device(s))");
+            }
+            Self::Released(name, None) => println!("{name} was not owned; nothing to release"),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use charla_protocol::chat::{ChatMessage, ErrorCode, Gap, HistoryPage, JoinAck, Refusal, SendAck};
-use charla_server::{ServerConfig, Storage};
+use charla_server::ServerConfig;
 use common::{PollingClient, ServerChild, TestClient, TestServer, WAIT};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
@@ -25,7 +25,7 @@ fn unlimited() -> ServerConfig {
 
 fn sqlite(dir: &tempfile::TempDir, history_limit: usize) -> ServerConfig {
     ServerConfig {
-        storage: Storage::Sqlite(dir.path().join("h.db")),
+        storage: charla_testkit::storage_in(dir.path()),
         history_limit,
         ..unlimited()
     }
@@ -526,8 +526,8 @@ async fn kill_9_loses_nothing_anyone_saw() {
     const MAX_SENT: usize = 50_000;
     const KILL_AFTER_SEEN: usize = 2_250;
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("h.db");
-    let db_arg = db.to_str().expect("UTF-8 path");
+    let db = charla_testkit::db_arg_in(dir.path());
+    let db_arg = db.as_str();
     let mut process = ServerChild::spawn(&["--db", db_arg, "--rate-limit", "0"], &[]);
     let server = process.ready().await;
     let (mut alice, _) = TestClient::joined(&server, "alice").await;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 fn sqlite(dir: &tempfile::TempDir, history_limit: usize) -> ServerConfig {
     ServerConfig {
-        storage: Storage::Sqlite(dir.path().join("history.db")),
+        storage: charla_testkit::storage_in(dir.path()),
         history_limit,
         rate_limit_per_sec: 0,
         rate_limit_per_address_per_sec: 0,
@@ -162,10 +162,7 @@ async fn dedupe_survives_a_restart() {
 #[tokio::test]
 async fn messages_past_the_retention_age_are_removed_and_reported_as_a_gap() {
     let dir = tempfile::tempdir().expect("temp dir");
-    for storage in [
-        Storage::Sqlite(dir.path().join("history.db")),
-        Storage::Memory,
-    ] {
+    for storage in [charla_testkit::storage_in(dir.path()), Storage::Memory] {
         let offset_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
         let read = offset_ms.clone();
         let server = TestServer::start(ServerConfig {
@@ -226,7 +223,7 @@ async fn messages_past_the_retention_age_are_removed_and_reported_as_a_gap() {
             "{storage:?}: the old ones are gone from pages too"
         );
         server.stop().await;
-        if let Storage::Sqlite(_) = storage {
+        if storage != Storage::Memory {
             // Gone from the file, not only from memory: a restart without retention has them not.
             let server = TestServer::start(sqlite(&dir, 500)).await;
             let (_, reopened) = TestClient::joined(&server, "later").await;

@@ -372,8 +372,8 @@ async fn guessing_keys_is_rate_limited() {
 #[tokio::test]
 async fn operators_list_and_release_names_while_the_server_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("history.db");
-    let db_arg = db.to_str().expect("utf-8 path");
+    let db = charla_testkit::db_arg_in(dir.path());
+    let db_arg = db.as_str();
     let mut child = ServerChild::spawn(&["--db", db_arg], &[]);
     let server = child.ready().await;
     let (mut alice, _) = owner(&server, "alice", KEY_A).await;

@@ -35,9 +35,8 @@ fn logged_address(log: &str, line_says: &str) -> Option<SocketAddr> {
 #[tokio::test]
 async fn metrics_count_connections_messages_refusals_and_deliveries() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("history.db");
-    let db = db.to_str().expect("utf-8 path");
-    let mut child = ServerChild::spawn(&["--db", db, "--max-message-chars", "20"], &[]);
+    let db = charla_testkit::db_arg_in(dir.path());
+    let mut child = ServerChild::spawn(&["--db", &db, "--max-message-chars", "20"], &[]);
     let server = child.ready().await;
     let (mut alice, _) = TestClient::joined(&server, "alice").await;
     let (mut bob, _) = TestClient::joined(&server, "bob").await;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use charla_protocol::chat::{
     ErrorCode, JoinAck, Refusal, RoomEntered, RoomList, SearchResults, SendAck,
 };
-use charla_server::{ServerConfig, Storage};
+use charla_server::ServerConfig;
 use common::{TestClient, TestServer};
 use serde_json::{json, Value};
 
@@ -33,7 +33,7 @@ fn parse<T: serde::de::DeserializeOwned>(ack: Value) -> T {
 
 fn on_disk(dir: &tempfile::TempDir) -> ServerConfig {
     ServerConfig {
-        storage: Storage::Sqlite(dir.path().join("history.db")),
+        storage: charla_testkit::storage_in(dir.path()),
         ..TestServer::unlimited()
     }
 }

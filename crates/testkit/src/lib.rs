@@ -2,7 +2,8 @@
 //!
 //! - [`TestServer`]: a real `charla-server` (its `run`) in this process, on `127.0.0.1`.
 //! - [`Process`]: a child process, killed by its PID and reaped whatever the test does.
-//! - [`fresh_storage`]: an `SQLite` file, or a fresh PostgreSQL database when the run has one.
+//! - [`storage_in`]: a test folder's `SQLite` file, or its PostgreSQL database when the run
+//!   has one.
 //! - [`client_options`], [`start_client`], [`until`]: clients that reconnect within
 //!   milliseconds, and waiting, bounded in time, for the event a test expects.
 //!
@@ -18,4 +19,4 @@ mod storage;
 pub use client::{client_options, start_client, until, WAIT};
 pub use process::{free_port, Process};
 pub use server::TestServer;
-pub use storage::{fresh_db_arg, fresh_storage, on_postgres, TEST_DB_VARIABLE};
+pub use storage::{db_arg_in, on_postgres, storage_in, TEST_DB_VARIABLE};

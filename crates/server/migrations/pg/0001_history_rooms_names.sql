@@ -2,6 +2,15 @@
 -- markers, mentions, owned names and their devices and link codes), shared by every node.
 -- Times are milliseconds since 1970 (as in SQLite), names are referred to by their key.
 
+-- Search matches words without case or accents (`cafe` finds `Café`): the `simple` parser and
+-- dictionary (no stemming: messages are in any language), after `unaccent` (a trusted
+-- extension: the database's owner may add it).
+CREATE EXTENSION IF NOT EXISTS unaccent;
+CREATE TEXT SEARCH CONFIGURATION charla (COPY = simple);
+ALTER TEXT SEARCH CONFIGURATION charla
+    ALTER MAPPING FOR asciihword, asciiword, hword, hword_asciipart, hword_part, word
+    WITH unaccent, simple;
+
 CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -238,18 +238,14 @@ impl Chat {
         let room = if let Some(room) = state.rooms.dm_between(&asker.key, &other_key) {
             room
         } else {
-            let shown = state
-                .book
-                .owner(&other_key)
-                .map_err(|e| not_written(&e))?
-                .ok_or_else(|| {
-                    Refusal::new(
-                        ErrorCode::NoSuchUser,
-                        format!(
-                            "nobody owns the name {other_name}: a guest cannot get direct messages"
-                        ),
-                    )
-                })?;
+            let shown = state.book.owner(&other_key)?.ok_or_else(|| {
+                Refusal::new(
+                    ErrorCode::NoSuchUser,
+                    format!(
+                        "nobody owns the name {other_name}: a guest cannot get direct messages"
+                    ),
+                )
+            })?;
             self.may_make_a_room(state, &asker)?;
             if state.rooms.count_of(&other_key) >= MAX_ROOMS_PER_NAME {
                 return Err(self.limit_reached(&asker, "rooms of the other name"));

@@ -12,7 +12,7 @@
 //! and searches through another, so a long read never holds a message back.
 
 mod migrate;
-mod worker;
+pub(crate) mod worker;
 
 use charla_protocol::chat::{ChatMessage, RoomKind, GENERAL_ROOM};
 use charla_protocol::rules::username_key;
@@ -243,7 +243,7 @@ WITH next AS (
         (room_id, seq, id, username, author_key, text, timestamp_ms, client_id, guest,
          mentions, words)
     SELECT $1, last_seq, $2 || '-' || last_seq, $3, $4, $5, $6, $7, $8, $9,
-           to_tsvector('simple', $5)
+           to_tsvector('charla', $5)
     FROM next
     RETURNING seq
 ), mentioned AS (
@@ -534,7 +534,7 @@ impl Store for PgStore {
                 .query(
                     &format!(
                         "SELECT {FIELDS}, room_id, pos FROM messages
-                         WHERE words @@ to_tsquery('simple', $1) AND room_id = ANY($2)
+                         WHERE words @@ to_tsquery('charla', $1) AND room_id = ANY($2)
                            AND pos < $3
                          ORDER BY pos DESC LIMIT {SCAN}"
                     ),

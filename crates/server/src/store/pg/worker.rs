@@ -32,7 +32,7 @@ const QUEUED_JOBS: usize = 256;
 type Job = Box<dyn FnOnce(&mut Link) + Send>;
 
 /// A connection's thread.
-pub(super) struct Worker {
+pub(crate) struct Worker {
     jobs: mpsc::SyncSender<Job>,
     name: &'static str,
 }
@@ -47,7 +47,7 @@ pub(super) struct Link {
 ///
 /// # Errors
 /// [`Error::Postgres`] when the URL is not a PostgreSQL one.
-pub(super) fn config(url: &str) -> Result<Config> {
+pub(crate) fn config(url: &str) -> Result<Config> {
     let mut config: Config = url
         .parse()
         .map_err(|e: postgres::Error| Error::Postgres(format!("the URL {url:?}: {e}")))?;
@@ -97,21 +97,32 @@ impl Worker {
     /// # Errors
     /// [`Error::Postgres`] when the connection cannot be made, [`Error::Io`] when the thread
     /// cannot be started.
-    pub(super) fn start(name: &'static str, config: Config) -> Result<Self> {
+    pub(crate) fn start(name: &'static str, config: Config) -> Result<Self> {
         let mut link = Link {
             config,
             client: None,
         };
-        link.client()?;
         let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUED_JOBS);
+        let (connected, first) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name(format!("charla-pg-{name}"))
             .spawn(move || {
+                // Connected here, on the thread the connection lives on (the caller may be an
+                // async thread, where the blocking client may not run).
+                let made = link.client().map(|_| ());
+                let failed = made.is_err();
+                let _ = connected.send(made);
+                if failed {
+                    return;
+                }
                 for job in queue {
                     job(&mut link);
                     link.check();
                 }
             })?;
+        first
+            .recv()
+            .map_err(|_| Error::Postgres(format!("the {name} connection's thread ended")))??;
         Ok(Self { jobs, name })
     }
 
@@ -120,7 +131,7 @@ impl Worker {
     /// # Errors
     /// What `job` returns, [`Error::Postgres`] when the connection cannot be made, or when
     /// no answer comes in time.
-    pub(super) fn run<T: Send + 'static>(
+    pub(crate) fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Client) -> Result<T> + Send + 'static,
     ) -> Result<T> {
@@ -143,7 +154,7 @@ impl Worker {
 }
 
 /// A driver error as the server's.
-pub(super) fn pg_error(e: postgres::Error) -> Error {
+pub(crate) fn pg_error(e: postgres::Error) -> Error {
     // The server's own message (with its SQLSTATE) when there is one, else the driver's.
     let text = e.as_db_error().map_or_else(
         || e.to_string(),
