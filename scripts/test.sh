@@ -69,8 +69,10 @@ stage_rust() {
   cargo test --workspace --locked
   echo "==> the server's tests that keep history, again on PostgreSQL (a throwaway one)"
   # The other test files run their servers in memory: on PostgreSQL they would test nothing new.
+  # `cluster` (two nodes on one database) is ignored without a PostgreSQL: included here.
   bash scripts/pg.sh -- cargo test --locked -p charla-server \
-    --test history --test rooms --test delivery --test names --test operators
+    --test history --test rooms --test delivery --test names --test operators --test cluster \
+    -- --include-ignored
 }
 
 stage_interop() {

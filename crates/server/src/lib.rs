@@ -69,6 +69,7 @@ pub async fn run(
         Some((store, loaded)) => (Some(store), loaded),
         None => (None, store::memory_loaded()),
     };
+    let store_handle = store.clone();
     tracing::info!(
         recent = loaded.recent.len(),
         last_seq = loaded.last_seq,
@@ -129,6 +130,13 @@ pub async fn run(
         ));
 
     let upkeep = tokio::spawn(upkeep(room.clone()));
+    let (heard, hearing) = tokio::sync::mpsc::channel(HEARD_QUEUE);
+    let cluster = match &store_handle {
+        Some(store) if store.listen(heard)? => {
+            Some(tokio::spawn(follow_other_nodes(room.clone(), hearing)))
+        }
+        _ => None,
+    };
     let (stop_metrics, metrics_stop) = tokio::sync::watch::channel(false);
     if let Some(listener) = metrics_listener {
         tracing::info!(address = ?listener.local_addr().ok(), "metrics listening");
@@ -148,6 +156,9 @@ pub async fn run(
     let _ = stop_sessions.send(true);
     let _ = stop_metrics.send(true);
     upkeep.abort();
+    if let Some(cluster) = cluster {
+        cluster.abort();
+    }
     tasks.close();
     if tokio::time::timeout(std::time::Duration::from_secs(10), tasks.wait())
         .await
@@ -162,6 +173,24 @@ pub async fn run(
     drop(room);
     tracing::info!("every accepted message is stored; bye");
     Ok(())
+}
+
+/// Announcements from the store waiting for the chat (the listener waits when it is full).
+const HEARD_QUEUE: usize = 4096;
+
+/// Delivers what other nodes store: each round takes every announcement waiting (so a burst
+/// costs one read per room) and catches those rooms up off the async threads.
+async fn follow_other_nodes(chat: Chat, mut hearing: tokio::sync::mpsc::Receiver<store::Heard>) {
+    while let Some(first) = hearing.recv().await {
+        let mut heard = vec![first];
+        while let Ok(more) = hearing.try_recv() {
+            heard.push(more);
+        }
+        let chat = chat.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || chat.heard(&heard)).await {
+            tracing::error!(error = %e, "catching up with other nodes failed");
+        }
+    }
 }
 
 /// The operators' endpoints on an address of their own (`--metrics-addr`), until `stop`.

@@ -23,6 +23,7 @@ use charla_protocol::chat::{ErrorCode, Refusal};
 
 use crate::transport::Link;
 
+mod cluster;
 pub(crate) mod handlers;
 mod identity;
 mod log;

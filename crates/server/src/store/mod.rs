@@ -113,6 +113,41 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// When the store cannot be read.
     fn search(&self, typed: &str, rooms: &[RoomId], before: Option<u64>) -> Result<Scanned>;
+
+    /// The oldest `limit` messages of `room` with a `seq` above `after`, oldest first (what
+    /// other nodes stored that this one has not delivered).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<ChatMessage>>;
+
+    /// Every room's highest `seq`, when other writers may have raised them (a shared
+    /// database); `None` for a store this node alone writes.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn heads(&self) -> Result<Option<Vec<(RoomId, u64)>>>;
+
+    /// Starts telling `heard` what other nodes store, when they can (a shared database);
+    /// whether it does.
+    ///
+    /// # Errors
+    /// When the listener cannot be started.
+    fn listen(&self, heard: tokio::sync::mpsc::Sender<Heard>) -> Result<bool>;
+}
+
+/// What a store that other nodes write says it heard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// A node stored message `seq` of `room`.
+    Stored {
+        /// The room.
+        room: RoomId,
+        /// Its `seq`.
+        seq: u64,
+    },
+    /// Every room may have news: a second went by, or the listener came back after a cut.
+    Look,
 }
 
 /// What storing a draft came to.

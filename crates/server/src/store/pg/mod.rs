@@ -11,6 +11,7 @@
 //! Writes go through one connection (the chat stores under its lock, as with `SQLite`); pages
 //! and searches through another, so a long read never holds a message back.
 
+mod listen;
 mod migrate;
 pub(crate) mod worker;
 
@@ -22,7 +23,7 @@ use postgres::Row;
 
 use self::worker::{pg_error, Worker};
 use super::{
-    Appended, Draft, Found, Loaded, Member, NotStored, RoomId, Scanned, Store, StoreOptions,
+    Appended, Draft, Found, Heard, Loaded, Member, NotStored, RoomId, Scanned, Store, StoreOptions,
     StoredRoom, EXPIRE_BATCH, GENERAL, SCAN,
 };
 use crate::error::{Error, Result};
@@ -35,6 +36,8 @@ const FIELDS: &str = "seq, id, username, text, timestamp_ms, client_id, guest, m
 
 /// The PostgreSQL store.
 pub struct PgStore {
+    /// How a connection is made (the listener makes its own).
+    config: postgres::Config,
     /// The statement that stores a message.
     append: String,
     writer: Worker,
@@ -50,12 +53,13 @@ pub struct PgStore {
 pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
     let config = worker::config(url)?;
     let writer = Worker::start("writer", config.clone())?;
-    let reader = Worker::start("reader", config)?;
+    let reader = Worker::start("reader", config.clone())?;
     let version = writer.run(migrate::run)?;
     tracing::info!(version, "PostgreSQL store ready");
     let loaded = writer.run(move |client| load(client, &options))?;
     Ok((
         PgStore {
+            config,
             append: append_statement(),
             writer,
             reader,
@@ -518,6 +522,39 @@ impl Store for PgStore {
                 .get(0);
             Ok(to_u64(count))
         })
+    }
+
+    fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<ChatMessage>> {
+        self.reader.run(move |client| {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {FIELDS} FROM messages WHERE room_id = $1 AND seq > $2
+                         ORDER BY seq LIMIT $3"
+                    ),
+                    &[&room, &to_i64(after), &to_i64(limit as u64)],
+                )
+                .map_err(pg_error)?;
+            rows.iter().map(message).collect()
+        })
+    }
+
+    fn heads(&self) -> Result<Option<Vec<(RoomId, u64)>>> {
+        self.reader.run(|client| {
+            let rows = client
+                .query("SELECT room_id, last_seq FROM rooms", &[])
+                .map_err(pg_error)?;
+            Ok(Some(
+                rows.iter()
+                    .map(|row| (row.get(0), to_u64(row.get(1))))
+                    .collect(),
+            ))
+        })
+    }
+
+    fn listen(&self, heard: tokio::sync::mpsc::Sender<Heard>) -> Result<bool> {
+        listen::start(self.config.clone(), heard)?;
+        Ok(true)
     }
 
     fn search(&self, typed: &str, rooms: &[RoomId], before: Option<u64>) -> Result<Scanned> {

@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    new_epoch, Appended, Draft, Found, Loaded, Member, NotStored, RoomId, Scanned, Store,
+    new_epoch, Appended, Draft, Found, Heard, Loaded, Member, NotStored, RoomId, Scanned, Store,
     StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL,
 };
 use crate::error::{Error, Result};
@@ -275,6 +275,28 @@ impl SqliteStore {
         Ok(Some(keep_from))
     }
 
+    /// The oldest `limit` messages of `room` with a `seq` above `after`, oldest first.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<ChatMessage>> {
+        let writer = self.write();
+        let mut statement = writer.conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_FIELDS} FROM messages
+             WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        ))?;
+        let rows = statement.query_map(
+            params![
+                room,
+                i64::try_from(after).unwrap_or(i64::MAX),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            row_to_parts,
+        )?;
+        rows.map(|row| row.map_err(Error::from).and_then(parts_to_message))
+            .collect()
+    }
+
     /// The newest `limit` messages of `room` with a `seq` below `before`, oldest first.
     /// Blocking: call it off the async threads.
     ///
@@ -359,6 +381,19 @@ impl Store for SqliteStore {
 
     fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
         SqliteStore::mentions_after(self, room, key, after)
+    }
+
+    fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<ChatMessage>> {
+        SqliteStore::page_after(self, room, after, limit)
+    }
+
+    fn heads(&self) -> Result<Option<Vec<(RoomId, u64)>>> {
+        // This node is the only writer: it knows every head.
+        Ok(None)
+    }
+
+    fn listen(&self, _heard: tokio::sync::mpsc::Sender<Heard>) -> Result<bool> {
+        Ok(false)
     }
 
     fn search(&self, typed: &str, rooms: &[RoomId], before: Option<u64>) -> Result<Scanned> {

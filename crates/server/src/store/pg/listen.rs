@@ -1,0 +1,122 @@
+//! Hearing what other nodes store: a connection of its own that `LISTEN`s on
+//! [`super::MESSAGES_CHANNEL`] and passes on each announcement (`<room>:<seq>`), plus a tick
+//! every second and a word after each reconnection, so the chat can read from the table
+//! whatever it has not delivered yet. A lost or late notification costs nothing but that
+//! second: the chat reads by `seq`, not by notification.
+//!
+//! The thread reconnects by itself (PostgreSQL restarted, the network cut), waiting a little
+//! longer each time up to [`MAX_BACKOFF`]; it ends when the chat stops listening.
+
+use std::time::{Duration, Instant};
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::Config;
+use tokio::sync::mpsc::Sender;
+
+use super::MESSAGES_CHANNEL;
+use crate::store::Heard;
+
+/// How often the chat is told to look anyway.
+const TICK: Duration = Duration::from_secs(1);
+/// Longest wait between two attempts to reconnect.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Starts the listening thread; what it hears goes to `heard`.
+///
+/// # Errors
+/// When the thread cannot be started.
+pub fn start(config: Config, heard: Sender<Heard>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("charla-pg-listen".into())
+        .spawn(move || listen(&config, &heard))
+        .map(|_| ())
+}
+
+fn listen(config: &Config, heard: &Sender<Heard>) {
+    let mut backoff = Duration::from_millis(100);
+    let mut cut_logged = false;
+    loop {
+        if heard.is_closed() {
+            return;
+        }
+        let mut client = match config.connect(postgres::NoTls) {
+            Ok(client) => client,
+            Err(e) => {
+                if !cut_logged {
+                    tracing::warn!(error = %e, "cannot listen to PostgreSQL; retrying");
+                    cut_logged = true;
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        if let Err(e) = client.batch_execute(&format!("LISTEN {MESSAGES_CHANNEL}")) {
+            tracing::warn!(error = %e, "LISTEN failed; reconnecting");
+            std::thread::sleep(backoff);
+            continue;
+        }
+        if std::mem::take(&mut cut_logged) {
+            tracing::info!("listening to PostgreSQL again; catching up");
+        }
+        backoff = Duration::from_millis(100);
+        // Whatever was stored while nobody listened.
+        if heard.blocking_send(Heard::Look).is_err() {
+            return;
+        }
+        let mut notifications = client.notifications();
+        let mut looked = Instant::now();
+        'listening: loop {
+            let mut waiting = notifications.timeout_iter(TICK);
+            loop {
+                let next = waiting.next();
+                // A second's look even under a stream of announcements: a room whose own
+                // announcement was lost is read within a second all the same.
+                if looked.elapsed() >= TICK {
+                    looked = Instant::now();
+                    if heard.blocking_send(Heard::Look).is_err() {
+                        return;
+                    }
+                }
+                match next {
+                    Ok(Some(note)) => {
+                        if let Some(stored) = parse(note.payload()) {
+                            if heard.blocking_send(stored).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    // A quiet second: wait again.
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the PostgreSQL listener's connection broke; reconnecting");
+                        cut_logged = true;
+                        break 'listening;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `<room>:<seq>`.
+fn parse(payload: &str) -> Option<Heard> {
+    let (room, seq) = payload.split_once(':')?;
+    Some(Heard::Stored {
+        room: room.parse().ok()?,
+        seq: seq.parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_are_read_and_others_ignored() {
+        assert_eq!(parse("3:41"), Some(Heard::Stored { room: 3, seq: 41 }));
+        assert_eq!(parse("3"), None);
+        assert_eq!(parse("x:1"), None);
+        assert_eq!(parse("1:-2"), None);
+    }
+}

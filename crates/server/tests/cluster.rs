@@ -1,0 +1,118 @@
+//! Two nodes on one PostgreSQL (real `charla-server` processes): senders on each node, readers
+//! on each node; every reader gets every message once, all readers see one order (the room's
+//! `seq`), and each sender's messages come in the order they were sent. Then one node's sender
+//! alone: the other node's reader gets those only by listening to the database.
+//!
+//! Needs the run's PostgreSQL: `scripts/pg.sh -- cargo test -p charla-server --test cluster
+//! -- --include-ignored` (what `npm test` runs).
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{ServerChild, TestClient};
+use serde_json::{json, Value};
+
+const PER_SENDER: usize = 300;
+/// Messages the first node's sender sends alone at the end.
+const SOLO: usize = 50;
+
+/// Reads `want` messages (bounded in time), returning (seq, text) in arrival order.
+async fn read_messages(mut client: TestClient, want: usize) -> Vec<(u64, String)> {
+    let mut got = Vec::with_capacity(want);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while got.len() < want {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(event) = client.next_event(left).await else {
+            panic!("{} of {want} messages within 60 s", got.len());
+        };
+        if event.name == "message" {
+            let m = &event.args[0];
+            got.push((
+                m["seq"].as_u64().expect("a seq"),
+                m["text"].as_str().expect("a text").to_owned(),
+            ));
+        }
+    }
+    got
+}
+
+/// Sends messages `from..to` named after `name`, each acked before the next.
+async fn send_all(
+    mut client: TestClient,
+    name: &'static str,
+    from: usize,
+    to: usize,
+) -> TestClient {
+    for i in from..to {
+        let ack: Value = client
+            .emit_ack("chat-message", vec![json!({"text": format!("{name} {i}")})])
+            .await;
+        assert_eq!(ack["ok"], true, "{name} {i}: {ack}");
+    }
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --test cluster -- --include-ignored"]
+async fn two_nodes_deliver_everything_in_one_order() {
+    assert!(
+        charla_testkit::on_postgres(),
+        "run it under scripts/pg.sh (CHARLA_TEST_DB)"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = charla_testkit::db_arg_in(dir.path());
+    let mut node_a = ServerChild::spawn(&["--db", &db, "--rate-limit", "0"], &[]);
+    let mut node_b = ServerChild::spawn(&["--db", &db, "--rate-limit", "0"], &[]);
+    let a = node_a.ready().await;
+    let b = node_b.ready().await;
+
+    let (reader_a, _) = TestClient::joined(&a, "reader-a").await;
+    let (reader_b, _) = TestClient::joined(&b, "reader-b").await;
+    let (sender_a, _) = TestClient::joined(&a, "sender-a").await;
+    let (sender_b, _) = TestClient::joined(&b, "sender-b").await;
+
+    let want = 2 * PER_SENDER + SOLO;
+    let readers = [
+        tokio::spawn(read_messages(reader_a, want)),
+        tokio::spawn(read_messages(reader_b, want)),
+    ];
+    let senders = [
+        tokio::spawn(send_all(sender_a, "sender-a", 0, PER_SENDER)),
+        tokio::spawn(send_all(sender_b, "sender-b", 0, PER_SENDER)),
+    ];
+    let mut done = Vec::new();
+    for sender in senders {
+        done.push(sender.await.expect("sent"));
+    }
+    let sender_a = done.swap_remove(0);
+    send_all(sender_a, "sender-a", PER_SENDER, PER_SENDER + SOLO).await;
+    let mut orders = Vec::new();
+    for reader in readers {
+        let got = reader.await.expect("read");
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for (_, text) in &got {
+            *counts.entry(text.as_str()).or_default() += 1;
+        }
+        assert_eq!(counts.len(), want, "every message arrived");
+        assert!(counts.values().all(|n| *n == 1), "none twice");
+        let seqs: Vec<u64> = got.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=want as u64).collect::<Vec<_>>(),
+            "the room's order, without a gap"
+        );
+        for (name, sent) in [("sender-a", PER_SENDER + SOLO), ("sender-b", PER_SENDER)] {
+            let own: Vec<usize> = got
+                .iter()
+                .filter_map(|(_, text)| text.strip_prefix(&format!("{name} "))?.parse().ok())
+                .collect();
+            assert_eq!(own, (0..sent).collect::<Vec<_>>(), "{name}'s in order");
+        }
+        orders.push(got);
+    }
+    assert_eq!(orders[0], orders[1], "both nodes' readers saw one order");
+    assert!(node_a.terminate().success());
+    assert!(node_b.terminate().success());
+}
