@@ -70,7 +70,9 @@ stage_rust() {
   echo "==> the server's tests that keep history, again on PostgreSQL (a throwaway one)"
   # The other test files run their servers in memory: on PostgreSQL they would test nothing new.
   # `cluster` (two nodes on one database) is ignored without a PostgreSQL: included here.
-  bash scripts/pg.sh -- cargo test --locked -p charla-server \
+  # `--workspace` (not `-p`): the features the test build was made with, so nothing is
+  # rebuilt; it also picks the client's `rooms` test, which keeps history too.
+  bash scripts/pg.sh -- cargo test --locked --workspace \
     --test history --test rooms --test delivery --test names --test operators --test cluster \
     -- --include-ignored
 }

@@ -267,9 +267,10 @@ SELECT seq, pg_notify('{MESSAGES_CHANNEL}', $1::text || ':' || seq::text) FROM s
 
 impl Store for PgStore {
     fn check(&self, within: std::time::Duration) -> Result<()> {
-        let _ = within; // the reader's own time limits bound it
         self.reader
-            .run(|client| client.simple_query("SELECT 1").map_err(pg_error))
+            .run_within(within, |client| {
+                client.simple_query("SELECT 1").map_err(pg_error)
+            })
             .map(|_| ())
             .map_err(|e| Error::Unreachable(e.to_string()))
     }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use postgres::{Client, Config, NoTls};
 
 use crate::error::{Error, Result};
+use crate::throttle::Throttle;
 
 /// Longest wait for a connection to be made.
 pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,7 +27,7 @@ const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a caller waits for its answer (a job queued behind a slow one included).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
-/// Jobs that may wait for a worker; beyond that callers wait to queue (bounded memory).
+/// Jobs that may wait for a worker; beyond that they are refused at once (and logged).
 const QUEUED_JOBS: usize = 256;
 
 type Job = Box<dyn FnOnce(&mut Link) + Send>;
@@ -35,6 +36,8 @@ type Job = Box<dyn FnOnce(&mut Link) + Send>;
 pub(crate) struct Worker {
     jobs: mpsc::SyncSender<Job>,
     name: &'static str,
+    /// Refusals for a full queue, logged at most every few seconds.
+    refusals: Throttle,
 }
 
 /// The connection a worker holds, made again when it broke.
@@ -123,7 +126,11 @@ impl Worker {
         first
             .recv()
             .map_err(|_| Error::Postgres(format!("the {name} connection's thread ended")))??;
-        Ok(Self { jobs, name })
+        Ok(Self {
+            jobs,
+            name,
+            refusals: Throttle::new(),
+        })
     }
 
     /// Runs `job` on the connection and waits for its answer. Blocking.
@@ -135,19 +142,49 @@ impl Worker {
         &self,
         job: impl FnOnce(&mut Client) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.run_within(ANSWER_TIMEOUT, job)
+    }
+
+    /// [`Worker::run`], waiting at most `within` for the answer (the job still runs; its late
+    /// answer is dropped).
+    ///
+    /// # Errors
+    /// What `job` returns, [`Error::Postgres`] when the connection cannot be made, or when
+    /// no answer comes in time.
+    pub(crate) fn run_within<T: Send + 'static>(
+        &self,
+        within: Duration,
+        job: impl FnOnce(&mut Client) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let (answer, answered) = mpsc::sync_channel(1);
         let boxed: Job = Box::new(move |link: &mut Link| {
             let result = link.client().and_then(job);
             let _ = answer.send(result);
         });
-        self.jobs
-            .send(boxed)
-            .map_err(|_| Error::Postgres(format!("the {} connection's thread ended", self.name)))?;
-        answered.recv_timeout(ANSWER_TIMEOUT).map_err(|_| {
+        self.jobs.try_send(boxed).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => {
+                self.refusals.warn(|suppressed| {
+                    tracing::warn!(
+                        connection = self.name,
+                        waiting = QUEUED_JOBS,
+                        suppressed,
+                        "PostgreSQL is not keeping up: refusing work"
+                    );
+                });
+                Error::Postgres(format!(
+                    "{QUEUED_JOBS} requests already wait for the {} connection",
+                    self.name
+                ))
+            }
+            mpsc::TrySendError::Disconnected(_) => {
+                Error::Postgres(format!("the {} connection's thread ended", self.name))
+            }
+        })?;
+        answered.recv_timeout(within).map_err(|_| {
             Error::Postgres(format!(
-                "no answer from PostgreSQL ({} connection) in {} s",
+                "no answer from PostgreSQL ({} connection) in {} ms",
                 self.name,
-                ANSWER_TIMEOUT.as_secs()
+                within.as_millis()
             ))
         })?
     }
