@@ -3,35 +3,22 @@
 //! connect through it, trusting that CA through `CHARLA_CA_FILE`, and without it they do not
 //! connect at all. nginx runs in the foreground as a child and is stopped by its PID.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use charla_client::{spawn, ClientEvent, ClientOptions};
-use charla_testkit::TestServer;
+use charla_testkit::{free_port, Process, TestServer};
 use tokio::sync::mpsc;
 
 const NGINX: &str = "/usr/sbin/nginx";
 
-/// nginx in the foreground (one process: `master_process off`), killed when dropped.
+/// nginx in the foreground (one process: `master_process off`), killed by its PID when
+/// dropped.
 struct Nginx {
-    child: Child,
+    process: Process,
     log: PathBuf,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 fn run(program: &str, args: &[&str], dir: &Path) {
@@ -159,11 +146,14 @@ http {{
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{NGINX} starts (scripts/setup.sh installs nginx): {e}"));
-    let mut nginx = Nginx { child, log };
+    let mut nginx = Nginx {
+        process: Process(child),
+        log,
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
-            matches!(nginx.child.try_wait(), Ok(None)),
+            matches!(nginx.process.0.try_wait(), Ok(None)),
             "nginx exited:\n{}",
             std::fs::read_to_string(&nginx.log).unwrap_or_default()
         );

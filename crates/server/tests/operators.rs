@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{http, PollingClient, ServerChild, TestClient, WAIT};
+use common::{http, logged_address, PollingClient, ServerChild, TestClient, WAIT};
 use serde_json::json;
 
 /// The value of one series in a Prometheus text page.
@@ -22,14 +22,6 @@ async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> common::
         .await
         .expect("an answer in time")
         .expect("an HTTP answer")
-}
-
-/// The address in a log line such as `metrics listening address=Some(127.0.0.1:PORT)`.
-fn logged_address(log: &str, line_says: &str) -> Option<SocketAddr> {
-    let line = log.lines().find(|l| l.contains(line_says))?;
-    let start = line.find("address=Some(")? + "address=Some(".len();
-    let end = start + line[start..].find(')')?;
-    line[start..end].parse().ok()
 }
 
 #[tokio::test]

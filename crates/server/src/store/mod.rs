@@ -312,8 +312,22 @@ pub struct Found {
 pub struct Scanned {
     /// Newest first.
     pub found: Vec<Found>,
-    /// When the scan was full: the oldest rowid it read, below which older matches are.
+    /// When the scan was full: the oldest position it read, below which older matches are.
     pub next: Option<u64>,
+}
+
+impl Scanned {
+    /// A scan's matches, newest first, each with its position in the store's order.
+    fn from_positions(matches: Vec<(u64, Found)>) -> Self {
+        let next = matches
+            .last()
+            .map(|(position, _)| *position)
+            .filter(|_| matches.len() >= SCAN);
+        Self {
+            found: matches.into_iter().map(|(_, found)| found).collect(),
+            next,
+        }
+    }
 }
 
 /// What a history kept only in memory starts with: nothing, and a new epoch (its `seq`s start

@@ -734,15 +734,15 @@ impl ServerChild {
 
 /// The port in the "listening" log line (`address=Some(127.0.0.1:PORT)`).
 fn listening_port(log: &str) -> Option<u16> {
-    let line = log
-        .lines()
-        .find(|l| l.contains("Charla server listening"))?;
+    logged_address(log, "Charla server listening").map(|a| a.port())
+}
+
+/// The address in the first log line that says `says` (`address=Some(127.0.0.1:PORT)`).
+pub fn logged_address(log: &str, says: &str) -> Option<SocketAddr> {
+    let line = log.lines().find(|l| l.contains(says))?;
     let start = line.find("address=Some(")? + "address=Some(".len();
     let end = start + line[start..].find(')')?;
-    line[start..end]
-        .parse::<SocketAddr>()
-        .ok()
-        .map(|a| a.port())
+    line[start..end].parse().ok()
 }
 
 impl Drop for ServerChild {

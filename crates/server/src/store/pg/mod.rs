@@ -39,7 +39,7 @@ pub struct PgStore {
     /// How a connection is made (the listener makes its own).
     config: postgres::Config,
     /// The statement that stores a message.
-    append: String,
+    append: std::sync::Arc<str>,
     writer: Worker,
     reader: Worker,
     retention: Option<u64>,
@@ -60,7 +60,7 @@ pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
     Ok((
         PgStore {
             config,
-            append: append_statement(),
+            append: append_statement().into(),
             writer,
             reader,
             retention: options.retention,
@@ -285,10 +285,10 @@ impl Store for PgStore {
         let author_key = username_key(&draft.username);
         let mention_keys: Vec<String> = draft.mentions.iter().map(|m| m.key.clone()).collect();
         let mention_names: Vec<String> = draft.mentions.iter().map(|m| m.name.clone()).collect();
-        let statement = self.append.clone();
+        let statement = std::sync::Arc::clone(&self.append);
         let stored = self.writer.run(move |client| {
             let inserted = client.query_opt(
-                statement.as_str(),
+                &*statement,
                 &[
                     &room,
                     &draft.id_prefix,
@@ -579,19 +579,15 @@ impl Store for PgStore {
                     &[&query, &rooms, &before],
                 )
                 .map_err(pg_error)?;
-            let mut found = Vec::with_capacity(rows.len());
-            let mut oldest = None;
+            let mut matches = Vec::with_capacity(rows.len());
             for row in &rows {
-                oldest = Some(to_u64(row.get::<_, i64>(9)));
-                found.push(Found {
+                let found = Found {
                     room: row.get(8),
                     message: message(row)?,
-                });
+                };
+                matches.push((to_u64(row.get::<_, i64>(9)), found));
             }
-            Ok(Scanned {
-                next: oldest.filter(|_| found.len() >= SCAN),
-                found,
-            })
+            Ok(Scanned::from_positions(matches))
         })
     }
 }

@@ -149,20 +149,13 @@ impl SqliteStore {
                 row.get::<_, u64>(9)?,
             ))
         })?;
-        let mut found = Vec::new();
-        let mut oldest = None;
+        let mut matches = Vec::new();
         for row in rows {
             let (parts, room, rowid) = row?;
-            oldest = Some(rowid);
-            found.push(Found {
-                room,
-                message: parts_to_message(parts)?,
-            });
+            let message = parts_to_message(parts)?;
+            matches.push((rowid, Found { room, message }));
         }
-        Ok(Scanned {
-            next: oldest.filter(|_| found.len() >= SCAN),
-            found,
-        })
+        Ok(Scanned::from_positions(matches))
     }
 }
 
