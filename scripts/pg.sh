@@ -7,7 +7,8 @@
 #   CHARLA_TEST_DB      postgres://charla@127.0.0.1:PORT/postgres (a superuser: tests make a
 #                       database each)
 #   CHARLA_TEST_PGDATA  the cluster's folder, CHARLA_TEST_PGBIN its binaries, and
-#   CHARLA_TEST_PGUSER  the user that runs it (tests that restart PostgreSQL need them)
+#   CHARLA_TEST_PGUSER  the user that runs it (tests that restart PostgreSQL need them; a
+#                       postmaster they restarted is stopped at the end too)
 # and exits with COMMAND's status. The cluster trades crash safety for speed (fsync off): it
 # lives for one test run.
 set -euo pipefail
@@ -44,6 +45,16 @@ stop() {
     kill -INT "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
+  fi
+  # A test that restarted it (pg_ctl restart) left a postmaster that is not our child.
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    local restarted
+    restarted=$(head -n 1 "$dir/data/postmaster.pid")
+    if [ -n "$restarted" ] && kill -0 "$restarted" 2>/dev/null; then
+      kill -INT "$restarted" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$restarted" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$restarted" 2>/dev/null || true
+    fi
   fi
   rm -rf "$dir"
 }

@@ -110,6 +110,12 @@ pub(crate) struct Actor {
     events: mpsc::UnboundedSender<ClientEvent>,
     outbox: Outbox,
     backoff: Backoff,
+    /// The server's addresses (one, or each node of a cluster) and the one tried now.
+    addresses: Vec<String>,
+    address: usize,
+    /// Connections lost or refused in a row since the last join: once every address has
+    /// failed once, the next try waits for the backoff.
+    failures_in_row: usize,
     /// The highest `seq` of `general` reported, in `epoch`'s numbering.
     last_seq: u64,
     /// The highest `seq` reported of each other room (rooms with nothing reported are not
@@ -149,6 +155,11 @@ impl Actor {
         let outbox = Outbox::load(&options.outbox_path);
         Self {
             backoff: options.backoff.clone(),
+            addresses: crate::url::addresses(&options.server_url)
+                .map(str::to_owned)
+                .collect(),
+            address: 0,
+            failures_in_row: 0,
             options,
             commands,
             events,
@@ -180,16 +191,23 @@ impl Actor {
             match ending {
                 Ending::Stopped => return self.stopped(),
                 Ending::Lost(reason) => {
-                    let delay = self.backoff.next_delay();
+                    let delay = self.next_address_delay();
                     tracing::info!(%reason, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "connection lost; reconnecting");
                     self.emit(ClientEvent::Status(ConnectionStatus::Reconnecting {
-                        attempt: self.backoff.attempts(),
+                        attempt: u32::try_from(self.failures_in_row).unwrap_or(u32::MAX),
                         delay,
                         reason,
                     }));
                     if !self.wait(Some(Instant::now() + delay)).await {
                         return self.stopped();
                     }
+                }
+                Ending::Refused {
+                    reason,
+                    cause: DisconnectReason::ConnectRefused,
+                } if self.another_address_untried() => {
+                    tracing::warn!(%reason, "refused by this node; trying the next");
+                    self.next_address_delay();
                 }
                 Ending::Refused { reason, cause } => {
                     tracing::warn!(%reason, "refused by the server; waiting for a retry");
@@ -201,10 +219,31 @@ impl Actor {
                         return self.stopped();
                     }
                     self.backoff.reset();
+                    self.failures_in_row = 0;
                 }
             }
             self.emit(ClientEvent::Status(ConnectionStatus::Connecting));
         }
+    }
+
+    /// Moves to the next address and says how long to wait before trying it: at once while
+    /// some address has not failed since the last join (a node is down, another may be up),
+    /// the backoff's delay once all have.
+    fn next_address_delay(&mut self) -> Duration {
+        self.failures_in_row = self.failures_in_row.saturating_add(1);
+        if self.addresses.len() > 1 {
+            self.address = (self.address + 1) % self.addresses.len();
+            tracing::info!(address = %self.addresses[self.address], "trying the next address");
+            if self.failures_in_row % self.addresses.len() != 0 {
+                return Duration::ZERO;
+            }
+        }
+        self.backoff.next_delay()
+    }
+
+    /// Whether some address has not failed since the last join.
+    fn another_address_untried(&self) -> bool {
+        self.failures_in_row + 1 < self.addresses.len()
     }
 
     fn stopped(&self) {
@@ -274,8 +313,9 @@ impl Actor {
     }
 
     async fn connect_once(&mut self) -> Ending {
+        let address = self.addresses.get(self.address).map_or("", String::as_str);
         let (ws, open) = match transport::connect(
-            &self.options.server_url,
+            address,
             self.options.token.as_deref(),
             self.options.connect_timeout,
         )
@@ -393,6 +433,7 @@ impl Actor {
     ) -> Option<Ending> {
         session.joined = true;
         self.backoff.reset();
+        self.failures_in_row = 0;
         if presence.owned && self.options.link_code.take().is_some() {
             tracing::info!("this device is linked to the name; its key proves it from now on");
         }

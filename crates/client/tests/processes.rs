@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use charla_client::{ClientEvent, ClientHandle, ConnectionStatus};
@@ -12,20 +12,7 @@ use charla_protocol::chat::ChatMessage;
 use tokio::sync::mpsc;
 
 mod common;
-use common::{free_port, options, start, until, Process};
-
-/// `target/<profile>/charla-server`, built by `cargo test --workspace` (for its own tests).
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let binary = dir.join("charla-server");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p charla-server` (npm test does)",
-        binary.display()
-    );
-    binary
-}
+use common::{free_port, options, server_binary, start, until, Process};
 
 fn start_server(port: u16, db: &Path) -> Process {
     Process::listening(

@@ -168,8 +168,16 @@ pub async fn run(
     }
     // Messages are stored before they are acked: nothing is left to write but when the last
     // devices were seen.
-    room.flush_seen();
-    room.flush_markers();
+    let flushing = room.clone();
+    let flushed = tokio::task::spawn_blocking(move || {
+        flushing.flush_seen();
+        flushing.flush_markers();
+        flushing.leave_presence();
+    })
+    .await;
+    if let Err(e) = flushed {
+        tracing::error!(error = %e, "the last writes failed");
+    }
     drop(room);
     tracing::info!("every accepted message is stored; bye");
     Ok(())
@@ -227,6 +235,7 @@ async fn upkeep(chat: Chat) {
                 chat.touch_connected();
             }
             chat.flush_seen();
+            chat.sync_presence();
             chat.flush_markers();
             chat.drop_revoked();
             chat.expire_old();

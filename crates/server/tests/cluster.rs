@@ -11,12 +11,32 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{ServerChild, TestClient};
+use charla_protocol::chat::{ErrorCode, Refusal};
+use common::{ServerChild, TestClient, TestServer};
 use serde_json::{json, Value};
 
 const PER_SENDER: usize = 300;
 /// Messages the first node's sender sends alone at the end.
 const SOLO: usize = 50;
+
+/// Two nodes on a database of their own in the run's PostgreSQL (and its folder).
+async fn two_nodes() -> (
+    tempfile::TempDir,
+    (ServerChild, TestServer),
+    (ServerChild, TestServer),
+) {
+    assert!(
+        charla_testkit::on_postgres(),
+        "run it under scripts/pg.sh (CHARLA_TEST_DB)"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = charla_testkit::db_arg_in(dir.path());
+    let mut node_a = ServerChild::spawn(&["--db", &db, "--rate-limit", "0"], &[]);
+    let mut node_b = ServerChild::spawn(&["--db", &db, "--rate-limit", "0"], &[]);
+    let a = node_a.ready().await;
+    let b = node_b.ready().await;
+    (dir, (node_a, a), (node_b, b))
+}
 
 /// Reads `want` messages (bounded in time), returning (seq, text) in arrival order.
 async fn read_messages(mut client: TestClient, want: usize) -> Vec<(u64, String)> {
@@ -57,16 +77,7 @@ async fn send_all(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --test cluster -- --include-ignored"]
 async fn two_nodes_deliver_everything_in_one_order() {
-    assert!(
-        charla_testkit::on_postgres(),
-        "run it under scripts/pg.sh (CHARLA_TEST_DB)"
-    );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = charla_testkit::db_arg_in(dir.path());
-    let mut node_a = ServerChild::spawn(&["--db", &db, "--rate-limit", "0"], &[]);
-    let mut node_b = ServerChild::spawn(&["--db", &db, "--rate-limit", "0"], &[]);
-    let a = node_a.ready().await;
-    let b = node_b.ready().await;
+    let (_dir, (mut node_a, a), (mut node_b, b)) = two_nodes().await;
 
     let (reader_a, _) = TestClient::joined(&a, "reader-a").await;
     let (reader_b, _) = TestClient::joined(&b, "reader-b").await;
@@ -114,5 +125,58 @@ async fn two_nodes_deliver_everything_in_one_order() {
     }
     assert_eq!(orders[0], orders[1], "both nodes' readers saw one order");
     assert!(node_a.terminate().success());
+    assert!(node_b.terminate().success());
+}
+
+/// Waits (at most `within`) for a `user-joined` or `user-left` about `name`.
+async fn presence_of(client: &mut TestClient, event: &str, name: &str, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(got) = client.next_event(left).await else {
+            return false;
+        };
+        if got.name == event && got.args.first().and_then(Value::as_str) == Some(name) {
+            return true;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --test cluster -- --include-ignored"]
+async fn presence_crosses_nodes_and_a_killed_node_goes_offline() {
+    let (_dir, (mut node_a, a), (mut node_b, b)) = two_nodes().await;
+
+    let (mut watcher, _) = TestClient::joined(&b, "watcher").await;
+    let (_gina, _) = TestClient::joined(&a, "gina").await;
+    assert!(
+        presence_of(&mut watcher, "user-joined", "gina", Duration::from_secs(5)).await,
+        "a guest joined on node A is online on node B"
+    );
+    // Her name is hers on every node while she is here.
+    let mut impostor = TestClient::connect(&b).await;
+    let refused = impostor.emit_ack("join", vec![json!("Gina")]).await;
+    assert_eq!(
+        Refusal::from_ack(&refused).map(|r| r.code),
+        Some(ErrorCode::UsernameTaken),
+        "{refused}"
+    );
+    let (_late, ack) = TestClient::joined(&b, "late").await;
+    assert!(
+        ack.users.iter().any(|u| u == "gina"),
+        "B's users list A's: {:?}",
+        ack.users
+    );
+
+    // Node A dies without a word: within 15 s B shows her offline, and the name is free.
+    let killed = std::time::Instant::now();
+    node_a.kill_hard();
+    assert!(
+        presence_of(&mut watcher, "user-left", "gina", Duration::from_secs(15)).await,
+        "gina shown offline within 15 s of her node's death"
+    );
+    let after = killed.elapsed();
+    let (_gina_again, _) = TestClient::joined(&b, "gina").await;
+    println!("offline after {} ms", after.as_millis());
     assert!(node_b.terminate().success());
 }

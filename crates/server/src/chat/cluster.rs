@@ -9,14 +9,20 @@
 //! stores whose `seq` is past the next one (another node stored in between, not delivered
 //! here yet) first has the rows in between delivered: a room's rows commit in `seq` order, so
 //! they are all there to read.
+//!
+//! Rooms other nodes make or change (topic, members) are read again from the store when it
+//! announces them, or when the look finds a room whose version is newer than this copy (or a
+//! room this node does not know): the difference is told to the clients here as if the change
+//! had been made here. Read markers moved on other nodes are told to the name's devices here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use charla_protocol::chat::ChatMessage;
+use charla_protocol::chat::{ChatMessage, ReadMarker, ServerEvent};
 use charla_protocol::rules::username_key;
 
-use super::state::{Chat, ChatState};
-use crate::store::{Heard, RoomId, StoreHandle};
+use super::log::{RoomLog, Window};
+use super::state::{Chat, ChatState, ROOM_WINDOW_BYTES, ROOM_WINDOW_MESSAGES};
+use crate::store::{Heard, Member, RoomId, StoreHandle, StoredRoom};
 
 /// Messages read from the store at once while catching a room up.
 const CATCH_UP_BATCH: usize = 500;
@@ -29,34 +35,175 @@ impl Chat {
             return;
         };
         let mut rooms = BTreeSet::new();
+        let mut changed = BTreeSet::new();
         let mut look = false;
+        let mut presence = false;
         for item in heard {
-            match *item {
+            match item {
                 Heard::Stored { room, seq } => {
-                    if self.delivered_up_to(room).is_some_and(|last| seq > last) {
-                        rooms.insert(room);
+                    if self.delivered_up_to(*room).is_some_and(|last| *seq > last) {
+                        rooms.insert(*room);
                     }
                 }
+                Heard::Room(room) => {
+                    changed.insert(*room);
+                }
+                Heard::Marker { room, key, seq } => self.marker_moved(*room, key, *seq),
+                Heard::Presence => presence = true,
                 Heard::Look => look = true,
             }
         }
         if look {
             match store.heads() {
-                Ok(Some(heads)) => rooms.extend(
-                    heads
-                        .into_iter()
-                        .filter(|(room, head)| {
-                            self.delivered_up_to(*room).is_some_and(|last| *head > last)
-                        })
-                        .map(|(room, _)| room),
-                ),
+                Ok(Some(heads)) => {
+                    let state = self.lock();
+                    for head in heads {
+                        match state.rooms.get(head.room) {
+                            Some(log) => {
+                                if head.last_seq > log.last_seq {
+                                    rooms.insert(head.room);
+                                }
+                                if head.version > log.version {
+                                    changed.insert(head.room);
+                                }
+                            }
+                            None => {
+                                changed.insert(head.room);
+                            }
+                        }
+                    }
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "could not read the rooms' heads; retrying"),
             }
         }
+        for room in changed {
+            self.refresh_room(&store, room);
+        }
         for room in rooms {
             self.catch_up(&store, room);
         }
+        if presence {
+            self.sync_presence();
+        }
+    }
+
+    /// Reads `room` again and tells the clients here what changed. The read is made under
+    /// the chat's lock, as this node's own room changes are written under it: the copy read
+    /// has every change this node made (room changes are rare; messages are not read here).
+    fn refresh_room(&self, store: &StoreHandle, room: RoomId) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let stored = match store.changed_room(room, ROOM_WINDOW_MESSAGES) {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, room, "could not read a room another node changed; the next look retries");
+                return;
+            }
+        };
+        match state.rooms.get(room).map(|log| log.version) {
+            Some(version) if stored.version <= version => {}
+            Some(_) => self.apply_room_change(state, stored),
+            None => self.add_room_made_elsewhere(state, stored),
+        }
+    }
+
+    /// A room another node made: its members connected here are told of it.
+    fn add_room_made_elsewhere(&self, state: &mut ChatState, stored: StoredRoom) {
+        if state.rooms.named(&stored.name).is_some() {
+            tracing::warn!(room = stored.id, name = ?stored.name, "a room made elsewhere has the name of another known here; ignored");
+            return;
+        }
+        let members: Vec<String> = stored.members.iter().map(|m| m.key.clone()).collect();
+        let log = RoomLog::stored(stored, Window::new(ROOM_WINDOW_MESSAGES, ROOM_WINDOW_BYTES));
+        let info = ServerEvent::RoomUpdated(log.info());
+        tracing::info!(room = log.id, name = ?log.name, "a room made on another node");
+        state.rooms.insert(log);
+        for key in members {
+            state.tell_name(&key, &info, None, &self.inner.cuts);
+        }
+    }
+
+    /// A room another node changed: members in and out, and its topic, told as this node
+    /// tells its own changes.
+    fn apply_room_change(&self, state: &mut ChatState, stored: StoredRoom) {
+        let room = stored.id;
+        let Some(log) = state.rooms.get_mut(room) else {
+            return;
+        };
+        log.version = stored.version;
+        let topic_changed = log.topic != stored.topic;
+        log.topic = stored.topic;
+        let before = log.members.clone();
+        let after: BTreeMap<String, String> = stored
+            .members
+            .into_iter()
+            .map(|m| (m.key, m.name))
+            .collect();
+        let mut told = false;
+        for (key, name) in &after {
+            if !before.contains_key(key) {
+                state.rooms.add_member(
+                    room,
+                    &Member {
+                        key: key.clone(),
+                        name: name.clone(),
+                    },
+                );
+                self.announce_member_change(state, room, name.clone(), true, None);
+                told = true;
+            }
+        }
+        for (key, name) in before {
+            if !after.contains_key(&key) {
+                state.rooms.remove_member(room, &key);
+                state.markers_due.remove(&(key, room));
+                self.announce_member_change(state, room, name, false, None);
+                told = true;
+            }
+        }
+        if topic_changed && !told {
+            if let Some(log) = state.rooms.get(room) {
+                let info = ServerEvent::RoomUpdated(log.info());
+                state.broadcast_room(room, &info, None, &self.inner.cuts);
+            }
+        }
+    }
+
+    /// A read marker another node stored: kept here, and told to the name's devices here.
+    fn marker_moved(&self, room: RoomId, key: &str, seq: u64) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let Some(log) = state.rooms.get_mut(room) else {
+            return;
+        };
+        if !log.has_member(key) && !log.is_general() {
+            return;
+        }
+        if log.markers.get(key).is_some_and(|read| *read >= seq) {
+            return;
+        }
+        log.markers.insert(key.to_owned(), seq);
+        if state.connections_of(key).next().is_none() {
+            return;
+        }
+        let Some(log) = state.rooms.get(room) else {
+            return;
+        };
+        let read = log.marker(key);
+        let marker = ReadMarker {
+            room: log.name.clone(),
+            read,
+            unread: log.unread_after(read),
+            mentions: self.mentions_after(log, key, read),
+        };
+        state.tell_name(
+            key,
+            &ServerEvent::ReadMarker(marker),
+            None,
+            &self.inner.cuts,
+        );
     }
 
     /// The newest `seq` this node delivered in `room`; `None` for a room it does not know.

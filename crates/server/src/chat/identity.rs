@@ -58,6 +58,10 @@ impl Chat {
             Some(_) => true,
             None => false,
         };
+        if state.elsewhere.get(&key).is_some_and(|held| held.guest) {
+            // A guest holds it on another node.
+            return Err(taken(sid, &name));
+        }
         let standing = self.authorize(state, link, &key, &name, &request, held_by_owner)?;
         let device = match standing {
             Standing::Owner { device, .. } => Some(device),
@@ -88,6 +92,9 @@ impl Chat {
             self.forget_rooms_of(state, &key);
         }
         let guest = device.is_none();
+        if !held_by_owner {
+            self.hold_in_cluster(sid, &key, &name, guest)?;
+        }
         let conn = state.conns.get_mut(&sid).ok_or_else(gone)?;
         conn.username = Some(name.clone());
         conn.key.clone_from(&key);
@@ -158,7 +165,7 @@ impl Chat {
             tracing::debug!(sid = %sid, error = %e, "could not send users");
         }
         tracing::info!(sid = %sid, username = ?name, ?standing, "joined");
-        if first {
+        if first && !state.elsewhere.contains_key(&key) {
             state.broadcast(
                 &ServerEvent::UserJoined {
                     username: name,
@@ -169,6 +176,32 @@ impl Chat {
             );
         }
         Ok(reply)
+    }
+
+    /// Asks the store whether the name may be held here, when other nodes serve the same
+    /// users: a guest's name is held once in the cluster, and a guest cannot take a name held
+    /// anywhere.
+    fn hold_in_cluster(&self, sid: Sid, key: &str, name: &str, guest: bool) -> Result<(), Refusal> {
+        let Some(store) = &self.inner.store else {
+            return Ok(());
+        };
+        let held = crate::store::HeldName {
+            key: key.to_owned(),
+            name: name.to_owned(),
+            guest,
+        };
+        match store.hold_name(&held) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(taken(sid, name)),
+            Err(e) => {
+                tracing::error!(error = %e, "could not record a name's presence; refusing the join");
+                Err(Refusal::later(
+                    ErrorCode::Unavailable,
+                    "the server could not check the name; try again",
+                    1000,
+                ))
+            }
+        }
     }
 
     /// Every room `key` is in, `general` first, with the read markers and counts.

@@ -116,6 +116,9 @@ pub(super) struct RoomLog {
     pub(super) markers: HashMap<String, u64>,
     /// When the newest message was sent.
     pub(super) last_activity: Option<DateTime<Utc>>,
+    /// The store's version of its name, topic and members this copy reflects (several nodes:
+    /// a newer one is read again).
+    pub(super) version: u64,
 }
 
 impl RoomLog {
@@ -132,6 +135,7 @@ impl RoomLog {
             window,
             markers: HashMap::new(),
             last_activity: None,
+            version: 0,
         };
         general.last_activity = general.window.messages.back().map(|m| m.timestamp);
         general
@@ -154,6 +158,7 @@ impl RoomLog {
             last_activity: window.messages.back().map(|m| m.timestamp),
             window,
             markers: HashMap::new(),
+            version: room.version,
             name,
         }
     }

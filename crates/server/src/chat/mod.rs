@@ -29,6 +29,7 @@ mod identity;
 mod log;
 mod mentions;
 mod messages;
+mod presence;
 mod rate_limit;
 mod reply;
 mod rooms;

@@ -391,6 +391,7 @@ impl Chat {
                 recent: Vec::new(),
                 last_seq: 0,
                 oldest_seq: 1,
+                version: 0,
             },
             super::log::Window::new(ROOM_WINDOW_MESSAGES, ROOM_WINDOW_BYTES),
         );

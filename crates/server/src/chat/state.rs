@@ -26,7 +26,7 @@ use super::rate_limit::Limiters;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::names::{DeviceId, NameBook};
-use crate::store::{Loaded, RoomId, StoreHandle, GENERAL};
+use crate::store::{HeldName, Loaded, RoomId, StoreHandle, GENERAL};
 use crate::throttle::Throttle;
 use crate::transport::{Encoded, Link, SendFailure, Sid};
 
@@ -73,6 +73,7 @@ pub(super) struct Shared {
     pub(super) typing_floods: Throttle,
     pub(super) refused_joins: Throttle,
     pub(super) limits_hit: Throttle,
+    pub(super) presence_failures: Throttle,
 }
 
 pub(super) struct Conn {
@@ -119,6 +120,8 @@ pub(super) struct ChatState {
     pub(super) conns: HashMap<Sid, Conn>,
     /// username key → the connections that hold the name.
     pub(super) names: HashMap<String, Holder>,
+    /// Names held on other nodes (several nodes on one database), by key.
+    pub(super) elsewhere: HashMap<String, HeldName>,
     pub(super) rooms: Rooms,
     pub(super) book: Arc<NameBook>,
     pub(super) refused_by_name: Limiters<String>,
@@ -215,6 +218,7 @@ impl Chat {
                 state: Mutex::new(ChatState {
                     conns: HashMap::new(),
                     names: HashMap::new(),
+                    elsewhere: HashMap::new(),
                     rooms,
                     book,
                     refused_by_name: Limiters::with_burst(
@@ -250,6 +254,7 @@ impl Chat {
                 typing_floods: Throttle::new(),
                 refused_joins: Throttle::new(),
                 limits_hit: Throttle::new(),
+                presence_failures: Throttle::new(),
             }),
         }
     }
@@ -310,22 +315,32 @@ impl Chat {
 }
 
 impl ChatState {
-    /// Every name joined, once each, and those of them that are guests'.
+    /// Every name joined, here or on another node, once each, and those of them that are
+    /// guests'.
     pub(super) fn users(&self) -> (Vec<String>, Vec<String>) {
         // Sorted by the keys computed at each join: normalizing and case-folding thousands of
         // names at every comparison made a join of the 3,000th user take tens of milliseconds
         // under the lock.
-        let mut holders: Vec<(&str, &Holder)> = self
+        let mut holders: Vec<(&str, &str, bool)> = self
             .names
             .iter()
-            .map(|(key, h)| (key.as_str(), h))
+            .map(|(key, h)| (key.as_str(), h.name.as_str(), h.guest))
+            .chain(
+                self.elsewhere
+                    .iter()
+                    .filter(|(key, _)| !self.names.contains_key(*key))
+                    .map(|(key, h)| (key.as_str(), h.name.as_str(), h.guest)),
+            )
             .collect();
         holders.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let users = holders.iter().map(|(_, h)| h.name.clone()).collect();
+        let users = holders
+            .iter()
+            .map(|(_, name, _)| (*name).to_owned())
+            .collect();
         let guests = holders
             .iter()
-            .filter(|(_, h)| h.guest)
-            .map(|(_, h)| h.name.clone())
+            .filter(|(_, _, guest)| *guest)
+            .map(|(_, name, _)| (*name).to_owned())
             .collect();
         (users, guests)
     }
@@ -484,7 +499,8 @@ impl ChatState {
                     // (whose `user-left` says it all): only its typing stops.
                     left.push((room, self.stopped_typing(name.clone(), room)));
                 }
-                if last {
+                // Held on another node still: still online.
+                if last && !self.elsewhere.contains_key(&conn.key) {
                     left.push((GENERAL, ServerEvent::UserLeft(name)));
                 }
             }

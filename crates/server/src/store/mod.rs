@@ -121,12 +121,42 @@ pub trait Store: Send + Sync {
     /// When the store cannot be read.
     fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<ChatMessage>>;
 
-    /// Every room's highest `seq`, when other writers may have raised them (a shared
-    /// database); `None` for a store this node alone writes.
+    /// Every room's highest `seq` and version, when other writers may have changed them (a
+    /// shared database); `None` for a store this node alone writes.
     ///
     /// # Errors
     /// When the store cannot be read.
-    fn heads(&self) -> Result<Option<Vec<(RoomId, u64)>>>;
+    fn heads(&self) -> Result<Option<Vec<RoomHead>>>;
+
+    /// A room as it is stored now, with its `recent` newest messages, when other writers may
+    /// have changed it (a shared database); `None` for a room that does not exist, or a
+    /// store this node alone writes (its rooms change only through this node).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn changed_room(&self, room: RoomId, recent: usize) -> Result<Option<StoredRoom>>;
+
+    /// Records that a connection here holds a name, when other nodes serve the same users (a
+    /// shared database): `false` when the name is held elsewhere in a way that excludes it (a
+    /// guest's name is held once; a guest cannot take a name anyone holds). A store this
+    /// node alone writes says `true`: the chat's own memory is the whole truth there.
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    fn hold_name(&self, held: &HeldName) -> Result<bool>;
+
+    /// Says this node is alive and holds exactly `held`, forgets nodes gone silent, and
+    /// returns the names held on other nodes; `None` for a store this node alone writes.
+    ///
+    /// # Errors
+    /// When the store cannot be read or written.
+    fn sync_presence(&self, held: &[HeldName]) -> Result<Option<Vec<HeldName>>>;
+
+    /// Forgets this node's names (it is stopping).
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    fn leave_presence(&self) -> Result<()>;
 
     /// Starts telling `heard` what other nodes store, when they can (a shared database);
     /// whether it does.
@@ -136,14 +166,49 @@ pub trait Store: Send + Sync {
     fn listen(&self, heard: tokio::sync::mpsc::Sender<Heard>) -> Result<bool>;
 }
 
-/// What a store that other nodes write says it heard.
+/// A name held by the connections of one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldName {
+    /// Its uniqueness key.
+    pub key: String,
+    /// As shown.
+    pub name: String,
+    /// Nobody owns it.
+    pub guest: bool,
+}
+
+/// A room's newest `seq` and the version of its name, topic and members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomHead {
+    /// The room.
+    pub room: RoomId,
+    /// Its highest `seq`.
+    pub last_seq: u64,
+    /// Raised by every change of its name, topic or members.
+    pub version: u64,
+}
+
+/// What a store that other nodes write says it heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Heard {
     /// A node stored message `seq` of `room`.
     Stored {
         /// The room.
         room: RoomId,
         /// Its `seq`.
+        seq: u64,
+    },
+    /// A room was made, or its topic or members changed.
+    Room(RoomId),
+    /// Names were taken or let go on some node.
+    Presence,
+    /// A name's read marker of a room moved forward.
+    Marker {
+        /// The room.
+        room: RoomId,
+        /// The name's key.
+        key: String,
+        /// Read up to this `seq`.
         seq: u64,
     },
     /// Every room may have news: a second went by, or the listener came back after a cut.
@@ -295,6 +360,9 @@ pub struct StoredRoom {
     pub last_seq: u64,
     /// The lowest `seq` it still keeps (`last_seq + 1` when none).
     pub oldest_seq: u64,
+    /// The version of its name, topic and members (see [`RoomHead`]; 0 where only one node
+    /// writes).
+    pub version: u64,
 }
 
 /// Matches read (newest first) before ranking.

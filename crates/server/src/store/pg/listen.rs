@@ -1,5 +1,8 @@
 //! Hearing what other nodes store: a connection of its own that `LISTEN`s on
-//! [`super::MESSAGES_CHANNEL`] and passes on each announcement (`<room>:<seq>`), plus a tick
+//! [`super::MESSAGES_CHANNEL`] (`<room>:<seq>`), [`ROOMS_CHANNEL`] (`<room>`: made, topic or
+//! members changed), [`MARKERS_CHANNEL`] (`<room>:<seq>:<name key>`, a read marker moved) and
+//! [`PRESENCE_CHANNEL`] (names taken or let go on some node)
+//! and passes on each announcement, plus a tick
 //! every second and a word after each reconnection, so the chat can read from the table
 //! whatever it has not delivered yet. A lost or late notification costs nothing but that
 //! second: the chat reads by `seq`, not by notification.
@@ -15,6 +18,13 @@ use tokio::sync::mpsc::Sender;
 
 use super::MESSAGES_CHANNEL;
 use crate::store::Heard;
+
+/// Where the schema's triggers announce a room made or changed (`migrations/pg/0002_…`).
+const ROOMS_CHANNEL: &str = "charla_rooms";
+/// Where they announce a read marker moving.
+const MARKERS_CHANNEL: &str = "charla_markers";
+/// Where they announce names taken or let go on any node.
+const PRESENCE_CHANNEL: &str = "charla_presence";
 
 /// How often the chat is told to look anyway.
 const TICK: Duration = Duration::from_secs(1);
@@ -51,7 +61,10 @@ fn listen(config: &Config, heard: &Sender<Heard>) {
                 continue;
             }
         };
-        if let Err(e) = client.batch_execute(&format!("LISTEN {MESSAGES_CHANNEL}")) {
+        if let Err(e) = client.batch_execute(&format!(
+            "LISTEN {MESSAGES_CHANNEL}; LISTEN {ROOMS_CHANNEL}; LISTEN {MARKERS_CHANNEL}; \
+             LISTEN {PRESENCE_CHANNEL}"
+        )) {
             tracing::warn!(error = %e, "LISTEN failed; reconnecting");
             std::thread::sleep(backoff);
             continue;
@@ -80,7 +93,7 @@ fn listen(config: &Config, heard: &Sender<Heard>) {
                 }
                 match next {
                     Ok(Some(note)) => {
-                        if let Some(stored) = parse(note.payload()) {
+                        if let Some(stored) = parse(note.channel(), note.payload()) {
                             if heard.blocking_send(stored).is_err() {
                                 return;
                             }
@@ -99,13 +112,29 @@ fn listen(config: &Config, heard: &Sender<Heard>) {
     }
 }
 
-/// `<room>:<seq>`.
-fn parse(payload: &str) -> Option<Heard> {
-    let (room, seq) = payload.split_once(':')?;
-    Some(Heard::Stored {
-        room: room.parse().ok()?,
-        seq: seq.parse().ok()?,
-    })
+/// An announcement on `channel`; `None` for one this server does not read.
+fn parse(channel: &str, payload: &str) -> Option<Heard> {
+    match channel {
+        MESSAGES_CHANNEL => {
+            let (room, seq) = payload.split_once(':')?;
+            Some(Heard::Stored {
+                room: room.parse().ok()?,
+                seq: seq.parse().ok()?,
+            })
+        }
+        ROOMS_CHANNEL => Some(Heard::Room(payload.parse().ok()?)),
+        PRESENCE_CHANNEL => Some(Heard::Presence),
+        MARKERS_CHANNEL => {
+            let (room, rest) = payload.split_once(':')?;
+            let (seq, key) = rest.split_once(':')?;
+            Some(Heard::Marker {
+                room: room.parse().ok()?,
+                seq: seq.parse().ok()?,
+                key: key.to_owned(),
+            })
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -114,9 +143,23 @@ mod tests {
 
     #[test]
     fn announcements_are_read_and_others_ignored() {
-        assert_eq!(parse("3:41"), Some(Heard::Stored { room: 3, seq: 41 }));
-        assert_eq!(parse("3"), None);
-        assert_eq!(parse("x:1"), None);
-        assert_eq!(parse("1:-2"), None);
+        let messages = |payload| parse(MESSAGES_CHANNEL, payload);
+        assert_eq!(messages("3:41"), Some(Heard::Stored { room: 3, seq: 41 }));
+        assert_eq!(messages("3"), None);
+        assert_eq!(messages("x:1"), None);
+        assert_eq!(messages("1:-2"), None);
+        assert_eq!(parse(ROOMS_CHANNEL, "7"), Some(Heard::Room(7)));
+        assert_eq!(parse(ROOMS_CHANNEL, "7:1"), None);
+        assert_eq!(
+            parse(MARKERS_CHANNEL, "7:12:ana:b"),
+            Some(Heard::Marker {
+                room: 7,
+                seq: 12,
+                key: "ana:b".into()
+            })
+        );
+        assert_eq!(parse(MARKERS_CHANNEL, "7:12"), None);
+        assert_eq!(parse(PRESENCE_CHANNEL, ""), Some(Heard::Presence));
+        assert_eq!(parse("other", "3:41"), None);
     }
 }

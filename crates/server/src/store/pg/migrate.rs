@@ -8,11 +8,18 @@ use super::worker::pg_error;
 use crate::error::{Error, Result};
 
 /// Every migration: its version, name and SQL, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "history, rooms, names",
-    include_str!("../../../migrations/pg/0001_history_rooms_names.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "history, rooms, names",
+        include_str!("../../../migrations/pg/0001_history_rooms_names.sql"),
+    ),
+    (
+        2,
+        "rooms and presence across nodes",
+        include_str!("../../../migrations/pg/0002_cluster.sql"),
+    ),
+];
 
 /// The advisory lock nodes take while migrating (any number: it only has to be Charla's).
 const MIGRATION_LOCK: i64 = 0x0000_6368_6172_6c61;

@@ -13,6 +13,7 @@
 
 mod listen;
 mod migrate;
+mod presence;
 pub(crate) mod worker;
 
 use charla_protocol::chat::{ChatMessage, RoomKind, GENERAL_ROOM};
@@ -23,8 +24,8 @@ use postgres::Row;
 
 use self::worker::{pg_error, Worker};
 use super::{
-    Appended, Draft, Found, Heard, Loaded, Member, NotStored, RoomId, Scanned, Store, StoreOptions,
-    StoredRoom, EXPIRE_BATCH, GENERAL, SCAN,
+    Appended, Draft, Found, Heard, HeldName, Loaded, Member, NotStored, RoomHead, RoomId, Scanned,
+    Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, SCAN,
 };
 use crate::error::{Error, Result};
 
@@ -43,6 +44,8 @@ pub struct PgStore {
     writer: Worker,
     reader: Worker,
     retention: Option<u64>,
+    /// This node's name in the presence tables (random, new at each start).
+    node: std::sync::Arc<str>,
 }
 
 /// Connects, migrates the schema, and reads back what the chat needs.
@@ -64,6 +67,7 @@ pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
             writer,
             reader,
             retention: options.retention,
+            node: format!("{:016x}", rand::random::<u64>()).into(),
         },
         loaded,
     ))
@@ -160,44 +164,18 @@ fn load(client: &mut postgres::Client, options: &StoreOptions) -> Result<Loaded>
         recent_ids.push(m);
     }
 
-    let room_rows = client
+    let ids: Vec<RoomId> = client
         .query(
-            "SELECT room_id, name, kind, topic FROM rooms WHERE room_id <> $1 ORDER BY room_id",
+            "SELECT room_id FROM rooms WHERE room_id <> $1 ORDER BY room_id",
             &[&GENERAL],
         )
-        .map_err(pg_error)?;
-    let mut rooms = Vec::with_capacity(room_rows.len());
-    for row in room_rows {
-        let id: RoomId = row.get(0);
-        let kind: String = row.get(2);
-        let kind = match kind.as_str() {
-            "room" => RoomKind::Room,
-            "dm" => RoomKind::Dm,
-            other => return Err(Error::Corrupt(format!("room {id}: kind {other:?}"))),
-        };
-        let members = client
-            .query(
-                "SELECT name_key, name FROM members WHERE room_id = $1 ORDER BY joined_ms, name_key",
-                &[&id],
-            )
-            .map_err(pg_error)?
-            .iter()
-            .map(|m| Member {
-                key: m.get(0),
-                name: m.get(1),
-            })
-            .collect();
-        let (last_seq, oldest_seq) = bounds(client, id)?;
-        rooms.push(StoredRoom {
-            id,
-            name: row.get(1),
-            kind,
-            topic: row.get(3),
-            members,
-            recent: newest(client, id, options.room_recent)?,
-            last_seq,
-            oldest_seq,
-        });
+        .map_err(pg_error)?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut rooms = Vec::with_capacity(ids.len());
+    for id in ids {
+        rooms.extend(stored_room(client, id, options.room_recent)?);
     }
     let markers = client
         .query("SELECT name_key, room_id, seq FROM read_markers", &[])
@@ -214,6 +192,53 @@ fn load(client: &mut postgres::Client, options: &StoreOptions) -> Result<Loaded>
         oldest_seq,
         epoch,
     })
+}
+
+/// Room `id` as stored now, with its `recent` newest messages; `None` when there is none.
+fn stored_room(
+    client: &mut postgres::Client,
+    id: RoomId,
+    recent: usize,
+) -> Result<Option<StoredRoom>> {
+    let Some(row) = client
+        .query_opt(
+            "SELECT name, kind, topic, version FROM rooms WHERE room_id = $1",
+            &[&id],
+        )
+        .map_err(pg_error)?
+    else {
+        return Ok(None);
+    };
+    let kind: String = row.get(1);
+    let kind = match kind.as_str() {
+        "room" => RoomKind::Room,
+        "dm" => RoomKind::Dm,
+        other => return Err(Error::Corrupt(format!("room {id}: kind {other:?}"))),
+    };
+    let members = client
+        .query(
+            "SELECT name_key, name FROM members WHERE room_id = $1 ORDER BY joined_ms, name_key",
+            &[&id],
+        )
+        .map_err(pg_error)?
+        .iter()
+        .map(|m| Member {
+            key: m.get(0),
+            name: m.get(1),
+        })
+        .collect();
+    let (last_seq, oldest_seq) = bounds(client, id)?;
+    Ok(Some(StoredRoom {
+        id,
+        name: row.get(0),
+        kind,
+        topic: row.get(2),
+        members,
+        recent: newest(client, id, recent)?,
+        last_seq,
+        oldest_seq,
+        version: to_u64(row.get(3)),
+    }))
 }
 
 /// A typed search as a `tsquery`: each word a quoted lexeme (so nothing typed is syntax), a
@@ -540,17 +565,44 @@ impl Store for PgStore {
         })
     }
 
-    fn heads(&self) -> Result<Option<Vec<(RoomId, u64)>>> {
+    fn heads(&self) -> Result<Option<Vec<RoomHead>>> {
         self.reader.run(|client| {
             let rows = client
-                .query("SELECT room_id, last_seq FROM rooms", &[])
+                .query("SELECT room_id, last_seq, version FROM rooms", &[])
                 .map_err(pg_error)?;
             Ok(Some(
                 rows.iter()
-                    .map(|row| (row.get(0), to_u64(row.get(1))))
+                    .map(|row| RoomHead {
+                        room: row.get(0),
+                        last_seq: to_u64(row.get(1)),
+                        version: to_u64(row.get(2)),
+                    })
                     .collect(),
             ))
         })
+    }
+
+    fn hold_name(&self, held: &HeldName) -> Result<bool> {
+        let (node, held) = (self.node.clone(), held.clone());
+        self.writer
+            .run(move |client| presence::hold(client, &node, &held))
+    }
+
+    fn sync_presence(&self, held: &[HeldName]) -> Result<Option<Vec<HeldName>>> {
+        let (node, held) = (self.node.clone(), held.to_vec());
+        self.writer
+            .run(move |client| presence::sync(client, &node, &held).map(Some))
+    }
+
+    fn leave_presence(&self) -> Result<()> {
+        let node = self.node.clone();
+        self.writer
+            .run(move |client| presence::leave(client, &node))
+    }
+
+    fn changed_room(&self, room: RoomId, recent: usize) -> Result<Option<StoredRoom>> {
+        self.reader
+            .run(move |client| stored_room(client, room, recent))
     }
 
     fn listen(&self, heard: tokio::sync::mpsc::Sender<Heard>) -> Result<bool> {

@@ -30,8 +30,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    new_epoch, Appended, Draft, Found, Heard, Loaded, Member, NotStored, RoomId, Scanned, Store,
-    StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL,
+    new_epoch, Appended, Draft, Found, Heard, HeldName, Loaded, Member, NotStored, RoomHead,
+    RoomId, Scanned, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL,
 };
 use crate::error::{Error, Result};
 
@@ -387,8 +387,26 @@ impl Store for SqliteStore {
         SqliteStore::page_after(self, room, after, limit)
     }
 
-    fn heads(&self) -> Result<Option<Vec<(RoomId, u64)>>> {
+    fn heads(&self) -> Result<Option<Vec<RoomHead>>> {
         // This node is the only writer: it knows every head.
+        Ok(None)
+    }
+
+    fn hold_name(&self, _held: &HeldName) -> Result<bool> {
+        // This node serves every user: the chat's memory decides.
+        Ok(true)
+    }
+
+    fn sync_presence(&self, _held: &[HeldName]) -> Result<Option<Vec<HeldName>>> {
+        Ok(None)
+    }
+
+    fn leave_presence(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn changed_room(&self, _room: RoomId, _recent: usize) -> Result<Option<StoredRoom>> {
+        // This node is the only writer: its rooms change only through it.
         Ok(None)
     }
 

@@ -260,6 +260,7 @@ pub(super) fn load(conn: &Connection, recent: usize) -> Result<Vec<StoredRoom>> 
             recent: newest(conn, id, recent, false)?,
             last_seq,
             oldest_seq: oldest.unwrap_or(last_seq + 1),
+            version: 0,
         });
     }
     Ok(rooms)
