@@ -119,6 +119,20 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 /// # Errors
 /// When connections cannot be set up, or the server stops answering.
 pub async fn run(addr: SocketAddr, flavor: Flavor, spec: &LoadSpec) -> Result<LoadResult> {
+    run_between(addr, addr, flavor, spec).await
+}
+
+/// Runs `spec` with its senders on the server at `send_to` and its receivers on the one at
+/// `receive_from` (two nodes of one cluster: the latency is the cross-node one).
+///
+/// # Errors
+/// When connections cannot be set up, or a server stops answering.
+pub async fn run_between(
+    send_to: SocketAddr,
+    receive_from: SocketAddr,
+    flavor: Flavor,
+    spec: &LoadSpec,
+) -> Result<LoadResult> {
     let shared = Arc::new(Shared {
         clock: Instant::now(),
         frames: AtomicU64::new(0),
@@ -130,8 +144,8 @@ pub async fn run(addr: SocketAddr, flavor: Flavor, spec: &LoadSpec) -> Result<Lo
     });
     let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
 
-    let receivers = connect_all(addr, flavor, spec.receivers, "bench-r").await?;
-    let senders = connect_all(addr, flavor, spec.senders, "bench-s").await?;
+    let receivers = connect_all(receive_from, flavor, spec.receivers, "bench-r").await?;
+    let senders = connect_all(send_to, flavor, spec.senders, "bench-s").await?;
     let mut tasks: Vec<JoinHandle<Result<Ledger>>> = Vec::new();
     for ws in receivers {
         tasks.push(tokio::spawn(listen(

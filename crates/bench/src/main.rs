@@ -3,10 +3,13 @@
 //!
 //! `charla-bench compare` runs the comparison (see BENCHMARKS.md); `charla-bench rooms`
 //! measures Charla's conversations (many rooms at once, a big history's pages and search);
+//! `charla-bench cluster` what PostgreSQL costs a node and how long a message takes from one
+//! node to another;
 //! `charla-bench load` runs one scenario against a server already running (for profiling);
 //! `charla-bench raw-server` is the floor server itself.
 
 mod archive;
+mod cluster;
 mod compare;
 mod conn;
 mod error;
@@ -48,6 +51,9 @@ enum Command {
     Load(LoadArgs),
     /// Charla's conversations: many rooms at once, then a page and a search in a big history.
     Rooms(RoomsArgs),
+    /// Cluster mode: a node on PostgreSQL against the same node on `SQLite`, and the latency
+    /// from one node to another.
+    Cluster(ClusterArgs),
     /// The raw tokio-tungstenite broadcast server (the floor).
     RawServer {
         /// Port on 127.0.0.1.
@@ -133,6 +139,37 @@ struct RoomsArgs {
 }
 
 #[derive(clap::Args)]
+struct ClusterArgs {
+    /// The PostgreSQL the nodes share (`scripts/pg.sh` sets `CHARLA_TEST_DB`).
+    #[arg(long, env = "CHARLA_TEST_DB")]
+    postgres: String,
+    /// Rounds of the fan-out pair (`SQLite`, PostgreSQL).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Messages a second, in all, for the cross-node latency.
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// Small N and short runs: seconds, for CI.
+    #[arg(long)]
+    quick: bool,
+    /// The charla-server binary (default: next to this one).
+    #[arg(long)]
+    charla_server: Option<PathBuf>,
+    /// Logs and databases.
+    #[arg(long, default_value = "target/bench")]
+    work_dir: PathBuf,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "target/bench/cluster.json")]
+    json: PathBuf,
+    /// Where to write the markdown table too.
+    #[arg(long, default_value = "target/bench/cluster.md")]
+    markdown: PathBuf,
+    /// Do not pin the nodes to CPU 0 and the generator to CPU 1.
+    #[arg(long)]
+    no_pin: bool,
+}
+
+#[derive(clap::Args)]
 struct LoadArgs {
     /// The server's address.
     #[arg(long, default_value = "127.0.0.1:3050")]
@@ -155,6 +192,9 @@ fn main() -> ExitCode {
         Command::Compare(args) => generator_runtime().and_then(|rt| rt.block_on(compare(args))),
         Command::Load(args) => generator_runtime().and_then(|rt| rt.block_on(load_one(args))),
         Command::Rooms(args) => generator_runtime().and_then(|rt| rt.block_on(conversations(args))),
+        Command::Cluster(args) => {
+            generator_runtime().and_then(|rt| rt.block_on(cluster_cost(args)))
+        }
     };
     match outcome {
         Ok(code) => code,
@@ -224,6 +264,7 @@ async fn compare(args: CompareArgs) -> Result<ExitCode> {
             bench_exe,
             server_cpu: pin.then_some(0),
             work_dir: args.work_dir.clone(),
+            postgres: None,
         },
         pinning,
     };
@@ -277,6 +318,7 @@ async fn conversations(args: RoomsArgs) -> Result<ExitCode> {
         bench_exe,
         server_cpu: pin.then_some(0),
         work_dir: args.work_dir.clone(),
+        postgres: None,
     };
     let (spec, messages, queries) = if args.quick {
         let spec = rooms::Spec {
@@ -330,6 +372,51 @@ async fn conversations(args: RoomsArgs) -> Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("!!! DELIVERY CHECKS FAILED in the rooms scenario");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `charla-bench cluster`: the table and JSON; exit status 1 when a delivery check failed.
+async fn cluster_cost(args: ClusterArgs) -> Result<ExitCode> {
+    let (open_files, bench_exe, charla_server) =
+        prepare(&args.work_dir, args.charla_server.as_ref())?;
+    let pin = !args.no_pin && proc::cpu_count() >= 2 && proc::has_taskset();
+    if pin {
+        proc::pin_self(1)?;
+    }
+    let pinning = if pin {
+        "nodes on CPU 0 (one tokio worker each), load generator on CPU 1"
+    } else {
+        "not pinned"
+    };
+    let plan = cluster::Plan {
+        rounds: args.rounds,
+        quick: args.quick,
+        rate: args.rate,
+        launcher: Launcher {
+            charla_server,
+            node_script: PathBuf::new(),
+            bench_exe,
+            server_cpu: pin.then_some(0),
+            work_dir: args.work_dir.clone(),
+            postgres: Some(args.postgres.clone()),
+        },
+    };
+    eprintln!(
+        "charla-bench cluster: {} round(s){}, {pinning}; open-files limit {open_files}",
+        plan.rounds,
+        if plan.quick { ", quick" } else { "" }
+    );
+    let report = cluster::run(&plan).await?;
+    let table = report.markdown(pinning);
+    println!("{table}");
+    write_file(&args.markdown, &table)?;
+    write_file(&args.json, &serde_json::to_string_pretty(&report)?)?;
+    if report.failures.is_empty() {
+        eprintln!("every delivery verified: nothing lost, duplicated or reordered");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("!!! DELIVERY CHECKS FAILED: {:?}", report.failures);
         Ok(ExitCode::FAILURE)
     }
 }

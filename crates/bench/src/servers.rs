@@ -23,6 +23,8 @@ pub enum Target {
     Node,
     /// The raw tokio-tungstenite broadcast floor.
     Raw,
+    /// charla-server on the launcher's PostgreSQL (a node of a cluster).
+    CharlaPostgres,
 }
 
 impl Target {
@@ -34,6 +36,7 @@ impl Target {
             Self::CharlaMemory => "Charla, no disk",
             Self::Node => "Node tutorial",
             Self::Raw => "raw floor",
+            Self::CharlaPostgres => "Charla, PostgreSQL",
         }
     }
 
@@ -41,7 +44,7 @@ impl Target {
     #[must_use]
     pub fn flavor(self) -> Flavor {
         match self {
-            Self::Charla | Self::CharlaMemory => Flavor::Charla,
+            Self::Charla | Self::CharlaMemory | Self::CharlaPostgres => Flavor::Charla,
             Self::Node | Self::Raw => Flavor::Tutorial,
         }
     }
@@ -60,6 +63,8 @@ pub struct Launcher {
     pub server_cpu: Option<usize>,
     /// Logs and databases go here.
     pub work_dir: PathBuf,
+    /// The database of [`Target::CharlaPostgres`] (`postgres://…`).
+    pub postgres: Option<String>,
 }
 
 /// A running server; killed when dropped.
@@ -74,6 +79,25 @@ pub struct Running {
 impl Running {
     /// Stops the server and waits for it to exit.
     pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Asks the server to stop (SIGTERM to its PID), waits up to 15 s for it to exit, and
+    /// kills it if it has not: a node of a cluster says goodbye to the others this way (its
+    /// users' names are free at once, not after it is found silent).
+    pub async fn terminate(mut self) {
+        let asked = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .await
+            .is_ok_and(|status| status.success());
+        if asked
+            && tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+                .await
+                .is_ok()
+        {
+            return;
+        }
         let _ = self.child.kill().await;
     }
 }
@@ -132,13 +156,17 @@ impl Launcher {
 
     fn command(&self, target: Target, port: u16, tag: &str) -> Result<Command> {
         let (program, args): (PathBuf, Vec<String>) = match target {
-            Target::Charla | Target::CharlaMemory => {
-                let db = if target == Target::Charla {
-                    let db = self.work_dir.join(format!("{tag}.db"));
-                    remove_database(&db)?;
-                    db.display().to_string()
-                } else {
-                    ":memory:".to_owned()
+            Target::Charla | Target::CharlaMemory | Target::CharlaPostgres => {
+                let db = match target {
+                    Target::Charla => {
+                        let db = self.work_dir.join(format!("{tag}.db"));
+                        remove_database(&db)?;
+                        db.display().to_string()
+                    }
+                    Target::CharlaPostgres => self.postgres.clone().ok_or_else(|| {
+                        BenchError::Handshake("no PostgreSQL given (--postgres)".into())
+                    })?,
+                    _ => ":memory:".to_owned(),
                 };
                 (
                     self.charla_server.clone(),

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Upper bounds of the store's commit-latency buckets, in seconds.
+/// Upper bounds of the latency buckets (store commits, cluster lag), in seconds.
 const COMMIT_BUCKETS: [f64; 12] = [
     0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
@@ -27,6 +27,7 @@ pub struct Metrics {
     deliveries: AtomicU64,
     cutoffs: AtomicU64,
     commits: Histogram,
+    cluster_lag: Histogram,
 }
 
 /// What is read at the moment of a scrape.
@@ -79,6 +80,12 @@ impl Metrics {
     /// A message's store commit took `took`.
     pub fn committed(&self, took: Duration) {
         self.commits.observe(took);
+    }
+
+    /// A message read from the store after its announcement (several nodes) was delivered here
+    /// `lag` after a node accepted it.
+    pub fn heard_late(&self, lag: Duration) {
+        self.cluster_lag.observe(lag);
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
@@ -178,6 +185,19 @@ impl Metrics {
         );
         self.commits
             .render(&mut out, "charla_store_commit_seconds", &COMMIT_BUCKETS);
+        family(
+            &mut out,
+            "charla_cluster_notify_lag_seconds",
+            "histogram",
+            "From a message's acceptance on a node to its delivery here, for messages read \
+             after a store's announcement (several nodes on PostgreSQL; empty otherwise). \
+             Across machines it includes their clocks' difference.",
+        );
+        self.cluster_lag.render(
+            &mut out,
+            "charla_cluster_notify_lag_seconds",
+            &COMMIT_BUCKETS,
+        );
         out
     }
 }

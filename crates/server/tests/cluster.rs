@@ -124,6 +124,22 @@ async fn two_nodes_deliver_everything_in_one_order() {
         orders.push(got);
     }
     assert_eq!(orders[0], orders[1], "both nodes' readers saw one order");
+    // Each node read the other's messages after their announcements, and says how late.
+    for node in [&a, &b] {
+        let metrics = common::http(node.addr, "GET", "/metrics", &[], b"")
+            .await
+            .expect("metrics")
+            .text();
+        let heard: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("charla_cluster_notify_lag_seconds_count "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_default();
+        assert!(
+            heard >= 300,
+            "{heard} messages heard from the other node:\n{metrics}"
+        );
+    }
     assert!(node_a.terminate().success());
     assert!(node_b.terminate().success());
 }

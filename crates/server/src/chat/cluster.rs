@@ -284,6 +284,10 @@ impl ChatState {
             return;
         }
         message.room = log.wire_name();
+        let lag = (config.clock.now() - message.timestamp)
+            .to_std()
+            .unwrap_or_default();
+        cuts.heard_late(lag);
         let dedupe = message
             .client_id
             .as_ref()

@@ -87,7 +87,7 @@ fn answer(ack: Responder, reply: Reply) {
                 match reading.await {
                     Ok(Ok(json)) => send(ack, &json, None),
                     Ok(Err(refused)) => send_refusal(ack, &refused),
-                    Err(e) => tracing::error!(error = %e, "a history read failed"),
+                    Err(e) => tracing::error!(error = %e, "a deferred answer failed"),
                 }
             });
         }

@@ -3,8 +3,10 @@
 //!
 //! A message is stored before anyone sees it: [`Chat::chat`] stores the draft (the store gives
 //! it its `seq` in the commit) and only then broadcasts it and answers the sender, all under
-//! the lock, so `seq` order is the order everyone in the room sees. A failed write leaves no
-//! trace: the message is refused as `unavailable`, and its retry is stored afresh.
+//! the lock, so `seq` order is the order everyone in the room sees. On a store over the network
+//! (PostgreSQL) the write is queued under the lock and awaited without it
+//! ([`super::queued`]). A failed write leaves no trace: the message is refused as
+//! `unavailable`, and its retry is stored afresh.
 
 use std::sync::MutexGuard;
 use std::time::Instant;
@@ -19,6 +21,7 @@ use chrono::TimeDelta;
 use super::identity::typing_notice;
 use super::log::{newest_within, RoomLog};
 use super::mentions;
+use super::queued::Queued;
 use super::reply::{self, Reply};
 use super::state::{send_ack, Chat, ChatState, DedupeKey, Fanout};
 use super::{missing, not_joined, too_many};
@@ -98,6 +101,27 @@ impl Chat {
         };
         // On the server's clock, the one retention reads.
         let at = charla_protocol::timestamp::millis(config.clock.now());
+        if let Some(store) = self.inner.store.clone().filter(|store| store.is_remote()) {
+            // Queued now, in the order sent; the lock is not held while the database answers.
+            let answer = store.append_queued(room, draft, at);
+            drop(guard);
+            let queued = Queued {
+                room,
+                dedupe_key,
+                name_key,
+                guest,
+                started: Instant::now(),
+            };
+            let chat = self.clone();
+            let finishing =
+                tokio::spawn(async move { chat.finish_queued(store, answer, queued).await });
+            // Without an ack wanted, the message is delivered all the same.
+            return Ok(if answer_wanted {
+                Reply::Later(finishing)
+            } else {
+                Reply::Nothing
+            });
+        }
         let next_seq = state.rooms.get(room).map_or(1, |log| log.last_seq + 1);
         let appended = match &self.inner.store {
             None => Appended::New(draft.into_message(next_seq, at)),

@@ -30,6 +30,7 @@ mod log;
 mod mentions;
 mod messages;
 mod presence;
+mod queued;
 mod rate_limit;
 mod reply;
 mod rooms;

@@ -18,7 +18,8 @@ pub enum Reply {
     Nothing,
     /// The answer, decided now, with its place among the connection's frames.
     Now(Placed),
-    /// An answer that comes once it has been read from disk (a page of old history).
+    /// An answer that comes later: a page of old history once it has been read, a message's
+    /// ack once a database over the network has stored it.
     Later(JoinHandle<Result<String, Refusal>>),
 }
 

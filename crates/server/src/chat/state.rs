@@ -105,6 +105,11 @@ pub(super) struct Fanout {
 }
 
 impl Fanout {
+    /// A message read back from the store was delivered `lag` after it was accepted.
+    pub(super) fn heard_late(&self, lag: std::time::Duration) {
+        self.metrics.heard_late(lag);
+    }
+
     /// Messages (not other events) queued to `count` receivers.
     fn delivered(&self, event: &ServerEvent, count: usize) {
         if matches!(event, ServerEvent::Message(_)) && count > 0 {

@@ -25,7 +25,7 @@ impl PgLedger {
     /// When PostgreSQL cannot be reached.
     pub(crate) fn open(url: &str) -> Result<Self> {
         Ok(Self {
-            worker: Worker::start("names", worker::config(url)?)?,
+            worker: Worker::start("names", worker::config(url)?, worker::READER_QUEUE)?,
         })
     }
 

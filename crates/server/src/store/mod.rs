@@ -44,6 +44,15 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> std::result::Result<Appended, NotStored>;
 
+    /// Starts storing a draft, as [`Store::append`] does, and returns at once: the answer
+    /// comes on the receiver. Drafts are stored in the order this is called, so one sender's
+    /// messages keep their order.
+    fn append_queued(&self, room: RoomId, draft: Draft, at: DateTime<Utc>) -> QueuedAppend;
+
+    /// Whether a write is a round trip over the network (a shared database): the chat then
+    /// does not hold its lock while a message is stored.
+    fn is_remote(&self) -> bool;
+
     /// Removes `room`'s messages stored before `cutoff`, at most [`EXPIRE_BATCH`] at a time;
     /// returns the lowest `seq` still kept afterwards (`None`: nothing was old enough).
     ///
@@ -214,6 +223,9 @@ pub enum Heard {
     /// Every room may have news: a second went by, or the listener came back after a cut.
     Look,
 }
+
+/// The answer of [`Store::append_queued`], to come.
+pub type QueuedAppend = tokio::sync::oneshot::Receiver<std::result::Result<Appended, NotStored>>;
 
 /// What storing a draft came to.
 #[derive(Debug, Clone)]

@@ -16,6 +16,8 @@ mod migrate;
 mod presence;
 pub(crate) mod worker;
 
+use std::sync::Arc;
+
 use charla_protocol::chat::{ChatMessage, RoomKind, GENERAL_ROOM};
 use charla_protocol::rules::username_key;
 use chrono::{DateTime, Utc};
@@ -24,8 +26,8 @@ use postgres::Row;
 
 use self::worker::{pg_error, Worker};
 use super::{
-    Appended, Draft, Found, Heard, HeldName, Loaded, Member, NotStored, RoomHead, RoomId, Scanned,
-    Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, SCAN,
+    Appended, Draft, Found, Heard, HeldName, Loaded, Member, NotStored, QueuedAppend, RoomHead,
+    RoomId, Scanned, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, SCAN,
 };
 use crate::error::{Error, Result};
 
@@ -40,12 +42,12 @@ pub struct PgStore {
     /// How a connection is made (the listener makes its own).
     config: postgres::Config,
     /// The statement that stores a message.
-    append: std::sync::Arc<str>,
+    append: Arc<str>,
     writer: Worker,
     reader: Worker,
     retention: Option<u64>,
     /// This node's name in the presence tables (random, new at each start).
-    node: std::sync::Arc<str>,
+    node: Arc<str>,
 }
 
 /// Connects, migrates the schema, and reads back what the chat needs.
@@ -55,8 +57,8 @@ pub struct PgStore {
 /// unreadable.
 pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
     let config = worker::config(url)?;
-    let writer = Worker::start("writer", config.clone())?;
-    let reader = Worker::start("reader", config.clone())?;
+    let writer = Worker::start("writer", config.clone(), worker::WRITER_QUEUE)?;
+    let reader = Worker::start("reader", config.clone(), worker::READER_QUEUE)?;
     let version = writer.run(migrate::run)?;
     tracing::info!(version, "PostgreSQL store ready");
     let loaded = writer.run(move |client| load(client, &options))?;
@@ -290,30 +292,23 @@ SELECT seq, pg_notify('{MESSAGES_CHANNEL}', $1::text || ':' || seq::text) FROM s
     )
 }
 
-impl Store for PgStore {
-    fn check(&self, within: std::time::Duration) -> Result<()> {
-        self.reader
-            .run_within(within, |client| {
-                client.simple_query("SELECT 1").map_err(pg_error)
-            })
-            .map(|_| ())
-            .map_err(|e| Error::Unreachable(e.to_string()))
-    }
-
-    fn append(
+impl PgStore {
+    /// The job that stores a draft on the writer's connection (see [`append_statement`]); a
+    /// retry of a stored `clientId` finds that message instead.
+    fn append_job(
         &self,
         room: RoomId,
         draft: Draft,
         at: DateTime<Utc>,
-    ) -> std::result::Result<Appended, NotStored> {
+    ) -> impl FnOnce(&mut postgres::Client, &postgres::Statement) -> Result<Appended> + Send + 'static
+    {
         let retention = self.retention.map_or(0, to_i64);
         let author_key = username_key(&draft.username);
         let mention_keys: Vec<String> = draft.mentions.iter().map(|m| m.key.clone()).collect();
         let mention_names: Vec<String> = draft.mentions.iter().map(|m| m.name.clone()).collect();
-        let statement = std::sync::Arc::clone(&self.append);
-        let stored = self.writer.run(move |client| {
+        move |client, statement| {
             let inserted = client.query_opt(
-                &*statement,
+                statement,
                 &[
                     &room,
                     &draft.id_prefix,
@@ -349,11 +344,56 @@ impl Store for PgStore {
                 }
                 Err(e) => Err(pg_error(e)),
             }
-        });
-        stored.map_err(|e| {
-            tracing::error!(error = %e, room, "could not store a message; refusing it");
-            NotStored(e.to_string())
-        })
+        }
+    }
+}
+
+/// A failed write, logged, as the chat's refusal reason.
+fn not_stored(e: &Error, room: RoomId) -> NotStored {
+    tracing::error!(error = %e, room, "could not store a message; refusing it");
+    NotStored(e.to_string())
+}
+
+impl Store for PgStore {
+    fn check(&self, within: std::time::Duration) -> Result<()> {
+        self.reader
+            .run_within(within, |client| {
+                client.simple_query("SELECT 1").map_err(pg_error)
+            })
+            .map(|_| ())
+            .map_err(|e| Error::Unreachable(e.to_string()))
+    }
+
+    fn append(
+        &self,
+        room: RoomId,
+        draft: Draft,
+        at: DateTime<Utc>,
+    ) -> std::result::Result<Appended, NotStored> {
+        let job = self.append_job(room, draft, at);
+        self.writer
+            .run_prepared(Arc::clone(&self.append), job)
+            .map_err(|e| not_stored(&e, room))
+    }
+
+    fn append_queued(&self, room: RoomId, draft: Draft, at: DateTime<Utc>) -> QueuedAppend {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job = self.append_job(room, draft, at);
+        let queued = self
+            .writer
+            .submit(Arc::clone(&self.append), job, move |stored| {
+                let _ = answer.send(stored.map_err(|e| not_stored(&e, room)));
+            });
+        if let Err(e) = queued {
+            let (answer, answered) = tokio::sync::oneshot::channel();
+            let _ = answer.send(Err(not_stored(&e, room)));
+            return answered;
+        }
+        answered
+    }
+
+    fn is_remote(&self) -> bool {
+        true
     }
 
     fn expire_before(&self, room: RoomId, cutoff: DateTime<Utc>) -> Result<Option<u64>> {

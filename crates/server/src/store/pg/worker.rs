@@ -14,7 +14,10 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use postgres::{Client, Config, NoTls};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use postgres::{Client, Config, NoTls, Statement};
 
 use crate::error::{Error, Result};
 use crate::throttle::Throttle;
@@ -27,8 +30,12 @@ const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a caller waits for its answer (a job queued behind a slow one included).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
-/// Jobs that may wait for a worker; beyond that they are refused at once (and logged).
-const QUEUED_JOBS: usize = 256;
+/// Jobs that may wait for the writer: every message being stored waits here (the chat does not
+/// hold its lock while it is written, so a burst queues); beyond that they are refused at once
+/// (and logged), and clients retry.
+pub(super) const WRITER_QUEUE: usize = 4096;
+/// Jobs that may wait for the reader (pages, searches, catch-ups).
+pub(crate) const READER_QUEUE: usize = 256;
 
 type Job = Box<dyn FnOnce(&mut Link) + Send>;
 
@@ -36,14 +43,18 @@ type Job = Box<dyn FnOnce(&mut Link) + Send>;
 pub(crate) struct Worker {
     jobs: mpsc::SyncSender<Job>,
     name: &'static str,
+    /// How many jobs may wait.
+    queue: usize,
     /// Refusals for a full queue, logged at most every few seconds.
     refusals: Throttle,
 }
 
-/// The connection a worker holds, made again when it broke.
+/// The connection a worker holds, made again when it broke, with the statements prepared on
+/// it (a statement run for every message is parsed and planned once per connection).
 pub(super) struct Link {
     config: Config,
     client: Option<Client>,
+    prepared: HashMap<Arc<str>, Statement>,
 }
 
 /// How a connection is made: the URL's settings, with this module's time limits.
@@ -77,6 +88,7 @@ impl Link {
     pub(super) fn client(&mut self) -> Result<&mut Client> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
+            self.prepared.clear();
             let client = self.config.connect(NoTls).map_err(pg_error)?;
             self.client = Some(client);
         }
@@ -85,10 +97,31 @@ impl Link {
             .ok_or_else(|| Error::Postgres("no connection".into()))
     }
 
+    /// The connection and `sql` prepared on it (prepared now the first time).
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] when PostgreSQL cannot be reached or refuses the statement.
+    fn prepared(&mut self, sql: &Arc<str>) -> Result<(&mut Client, Statement)> {
+        self.client()?;
+        let client = self
+            .client
+            .as_mut()
+            .ok_or_else(|| Error::Postgres("no connection".into()))?;
+        let statement = if let Some(statement) = self.prepared.get(sql) {
+            statement.clone()
+        } else {
+            let statement = client.prepare(sql).map_err(pg_error)?;
+            self.prepared.insert(Arc::clone(sql), statement.clone());
+            statement
+        };
+        Ok((client, statement))
+    }
+
     /// After a failed statement: forgets the connection if it broke.
     fn check(&mut self) {
         if self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
+            self.prepared.clear();
         }
     }
 }
@@ -100,12 +133,13 @@ impl Worker {
     /// # Errors
     /// [`Error::Postgres`] when the connection cannot be made, [`Error::Io`] when the thread
     /// cannot be started.
-    pub(crate) fn start(name: &'static str, config: Config) -> Result<Self> {
+    pub(crate) fn start(name: &'static str, config: Config, queue: usize) -> Result<Self> {
         let mut link = Link {
             config,
             client: None,
+            prepared: HashMap::new(),
         };
-        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUED_JOBS);
+        let (jobs, waiting) = mpsc::sync_channel::<Job>(queue);
         let (connected, first) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name(format!("charla-pg-{name}"))
@@ -118,7 +152,7 @@ impl Worker {
                 if failed {
                     return;
                 }
-                for job in queue {
+                for job in waiting {
                     job(&mut link);
                     link.check();
                 }
@@ -129,6 +163,7 @@ impl Worker {
         Ok(Self {
             jobs,
             name,
+            queue,
             refusals: Throttle::new(),
         })
     }
@@ -145,6 +180,54 @@ impl Worker {
         self.run_within(ANSWER_TIMEOUT, job)
     }
 
+    /// Queues `job` and returns at once; `answer` gets its result on the connection's thread
+    /// (jobs run in the order they were queued).
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] when the queue is full or the thread ended (then `answer` is not
+    /// called).
+    pub(crate) fn submit<T: Send + 'static>(
+        &self,
+        sql: Arc<str>,
+        job: impl FnOnce(&mut Client, &Statement) -> Result<T> + Send + 'static,
+        answer: impl FnOnce(Result<T>) + Send + 'static,
+    ) -> Result<()> {
+        self.enqueue(Box::new(move |link: &mut Link| {
+            answer(
+                link.prepared(&sql)
+                    .and_then(|(client, statement)| job(client, &statement)),
+            );
+        }))
+    }
+
+    /// Runs `job` with `sql` prepared on the connection and waits for its answer. Blocking.
+    ///
+    /// # Errors
+    /// What `job` returns, [`Error::Postgres`] when the connection cannot be made, or when
+    /// no answer comes in time.
+    pub(crate) fn run_prepared<T: Send + 'static>(
+        &self,
+        sql: Arc<str>,
+        job: impl FnOnce(&mut Client, &Statement) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (answer, answered) = mpsc::sync_channel(1);
+        self.submit(sql, job, move |result| {
+            let _ = answer.send(result);
+        })?;
+        self.wait(&answered, ANSWER_TIMEOUT)
+    }
+
+    /// The answer of a queued job, waited for at most `within`.
+    fn wait<T>(&self, answered: &mpsc::Receiver<Result<T>>, within: Duration) -> Result<T> {
+        answered.recv_timeout(within).map_err(|_| {
+            Error::Postgres(format!(
+                "no answer from PostgreSQL ({} connection) in {} ms",
+                self.name,
+                within.as_millis()
+            ))
+        })?
+    }
+
     /// [`Worker::run`], waiting at most `within` for the answer (the job still runs; its late
     /// answer is dropped).
     ///
@@ -157,36 +240,34 @@ impl Worker {
         job: impl FnOnce(&mut Client) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (answer, answered) = mpsc::sync_channel(1);
-        let boxed: Job = Box::new(move |link: &mut Link| {
+        self.enqueue(Box::new(move |link: &mut Link| {
             let result = link.client().and_then(job);
             let _ = answer.send(result);
-        });
-        self.jobs.try_send(boxed).map_err(|e| match e {
+        }))?;
+        self.wait(&answered, within)
+    }
+
+    /// Puts a job in the queue, or refuses it at once when the queue is full (logged).
+    fn enqueue(&self, job: Job) -> Result<()> {
+        self.jobs.try_send(job).map_err(|e| match e {
             mpsc::TrySendError::Full(_) => {
                 self.refusals.warn(|suppressed| {
                     tracing::warn!(
                         connection = self.name,
-                        waiting = QUEUED_JOBS,
+                        waiting = self.queue,
                         suppressed,
                         "PostgreSQL is not keeping up: refusing work"
                     );
                 });
                 Error::Postgres(format!(
-                    "{QUEUED_JOBS} requests already wait for the {} connection",
-                    self.name
+                    "{} requests already wait for the {} connection",
+                    self.queue, self.name
                 ))
             }
             mpsc::TrySendError::Disconnected(_) => {
                 Error::Postgres(format!("the {} connection's thread ended", self.name))
             }
-        })?;
-        answered.recv_timeout(within).map_err(|_| {
-            Error::Postgres(format!(
-                "no answer from PostgreSQL ({} connection) in {} ms",
-                self.name,
-                within.as_millis()
-            ))
-        })?
+        })
     }
 }
 
