@@ -71,8 +71,9 @@ stage_rust() {
   # The other test files run their servers in memory: on PostgreSQL they would test nothing new.
   # `cluster` (two nodes on one database) is ignored without a PostgreSQL: included here.
   # `--workspace` (not `-p`): the features the test build was made with, so nothing is
-  # rebuilt; it also picks the client's `rooms` test, which keeps history too.
-  bash scripts/pg.sh -- cargo test --locked --workspace \
+  # rebuilt; it also picks the client's `rooms` and `cluster` tests (three nodes, a node
+  # killed, PostgreSQL restarted), and `--lib` the PostgreSQL store's own tests.
+  bash scripts/pg.sh -- cargo test --locked --workspace --lib \
     --test history --test rooms --test delivery --test names --test operators --test cluster \
     -- --include-ignored
 }

@@ -3,8 +3,8 @@
 //! `ops`, made on one node and joined on the others), two senders on different nodes each
 //! sending 500 messages to each room: 2 × 1,000. A third of the way through, one node is killed
 //! with SIGKILL (its two clients, a sender among them, fail over to the next address); two
-//! thirds of the way through, PostgreSQL itself is restarted (every node loses its
-//! connections). At the end every client has every message of both rooms once, each room in
+//! thirds of the way through, PostgreSQL itself is stopped (a node's `/healthz` then says
+//! 503) and started again (every node loses its connections). At the end every client has every message of both rooms once, each room in
 //! one order (its `seq`, without a gap) that all clients share, each sender's in the order
 //! sent.
 //!
@@ -128,6 +128,38 @@ async fn join_when_known(client: &ClientHandle, room: &str) {
     }
 }
 
+/// `GET /healthz` of the node on `port`: its status line and body.
+async fn health(port: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    tokio::time::timeout(Duration::from_secs(10), request)
+        .await
+        .map_or_else(
+            |_| "no answer in 10 s".into(),
+            |r| r.unwrap_or_else(|e| e.to_string()),
+        )
+}
+
+/// Whether the node on `port` says it is healthy within 20 s.
+async fn wait_healthy(port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if health(port).await.starts_with("HTTP/1.1 200") {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// Runs `pg_ctl` on the test run's PostgreSQL as the user that owns it.
 fn pg_ctl(args: &[&str]) {
     let bin = std::env::var("CHARLA_TEST_PGBIN").expect("CHARLA_TEST_PGBIN (scripts/pg.sh)");
@@ -226,7 +258,15 @@ async fn three_nodes_lose_nothing_through_a_killed_node_and_a_restarted_database
         node.kill();
     }
     until_progress(2).await;
-    pg_ctl(&["restart", "-m", "fast"]);
+    // PostgreSQL stopped, then started again: meanwhile the nodes say they cannot serve.
+    pg_ctl(&["stop", "-m", "fast"]);
+    let healthz = health(ports[1]).await;
+    pg_ctl(&["start"]);
+    assert!(
+        healthz.starts_with("HTTP/1.1 503"),
+        "a node without its database says so: {healthz}"
+    );
+    assert!(wait_healthy(ports[1]).await, "and is healthy again");
 
     for sender in senders {
         sender.await.expect("sender");

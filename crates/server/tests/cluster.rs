@@ -196,3 +196,47 @@ async fn presence_crosses_nodes_and_a_killed_node_goes_offline() {
     println!("offline after {} ms", after.as_millis());
     assert!(node_b.terminate().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --test cluster -- --include-ignored"]
+async fn a_retry_that_reaches_another_node_is_acked_with_the_stored_message() {
+    let (_dir, (mut node_a, a), (mut node_b, b)) = two_nodes().await;
+    let (mut first_try, _) = TestClient::joined(&a, "ana").await;
+    let (mut reader, _) = TestClient::joined(&b, "reader").await;
+    let message = json!({"text": "only once", "clientId": "c-1"});
+    let ack: Value = first_try
+        .emit_ack("chat-message", vec![message.clone()])
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let first = reader.event("message").await;
+    assert_eq!(first[0]["seq"], ack["seq"], "{first:?}");
+    // Her connection to node A ends before she hears the ack (as far as she knows); she
+    // retries on node B, whose memory has never seen that clientId: the database has. (Her
+    // guest name is free on B once A has noticed she left: within a second or two.)
+    drop(first_try);
+    let mut retry = TestClient::connect(&b).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let joined: Value = retry.emit_ack("join", vec![json!("ana")]).await;
+        if joined["ok"] == true {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ana could not join B: {joined}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let again: Value = retry.emit_ack("chat-message", vec![message]).await;
+    assert_eq!(again["ok"], true, "{again}");
+    assert_eq!(again["seq"], ack["seq"], "the same message: {ack} {again}");
+    assert_eq!(again["id"], ack["id"], "the same message: {ack} {again}");
+    assert!(
+        !reader
+            .gets_within("message", Duration::from_millis(1500))
+            .await,
+        "no second copy was delivered"
+    );
+    assert!(node_a.terminate().success());
+    assert!(node_b.terminate().success());
+}

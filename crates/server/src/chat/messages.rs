@@ -18,10 +18,10 @@ use charla_protocol::chat::{
 use charla_protocol::rules::check_text;
 use chrono::TimeDelta;
 
+use super::finish::Queued;
 use super::identity::typing_notice;
 use super::log::{newest_within, RoomLog};
 use super::mentions;
-use super::queued::Queued;
 use super::reply::{self, Reply};
 use super::state::{send_ack, Chat, ChatState, DedupeKey, Fanout};
 use super::{missing, not_joined, too_many};
@@ -104,7 +104,6 @@ impl Chat {
         if let Some(store) = self.inner.store.clone().filter(|store| store.is_remote()) {
             // Queued now, in the order sent; the lock is not held while the database answers.
             let answer = store.append_queued(room, draft, at);
-            drop(guard);
             let queued = Queued {
                 room,
                 dedupe_key,
@@ -112,12 +111,19 @@ impl Chat {
                 guest,
                 started: Instant::now(),
             };
-            let chat = self.clone();
-            let finishing =
-                tokio::spawn(async move { chat.finish_queued(store, answer, queued).await });
+            let replied = self.hand_to_finisher(&store, answer, queued)?;
+            drop(guard);
             // Without an ack wanted, the message is delivered all the same.
             return Ok(if answer_wanted {
-                Reply::Later(finishing)
+                Reply::Later(tokio::spawn(async move {
+                    replied.await.unwrap_or_else(|_| {
+                        Err(Refusal::later(
+                            ErrorCode::Unavailable,
+                            "the server stopped before the message was delivered",
+                            1000,
+                        ))
+                    })
+                }))
             } else {
                 Reply::Nothing
             });

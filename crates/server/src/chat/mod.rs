@@ -24,6 +24,7 @@ use charla_protocol::chat::{ErrorCode, Refusal};
 use crate::transport::Link;
 
 mod cluster;
+mod finish;
 pub(crate) mod handlers;
 mod identity;
 mod log;

@@ -1,33 +1,78 @@
 //! A message stored over the network (several nodes on PostgreSQL): the chat checks it and
 //! queues its write under the lock, as on `SQLite` (so one sender's messages are stored in the
-//! order sent), but does not hold the lock while the database answers. Once the write is
-//! committed with its `seq`, every row before it is committed too (the room's row lock orders
-//! commits by `seq`), so the rows this node has not delivered yet are read without the lock
-//! and then delivered, in `seq` order, with this one. A message that another path delivered
-//! first (the announcement of its own commit, or a later message's read) is only acked.
+//! order sent), but does not hold the lock while the database answers. Under the same lock it
+//! hands the message to this node's finisher, one task that takes messages in the order they
+//! were queued, which is the order this node's writes commit: each is delivered once its write
+//! is committed, so this node's own messages need no read. When its `seq` is past the next one
+//! here, the rows in between are another node's, committed before it (the room's row lock
+//! orders commits by `seq`): they are read without the lock, once, and delivered first. A
+//! message that another path delivered first (the announcement of its own commit) is only
+//! acked.
 //!
 //! The sender's ack comes once the message is delivered here, after its own broadcast.
 
-use std::time::Instant;
+use std::sync::{Arc, Weak};
 
 use charla_protocol::chat::{ErrorCode, Refusal};
+use tokio::sync::{mpsc, oneshot};
 
+use super::finish::{Finish, Queued};
 use super::log::RoomLog;
 use super::reply;
-use super::state::{send_ack, Chat, DedupeKey};
+use super::state::{send_ack, Chat, Shared};
 use crate::store::{Appended, NotStored, QueuedAppend, RoomId, StoreHandle};
 
-/// What the chat knew of a message when it queued its write.
-pub(super) struct Queued {
-    pub(super) room: RoomId,
-    pub(super) dedupe_key: Option<DedupeKey>,
-    /// The author's name key.
-    pub(super) name_key: String,
-    pub(super) guest: bool,
-    pub(super) started: Instant,
-}
+/// Messages handed to the finisher and not delivered yet; beyond that a message is refused
+/// as `unavailable` (its write may be committed: the announcement of it delivers it, and the
+/// client's retry is acked with it).
+const FINISH_QUEUE: usize = 8192;
 
 impl Chat {
+    /// Hands a message whose write was just queued to the finisher (call it under the lock,
+    /// right after queuing the write); the sender's ack comes on the receiver.
+    ///
+    /// # Errors
+    /// `unavailable` when the finisher has too many messages waiting.
+    pub(super) fn hand_to_finisher(
+        &self,
+        store: &StoreHandle,
+        answer: QueuedAppend,
+        queued: Queued,
+    ) -> Result<oneshot::Receiver<Result<String, Refusal>>, Refusal> {
+        let finisher = self.inner.finisher.get_or_init(|| {
+            let (hand, taken) = mpsc::channel(FINISH_QUEUE);
+            tokio::spawn(finish_in_order(
+                Arc::downgrade(&self.inner),
+                Arc::clone(store),
+                taken,
+            ));
+            hand
+        });
+        let (reply, replied) = oneshot::channel();
+        finisher
+            .try_send(Finish {
+                answer,
+                queued,
+                reply,
+            })
+            .map_err(|_| {
+                self.inner.limits_hit.warn(|suppressed| {
+                    tracing::warn!(
+                        waiting = FINISH_QUEUE,
+                        suppressed,
+                        "messages wait to be delivered: refusing more"
+                    );
+                });
+                self.count_refused_message(ErrorCode::Unavailable);
+                Refusal::later(
+                    ErrorCode::Unavailable,
+                    "the server is busy storing messages; it will be retried",
+                    1000,
+                )
+            })?;
+        Ok(replied)
+    }
+
     /// Waits for the write of `queued`, delivers it and what came before it, and returns the
     /// sender's ack (encoded).
     ///
@@ -86,15 +131,11 @@ impl Chat {
         }
         let wire_room = state.rooms.get(room).and_then(RoomLog::wire_name);
         message.room = wire_room;
-        let delivered = state.rooms.get(room).is_some_and(|log| seq <= log.last_seq);
-        let ack = if delivered {
-            // Delivered already, read from the store by another path: only the ack is left.
-            let ack = send_ack(&message, seq);
-            if let Some(key) = queued.dedupe_key {
-                state.accepted.insert(key, ack.clone());
-            }
-            ack
-        } else {
+        let last = state.rooms.get(room).map_or(0, |log| log.last_seq);
+        if seq > last + 1 {
+            tracing::warn!(room, seq, last, "the messages before one stored here could not be read; the next look delivers them in order");
+        }
+        let ack = if seq == last + 1 {
             state.publish(
                 room,
                 message,
@@ -102,6 +143,15 @@ impl Chat {
                 &self.inner.config,
                 &self.inner.cuts,
             )
+        } else {
+            // Delivered already (read from the store by another path), or, when what came
+            // before it could not be read, left to the next look at the room, which delivers
+            // it in order: only the ack now.
+            let ack = send_ack(&message, seq);
+            if let Some(key) = queued.dedupe_key {
+                state.accepted.insert(key, ack.clone());
+            }
+            ack
         };
         self.inner.metrics.accepted();
         if !queued.guest {
@@ -139,5 +189,25 @@ impl Chat {
                 Vec::new()
             }
         }
+    }
+}
+
+/// The finisher: delivers messages in the order their writes were queued, until the chat is
+/// gone.
+async fn finish_in_order(
+    chat: Weak<Shared>,
+    store: StoreHandle,
+    mut taken: mpsc::Receiver<Finish>,
+) {
+    while let Some(finish) = taken.recv().await {
+        let Some(inner) = chat.upgrade() else {
+            return;
+        };
+        let chat = Chat { inner };
+        let result = chat
+            .finish_queued(Arc::clone(&store), finish.answer, finish.queued)
+            .await;
+        // The sender may have gone; the message is delivered all the same.
+        let _ = finish.reply.send(result);
     }
 }

@@ -74,6 +74,9 @@ pub(super) struct Shared {
     pub(super) refused_joins: Throttle,
     pub(super) limits_hit: Throttle,
     pub(super) presence_failures: Throttle,
+    /// Where messages queued for a store over the network go to be delivered, in the order
+    /// queued (made on first use: see [`super::queued`]).
+    pub(super) finisher: std::sync::OnceLock<tokio::sync::mpsc::Sender<super::finish::Finish>>,
 }
 
 pub(super) struct Conn {
@@ -260,6 +263,7 @@ impl Chat {
                 refused_joins: Throttle::new(),
                 limits_hit: Throttle::new(),
                 presence_failures: Throttle::new(),
+                finisher: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -11,6 +11,7 @@
 //! Writes go through one connection (the chat stores under its lock, as with `SQLite`); pages
 //! and searches through another, so a long read never holds a message back.
 
+mod batch;
 mod listen;
 mod migrate;
 mod presence;
@@ -43,8 +44,10 @@ pub struct PgStore {
     config: postgres::Config,
     /// The statement that stores a message.
     append: Arc<str>,
-    writer: Worker,
+    writer: Arc<Worker>,
     reader: Worker,
+    /// Messages waiting for the writer, stored together.
+    batcher: Arc<batch::Batcher>,
     retention: Option<u64>,
     /// This node's name in the presence tables (random, new at each start).
     node: Arc<str>,
@@ -57,15 +60,21 @@ pub struct PgStore {
 /// unreadable.
 pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
     let config = worker::config(url)?;
-    let writer = Worker::start("writer", config.clone(), worker::WRITER_QUEUE)?;
+    let writer = Arc::new(Worker::start(
+        "writer",
+        config.clone(),
+        worker::WRITER_QUEUE,
+    )?);
     let reader = Worker::start("reader", config.clone(), worker::READER_QUEUE)?;
     let version = writer.run(migrate::run)?;
     tracing::info!(version, "PostgreSQL store ready");
     let loaded = writer.run(move |client| load(client, &options))?;
+    let append: Arc<str> = append_statement().into();
     Ok((
         PgStore {
             config,
-            append: append_statement().into(),
+            batcher: batch::Batcher::new(Arc::clone(&append), options.retention.map_or(0, to_i64)),
+            append,
             writer,
             reader,
             retention: options.retention,
@@ -303,48 +312,59 @@ impl PgStore {
     ) -> impl FnOnce(&mut postgres::Client, &postgres::Statement) -> Result<Appended> + Send + 'static
     {
         let retention = self.retention.map_or(0, to_i64);
-        let author_key = username_key(&draft.username);
-        let mention_keys: Vec<String> = draft.mentions.iter().map(|m| m.key.clone()).collect();
-        let mention_names: Vec<String> = draft.mentions.iter().map(|m| m.name.clone()).collect();
-        move |client, statement| {
-            let inserted = client.query_opt(
-                statement,
-                &[
-                    &room,
-                    &draft.id_prefix,
-                    &draft.username,
-                    &author_key,
-                    &draft.text,
-                    &at.timestamp_millis(),
-                    &draft.client_id,
-                    &draft.guest,
-                    &mention_names,
-                    &mention_keys,
-                    &retention,
-                ],
-            );
-            match inserted {
-                Ok(Some(row)) => {
-                    let seq: i64 = row.get(0);
-                    Ok(Appended::New(draft.into_message(to_u64(seq), at)))
-                }
-                Ok(None) => Err(Error::Postgres(format!("no room {room}"))),
-                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                    // Stored already (by this node or another): that one is the answer.
-                    let row = client
-                        .query_one(
-                            &format!(
-                                "SELECT {FIELDS} FROM messages
-                                 WHERE room_id = $1 AND author_key = $2 AND client_id = $3"
-                            ),
-                            &[&room, &author_key, &draft.client_id],
-                        )
-                        .map_err(pg_error)?;
-                    Ok(Appended::Existing(message(&row)?))
-                }
-                Err(e) => Err(pg_error(e)),
-            }
+        move |client, statement| append_one(client, statement, room, draft, at, retention)
+    }
+}
+
+/// Stores one draft with the prepared [`append_statement`]; a retry of a stored `clientId`
+/// finds that message instead.
+fn append_one(
+    client: &mut postgres::Client,
+    statement: &postgres::Statement,
+    room: RoomId,
+    draft: Draft,
+    at: DateTime<Utc>,
+    retention: i64,
+) -> Result<Appended> {
+    let author_key = username_key(&draft.username);
+    let mention_keys: Vec<String> = draft.mentions.iter().map(|m| m.key.clone()).collect();
+    let mention_names: Vec<String> = draft.mentions.iter().map(|m| m.name.clone()).collect();
+    let inserted = client.query_opt(
+        statement,
+        &[
+            &room,
+            &draft.id_prefix,
+            &draft.username,
+            &author_key,
+            &draft.text,
+            &at.timestamp_millis(),
+            &draft.client_id,
+            &draft.guest,
+            &mention_names,
+            &mention_keys,
+            &retention,
+        ],
+    );
+    match inserted {
+        Ok(Some(row)) => {
+            let seq: i64 = row.get(0);
+            Ok(Appended::New(draft.into_message(to_u64(seq), at)))
         }
+        Ok(None) => Err(Error::Postgres(format!("no room {room}"))),
+        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            // Stored already (by this node or another): that one is the answer.
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT {FIELDS} FROM messages
+                         WHERE room_id = $1 AND author_key = $2 AND client_id = $3"
+                    ),
+                    &[&room, &author_key, &draft.client_id],
+                )
+                .map_err(pg_error)?;
+            Ok(Appended::Existing(message(&row)?))
+        }
+        Err(e) => Err(pg_error(e)),
     }
 }
 
@@ -378,17 +398,7 @@ impl Store for PgStore {
 
     fn append_queued(&self, room: RoomId, draft: Draft, at: DateTime<Utc>) -> QueuedAppend {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job = self.append_job(room, draft, at);
-        let queued = self
-            .writer
-            .submit(Arc::clone(&self.append), job, move |stored| {
-                let _ = answer.send(stored.map_err(|e| not_stored(&e, room)));
-            });
-        if let Err(e) = queued {
-            let (answer, answered) = tokio::sync::oneshot::channel();
-            let _ = answer.send(Err(not_stored(&e, room)));
-            return answered;
-        }
+        self.batcher.push(&self.writer, room, draft, at, answer);
         answered
     }
 
@@ -715,5 +725,96 @@ mod tests {
             Some("'its' & 'ab' & '!x'")
         );
         assert_eq!(ts_query("  ** ' "), None);
+    }
+    fn draft(text: &str, client_id: &str) -> Draft {
+        Draft {
+            id_prefix: "s".into(),
+            username: "ana".into(),
+            text: text.into(),
+            client_id: Some(client_id.into()),
+            guest: false,
+            mentions: vec![Member {
+                key: "bo".into(),
+                name: "bo".into(),
+            }],
+        }
+    }
+
+    #[test]
+    #[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --lib -- --include-ignored"]
+    fn a_batch_with_a_retry_in_it_stores_the_others_without_a_gap() {
+        let admin = std::env::var("CHARLA_TEST_DB").expect("CHARLA_TEST_DB (scripts/pg.sh)");
+        let name = format!("charla_unit_{:016x}", rand::random::<u64>());
+        let (base, _) = admin.rsplit_once('/').expect("a database URL");
+        let url = format!("{base}/{name}");
+        std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create");
+        })
+        .join()
+        .expect("made");
+        let options = StoreOptions {
+            recent: 10,
+            room_recent: 10,
+            remembered_ids: 10,
+            retention: None,
+            max_bytes: None,
+        };
+        let (store, _) = open(&url, options).expect("opened");
+        let queue =
+            |text: &str, id: &str| store.append_queued(GENERAL, draft(text, id), Utc::now());
+        let first = queue("one", "c1").blocking_recv().expect("answered");
+        assert!(
+            matches!(first, Ok(Appended::New(ref m)) if m.seq == Some(1)),
+            "{first:?}"
+        );
+
+        // The writer busy for a moment, so the next three wait together: one batch, which
+        // fails on the retry's clientId and is stored again one by one.
+        store
+            .writer
+            .submit_on_link(|_| std::thread::sleep(std::time::Duration::from_millis(300)))
+            .expect("queued");
+        let answers = [queue("two", "c2"), queue("one", "c1"), queue("three", "c3")];
+        let got: Vec<_> = answers
+            .into_iter()
+            .map(|answer| answer.blocking_recv().expect("answered"))
+            .collect();
+        let seq_of = |appended: &std::result::Result<Appended, NotStored>| match appended {
+            Ok(Appended::New(m)) => ("new", m.seq),
+            Ok(Appended::Existing(m)) => ("existing", m.seq),
+            Err(_) => ("refused", None),
+        };
+        assert_eq!(
+            got.iter().map(seq_of).collect::<Vec<_>>(),
+            [("new", Some(2)), ("existing", Some(1)), ("new", Some(3))]
+        );
+        // And a batch without a conflict is one statement: seqs in the order queued.
+        store
+            .writer
+            .submit_on_link(|_| std::thread::sleep(std::time::Duration::from_millis(300)))
+            .expect("queued");
+        let answers = [queue("four", "c4"), queue("five", "c5")];
+        let seqs: Vec<_> = answers
+            .into_iter()
+            .map(|answer| seq_of(&answer.blocking_recv().expect("answered")))
+            .collect();
+        assert_eq!(seqs, [("new", Some(4)), ("new", Some(5))]);
+        let page = store.page_after(GENERAL, 0, 10).expect("read");
+        assert_eq!(
+            page.iter()
+                .map(|m| (m.seq, m.text.as_str(), m.mentions.clone()))
+                .collect::<Vec<_>>(),
+            [
+                (Some(1), "one", vec!["bo".to_owned()]),
+                (Some(2), "two", vec!["bo".to_owned()]),
+                (Some(3), "three", vec!["bo".to_owned()]),
+                (Some(4), "four", vec!["bo".to_owned()]),
+                (Some(5), "five", vec!["bo".to_owned()]),
+            ]
+        );
+        assert_eq!(store.mentions_after(GENERAL, "bo", 0).expect("counted"), 5);
     }
 }

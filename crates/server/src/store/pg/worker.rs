@@ -101,7 +101,7 @@ impl Link {
     ///
     /// # Errors
     /// [`Error::Postgres`] when PostgreSQL cannot be reached or refuses the statement.
-    fn prepared(&mut self, sql: &Arc<str>) -> Result<(&mut Client, Statement)> {
+    pub(super) fn prepared(&mut self, sql: &Arc<str>) -> Result<(&mut Client, Statement)> {
         self.client()?;
         let client = self
             .client
@@ -198,6 +198,18 @@ impl Worker {
                     .and_then(|(client, statement)| job(client, &statement)),
             );
         }))
+    }
+
+    /// Queues `job`, which is handed the connection itself (to prepare what it needs), and
+    /// returns at once.
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] when the queue is full or the thread ended (then `job` never runs).
+    pub(super) fn submit_on_link(
+        &self,
+        job: impl FnOnce(&mut Link) + Send + 'static,
+    ) -> Result<()> {
+        self.enqueue(Box::new(job))
     }
 
     /// Runs `job` with `sql` prepared on the connection and waits for its answer. Blocking.
