@@ -164,10 +164,21 @@ async fn presence_crosses_nodes_and_a_killed_node_goes_offline() {
     let (_dir, (mut node_a, a), (mut node_b, b)) = two_nodes().await;
 
     let (mut watcher, _) = TestClient::joined(&b, "watcher").await;
-    let (_gina, _) = TestClient::joined(&a, "gina").await;
+    let (mut gina, _) = TestClient::joined(&a, "gina").await;
     assert!(
         presence_of(&mut watcher, "user-joined", "gina", Duration::from_secs(5)).await,
         "a guest joined on node A is online on node B"
+    );
+    // Her typing on A is seen on B, and so is her stopping.
+    gina.emit("typing", vec![json!(true)]).await;
+    assert_eq!(
+        watcher.event("typing").await,
+        [json!({"username": "gina", "typing": true})]
+    );
+    gina.emit("typing", vec![json!(false)]).await;
+    assert_eq!(
+        watcher.event("typing").await,
+        [json!({"username": "gina", "typing": false})]
     );
     // Her name is hers on every node while she is here.
     let mut impostor = TestClient::connect(&b).await;

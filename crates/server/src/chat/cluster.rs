@@ -50,6 +50,7 @@ impl Chat {
                 }
                 Heard::Marker { room, key, seq } => self.marker_moved(*room, key, *seq),
                 Heard::Presence => presence = true,
+                Heard::Typing { room, name, typing } => self.typing_elsewhere(*room, name, *typing),
                 Heard::Look => look = true,
             }
         }
@@ -169,6 +170,17 @@ impl Chat {
                 state.broadcast_room(room, &info, None, &self.inner.cuts);
             }
         }
+    }
+
+    /// Someone on another node started or stopped typing: told to the room's audience here.
+    fn typing_elsewhere(&self, room: RoomId, name: &str, typing: bool) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let Some(log) = state.rooms.get(room) else {
+            return;
+        };
+        let notice = super::identity::typing_notice(name.to_owned(), typing, log.wire_name());
+        state.broadcast_room(room, &notice, None, &self.inner.cuts);
     }
 
     /// A read marker another node stored: kept here, and told to the name's devices here.

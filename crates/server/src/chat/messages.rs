@@ -193,6 +193,7 @@ impl Chat {
                     .names
                     .get(key)
                     .map(|holder| holder.name.clone())
+                    .or_else(|| state.elsewhere.get(key).map(|held| held.name.clone()))
                     .or_else(|| state.book.owner(key).ok().flatten())
             } else {
                 log.members.get(key).cloned()
@@ -229,11 +230,18 @@ impl Chat {
         if let Some(conn) = state.conns.get_mut(&sid) {
             conn.typing = now_in;
         }
+        let store = self.inner.store.as_ref();
         if let Some(stopped_in) = before.filter(|r| typing || *r == room) {
             let stopped = state.stopped_typing(username.clone(), stopped_in);
             state.broadcast_room(stopped_in, &stopped, Some(sid), &self.inner.cuts);
+            if let Some(store) = store {
+                store.announce_typing(stopped_in, &username, false);
+            }
         }
         if typing {
+            if let Some(store) = store {
+                store.announce_typing(room, &username, true);
+            }
             let wire = state.rooms.get(room).and_then(RoomLog::wire_name);
             let started = typing_notice(username, true, wire);
             state.broadcast_room(room, &started, Some(sid), &self.inner.cuts);

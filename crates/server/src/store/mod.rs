@@ -161,6 +161,11 @@ pub trait Store: Send + Sync {
     /// When the store cannot be read or written.
     fn sync_presence(&self, held: &[HeldName]) -> Result<Option<Vec<HeldName>>>;
 
+    /// Tells the other nodes that `name` started or stopped typing in `room`, without waiting
+    /// (typing is a hint: lost when the database does not answer). Nothing where only this
+    /// node serves.
+    fn announce_typing(&self, room: RoomId, name: &str, typing: bool);
+
     /// Forgets this node's names (it is stopping).
     ///
     /// # Errors
@@ -211,6 +216,15 @@ pub enum Heard {
     Room(RoomId),
     /// Names were taken or let go on some node.
     Presence,
+    /// Someone on another node started or stopped typing.
+    Typing {
+        /// The room.
+        room: RoomId,
+        /// Who.
+        name: String,
+        /// Started or stopped.
+        typing: bool,
+    },
     /// A name's read marker of a room moved forward.
     Marker {
         /// The room.

@@ -1,7 +1,8 @@
 //! Hearing what other nodes store: a connection of its own that `LISTEN`s on
 //! [`super::MESSAGES_CHANNEL`] (`<room>:<seq>`), [`ROOMS_CHANNEL`] (`<room>`: made, topic or
 //! members changed), [`MARKERS_CHANNEL`] (`<room>:<seq>:<name key>`, a read marker moved) and
-//! [`PRESENCE_CHANNEL`] (names taken or let go on some node)
+//! [`PRESENCE_CHANNEL`] (names taken or let go on some node) and [`TYPING_CHANNEL`] (someone
+//! on another node typing)
 //! and passes on each announcement, plus a tick
 //! every second and a word after each reconnection, so the chat can read from the table
 //! whatever it has not delivered yet. A lost or late notification costs nothing but that
@@ -16,8 +17,10 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::Config;
 use tokio::sync::mpsc::Sender;
 
+use std::sync::Arc;
+
 use super::MESSAGES_CHANNEL;
-use crate::store::Heard;
+use crate::store::{Heard, RoomId};
 
 /// Where the schema's triggers announce a room made or changed (`migrations/pg/0002_…`).
 const ROOMS_CHANNEL: &str = "charla_rooms";
@@ -25,6 +28,13 @@ const ROOMS_CHANNEL: &str = "charla_rooms";
 const MARKERS_CHANNEL: &str = "charla_markers";
 /// Where they announce names taken or let go on any node.
 const PRESENCE_CHANNEL: &str = "charla_presence";
+/// Where a node announces typing: `<node>:<room>:<1|0>:<name>` (its own are not passed on).
+pub(super) const TYPING_CHANNEL: &str = "charla_typing";
+
+/// The announcement that `name` on `node` started or stopped typing in `room`.
+pub(super) fn typing_payload(node: &str, room: RoomId, name: &str, typing: bool) -> String {
+    format!("{node}:{room}:{}:{name}", u8::from(typing))
+}
 
 /// How often the chat is told to look anyway.
 const TICK: Duration = Duration::from_secs(1);
@@ -35,14 +45,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 ///
 /// # Errors
 /// When the thread cannot be started.
-pub fn start(config: Config, heard: Sender<Heard>) -> std::io::Result<()> {
+pub fn start(config: Config, node: Arc<str>, heard: Sender<Heard>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("charla-pg-listen".into())
-        .spawn(move || listen(&config, &heard))
+        .spawn(move || listen(&config, &node, &heard))
         .map(|_| ())
 }
 
-fn listen(config: &Config, heard: &Sender<Heard>) {
+fn listen(config: &Config, node: &str, heard: &Sender<Heard>) {
     let mut backoff = Duration::from_millis(100);
     let mut cut_logged = false;
     loop {
@@ -63,7 +73,7 @@ fn listen(config: &Config, heard: &Sender<Heard>) {
         };
         if let Err(e) = client.batch_execute(&format!(
             "LISTEN {MESSAGES_CHANNEL}; LISTEN {ROOMS_CHANNEL}; LISTEN {MARKERS_CHANNEL}; \
-             LISTEN {PRESENCE_CHANNEL}"
+             LISTEN {PRESENCE_CHANNEL}; LISTEN {TYPING_CHANNEL}"
         )) {
             tracing::warn!(error = %e, "LISTEN failed; reconnecting");
             std::thread::sleep(backoff);
@@ -93,7 +103,7 @@ fn listen(config: &Config, heard: &Sender<Heard>) {
                 }
                 match next {
                     Ok(Some(note)) => {
-                        if let Some(stored) = parse(note.channel(), note.payload()) {
+                        if let Some(stored) = parse(node, note.channel(), note.payload()) {
                             if heard.blocking_send(stored).is_err() {
                                 return;
                             }
@@ -112,8 +122,9 @@ fn listen(config: &Config, heard: &Sender<Heard>) {
     }
 }
 
-/// An announcement on `channel`; `None` for one this server does not read.
-fn parse(channel: &str, payload: &str) -> Option<Heard> {
+/// An announcement on `channel`; `None` for one this server does not read, and for this
+/// node's (`node`) own typing.
+fn parse(node: &str, channel: &str, payload: &str) -> Option<Heard> {
     match channel {
         MESSAGES_CHANNEL => {
             let (room, seq) = payload.split_once(':')?;
@@ -124,6 +135,23 @@ fn parse(channel: &str, payload: &str) -> Option<Heard> {
         }
         ROOMS_CHANNEL => Some(Heard::Room(payload.parse().ok()?)),
         PRESENCE_CHANNEL => Some(Heard::Presence),
+        TYPING_CHANNEL => {
+            let mut parts = payload.splitn(4, ':');
+            let (from, room, typing, name) =
+                (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            if from == node {
+                return None;
+            }
+            Some(Heard::Typing {
+                room: room.parse().ok()?,
+                name: name.to_owned(),
+                typing: match typing {
+                    "1" => true,
+                    "0" => false,
+                    _ => return None,
+                },
+            })
+        }
         MARKERS_CHANNEL => {
             let (room, rest) = payload.split_once(':')?;
             let (seq, key) = rest.split_once(':')?;
@@ -141,25 +169,43 @@ fn parse(channel: &str, payload: &str) -> Option<Heard> {
 mod tests {
     use super::*;
 
+    /// What this node (`me`) makes of an announcement.
+    fn heard(channel: &str, payload: &str) -> Option<Heard> {
+        parse("me", channel, payload)
+    }
+
     #[test]
     fn announcements_are_read_and_others_ignored() {
-        let messages = |payload| parse(MESSAGES_CHANNEL, payload);
+        let messages = |payload| heard(MESSAGES_CHANNEL, payload);
         assert_eq!(messages("3:41"), Some(Heard::Stored { room: 3, seq: 41 }));
         assert_eq!(messages("3"), None);
         assert_eq!(messages("x:1"), None);
         assert_eq!(messages("1:-2"), None);
-        assert_eq!(parse(ROOMS_CHANNEL, "7"), Some(Heard::Room(7)));
-        assert_eq!(parse(ROOMS_CHANNEL, "7:1"), None);
+        assert_eq!(heard(ROOMS_CHANNEL, "7"), Some(Heard::Room(7)));
+        assert_eq!(heard(ROOMS_CHANNEL, "7:1"), None);
         assert_eq!(
-            parse(MARKERS_CHANNEL, "7:12:ana:b"),
+            heard(MARKERS_CHANNEL, "7:12:ana:b"),
             Some(Heard::Marker {
                 room: 7,
                 seq: 12,
                 key: "ana:b".into()
             })
         );
-        assert_eq!(parse(MARKERS_CHANNEL, "7:12"), None);
-        assert_eq!(parse(PRESENCE_CHANNEL, ""), Some(Heard::Presence));
-        assert_eq!(parse("other", "3:41"), None);
+        assert_eq!(heard(MARKERS_CHANNEL, "7:12"), None);
+        assert_eq!(heard(PRESENCE_CHANNEL, ""), Some(Heard::Presence));
+        assert_eq!(heard("other", "3:41"), None);
+        assert_eq!(
+            heard(TYPING_CHANNEL, &typing_payload("them", 4, "ana:b", true)),
+            Some(Heard::Typing {
+                room: 4,
+                name: "ana:b".into(),
+                typing: true
+            })
+        );
+        assert_eq!(
+            heard(TYPING_CHANNEL, &typing_payload("me", 4, "ana", true)),
+            None
+        );
+        assert_eq!(heard(TYPING_CHANNEL, "them:4:2:ana"), None);
     }
 }

@@ -644,6 +644,25 @@ impl Store for PgStore {
             .run(move |client| presence::sync(client, &node, &held).map(Some))
     }
 
+    fn announce_typing(&self, room: RoomId, name: &str, typing: bool) {
+        let payload = listen::typing_payload(&self.node, room, name, typing);
+        let queued = self.writer.submit_on_link(move |link| {
+            if let Err(e) = link.client().and_then(|client| {
+                client
+                    .execute(
+                        "SELECT pg_notify($1, $2)",
+                        &[&listen::TYPING_CHANNEL, &payload],
+                    )
+                    .map_err(worker::pg_error)
+            }) {
+                tracing::debug!(error = %e, "could not tell other nodes of typing");
+            }
+        });
+        if let Err(e) = queued {
+            tracing::debug!(error = %e, "could not tell other nodes of typing");
+        }
+    }
+
     fn leave_presence(&self) -> Result<()> {
         let node = self.node.clone();
         self.writer
@@ -656,7 +675,7 @@ impl Store for PgStore {
     }
 
     fn listen(&self, heard: tokio::sync::mpsc::Sender<Heard>) -> Result<bool> {
-        listen::start(self.config.clone(), heard)?;
+        listen::start(self.config.clone(), Arc::clone(&self.node), heard)?;
         Ok(true)
     }
 
