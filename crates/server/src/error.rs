@@ -20,6 +20,9 @@ pub enum Error {
     /// PostgreSQL could not be reached, or refused a statement.
     #[error("PostgreSQL: {0}")]
     Postgres(String),
+    /// A room of that name exists already (made by another node a moment before).
+    #[error("a room called {0} exists already")]
+    RoomExists(String),
     /// The history store did not answer (a health check).
     #[error("history store unreachable: {0}")]
     Unreachable(String),

@@ -180,6 +180,18 @@ async fn presence_crosses_nodes_and_a_killed_node_goes_offline() {
         watcher.event("typing").await,
         [json!({"username": "gina", "typing": false})]
     );
+    // A connection that leaves while typing stops typing on the other nodes too.
+    let (mut hugo, _) = TestClient::joined(&a, "hugo").await;
+    hugo.emit("typing", vec![json!(true)]).await;
+    assert_eq!(
+        watcher.event("typing").await,
+        [json!({"username": "hugo", "typing": true})]
+    );
+    drop(hugo);
+    assert_eq!(
+        watcher.event("typing").await,
+        [json!({"username": "hugo", "typing": false})]
+    );
     // Her name is hers on every node while she is here.
     let mut impostor = TestClient::connect(&b).await;
     let refused = impostor.emit_ack("join", vec![json!("Gina")]).await;
@@ -248,6 +260,68 @@ async fn a_retry_that_reaches_another_node_is_acked_with_the_stored_message() {
             .await,
         "no second copy was delivered"
     );
+    assert!(node_a.terminate().success());
+    assert!(node_b.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --test cluster -- --include-ignored"]
+async fn a_room_made_on_one_node_is_one_room_on_every_node() {
+    let (_dir, (mut node_a, a), (mut node_b, b)) = two_nodes().await;
+    let owned = |name: &str, key: &str| vec![json!(name), json!({ "key": key })];
+    let mut ana = TestClient::connect(&a).await;
+    let joined: Value = ana.emit_ack("join", owned("ana", &"a1".repeat(32))).await;
+    assert_eq!(joined["owned"], true, "{joined}");
+    let mut bo = TestClient::connect(&b).await;
+    let joined: Value = bo.emit_ack("join", owned("bo", &"b2".repeat(32))).await;
+    assert_eq!(joined["owned"], true, "{joined}");
+
+    // Both at the same moment, on two nodes: one room, the other told it exists.
+    let (by_ana, by_bo): (Value, Value) = tokio::join!(
+        ana.emit_ack("room-create", vec![json!({"room": "war-room"})]),
+        bo.emit_ack("room-create", vec![json!({"room": "war-room"})]),
+    );
+    let codes: Vec<Option<ErrorCode>> = [&by_ana, &by_bo]
+        .iter()
+        .map(|ack| Refusal::from_ack(ack).map(|r| r.code))
+        .collect();
+    assert!(
+        codes.contains(&None) && codes.contains(&Some(ErrorCode::RoomExists)),
+        "one made the room, the other was told it exists: {by_ana} {by_bo}"
+    );
+
+    let made: Value = ana
+        .emit_ack("room-create", vec![json!({"room": "ops"})])
+        .await;
+    assert_eq!(made["ok"], true, "{made}");
+    // At once, before node B may have heard of it, and again later: one room either way.
+    for _ in 0..2 {
+        let again: Value = bo
+            .emit_ack("room-create", vec![json!({"room": "ops"})])
+            .await;
+        assert_eq!(
+            Refusal::from_ack(&again).map(|r| r.code),
+            Some(ErrorCode::RoomExists),
+            "{again}"
+        );
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    let entered: Value = bo.emit_ack("room-join", vec![json!({"room": "ops"})]).await;
+    assert_eq!(entered["ok"], true, "{entered}");
+    // Ana, on A, hears that bo joined on B.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let event = ana
+            .next_event(left)
+            .await
+            .expect("member-joined within 5 s");
+        if event.name == "member-joined" {
+            assert_eq!(event.args[0]["username"], "bo", "{:?}", event.args);
+            assert_eq!(event.args[0]["room"], "ops", "{:?}", event.args);
+            break;
+        }
+    }
     assert!(node_a.terminate().success());
     assert!(node_b.terminate().success());
 }

@@ -69,10 +69,7 @@ impl Chat {
         let name = normalize_room_name(&request.room).ok_or_else(invalid_room)?;
         let topic = check_topic(&request.topic)?;
         if state.rooms.named(&name).is_some() {
-            return Err(Refusal::new(
-                ErrorCode::RoomExists,
-                format!("there is a room called {name} already: join it"),
-            ));
+            return Err(room_exists(&name));
         }
         self.may_make_a_room(state, &asker)?;
         let member = Member {
@@ -375,7 +372,10 @@ impl Chat {
         let (id, name) = if let Some(store) = &self.inner.store {
             store
                 .create_room(name, kind, topic, members, self.inner.config.clock.now())
-                .map_err(|e| not_written(&e))?
+                .map_err(|e| match e {
+                    crate::error::Error::RoomExists(name) => room_exists(&name),
+                    other => not_written(&other),
+                })?
         } else {
             let id = state.next_room;
             state.next_room += 1;
@@ -498,6 +498,13 @@ fn guests_only_general() -> Refusal {
     Refusal::new(
         ErrorCode::NotOwned,
         "guests can only use general: join with a device key to own your name",
+    )
+}
+
+fn room_exists(name: &str) -> Refusal {
+    Refusal::new(
+        ErrorCode::RoomExists,
+        format!("there is a room called {name} already: join it"),
     )
 }
 

@@ -319,6 +319,12 @@ impl Chat {
     /// Forgets a connection; its name is free again and everyone is told it left.
     pub fn leave(&self, sid: Sid) {
         let mut state = self.lock();
+        if let (Some(store), Some(conn)) = (&self.inner.store, state.conns.get(&sid)) {
+            if let (Some(room), Some(name)) = (conn.typing, &conn.username) {
+                // Its typing stops on the other nodes too.
+                store.announce_typing(room, name, false);
+            }
+        }
         state.remove_all(vec![sid], &self.inner.cuts);
     }
 }

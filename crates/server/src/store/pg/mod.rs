@@ -497,7 +497,14 @@ impl Store for PgStore {
                         &at.timestamp_millis(),
                     ],
                 )
-                .map_err(pg_error)?
+                .map_err(|e| {
+                    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                        // Another node made a room of this name since this one looked.
+                        Error::RoomExists(pending.clone())
+                    } else {
+                        pg_error(e)
+                    }
+                })?
                 .get(0);
             let name = if let Some(name) = name {
                 name
