@@ -6,9 +6,8 @@
 //! announces what other nodes store ([`crate::store::Heard`]) and the chat reads the rows
 //! after that `seq`: a lost or coalesced announcement costs nothing, the next one (or the
 //! once-a-second look at every room's head) reads everything up to it. A message this node
-//! stores whose `seq` is past the next one (another node stored in between, not delivered
-//! here yet) first has the rows in between delivered: a room's rows commit in `seq` order, so
-//! they are all there to read.
+//! stores whose `seq` is past the next one has the rows in between delivered first
+//! ([`super::queued`]).
 //!
 //! Rooms other nodes make or change (topic, members) are read again from the store when it
 //! announces them, or when the look finds a room whose version is newer than this copy (or a
@@ -219,7 +218,7 @@ impl Chat {
     }
 
     /// The newest `seq` this node delivered in `room`; `None` for a room it does not know.
-    fn delivered_up_to(&self, room: RoomId) -> Option<u64> {
+    pub(super) fn delivered_up_to(&self, room: RoomId) -> Option<u64> {
         self.lock().rooms.get(room).map(|log| log.last_seq)
     }
 
@@ -251,35 +250,6 @@ impl Chat {
 }
 
 impl ChatState {
-    /// Delivers what the store holds of `room` between the newest delivered `seq` and `upto`
-    /// (not included), read while the chat is locked: a message stored here took `upto`, and
-    /// those before it, stored by other nodes, must be seen first.
-    pub(super) fn deliver_before(
-        &mut self,
-        store: &StoreHandle,
-        room: RoomId,
-        upto: u64,
-        chat: &Chat,
-    ) {
-        let Some(after) = self.rooms.get(room).map(|log| log.last_seq) else {
-            return;
-        };
-        if upto <= after + 1 {
-            return;
-        }
-        let wanted = usize::try_from(upto - after - 1).unwrap_or(usize::MAX);
-        match store.page_after(room, after, wanted) {
-            Ok(missing) => {
-                for message in missing.into_iter().filter(|m| m.seq < Some(upto)) {
-                    self.publish_stored(room, message, &chat.inner.config, &chat.inner.cuts);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, room, "could not read what other nodes stored before a message; the next look delivers it");
-            }
-        }
-    }
-
     /// Delivers a message another node stored, if it is the room's next one here (an older
     /// one was delivered already: it is skipped).
     pub(super) fn publish_stored(

@@ -163,10 +163,6 @@ impl Chat {
                 };
             }
         };
-        if let (Some(store), Some(seq)) = (&self.inner.store, message.seq) {
-            // Another node may have stored the room's messages just before this one.
-            state.deliver_before(store, room, seq, self);
-        }
         message.room = wire_room;
         let ack = state.publish(room, message, dedupe_key, config, &self.inner.cuts);
         self.inner.metrics.accepted();

@@ -121,14 +121,6 @@ impl Chat {
         for earlier in before {
             state.publish_stored(room, earlier, &self.inner.config, &self.inner.cuts);
         }
-        if state
-            .rooms
-            .get(room)
-            .is_some_and(|log| seq > log.last_seq + 1)
-        {
-            // The read failed: read again, under the lock this time.
-            state.deliver_before(&store, room, seq, self);
-        }
         let wire_room = state.rooms.get(room).and_then(RoomLog::wire_name);
         message.room = wire_room;
         let last = state.rooms.get(room).map_or(0, |log| log.last_seq);
@@ -170,7 +162,7 @@ impl Chat {
         room: RoomId,
         seq: u64,
     ) -> Vec<charla_protocol::chat::ChatMessage> {
-        let Some(after) = self.lock().rooms.get(room).map(|log| log.last_seq) else {
+        let Some(after) = self.delivered_up_to(room) else {
             return Vec::new();
         };
         if seq <= after + 1 {

@@ -30,9 +30,9 @@ const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a caller waits for its answer (a job queued behind a slow one included).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
-/// Jobs that may wait for the writer: every message being stored waits here (the chat does not
-/// hold its lock while it is written, so a burst queues); beyond that they are refused at once
-/// (and logged), and clients retry.
+/// Jobs that may wait for the writer (flushes of the messages waiting in `batch.rs`, names'
+/// presence, room changes, markers, typing); beyond that they are refused at once (and
+/// logged), and clients retry.
 pub(super) const WRITER_QUEUE: usize = 4096;
 /// Jobs that may wait for the reader (pages, searches, catch-ups).
 pub(crate) const READER_QUEUE: usize = 256;
