@@ -659,3 +659,57 @@ async fn a_name_claimed_afresh_does_not_inherit_its_old_owner_s_conversations() 
     assert_ne!(fresh.room.room, room);
     assert!(fresh.replay.messages.is_empty());
 }
+
+/// Leaving a room relays typing only as a change: a member who never typed there leaves
+/// without a `typing` event; one who was typing is shown as stopped.
+#[tokio::test]
+async fn leaving_a_room_says_stopped_typing_only_for_someone_who_typed() {
+    let server = TestServer::open().await;
+    let (mut ana, _) = owner(&server, "ana", KEY_A).await;
+    let (mut bo, _) = owner(&server, "bo", KEY_B).await;
+    let (mut cy, _) = owner(&server, "cy", KEY_C).await;
+    let _: RoomEntered = parse(
+        ana.emit_ack("room-create", vec![json!({"room": "ops"})])
+            .await,
+    );
+    for client in [&mut bo, &mut cy] {
+        let _: RoomEntered = parse(
+            client
+                .emit_ack("room-join", vec![json!({"room": "ops"})])
+                .await,
+        );
+    }
+    ana.drain(QUIET).await;
+    ana.take_events("typing");
+
+    assert_eq!(
+        bo.emit_ack("room-leave", vec![json!({"room": "ops"})])
+            .await,
+        json!({"ok": true})
+    );
+    let left = ana.event("member-left").await;
+    assert_eq!(left[0]["username"], "bo");
+    ana.drain(QUIET).await;
+    assert!(
+        ana.take_events("typing").is_empty(),
+        "bo never typed in ops: nothing to stop"
+    );
+
+    cy.emit("typing", vec![json!({"room": "ops", "typing": true})])
+        .await;
+    let started = ana.event("typing").await;
+    assert_eq!(
+        started[0],
+        json!({"username": "cy", "typing": true, "room": "ops"})
+    );
+    assert_eq!(
+        cy.emit_ack("room-leave", vec![json!({"room": "ops"})])
+            .await,
+        json!({"ok": true})
+    );
+    let stopped = ana.event("typing").await;
+    assert_eq!(
+        stopped[0],
+        json!({"username": "cy", "typing": false, "room": "ops"})
+    );
+}

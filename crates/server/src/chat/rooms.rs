@@ -152,13 +152,19 @@ impl Chat {
             .connections_of(&asker.key)
             .filter(|sid| state.conns.get(sid).is_some_and(|c| c.typing == Some(room)))
             .collect();
-        for sid in typing_here {
-            if let Some(conn) = state.conns.get_mut(&sid) {
-                conn.typing = None;
+        // Only a change is relayed: a leaver who was not typing there says nothing of it.
+        if !typing_here.is_empty() {
+            for sid in typing_here {
+                if let Some(conn) = state.conns.get_mut(&sid) {
+                    conn.typing = None;
+                }
+            }
+            let stopped = state.stopped_typing(asker.name.clone(), room);
+            state.broadcast_room(room, &stopped, None, &self.inner.cuts);
+            if let Some(store) = &self.inner.store {
+                store.announce_typing(room, &asker.name, false);
             }
         }
-        let stopped = state.stopped_typing(asker.name.clone(), room);
-        state.broadcast_room(room, &stopped, None, &self.inner.cuts);
         state.rooms.remove_member(room, &asker.key);
         state.markers_due.remove(&(asker.key.clone(), room));
         self.announce_member_change(state, room, asker.name, false, Some(link.id()));
