@@ -479,3 +479,93 @@ async fn claims_and_link_codes_are_limited() {
     assert_eq!(code_of(&sixth), ErrorCode::RateLimited, "{sixth}");
     server.stop().await;
 }
+
+/// Wrong guesses cost the guesser, not the others behind its address: while a stranger keeps
+/// offering wrong keys for `alice` (a burst, then one every 0.9 s, on one connection and on
+/// new ones), the owner's right key, a guest's join of a free name and a new claim, all from
+/// the same address, get in every time.
+#[tokio::test]
+async fn a_guesser_does_not_lock_out_the_others_behind_its_address() {
+    let server = TestServer::open().await;
+    let (alice, _) = owner(&server, "alice", KEY_A).await;
+    drop(alice);
+    let mut guesser = TestClient::connect(&server).await;
+    let mut guess = 0u64;
+    let mut wrong_key = || {
+        guess += 1;
+        json!({ "key": format!("{guess:064x}") })
+    };
+    for _ in 0..12 {
+        let ack = guesser
+            .emit_ack("join", vec![json!("alice"), wrong_key()])
+            .await;
+        assert!(
+            matches!(code_of(&ack), ErrorCode::NameOwned | ErrorCode::RateLimited),
+            "{ack}"
+        );
+    }
+    let last = guesser
+        .emit_ack("join", vec![json!("alice"), wrong_key()])
+        .await;
+    assert_eq!(
+        code_of(&last),
+        ErrorCode::RateLimited,
+        "the guesser is slowed"
+    );
+    for round in 0..3 {
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        let ack = guesser
+            .emit_ack("join", vec![json!("alice"), wrong_key()])
+            .await;
+        assert!(Refusal::from_ack(&ack).is_some(), "{ack}");
+        let (_, fresh) = join(&server, "alice", wrong_key()).await;
+        assert!(Refusal::from_ack(&fresh).is_some(), "{fresh}");
+
+        let (_, back) = owner(&server, "alice", KEY_A).await;
+        assert_eq!(
+            back.username, "alice",
+            "round {round}: the owner's key gets in"
+        );
+        let (_, guest) = join(&server, &format!("visitor{round}"), json!({})).await;
+        assert!(
+            !accepted(guest).owned,
+            "round {round}: a guest joins a free name"
+        );
+        let (_, claim) = owner(
+            &server,
+            &format!("newcomer{round}"),
+            &format!("{:064x}", 900 + round),
+        )
+        .await;
+        assert!(claim.owned, "round {round}: a new name is claimed");
+    }
+    server.stop().await;
+}
+
+/// A device joins as the spelling its name was claimed with, whatever case it typed: the
+/// ack, `users`, and every message from the connection say `beatrix`, never `BEATRIX`.
+#[tokio::test]
+async fn a_device_joins_as_the_spelling_that_was_claimed() {
+    let server = TestServer::open().await;
+    let (first, _) = owner(&server, "beatrix", KEY_A).await;
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (mut loud, ack) = owner(&server, "BEATRIX", KEY_A).await;
+    assert_eq!(ack.username, "beatrix", "alone on the server");
+    assert_eq!(ack.users, ["beatrix"]);
+    let (mut other, ack) = owner(&server, "Beatrix", KEY_A).await;
+    assert_eq!(
+        ack.username, "beatrix",
+        "beside another connection of the name"
+    );
+    let (mut watcher, _) = owner(&server, "watcher", KEY_C).await;
+    let sent = loud
+        .emit_ack("chat-message", vec![json!({"text": "hello"})])
+        .await;
+    assert_eq!(sent["ok"], true, "{sent}");
+    let seen = watcher.event("message").await;
+    assert_eq!(seen[0]["username"], "beatrix");
+    let echoed = other.event("message").await;
+    assert_eq!(echoed[0]["username"], "beatrix");
+    server.stop().await;
+}

@@ -76,6 +76,16 @@ impl Chat {
                 ..
             }
         );
+        // A device is its name as claimed: `BEATRIX` typed for the owned `beatrix` joins as
+        // `beatrix`, in the ack, in `users` and on every message.
+        let name = if device.is_some() && !claimed {
+            match state.names.get(&key) {
+                Some(holder) => holder.name.clone(),
+                None => state.book.owner(&key)?.unwrap_or(name),
+            }
+        } else {
+            name
+        };
         if claimed && held_by_owner {
             // Free in the book, yet held: by devices an operator released a moment ago. They
             // lose it now, before it is someone else's.
@@ -281,9 +291,13 @@ impl Chat {
     }
 
     /// Asks the name book who a join is. Refused attempts at an owned name (a wrong key or
-    /// link code) are limited per name and per address, and logged: an address past its limit
-    /// is refused before the book is asked; the right key is always let in, so flooding a name
-    /// with wrong keys cannot lock its owner out.
+    /// link code) are counted per name and per address, and logged; past those limits they
+    /// are answered `rate_limited` instead of `name_owned`. Wrong guesses cost the guesser
+    /// only: a connection's first join is always put to the book, so the right key of an owned
+    /// name, a guest's join of a free name and a claim get in from an address others guess
+    /// from (behind one proxy, everyone's); only a connection that has guessed wrong is
+    /// refused before the book is asked while a limit holds, which bounds what its flood of
+    /// joins costs the server.
     fn authorize(
         &self,
         state: &mut ChatState,
@@ -295,10 +309,17 @@ impl Chat {
     ) -> Result<Standing, Refusal> {
         let now = Instant::now();
         let peer = link.peer();
-        state
-            .refused_by_address
-            .check(&peer, now)
-            .map_err(|wait| too_many("refused joins", wait))?;
+        let guessed_wrong = state
+            .conns
+            .get(&link.id())
+            .is_some_and(|conn| conn.guessed_wrong);
+        if guessed_wrong {
+            state
+                .refused_by_address
+                .check(&peer, now)
+                .and(state.refused_by_name.check(&key.to_owned(), now))
+                .map_err(|wait| too_many("refused joins", wait))?;
+        }
         let credential = match (&request.key, &request.link) {
             (Some(device_key), Some(code)) => Credential::Link {
                 key: device_key,
@@ -333,6 +354,9 @@ impl Chat {
             Err(refused)
                 if matches!(refused.code, ErrorCode::NameOwned | ErrorCode::InvalidLink) =>
             {
+                if let Some(conn) = state.conns.get_mut(&link.id()) {
+                    conn.guessed_wrong = true;
+                }
                 let by_name = state.refused_by_name.take(&key.to_owned(), now);
                 let by_address = state.refused_by_address.take(&peer, now);
                 self.inner.refused_joins.warn(|suppressed| {

@@ -89,6 +89,10 @@ pub(super) struct Conn {
     /// The room this connection is typing in, if any.
     pub(super) typing: Option<RoomId>,
     pub(super) reading_history: bool,
+    pub(super) searching: bool,
+    /// This connection offered a wrong key or link code for an owned name: its next attempts
+    /// are limited before the book is asked (see [`super::identity`]).
+    pub(super) guessed_wrong: bool,
 }
 
 /// The connections that hold one name.
@@ -313,6 +317,8 @@ impl Chat {
             device: None,
             typing: None,
             reading_history: false,
+            searching: false,
+            guessed_wrong: false,
         });
     }
 
