@@ -75,6 +75,7 @@ stage_rust() {
   # killed, PostgreSQL restarted), and `--lib` the PostgreSQL store's own tests.
   bash scripts/pg.sh -- cargo test --locked --workspace --lib \
     --test history --test rooms --test delivery --test names --test operators --test cluster \
+    --test search \
     -- --include-ignored
 }
 

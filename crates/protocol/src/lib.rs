@@ -8,6 +8,7 @@ pub mod chat;
 pub mod engineio;
 pub mod error;
 pub mod inbound;
+pub mod query;
 pub mod rules;
 pub mod socketio;
 pub mod timestamp;

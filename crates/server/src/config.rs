@@ -64,6 +64,12 @@ pub struct ServerConfig {
     pub max_rooms: usize,
     /// Names one address may claim a minute, after a burst of 20 (0: no limit).
     pub claims_per_minute: u32,
+    /// Longest a search may run inside the database before it is stopped (and the asker told
+    /// to narrow it).
+    pub search_budget: Duration,
+    /// Searches that may run at once on the server (each on a database connection of its
+    /// own); more are refused `rate_limited`. One per connection at a time, whatever this is.
+    pub max_searches: usize,
     /// Where `/metrics` (and `/healthz`) are served besides the chat's port; `None`: on the
     /// chat's port.
     pub metrics_addr: Option<std::net::SocketAddr>,
@@ -105,6 +111,8 @@ impl Default for ServerConfig {
             name_idle: Duration::from_secs(DEFAULT_NAME_IDLE_DAYS * 24 * 3600),
             max_rooms: 10_000,
             claims_per_minute: 2,
+            search_budget: Duration::from_secs(2),
+            max_searches: 2,
             metrics_addr: None,
             clock: Clock::system(),
         }

@@ -23,6 +23,9 @@ pub enum Error {
     /// A room of that name exists already (made by another node a moment before).
     #[error("a room called {0} exists already")]
     RoomExists(String),
+    /// A search ran past its time budget (and was stopped).
+    #[error("the search took longer than {} ms", .0.as_millis())]
+    SearchTimedOut(std::time::Duration),
     /// The history store did not answer (a health check).
     #[error("history store unreachable: {0}")]
     Unreachable(String),

@@ -64,6 +64,7 @@ pub async fn run(
         remembered_ids: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
         retention: config.retention_messages,
         max_bytes: config.db_max_bytes,
+        searches: config.max_searches,
     };
     let (store, loaded) = match store::open(&config.storage, options)? {
         Some((store, loaded)) => (Some(store), loaded),

@@ -91,6 +91,14 @@ struct Cli {
     /// Rooms and DMs the server holds at most, `general` included.
     #[arg(long, env = "CHARLA_MAX_ROOMS", default_value_t = 10_000)]
     max_rooms: usize,
+    /// Longest a search may run, in milliseconds; past it the search is stopped and the asker
+    /// told to narrow it.
+    #[arg(long, env = "CHARLA_SEARCH_TIMEOUT_MS", default_value_t = 2000)]
+    search_timeout_ms: u64,
+    /// Searches that may run at once on the server (each holds a database connection and a
+    /// core); more are refused as rate limited.
+    #[arg(long, env = "CHARLA_MAX_SEARCHES", default_value_t = 2)]
+    max_searches: usize,
     /// Bytes queued for one client before it is disconnected as too slow.
     #[arg(long, env = "CHARLA_CLIENT_QUEUE_BYTES", default_value_t = 1024 * 1024)]
     client_queue_bytes: usize,
@@ -186,6 +194,8 @@ impl Cli {
             },
             claims_per_minute: self.claims_per_minute,
             max_rooms: self.max_rooms.max(1),
+            search_budget: Duration::from_millis(self.search_timeout_ms.max(1)),
+            max_searches: self.max_searches.max(1),
             client_queue_bytes: self.client_queue_bytes.max(16 * 1024),
             ping_interval: Duration::from_millis(self.ping_interval.max(1)),
             ping_timeout: Duration::from_millis(self.ping_timeout.max(1)),

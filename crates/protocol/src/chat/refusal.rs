@@ -54,6 +54,9 @@ pub enum ErrorCode {
     NoSuchUser,
     /// A limit on rooms was reached: rooms on the server, or rooms one name is in.
     LimitReached,
+    /// A search ran past the server's time budget and was stopped: more words, or longer
+    /// ones, make it narrower. Sending it again unchanged would fail again.
+    SearchTooBroad,
     /// A code this version does not know.
     #[serde(other)]
     Unknown,

@@ -283,7 +283,7 @@ impl Chat {
             }
         };
         let (oldest, wire_name) = (log.oldest_kept, log.wire_name());
-        self.read_later(guard, link, "history", move || {
+        self.read_later(guard, link, Lane::History, move || {
             let mut messages = store.page_before(room, request.before, limit)?;
             for m in &mut messages {
                 m.room.clone_from(&wire_name);
@@ -292,42 +292,73 @@ impl Chat {
         })
     }
 
-    /// Answers with what `read` (a blocking read of the store, `what` for the log) finds, off
-    /// the async threads: one read at a time per connection, a few at once on the server.
+    /// Answers with what `read` (a blocking read of the store) finds, off the async threads:
+    /// one read of each lane at a time per connection, a few at once on the server.
     pub(super) fn read_later<T: serde::Serialize>(
         &self,
         mut guard: MutexGuard<'_, ChatState>,
         link: &Link,
-        what: &'static str,
+        lane: Lane,
         read: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
     ) -> Result<Reply, Refusal> {
         let sid = link.id();
+        let what = lane.what();
         let conn = guard.conns.get_mut(&sid).ok_or_else(not_joined)?;
-        if conn.reading_history {
+        let busy = match lane {
+            Lane::History => &mut conn.reading_history,
+            Lane::Search => &mut conn.searching,
+        };
+        if *busy {
             return Err(Refusal::later(
                 ErrorCode::RateLimited,
                 format!("one {what} request at a time"),
                 100,
             ));
         }
-        let Ok(permit) = self.inner.reads.clone().try_acquire_owned() else {
-            return Err(Refusal::later(
-                ErrorCode::Unavailable,
-                format!("the server is busy reading ({what})"),
-                200,
-            ));
+        let permits = match lane {
+            Lane::History => &self.inner.reads,
+            Lane::Search => &self.inner.searches,
         };
-        conn.reading_history = true;
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            return Err(match lane {
+                Lane::History => Refusal::later(
+                    ErrorCode::Unavailable,
+                    "the server is busy reading (history)",
+                    200,
+                ),
+                Lane::Search => {
+                    self.inner.limits_hit.warn(|suppressed| {
+                        tracing::warn!(sid = %sid, suppressed, "every search slot is taken: a search was refused");
+                    });
+                    Refusal::later(
+                        ErrorCode::RateLimited,
+                        "the server is running as many searches as it can; try again in a moment",
+                        500,
+                    )
+                }
+            });
+        };
+        *busy = true;
         drop(guard);
         let chat = self.clone();
         Ok(Reply::Later(tokio::task::spawn_blocking(move || {
             let result = read();
             drop(permit);
             if let Some(conn) = chat.lock().conns.get_mut(&sid) {
-                conn.reading_history = false;
+                match lane {
+                    Lane::History => conn.reading_history = false,
+                    Lane::Search => conn.searching = false,
+                }
             }
             match result {
                 Ok(answer) => reply::encode(&answer),
+                Err(crate::error::Error::SearchTimedOut(budget)) => {
+                    tracing::info!(sid = %sid, budget_ms = budget.as_millis(), "a search ran past its budget and was stopped");
+                    Err(Refusal::new(
+                        ErrorCode::SearchTooBroad,
+                        "that search would take too long: add words, or make them longer",
+                    ))
+                }
                 Err(e) => {
                     tracing::error!(error = %e, what, "could not read the store");
                     Err(Refusal::later(
@@ -442,5 +473,23 @@ fn page(mut messages: Vec<ChatMessage>, oldest_kept: u64, max_bytes: usize) -> H
         ok: true,
         more: first.is_some_and(|f| f > oldest_kept),
         messages,
+    }
+}
+
+/// What a deferred read is, for its limits: a page of history, or a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lane {
+    /// `history`: a few at once on the server, one per connection.
+    History,
+    /// `search`: [`crate::config::ServerConfig::max_searches`] at once, one per connection.
+    Search,
+}
+
+impl Lane {
+    fn what(self) -> &'static str {
+        match self {
+            Self::History => "history",
+            Self::Search => "search",
+        }
     }
 }

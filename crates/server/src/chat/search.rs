@@ -2,19 +2,25 @@
 //! word of a query, best first, each with a snippet around the match and where the words are.
 //!
 //! With a store the index finds the newest matches ([`crate::store::StoreHandle::search`]),
-//! off the async threads, and they are ranked here ([`score`]); a chat kept only in memory
-//! looks through its rooms' windows.
+//! off the async threads and never under the chat's lock nor on the connection messages are
+//! stored through, within [`crate::config::ServerConfig::search_budget`]; they are ranked here
+//! ([`score`]). At most `max_searches` run at once on the server and one per connection: more
+//! are refused `rate_limited`; one past its budget is refused `search_too_broad` (never
+//! `unavailable`, which would make a client send it again). A chat kept only in memory looks
+//! through its rooms' windows.
 
 use charla_protocol::chat::{
     ChatMessage, Refusal, SearchHit, SearchRequest, SearchResults, MAX_QUERY_CHARS,
     MAX_SEARCH_RESULTS,
 };
+use charla_protocol::query::query_words;
 
 use super::log::RoomLog;
+use super::messages::Lane;
 use super::not_joined;
 use super::reply::Reply;
 use super::state::Chat;
-use crate::store::{fts_query, RoomId, GENERAL, SCAN as SEARCH_SCAN};
+use crate::store::{RoomId, GENERAL, SCAN as SEARCH_SCAN};
 use crate::transport::Link;
 
 /// Characters of context a snippet keeps on each side of the first match.
@@ -24,8 +30,8 @@ impl Chat {
     /// Answers `search`.
     ///
     /// # Errors
-    /// Not joined; an empty or too long query; a room the asker is not in; one search (or
-    /// history page) at a time per connection, and a few at once on the server.
+    /// Not joined; a query too long; a room the asker is not in; one search at a time per
+    /// connection, and a few at once on the server; a search past its time budget.
     pub fn search(
         &self,
         link: &Link,
@@ -36,9 +42,6 @@ impl Chat {
             return Err(Refusal::invalid_payload(format!(
                 "a search is at most {MAX_QUERY_CHARS} characters"
             )));
-        }
-        if fts_query(&request.query).is_none() {
-            return Err(Refusal::invalid_payload("search for at least one word"));
         }
         let query = request.query.clone();
         let words = words_of(&request.query);
@@ -59,6 +62,17 @@ impl Chat {
         if !answer_wanted {
             return Ok(Reply::Nothing);
         }
+        if words.is_empty() {
+            // Nothing in it can be searched for (punctuation, invisible characters): nothing
+            // is found, and nothing needs reading.
+            let nothing = SearchResults {
+                ok: true,
+                results: Vec::new(),
+                more: false,
+                next: None,
+            };
+            return Reply::now(link, &nothing);
+        }
         let names: Vec<(RoomId, String)> = rooms
             .iter()
             .filter_map(|id| state.rooms.get(*id).map(|log| (*id, log.name.clone())))
@@ -76,8 +90,9 @@ impl Chat {
             let results = search_windows(&logs, &words, offset, limit);
             return Reply::now(link, &results);
         };
-        self.read_later(guard, link, "search", move || {
-            let scanned = store.search(&query, &rooms, request.before)?;
+        let budget = self.inner.config.search_budget;
+        self.read_later(guard, link, Lane::Search, move || {
+            let scanned = store.search(&query, &rooms, request.before, budget)?;
             let mut ranked: Vec<(f64, crate::store::Found)> = scanned
                 .found
                 .into_iter()
@@ -135,13 +150,14 @@ struct Word {
 }
 
 fn words_of(query: &str) -> Vec<Word> {
-    query
-        .split_whitespace()
+    query_words(query)
+        .into_iter()
         .filter_map(|word| {
-            let prefix = word.ends_with('*');
-            let chars = fold(word.trim_end_matches('*'));
-            let chars: Vec<char> = chars.into_iter().filter(|c| *c != '"').collect();
-            (!chars.is_empty()).then_some(Word { chars, prefix })
+            let chars: Vec<char> = fold(&word.text).into_iter().filter(|c| *c != '"').collect();
+            (!chars.is_empty()).then_some(Word {
+                chars,
+                prefix: word.prefix,
+            })
         })
         .collect()
 }

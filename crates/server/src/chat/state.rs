@@ -38,7 +38,8 @@ const CONCURRENT_READS: usize = 4;
 const TYPING_PER_SEC: u32 = 1;
 const TYPING_BURST: u32 = 3;
 /// Refused joins of owned names (a wrong key or link code) one name, and one address, may
-/// have: one a second, ten at once.
+/// have: one a second, ten at once. Past that, a connection that guessed wrong is answered
+/// `rate_limited` without the book being asked; nobody else is (see [`super::identity`]).
 const REFUSED_JOINS_PER_SEC: u32 = 1;
 const REFUSED_JOINS_BURST: u32 = 10;
 /// Names one address may claim: twenty at once (an office starting Charla on its first
@@ -68,6 +69,8 @@ pub(super) struct Shared {
     pub(super) config: Arc<ServerConfig>,
     pub(super) epoch: String,
     pub(super) reads: Arc<Semaphore>,
+    /// Searches running, at most [`ServerConfig::max_searches`].
+    pub(super) searches: Arc<Semaphore>,
     pub(super) cuts: Fanout,
     pub(super) metrics: Arc<Metrics>,
     pub(super) typing_floods: Throttle,
@@ -225,6 +228,7 @@ impl Chat {
             }
         }
         let next_room = rooms.all().map(|r| r.id).max().unwrap_or(GENERAL) + 1;
+        let searches = config.max_searches.max(1);
         Self {
             inner: Arc::new(Shared {
                 state: Mutex::new(ChatState {
@@ -258,6 +262,7 @@ impl Chat {
                 epoch: loaded.epoch,
                 config,
                 reads: Arc::new(Semaphore::new(CONCURRENT_READS)),
+                searches: Arc::new(Semaphore::new(searches)),
                 cuts: Fanout {
                     log: Throttle::new(),
                     metrics: metrics.clone(),

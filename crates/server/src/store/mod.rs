@@ -19,7 +19,7 @@ use crate::error::Result;
 pub mod pg;
 pub mod sqlite;
 
-pub use sqlite::{fts_query, make_parent_dir};
+pub use sqlite::make_parent_dir;
 
 /// A store, shared by the chat's tasks.
 pub type StoreHandle = Arc<dyn Store>;
@@ -117,11 +117,19 @@ pub trait Store: Send + Sync {
     fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64>;
 
     /// The newest [`SCAN`] matches of the typed words in `rooms`, stored before `before` (a
-    /// position [`Scanned::next`] gave; `None`: all).
+    /// position [`Scanned::next`] gave; `None`: all), searched for at most `budget`. Never on
+    /// the connection messages are stored through.
     ///
     /// # Errors
-    /// When the store cannot be read.
-    fn search(&self, typed: &str, rooms: &[RoomId], before: Option<u64>) -> Result<Scanned>;
+    /// [`crate::error::Error::SearchTimedOut`] past the budget; any other when the store
+    /// cannot be read.
+    fn search(
+        &self,
+        typed: &str,
+        rooms: &[RoomId],
+        before: Option<u64>,
+        budget: Duration,
+    ) -> Result<Scanned>;
 
     /// The oldest `limit` messages of `room` with a `seq` above `after`, oldest first (what
     /// other nodes stored that this one has not delivered).
@@ -350,6 +358,8 @@ pub struct StoreOptions {
     pub retention: Option<u64>,
     /// The most bytes the database file may grow to (`None`: no cap).
     pub max_bytes: Option<u64>,
+    /// Searches that may run at once (each on a connection of its own).
+    pub searches: usize,
 }
 
 /// A fresh random epoch: 64 bits, as hex.
@@ -455,4 +465,47 @@ impl Storage {
     pub fn names_path(&self) -> Option<std::path::PathBuf> {
         self.path().map(|path| path.with_extension("names.db"))
     }
+}
+
+/// Random queries for the stores' property tests, from a fixed seed: each with its code
+/// points spelled out (to name a failing one). Controls, NUL, quotes, the syntax of both
+/// stores' query languages, combining marks, bidi and invisible characters, private-use and
+/// unassigned code points, and any other character.
+#[cfg(test)]
+pub(crate) fn random_queries(count: usize) -> Vec<(String, String)> {
+    use rand::{Rng, SeedableRng};
+    const SYNTAX: &[char] = &[
+        '"', '*', '(', ')', ':', '^', '-', '+', '\'', '&', '|', '!', '<', '>', '\\', '{', '}', ',',
+        '.', '%', '_', '[', ']', ';', '=', '~', '$', '@', '#', '/', '?', '`',
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x00c4_a71a);
+    (0..count)
+        .map(|_| {
+            let length = rng.random_range(0..40);
+            let query: String = (0..length)
+                .map(|_| {
+                    let pick = match rng.random_range(0..10) {
+                        0 => rng.random_range(0..0x20),
+                        1 => u32::from(SYNTAX[rng.random_range(0..SYNTAX.len())]),
+                        2 => u32::from(' '),
+                        3 => rng.random_range(0x300..0x370),
+                        4 => {
+                            [0x202E, 0x200B, 0x2028, 0xFEFF, 0x061C, 0x2066][rng.random_range(0..6)]
+                        }
+                        5 => rng.random_range(0xE000..0xF900),
+                        6 => rng.random_range(0x61..0x7B),
+                        7 => rng.random_range(0x4E00..0x4F00),
+                        _ => rng.random_range(0..0x11_0000),
+                    };
+                    char::from_u32(pick).unwrap_or('\u{FFFD}')
+                })
+                .collect();
+            let spelled = query
+                .chars()
+                .map(|c| format!("U+{:04X}", u32::from(c)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            (query, spelled)
+        })
+        .collect()
 }

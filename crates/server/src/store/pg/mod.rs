@@ -8,8 +8,11 @@
 //! ([`Appended::Existing`]) instead of storing a second one. The statement also says so to the
 //! other nodes (`pg_notify` on [`MESSAGES_CHANNEL`], delivered only if it commits).
 //!
-//! Writes go through one connection (the chat stores under its lock, as with `SQLite`); pages
-//! and searches through another, so a long read never holds a message back.
+//! Writes go through one connection (the chat stores under its lock, as with `SQLite`); pages,
+//! catch-ups and health checks through another, so a long read never holds a message back;
+//! searches through connections of their own (`max_searches` of them), each statement stopped
+//! by PostgreSQL at the search's time budget (`statement_timeout`), so a flood of searches
+//! never holds back a catch-up or makes `/healthz` fail.
 
 mod batch;
 mod listen;
@@ -46,6 +49,8 @@ pub struct PgStore {
     append: Arc<str>,
     writer: Arc<Worker>,
     reader: Worker,
+    /// Searches' connections.
+    searcher: Worker,
     /// Messages waiting for the writer, stored together.
     batcher: Arc<batch::Batcher>,
     retention: Option<u64>,
@@ -66,6 +71,12 @@ pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
         worker::WRITER_QUEUE,
     )?);
     let reader = Worker::start("reader", config.clone(), worker::READER_QUEUE)?;
+    let searcher = Worker::start_pool(
+        "searcher",
+        config.clone(),
+        worker::SEARCHER_QUEUE,
+        options.searches,
+    )?;
     let version = writer.run(migrate::run)?;
     tracing::info!(version, "PostgreSQL store ready");
     let loaded = writer.run(move |client| load(client, &options))?;
@@ -77,6 +88,7 @@ pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
             append,
             writer,
             reader,
+            searcher,
             retention: options.retention,
             node: format!("{:016x}", rand::random::<u64>()).into(),
         },
@@ -253,19 +265,18 @@ fn stored_room(
 }
 
 /// A typed search as a `tsquery`: each word a quoted lexeme (so nothing typed is syntax), a
-/// trailing `*` a prefix match, all of them required. `None` when no word is left.
+/// prefix word followed by `:*`, all of them required. `None` when no word is left.
 #[must_use]
 pub fn ts_query(typed: &str) -> Option<String> {
-    let words: Vec<String> = typed
-        .split_whitespace()
+    let words: Vec<String> = charla_protocol::query::query_words(typed)
+        .into_iter()
         .filter_map(|word| {
-            let prefix = word.ends_with('*');
             let bare: String = word
-                .trim_end_matches('*')
+                .text
                 .chars()
                 .filter(|c| !matches!(c, '\'' | '\\' | ':'))
                 .collect();
-            (!bare.is_empty()).then(|| format!("'{bare}'{}", if prefix { ":*" } else { "" }))
+            (!bare.is_empty()).then(|| format!("'{bare}'{}", if word.prefix { ":*" } else { "" }))
         })
         .collect();
     (!words.is_empty()).then(|| words.join(" & "))
@@ -686,7 +697,13 @@ impl Store for PgStore {
         Ok(true)
     }
 
-    fn search(&self, typed: &str, rooms: &[RoomId], before: Option<u64>) -> Result<Scanned> {
+    fn search(
+        &self,
+        typed: &str,
+        rooms: &[RoomId],
+        before: Option<u64>,
+        budget: std::time::Duration,
+    ) -> Result<Scanned> {
         let Some(query) = ts_query(typed) else {
             return Ok(Scanned {
                 found: Vec::new(),
@@ -695,7 +712,13 @@ impl Store for PgStore {
         };
         let rooms = rooms.to_vec();
         let before = before.map_or(i64::MAX, to_i64);
-        self.reader.run(move |client| {
+        // The budget is PostgreSQL's to enforce; the wait for the answer allows a little more.
+        let wait = budget + std::time::Duration::from_secs(2);
+        self.searcher.run_within(wait, move |client| {
+            let budget_ms = budget.as_millis().max(1);
+            client
+                .batch_execute(&format!("SET statement_timeout = {budget_ms}"))
+                .map_err(pg_error)?;
             let rows = client
                 .query(
                     &format!(
@@ -706,7 +729,13 @@ impl Store for PgStore {
                     ),
                     &[&query, &rooms, &before],
                 )
-                .map_err(pg_error)?;
+                .map_err(|e| {
+                    if e.code() == Some(&SqlState::QUERY_CANCELED) {
+                        Error::SearchTimedOut(budget)
+                    } else {
+                        pg_error(e)
+                    }
+                })?;
             let mut matches = Vec::with_capacity(rows.len());
             for row in &rows {
                 let found = Found {
@@ -766,9 +795,19 @@ mod tests {
         }
     }
 
-    #[test]
-    #[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --lib -- --include-ignored"]
-    fn a_batch_with_a_retry_in_it_stores_the_others_without_a_gap() {
+    fn test_options() -> StoreOptions {
+        StoreOptions {
+            recent: 10,
+            room_recent: 10,
+            remembered_ids: 10,
+            retention: None,
+            max_bytes: None,
+            searches: 1,
+        }
+    }
+
+    /// A database of its own on the run's PostgreSQL (`CHARLA_TEST_DB`, set by scripts/pg.sh).
+    fn test_database() -> String {
         let admin = std::env::var("CHARLA_TEST_DB").expect("CHARLA_TEST_DB (scripts/pg.sh)");
         let name = format!("charla_unit_{:016x}", rand::random::<u64>());
         let (base, _) = admin.rsplit_once('/').expect("a database URL");
@@ -781,14 +820,79 @@ mod tests {
         })
         .join()
         .expect("made");
-        let options = StoreOptions {
-            recent: 10,
-            room_recent: 10,
-            remembered_ids: 10,
-            retention: None,
-            max_bytes: None,
-        };
-        let (store, _) = open(&url, options).expect("opened");
+        url
+    }
+
+    /// No query is an error on PostgreSQL either: random Unicode (NUL, quotes, `tsquery`
+    /// syntax, unassigned code points…) always searches.
+    #[test]
+    #[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --lib -- --include-ignored"]
+    fn random_queries_never_fail() {
+        let (store, _) = open(&test_database(), test_options()).expect("opened");
+        for text in ["ab cd", "it's: a \"quote\"", "naïve café"] {
+            let stored = store.append(GENERAL, draft(text, text), Utc::now());
+            assert!(stored.is_ok(), "{stored:?}");
+        }
+        let budget = std::time::Duration::from_secs(20);
+        for (query, spelled) in crate::store::random_queries(2000) {
+            let result = store.search(&query, &[GENERAL], None, budget);
+            assert!(result.is_ok(), "{query:?} ({spelled}): {:?}", result.err());
+        }
+        let found = store
+            .search("café", &[GENERAL], None, budget)
+            .expect("searches");
+        assert_eq!(found.found.len(), 1, "accents folded, as on SQLite");
+    }
+
+    /// A search past its budget is stopped by PostgreSQL and says so (not a store failure),
+    /// and the searcher's connection serves the next search.
+    #[test]
+    #[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --lib -- --include-ignored"]
+    fn a_search_past_its_budget_is_stopped() {
+        let url = test_database();
+        let (store, _) = open(&url, test_options()).expect("opened");
+        std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+            client
+                .batch_execute(
+                    "INSERT INTO messages
+                         (room_id, seq, id, username, author_key, text, timestamp_ms, guest, words)
+                     SELECT 1, n, 's-' || n, 'ana', 'ana', 'plum and fig ' || n, 0, false,
+                            to_tsvector('charla', 'plum and fig ' || n)
+                     FROM generate_series(1, 100000) AS n;
+                     UPDATE rooms SET last_seq = 100000 WHERE room_id = 1;",
+                )
+                .expect("filled");
+        })
+        .join()
+        .expect("filled");
+        let stopped = store.search(
+            "plum fig",
+            &[GENERAL],
+            None,
+            std::time::Duration::from_millis(1),
+        );
+        assert!(
+            matches!(stopped, Err(Error::SearchTimedOut(_))),
+            "{:?}",
+            stopped.map(|s| s.found.len())
+        );
+        let found = store
+            .search(
+                "plum fig",
+                &[GENERAL],
+                None,
+                std::time::Duration::from_secs(30),
+            )
+            .expect("in time");
+        assert_eq!(found.found.len(), SCAN);
+    }
+
+    #[test]
+    #[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --lib -- --include-ignored"]
+    fn a_batch_with_a_retry_in_it_stores_the_others_without_a_gap() {
+        let url = test_database();
+        let (store, _) = open(&url, test_options()).expect("opened");
         let queue =
             |text: &str, id: &str| store.append_queued(GENERAL, draft(text, id), Utc::now());
         let first = queue("one", "c1").blocking_recv().expect("answered");

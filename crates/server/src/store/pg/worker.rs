@@ -34,8 +34,10 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 /// presence, room changes, markers, typing); beyond that they are refused at once (and
 /// logged), and clients retry.
 pub(super) const WRITER_QUEUE: usize = 4096;
-/// Jobs that may wait for the reader (pages, searches, catch-ups).
+/// Jobs that may wait for the reader (pages, catch-ups, health checks).
 pub(crate) const READER_QUEUE: usize = 256;
+/// Searches that may wait for a searcher (the chat admits no more than there are searchers).
+pub(crate) const SEARCHER_QUEUE: usize = 64;
 
 type Job = Box<dyn FnOnce(&mut Link) + Send>;
 
@@ -134,32 +136,59 @@ impl Worker {
     /// [`Error::Postgres`] when the connection cannot be made, [`Error::Io`] when the thread
     /// cannot be started.
     pub(crate) fn start(name: &'static str, config: Config, queue: usize) -> Result<Self> {
-        let mut link = Link {
-            config,
-            client: None,
-            prepared: HashMap::new(),
-        };
+        Self::start_pool(name, config, queue, 1)
+    }
+
+    /// Starts `threads` threads `name`, each with a connection of its own, taking jobs from
+    /// one queue: a job runs on whichever connection is free first.
+    ///
+    /// # Errors
+    /// [`Error::Postgres`] when a connection cannot be made, [`Error::Io`] when a thread
+    /// cannot be started.
+    pub(crate) fn start_pool(
+        name: &'static str,
+        config: Config,
+        queue: usize,
+        threads: usize,
+    ) -> Result<Self> {
         let (jobs, waiting) = mpsc::sync_channel::<Job>(queue);
-        let (connected, first) = mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name(format!("charla-pg-{name}"))
-            .spawn(move || {
-                // Connected here, on the thread the connection lives on (the caller may be an
-                // async thread, where the blocking client may not run).
-                let made = link.client().map(|_| ());
-                let failed = made.is_err();
-                let _ = connected.send(made);
-                if failed {
-                    return;
-                }
-                for job in waiting {
-                    job(&mut link);
-                    link.check();
-                }
-            })?;
-        first
-            .recv()
-            .map_err(|_| Error::Postgres(format!("the {name} connection's thread ended")))??;
+        let waiting = Arc::new(std::sync::Mutex::new(waiting));
+        for _ in 0..threads.max(1) {
+            let mut link = Link {
+                config: config.clone(),
+                client: None,
+                prepared: HashMap::new(),
+            };
+            let waiting = Arc::clone(&waiting);
+            let (connected, first) = mpsc::sync_channel(1);
+            std::thread::Builder::new()
+                .name(format!("charla-pg-{name}"))
+                .spawn(move || {
+                    // Connected here, on the thread the connection lives on (the caller may
+                    // be an async thread, where the blocking client may not run).
+                    let made = link.client().map(|_| ());
+                    let failed = made.is_err();
+                    let _ = connected.send(made);
+                    if failed {
+                        return;
+                    }
+                    loop {
+                        // The lock is held only to take the next job, never while it runs.
+                        let next = waiting
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv();
+                        let Ok(job) = next else {
+                            return;
+                        };
+                        job(&mut link);
+                        link.check();
+                    }
+                })?;
+            first
+                .recv()
+                .map_err(|_| Error::Postgres(format!("the {name} connection's thread ended")))??;
+        }
         Ok(Self {
             jobs,
             name,

@@ -47,6 +47,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: Arc<Mutex<Writer>>,
+    /// The search index, in a file of its own.
+    index: Arc<search::SearchIndex>,
     /// Dropped with the last handle: the checkpoint thread then stops.
     _checkpoints: Arc<std::sync::mpsc::SyncSender<()>>,
 }
@@ -69,13 +71,19 @@ pub fn open(path: &Path, options: StoreOptions) -> Result<(SqliteStore, Loaded)>
     let mut conn = connect(path)?;
     // Before the size cap: moving the old table holds it twice for a moment.
     migrate_to_rooms(&mut conn)?;
-    search::create(&mut conn)?;
+    search::drop_inline_index(&conn)?;
     cap_size(&conn, options.max_bytes)?;
     // Checkpoints run on their own thread (below), not inside a message's commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let epoch = epoch(&conn)?;
+    let index = Arc::new(search::SearchIndex::open(
+        &path.with_extension("search.db"),
+        &epoch,
+        options.searches,
+        options.max_bytes,
+    )?);
     let loaded = load(&conn, &options, epoch)?;
-    let next_rowid = search::next_rowid(&conn)?;
+    let next_rowid = next_rowid(&conn, index.indexed_to()?)?;
     let writer = Arc::new(Mutex::new(Writer {
         conn,
         next_seq: HashMap::from([(GENERAL, loaded.last_seq + 1)]),
@@ -84,21 +92,40 @@ pub fn open(path: &Path, options: StoreOptions) -> Result<(SqliteStore, Loaded)>
     }));
     let (alive, stopped) = std::sync::mpsc::sync_channel::<()>(0);
     let checkpointed = writer.clone();
+    let indexed = index.clone();
     std::thread::Builder::new()
         .name("charla-checkpoint".into())
-        .spawn(move || checkpoint_loop(&checkpointed, &stopped))?;
+        .spawn(move || checkpoint_loop(&checkpointed, &indexed, &stopped))?;
     Ok((
         SqliteStore {
             writer,
+            index,
             _checkpoints: Arc::new(alive),
         },
         loaded,
     ))
 }
 
+/// The rowid the next message gets: past every message kept, every one the index holds and
+/// every removal it has still to apply (so a removal never finds a newer message under the
+/// same rowid).
+fn next_rowid(conn: &Connection, indexed_to: i64) -> Result<i64> {
+    let stored: i64 = conn.query_row(
+        "SELECT max(coalesce((SELECT max(rowid) FROM messages), 0),
+                    coalesce((SELECT max(row) FROM search_changes), 0))",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(stored.max(indexed_to) + 1)
+}
+
 /// Every second, until every store handle is gone: indexes the messages stored since for
 /// search, and copies the WAL into the database.
-fn checkpoint_loop(writer: &Mutex<Writer>, stopped: &std::sync::mpsc::Receiver<()>) {
+fn checkpoint_loop(
+    writer: &Mutex<Writer>,
+    index: &search::SearchIndex,
+    stopped: &std::sync::mpsc::Receiver<()>,
+) {
     let checkpoint = |mode: &str| {
         let writer = writer
             .lock()
@@ -107,34 +134,24 @@ fn checkpoint_loop(writer: &Mutex<Writer>, stopped: &std::sync::mpsc::Receiver<(
             .conn
             .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
     };
-    // Batch after batch (the writer is free between them) until the backlog is gone or the
-    // second's share is spent.
-    let index = || -> crate::error::Result<()> {
-        let started = std::time::Instant::now();
-        loop {
-            let indexed = {
-                let mut writer = writer
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                search::index_new(&mut writer.conn, search::BATCH)?
-            };
-            if indexed < search::BATCH || started.elapsed() > search::INDEX_SHARE {
-                return Ok(());
-            }
+    let index_failures = crate::throttle::Throttle::new();
+    let index = || {
+        if let Err(e) = index.pass(writer) {
+            index_failures.warn(|suppressed| {
+                tracing::warn!(error = %e, suppressed, "could not index new messages for search; retrying in a second");
+            });
         }
     };
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
         stopped.recv_timeout(CHECKPOINT_EVERY)
     {
-        if let Err(e) = index() {
-            tracing::warn!(error = %e, "could not index new messages for search; retrying in a second");
-        }
+        index();
         if let Err(e) = checkpoint("PASSIVE") {
             tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
         }
     }
     // A last one, so a clean shutdown leaves an empty WAL.
-    let _ = index();
+    index();
     let _ = checkpoint("TRUNCATE");
 }
 
@@ -429,9 +446,15 @@ impl Store for SqliteStore {
         Ok(false)
     }
 
-    fn search(&self, typed: &str, rooms: &[RoomId], before: Option<u64>) -> Result<Scanned> {
+    fn search(
+        &self,
+        typed: &str,
+        rooms: &[RoomId],
+        before: Option<u64>,
+        budget: Duration,
+    ) -> Result<Scanned> {
         match fts_query(typed) {
-            Some(query) => SqliteStore::search(self, &query, rooms, before),
+            Some(query) => self.index.search(&query, rooms, before, budget),
             None => Ok(Scanned {
                 found: Vec::new(),
                 next: None,
@@ -468,8 +491,10 @@ fn connect(path: &Path) -> Result<Connection> {
         "CREATE TABLE IF NOT EXISTS messages {MESSAGES_COLUMNS};
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS room_seqs (room_id INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL);
+        {}
         {}",
-        rooms::SCHEMA
+        rooms::SCHEMA,
+        search::HISTORY_SCHEMA
     ))?;
     add_column(
         &conn,
@@ -743,8 +768,11 @@ mod tests {
             remembered_ids: 10,
             retention,
             max_bytes: None,
+            searches: 2,
         }
     }
+
+    const BUDGET: Duration = Duration::from_secs(20);
 
     #[test]
     fn seqs_are_given_at_commit_and_survive_reopening() {
@@ -938,15 +966,11 @@ mod tests {
         say(1, "apple pie", old);
         say(2, "apple tart", old);
         say(3, "not indexed yet: apple", old);
-        let index = || {
-            let mut writer = store.write();
-            search::index_new(&mut writer.conn, search::BATCH).expect("indexes")
-        };
-        assert_eq!(index(), 3);
+        let index = || store.index.pass(&store.writer).expect("indexes");
+        index();
         assert_eq!(index(), 0, "nothing new");
         let found = |query: &str| {
-            let query = fts_query(query).expect("a query");
-            let scanned = store.search(&query, &[GENERAL], None).expect("searches");
+            let scanned = Store::search(&store, query, &[GENERAL], None, BUDGET).expect("searches");
             let mut seqs: Vec<u64> = scanned.found.iter().filter_map(|f| f.message.seq).collect();
             seqs.sort_unstable();
             seqs
@@ -955,26 +979,117 @@ mod tests {
         assert_eq!(found("ap*"), [1, 2, 3]);
         // Retention empties the table; the next message must not take rowid 1 again.
         store.expire_before(GENERAL, Utc::now()).expect("expires");
+        index();
         assert!(
             found("apple").is_empty(),
             "removed messages leave the index"
         );
         say(4, "apple crumble", Utc::now());
-        assert!(
-            found("crumble").is_empty(),
-            "not indexed until the next pass"
-        );
-        assert_eq!(index(), 1);
+        index();
         assert_eq!(found("apple"), [4]);
+        assert_eq!(found("crumble"), [4]);
         drop(store);
         let (store, _) = open(&path, options(None)).expect("reopens");
-        let writer = store.write();
-        writer
-            .conn
-            .execute_batch(
-                "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
-            )
-            .expect("the index matches the messages");
+        store
+            .index
+            .check_integrity()
+            .expect("the index matches its entries");
+        assert_eq!(
+            Store::search(&store, "apple", &[GENERAL], None, BUDGET)
+                .expect("searches")
+                .found
+                .len(),
+            1
+        );
+    }
+
+    /// A search never takes the connection messages are stored through: with it held (a
+    /// long write, say), a search still answers.
+    #[test]
+    fn a_search_never_waits_for_the_history_connection() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, _) = open(&dir.path().join("history.db"), options(None)).expect("opens");
+        for n in 1..=20 {
+            let mut d = draft(n);
+            d.text = format!("pear number {n}");
+            store.append(GENERAL, d, Utc::now()).expect("stored");
+        }
+        store.index.pass(&store.writer).expect("indexes");
+        let held = store.write();
+        let (answer, answered) = std::sync::mpsc::channel();
+        let searcher = store.clone();
+        std::thread::spawn(move || {
+            let _ = answer.send(Store::search(&searcher, "pear", &[GENERAL], None, BUDGET));
+        });
+        let scanned = answered
+            .recv_timeout(Duration::from_secs(20))
+            .expect("answered while the history connection is held")
+            .expect("found");
+        assert_eq!(scanned.found.len(), 20);
+        drop(held);
+    }
+
+    /// A search past its budget is stopped inside `SQLite` and says so (not a store failure).
+    #[test]
+    fn a_search_past_its_budget_is_stopped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, _) = open(&dir.path().join("history.db"), options(None)).expect("opens");
+        for n in 1..=3000 {
+            let mut d = draft(n);
+            d.text = format!("plum and fig {n} w{}", n % 97);
+            store.append(GENERAL, d, Utc::now()).expect("stored");
+        }
+        while store.index.pass(&store.writer).expect("indexes") > 0 {}
+        let stopped = Store::search(&store, "plum fig", &[GENERAL], None, Duration::ZERO);
+        assert!(
+            matches!(stopped, Err(Error::SearchTimedOut(_))),
+            "{:?}",
+            stopped.map(|s| s.found.len())
+        );
+        let found = Store::search(&store, "plum fig", &[GENERAL], None, BUDGET).expect("in time");
+        assert_eq!(found.found.len(), crate::store::SCAN, "the newest ones");
+    }
+
+    /// An index that is lost, broken or another history's is made again from the history.
+    #[test]
+    fn a_lost_or_foreign_index_is_made_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("history.db");
+        let (store, _) = open(&path, options(None)).expect("opens");
+        for n in 1..=5 {
+            let mut d = draft(n);
+            d.text = format!("quince {n}");
+            store.append(GENERAL, d, Utc::now()).expect("stored");
+        }
+        drop(store);
+        let index_path = path.with_extension("search.db");
+        std::fs::write(&index_path, b"not a database at all").expect("breaks the index");
+        let _ = std::fs::remove_file(dir.path().join("history.search.db-wal"));
+        let (store, _) = open(&path, options(None)).expect("opens with a broken index");
+        store.index.pass(&store.writer).expect("indexes");
+        let found = Store::search(&store, "quince", &[GENERAL], None, BUDGET).expect("searches");
+        assert_eq!(found.found.len(), 5);
+    }
+
+    /// No query is an error: random Unicode (controls, NUL, quotes, syntax of both stores,
+    /// unassigned and private-use code points) always searches, finding something or nothing.
+    #[test]
+    fn random_queries_never_fail() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, _) = open(&dir.path().join("history.db"), options(None)).expect("opens");
+        for (n, text) in ["ab cd", "it's: a \"quote\"", "naïve café", "a\u{0}b"]
+            .iter()
+            .enumerate()
+        {
+            let mut d = draft(n as u64);
+            d.text = (*text).to_owned();
+            store.append(GENERAL, d, Utc::now()).expect("stored");
+        }
+        store.index.pass(&store.writer).expect("indexes");
+        for (query, error) in crate::store::random_queries(2000) {
+            let result = Store::search(&store, &query, &[GENERAL], None, BUDGET);
+            assert!(result.is_ok(), "{query:?} ({error}): {:?}", result.err());
+        }
     }
 
     #[test]
