@@ -1,7 +1,8 @@
 //! `wss://` end to end: nginx (Debian's, as an operator runs it) terminates TLS in front of a
 //! real server with a certificate from a CA this test makes; `charla-cli` and the client core
 //! connect through it, trusting that CA through `CHARLA_CA_FILE`, and without it they do not
-//! connect at all. nginx runs in the foreground as a child and is stopped by its PID.
+//! connect at all; behind it, with nginx as the server's trusted proxy, each client is counted
+//! by its own address. nginx runs in the foreground as a child and is stopped by its PID.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -101,8 +102,10 @@ fn make_certificates(dir: &Path) {
     );
 }
 
-/// nginx on `port` with TLS, proxying WebSocket and polling requests to `upstream`.
-fn start_nginx(dir: &Path, port: u16, upstream: SocketAddr) -> Nginx {
+/// nginx on `port` with TLS (and on `plain`, without, for the tests that pick their source
+/// address), proxying WebSocket and polling requests to `upstream`, as the README configures
+/// it: the client's address goes on in `X-Forwarded-For`.
+fn start_nginx(dir: &Path, port: u16, plain: u16, upstream: SocketAddr) -> Nginx {
     let d = dir.display();
     let config = format!(
         "daemon off;
@@ -120,6 +123,7 @@ http {{
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     server {{
         listen 127.0.0.1:{port} ssl;
+        listen 127.0.0.1:{plain};
         server_name localhost;
         ssl_certificate {d}/server.pem;
         ssl_certificate_key {d}/server.key;
@@ -129,6 +133,7 @@ http {{
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
             proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_read_timeout 1h;
         }}
     }}
@@ -203,7 +208,7 @@ async fn wss_through_nginx_with_a_private_ca() {
     make_certificates(dir.path());
     let server = TestServer::open().await;
     let port = free_port();
-    let nginx = start_nginx(dir.path(), port, server.addr);
+    let nginx = start_nginx(dir.path(), port, free_port(), server.addr);
     let url = format!("wss://localhost:{port}");
     let ca = dir.path().join("ca.pem");
 
@@ -262,5 +267,88 @@ async fn wss_through_nginx_with_a_private_ca() {
     }
     drop(handle);
     drop(nginx);
+    server.stop().await;
+}
+
+/// Opens a WebSocket to `target` from the local address `from` (sending `forwarded_for` as
+/// `X-Forwarded-For` when given); the HTTP status of the handshake (101: open), and the
+/// socket, open until dropped.
+async fn open_from(
+    from: std::net::IpAddr,
+    target: SocketAddr,
+    forwarded_for: Option<&str>,
+) -> (
+    u16,
+    Option<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>>,
+) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(SocketAddr::new(from, 0))
+        .expect("bind a loopback address");
+    let stream = socket.connect(target).await.expect("connects");
+    let mut request = format!("ws://{target}/socket.io/?EIO=4&transport=websocket")
+        .into_client_request()
+        .expect("a request");
+    if let Some(forwarded_for) = forwarded_for {
+        request.headers_mut().insert(
+            "x-forwarded-for",
+            forwarded_for.parse().expect("a header value"),
+        );
+    }
+    match tokio_tungstenite::client_async(request, stream).await {
+        Ok((ws, response)) => (response.status().as_u16(), Some(ws)),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            (response.status().as_u16(), None)
+        }
+        Err(e) => panic!("the handshake failed: {e}"),
+    }
+}
+
+/// Behind nginx, with nginx as the server's trusted proxy, the cap per address counts each
+/// client by its own address (`X-Forwarded-For`), not nginx's: two sessions from 127.0.0.2
+/// fill its share, 127.0.0.3 still gets in. A client that reaches the server directly cannot
+/// choose its address with the same header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_client_behind_a_trusted_proxy_has_its_own_share() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    make_certificates(dir.path());
+    let server = TestServer::start(charla_server::ServerConfig {
+        max_connections_per_address: 2,
+        trusted_proxies: charla_server::proxy::TrustedProxies::new(vec!["127.0.0.1"
+            .parse()
+            .expect("an address")]),
+        ..TestServer::unlimited()
+    })
+    .await;
+    let plain = free_port();
+    let _nginx = start_nginx(dir.path(), free_port(), plain, server.addr);
+    let proxy: SocketAddr = ([127, 0, 0, 1], plain).into();
+    let (two, three) = ([127, 0, 0, 2].into(), [127, 0, 0, 3].into());
+
+    let (first, _a) = open_from(two, proxy, None).await;
+    let (second, _b) = open_from(two, proxy, None).await;
+    assert_eq!((first, second), (101, 101), "two sessions for 127.0.0.2");
+    let (third, _c) = open_from(two, proxy, None).await;
+    assert_eq!(third, 503, "127.0.0.2's share is full");
+    let (other, _d) = open_from(three, proxy, None).await;
+    assert_eq!(
+        other, 101,
+        "127.0.0.3 is another client, though nginx carries all of them"
+    );
+    // What a client writes itself is kept to the left of what nginx saw: still 127.0.0.2.
+    let (lying, _e) = open_from(two, proxy, Some("127.0.0.9")).await;
+    assert_eq!(
+        lying, 503,
+        "a client behind the proxy cannot pick its address"
+    );
+
+    // Straight to the server, from an address that is not a trusted proxy: the header is
+    // ignored, whatever it says.
+    let four = [127, 0, 0, 4].into();
+    let (one, _f) = open_from(four, server.addr, Some("10.0.0.1")).await;
+    let (two_more, _g) = open_from(four, server.addr, Some("10.0.0.2")).await;
+    let (three_more, _h) = open_from(four, server.addr, Some("10.0.0.3")).await;
+    assert_eq!((one, two_more, three_more), (101, 101, 503));
     server.stop().await;
 }

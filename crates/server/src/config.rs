@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::proxy::TrustedProxies;
 
 /// Where history is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Open connections (and sessions) from one address.
     pub max_connections_per_address: usize,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers say the client's address
+    /// (which the caps and limits per address then count); nobody by default.
+    pub trusted_proxies: TrustedProxies,
     /// A name whose devices were all unseen this long is free again.
     pub name_idle: Duration,
     /// Rooms and direct messages the server holds at most (`general` included).
@@ -108,6 +112,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             max_connections_per_address: 256,
+            trusted_proxies: TrustedProxies::default(),
             name_idle: Duration::from_secs(DEFAULT_NAME_IDLE_DAYS * 24 * 3600),
             max_rooms: 10_000,
             claims_per_minute: 2,

@@ -12,8 +12,9 @@
 //! - `ops`: the operators' endpoints (`/healthz`, `/metrics`), reading the chat and the
 //!   sessions;
 //! - `listener` (connections, caps, request-head deadline), `origin` (the browser origin
-//!   guard), `store` (`SQLite` history), `metrics` (the counters), `throttle` (rate-limited
-//!   log lines), `clock`, `config`, `error`.
+//!   guard), `proxy` (the client's address behind a trusted reverse proxy), `store` (`SQLite`
+//!   history), `metrics` (the counters), `throttle` (rate-limited log lines), `clock`,
+//!   `config`, `error`.
 
 mod chat;
 mod clock;
@@ -25,6 +26,7 @@ mod metrics;
 pub mod names;
 mod ops;
 mod origin;
+pub mod proxy;
 mod store;
 mod throttle;
 mod transport;
@@ -148,6 +150,7 @@ pub async fn run(
         total: connection_cap(config.max_connections),
         per_address: config.max_connections_per_address,
         header_timeout: config.header_timeout,
+        proxies: config.trusted_proxies.clone(),
     };
     listener::serve(listener, app, limits, tasks.clone(), async move {
         shutdown.await;
@@ -213,6 +216,7 @@ async fn serve_metrics(
         total: 64,
         per_address: 16,
         header_timeout: std::time::Duration::from_secs(10),
+        proxies: proxy::TrustedProxies::default(),
     };
     let stopped = async move {
         let _ = stop.wait_for(|stopped| *stopped).await;

@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use crate::proxy::TrustedProxies;
 use crate::throttle::Throttle;
 
 /// The address a request came from, in its extensions.
@@ -30,7 +31,7 @@ use crate::throttle::Throttle;
 pub struct Peer(pub SocketAddr);
 
 /// How many connections may be open.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// On the whole server.
     pub total: usize,
@@ -38,6 +39,10 @@ pub struct Limits {
     pub per_address: usize,
     /// Longest wait for a request head (and longest idle keep-alive).
     pub header_timeout: Duration,
+    /// Proxies that carry many clients' connections: they count only towards `total` here;
+    /// the sessions they carry are counted by the client's own address once its request head
+    /// says who it is ([`crate::proxy`]).
+    pub proxies: TrustedProxies,
 }
 
 struct Counts {
@@ -87,7 +92,7 @@ impl Registry {
             return Err("connections on the server");
         }
         let from_peer = counts.per_address.entry(peer).or_insert(0);
-        if *from_peer >= self.limits.per_address {
+        if *from_peer >= self.limits.per_address && !self.limits.proxies.trusts(peer) {
             return Err("connections from one address");
         }
         *from_peer += 1;
@@ -152,7 +157,7 @@ pub async fn serve(
             addr,
             slot,
             app.clone(),
-            limits.header_timeout,
+            registry.limits.header_timeout,
             stopping.clone(),
         ));
     }
@@ -223,6 +228,7 @@ mod tests {
                 total: 3,
                 per_address: 2,
                 header_timeout: Duration::from_secs(1),
+                proxies: TrustedProxies::new(vec!["10.0.0.9".parse().expect("an address")]),
             },
             refused: Throttle::new(),
         });
@@ -236,6 +242,19 @@ mod tests {
         drop(first);
         let again = registry.admit(a).expect("a place was given back");
         drop((second, third, again));
+        let proxy: IpAddr = [10, 0, 0, 9].into();
+        let carried: Vec<_> = (0..3)
+            .map(|_| {
+                registry
+                    .admit(proxy)
+                    .expect("a trusted proxy is not capped per address")
+            })
+            .collect();
+        assert!(
+            registry.admit(proxy).is_err(),
+            "but counts towards the total"
+        );
+        drop(carried);
         assert_eq!(registry.lock().total, 0);
         assert!(registry.lock().per_address.is_empty());
     }

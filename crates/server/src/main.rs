@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use charla_server::proxy::{AddressBlock, TrustedProxies};
 use charla_server::{ServerConfig, Storage, DEFAULT_NAME_IDLE_DAYS, DEFAULT_PORT};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -124,6 +125,15 @@ struct Cli {
         default_value_t = 256
     )]
     max_connections_per_address: usize,
+    /// A reverse proxy in front of the server (an address or a CIDR block; repeat, or
+    /// comma-separate in the env var): from it only, the client's address is read from
+    /// `X-Forwarded-For` (or `Forwarded`), and the limits per address count that.
+    #[arg(
+        long = "trusted-proxy",
+        env = "CHARLA_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxy: Vec<AddressBlock>,
 }
 
 /// What else the binary does besides serving.
@@ -203,6 +213,7 @@ impl Cli {
             header_timeout: Duration::from_secs(self.header_timeout.max(1)),
             max_connections: self.max_connections.max(1),
             max_connections_per_address: self.max_connections_per_address.max(1),
+            trusted_proxies: TrustedProxies::new(self.trusted_proxy),
             metrics_addr: self.metrics_addr,
             ..defaults
         }

@@ -54,6 +54,11 @@ pub async fn route(State(ctx): State<Arc<Context>>, request: Request, next: Next
         .extensions()
         .get::<Peer>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+    // Behind a trusted proxy: the client it forwards for.
+    let peer = ctx
+        .config
+        .trusted_proxies
+        .client_address(peer, request.headers());
     let q = query(request.uri());
     if q.eio != Some("4") {
         return refuse(5, "Unsupported protocol version");
