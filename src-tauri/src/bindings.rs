@@ -11,7 +11,7 @@ use charla_client::{ClientEvent, ConnectionStatus, DisconnectReason, OutboxEntry
 use charla_protocol::chat::{
     ChatMessage, DeviceLink, Done, ErrorCode, Gap, HistoryPage, MemberChange, ReadMarker, Refusal,
     RoomEntered, RoomInfo, RoomKind, RoomList, RoomState, RoomSummary, SearchHit, SearchRequest,
-    SearchResults,
+    SearchResults, TopicChange,
 };
 use ts_rs::TS;
 
@@ -40,6 +40,7 @@ fn generate() -> String {
         RoomInfo::decl(&cfg),
         RoomState::decl(&cfg),
         MemberChange::decl(&cfg),
+        TopicChange::decl(&cfg),
         ReadMarker::decl(&cfg),
         Gap::decl(&cfg),
         RoomSummary::decl(&cfg),

@@ -868,6 +868,7 @@ impl Actor {
         // An event of a shape this client does not know is skipped, as is an unknown one.
         match ServerEvent::decode(name, args).ok()?? {
             ServerEvent::RoomUpdated(info) => self.emit(ClientEvent::RoomUpdated(info)),
+            ServerEvent::RoomTopic(change) => self.emit(ClientEvent::RoomTopic(change)),
             ServerEvent::MemberJoined(change) => self.emit(ClientEvent::MemberJoined(change)),
             ServerEvent::MemberLeft(change) => {
                 if change.username == self.options.username {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use charla_protocol::chat::{
-    ChatMessage, ErrorCode, MemberChange, ReadMarker, Refusal, RoomInfo, RoomState,
+    ChatMessage, ErrorCode, MemberChange, ReadMarker, Refusal, RoomInfo, RoomState, TopicChange,
 };
 use serde::Serialize;
 
@@ -143,8 +143,11 @@ pub enum ClientEvent {
     /// This device entered a room (made, joined or opened it, or a DM), before the messages
     /// the server replays of it: the room with this name's marker and counts.
     RoomEntered(RoomState),
-    /// A room was made (a DM someone opened with us), joined, left or given a topic.
+    /// A room this name is in, whole: one made (a DM someone opened with us), or joined on
+    /// another device of this name.
     RoomUpdated(RoomInfo),
+    /// A room's topic changed.
+    RoomTopic(TopicChange),
     /// Someone became a member of a room.
     MemberJoined(MemberChange),
     /// Someone left a room (this name too, when another of its devices left it).

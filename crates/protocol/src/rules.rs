@@ -7,7 +7,7 @@ use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCa
 use unicode_script::{Script, UnicodeScript};
 use unicode_security::MixedScript;
 
-use crate::chat::{ErrorCode, Refusal};
+use crate::chat::{ErrorCode, Refusal, MAX_TOPIC_CHARS};
 
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 32;
@@ -60,7 +60,7 @@ pub fn normalize_username(requested: &str) -> Result<String, Refusal> {
     if chars > MAX_USERNAME_CHARS {
         return Err(too_long());
     }
-    if let Some(problem) = name.chars().find_map(character_problem) {
+    if let Some(problem) = name.chars().find_map(|c| character_problem(c, "username")) {
         return Err(invalid_username(problem));
     }
     check_spacing(&name)?;
@@ -93,36 +93,90 @@ fn too_long() -> Refusal {
     ))
 }
 
-/// Why one character of a normalized name is refused, if it is.
-fn character_problem(c: char) -> Option<String> {
+/// Why one character of a normalized name (or topic: `what`) is refused, if it is.
+fn character_problem(c: char, what: &str) -> Option<String> {
     let code = format!("U+{:04X}", u32::from(c));
     let problem = if c.is_control() {
-        format!("the username contains control characters ({code})")
+        format!("the {what} contains control characters ({code})")
     } else if is_bidi_control(c) {
-        format!("the username contains a text-direction control ({code})")
+        format!("the {what} contains a text-direction control ({code})")
     } else if is_invisible(c) {
-        format!("the username contains an invisible character ({code})")
+        format!("the {what} contains an invisible character ({code})")
     } else {
         match c.general_category() {
             GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator => {
-                format!("the username contains a line or paragraph separator ({code})")
+                format!("the {what} contains a line or paragraph separator ({code})")
             }
             GeneralCategory::Format => {
-                format!("the username contains a formatting character ({code})")
+                format!("the {what} contains a formatting character ({code})")
             }
             GeneralCategory::PrivateUse | GeneralCategory::Surrogate => {
-                format!("the username contains a private-use character ({code})")
+                format!("the {what} contains a private-use character ({code})")
             }
             GeneralCategory::Unassigned => {
-                format!("the username contains an unassigned character ({code})")
+                format!("the {what} contains an unassigned character ({code})")
             }
             _ if c.is_whitespace() && c != ' ' => {
-                format!("the username contains white space other than a plain space ({code})")
+                format!("the {what} contains white space other than a plain space ({code})")
             }
             _ => return None,
         }
     };
     Some(problem)
+}
+
+/// Combining marks one character may carry in a topic: enough for any script's stacked
+/// vowels and tones (Vietnamese needs two, Thai and Tibetan three), not for a tower of marks
+/// that spills over the lines around it.
+pub const MAX_MARKS_PER_CHARACTER: usize = 4;
+
+/// A room's topic as it is kept: trimmed, composed (NFC), at most [`MAX_TOPIC_CHARS`]
+/// characters, under the username's rules for what may be in it: no control, format,
+/// bidi-control, invisible, private-use or unassigned character, no white space but plain
+/// spaces, and no combining mark without a letter before it or past
+/// [`MAX_MARKS_PER_CHARACTER`] on one. Topics are shown beside other people's text: a
+/// right-to-left override or a line separator in one would reorder or break what is around it.
+///
+/// # Errors
+/// `invalid_payload` with the reason (a refused character named by its code point).
+pub fn normalize_topic(requested: &str) -> Result<String, Refusal> {
+    let trimmed = requested.trim();
+    if trimmed.chars().nth(MAX_TOPIC_CHARS * 4).is_some() {
+        return Err(topic_too_long());
+    }
+    let topic: String = trimmed.nfc().collect();
+    if topic.chars().count() > MAX_TOPIC_CHARS {
+        return Err(topic_too_long());
+    }
+    if let Some(problem) = topic.chars().find_map(|c| character_problem(c, "topic")) {
+        return Err(Refusal::invalid_payload(problem));
+    }
+    let mut marks = 0;
+    let mut after_letter = false;
+    for c in topic.chars() {
+        if c.general_category_group() == GeneralCategoryGroup::Mark {
+            marks += 1;
+            let code = u32::from(c);
+            if !after_letter {
+                return Err(Refusal::invalid_payload(format!(
+                    "the topic has a combining mark (U+{code:04X}) with no letter before it"
+                )));
+            }
+            if marks > MAX_MARKS_PER_CHARACTER {
+                return Err(Refusal::invalid_payload(format!(
+                    "the topic stacks more than {MAX_MARKS_PER_CHARACTER} combining marks on one character"
+                )));
+            }
+        } else {
+            marks = 0;
+            after_letter = c != ' ';
+        }
+    }
+    Ok(topic)
+}
+
+fn topic_too_long() -> Refusal {
+    Refusal::invalid_payload(format!("a topic is at most {MAX_TOPIC_CHARS} characters"))
 }
 
 /// Unicode's bidirectional formatting characters (UAX #9, section 2): they can reorder what is
@@ -246,6 +300,45 @@ mod tests {
             message.contains(needle),
             "{requested:?}: {message:?} does not mention {needle:?}"
         );
+    }
+
+    #[test]
+    fn topics_follow_the_username_s_rules_for_characters() {
+        assert_eq!(normalize_topic("  ship v2  "), Ok("ship v2".to_owned()));
+        assert_eq!(normalize_topic(""), Ok(String::new()), "no topic");
+        assert_eq!(
+            normalize_topic("Cafe\u{301} and Tiếng Việt and ไทย"),
+            Ok("Café and Tiếng Việt and ไทย".to_owned()),
+            "composed; accents and stacked vowels are fine"
+        );
+        assert!(normalize_topic(&"t".repeat(200)).is_ok());
+        for (bad, why) in [
+            ("evil\u{202E}txt.exe", "text-direction control (U+202E)"),
+            ("one\u{2028}two", "line or paragraph separator (U+2028)"),
+            ("zero\u{200B}width", "invisible character (U+200B)"),
+            ("tab\there", "control characters (U+0009)"),
+            (
+                "a\u{3000}b",
+                "white space other than a plain space (U+3000)",
+            ),
+            ("\u{301}x", "no letter before it"),
+            ("x \u{301}", "no letter before it"),
+            (
+                "e\u{300}\u{301}\u{302}\u{303}\u{304}",
+                "more than 4 combining marks",
+            ),
+        ] {
+            let refused = normalize_topic(bad).expect_err(bad);
+            assert_eq!(refused.code, ErrorCode::InvalidPayload);
+            assert!(
+                refused.message.contains(why),
+                "{bad:?}: {}",
+                refused.message
+            );
+        }
+        let zalgo = format!("z{}", "\u{336}".repeat(100));
+        assert!(normalize_topic(&zalgo).is_err(), "hundreds of marks");
+        assert!(normalize_topic(&"t".repeat(201)).is_err());
     }
 
     #[test]

@@ -64,8 +64,19 @@ pub struct ServerConfig {
     pub trusted_proxies: TrustedProxies,
     /// A name whose devices were all unseen this long is free again.
     pub name_idle: Duration,
-    /// Rooms and direct messages the server holds at most (`general` included).
+    /// Public rooms the server holds at most (`general` included).
     pub max_rooms: usize,
+    /// Direct messages the server holds at most (their own limit: a server full of rooms
+    /// still opens DMs).
+    pub max_dms: usize,
+    /// A room or DM nobody has been a member of for this long is removed, with its messages
+    /// (`None`: never).
+    pub room_idle: Option<Duration>,
+    /// New rooms one address may make a day (its burst, refilled evenly over the day; 0: no
+    /// limit): filling the rooms cap takes days, not seconds.
+    pub rooms_per_address_per_day: u32,
+    /// New direct messages one address may open a day (as for rooms; 0: no limit).
+    pub dms_per_address_per_day: u32,
     /// Names one address may claim a minute, after a burst of 20 (0: no limit).
     pub claims_per_minute: u32,
     /// Longest a search may run inside the database before it is stopped (and the asker told
@@ -115,6 +126,10 @@ impl Default for ServerConfig {
             trusted_proxies: TrustedProxies::default(),
             name_idle: Duration::from_secs(DEFAULT_NAME_IDLE_DAYS * 24 * 3600),
             max_rooms: 10_000,
+            max_dms: 20_000,
+            room_idle: Some(Duration::from_secs(30 * 24 * 3600)),
+            rooms_per_address_per_day: 50,
+            dms_per_address_per_day: 500,
             claims_per_minute: 2,
             search_budget: Duration::from_secs(2),
             max_searches: 2,

@@ -226,8 +226,8 @@ async fn serve_metrics(
 
 /// Once a second: writes when devices were last seen (and, once a minute, notes every connected
 /// one as seen), takes names an operator released (with `charla-server names release`, another
-/// process) from their connections, writes the read markers that moved, and removes messages
-/// past the retention age.
+/// process) from their connections, writes the read markers that moved, removes messages past
+/// the retention age, and retires rooms nobody was in for the idle time.
 async fn upkeep(chat: Chat) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -239,6 +239,8 @@ async fn upkeep(chat: Chat) {
             if tick % 60 == 59 {
                 chat.touch_connected();
             }
+            chat.retire_idle_rooms();
+            chat.purge_retired();
             chat.flush_seen();
             chat.sync_presence();
             chat.flush_markers();

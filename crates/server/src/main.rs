@@ -89,9 +89,22 @@ struct Cli {
     /// Names one address may claim a minute after its first 20 (0: no limit, for load tests).
     #[arg(long, env = "CHARLA_CLAIMS_PER_MINUTE", default_value_t = 2)]
     claims_per_minute: u32,
-    /// Rooms and DMs the server holds at most, `general` included.
+    /// Public rooms the server holds at most, `general` included.
     #[arg(long, env = "CHARLA_MAX_ROOMS", default_value_t = 10_000)]
     max_rooms: usize,
+    /// Direct messages the server holds at most (a limit of their own).
+    #[arg(long, env = "CHARLA_MAX_DMS", default_value_t = 20_000)]
+    max_dms: usize,
+    /// A room or DM nobody has been a member of for this many days is removed, with its
+    /// messages (0: never).
+    #[arg(long, env = "CHARLA_ROOM_IDLE_DAYS", default_value_t = 30)]
+    room_idle_days: u64,
+    /// New rooms one address may make a day (0: no limit).
+    #[arg(long, env = "CHARLA_ROOMS_PER_ADDRESS_PER_DAY", default_value_t = 50)]
+    rooms_per_address_per_day: u32,
+    /// New direct messages one address may open a day (0: no limit).
+    #[arg(long, env = "CHARLA_DMS_PER_ADDRESS_PER_DAY", default_value_t = 500)]
+    dms_per_address_per_day: u32,
     /// Longest a search may run, in milliseconds; past it the search is stopped and the asker
     /// told to narrow it.
     #[arg(long, env = "CHARLA_SEARCH_TIMEOUT_MS", default_value_t = 2000)]
@@ -204,6 +217,11 @@ impl Cli {
             },
             claims_per_minute: self.claims_per_minute,
             max_rooms: self.max_rooms.max(1),
+            max_dms: self.max_dms,
+            room_idle: (self.room_idle_days > 0)
+                .then(|| Duration::from_secs(self.room_idle_days.saturating_mul(24 * 3600))),
+            rooms_per_address_per_day: self.rooms_per_address_per_day,
+            dms_per_address_per_day: self.dms_per_address_per_day,
             search_budget: Duration::from_millis(self.search_timeout_ms.max(1)),
             max_searches: self.max_searches.max(1),
             client_queue_bytes: self.client_queue_bytes.max(16 * 1024),

@@ -146,8 +146,10 @@ async fn rooms_are_created_listed_joined_talked_in_and_left() {
     assert_eq!(joined.room.members, ["ana", "bo"]);
     let change = ana.event("member-joined").await;
     assert_eq!(change[0], json!({"room": "release-2", "username": "bo"}));
-    let updated = ana.event("room-updated").await;
-    assert_eq!(updated[0]["members"], json!(["ana", "bo"]));
+    assert!(
+        !ana.gets_within("room-updated", QUIET).await,
+        "a member joining is a delta, not the member list again"
+    );
 
     let first = say(&mut ana, "release-2", "ship it").await;
     let second = say(&mut bo, "release-2", "shipped").await;
@@ -183,8 +185,11 @@ async fn rooms_are_created_listed_joined_talked_in_and_left() {
         )
         .await;
     assert_eq!(done, json!({"ok": true}));
-    let updated = ana.event("room-updated").await;
-    assert_eq!(updated[0]["topic"], "v2 is out");
+    let topic = ana.event("room-topic").await;
+    assert_eq!(
+        topic[0],
+        json!({"room": "release-2", "topic": "v2 is out", "username": "bo"})
+    );
 
     // Leaving: general and DMs cannot be left; a room can, and then its messages stop.
     bo.take_events("message");
@@ -712,4 +717,223 @@ async fn leaving_a_room_says_stopped_typing_only_for_someone_who_typed() {
         stopped[0],
         json!({"username": "cy", "typing": false, "room": "ops"})
     );
+}
+
+/// One member's churn costs the others little: `room-leave`/`room-join` in a loop and
+/// `room-topic` in a loop are limited per name (ten at once, then one a second, answered
+/// `rate_limited`), each change reaches the members as a small delta (`member-joined`,
+/// `member-left`, `room-topic`: never the member list), and the joiner's other device learns
+/// the whole room.
+#[tokio::test]
+async fn room_churn_is_limited_and_told_as_deltas() {
+    let server = TestServer::open().await;
+    let (mut ana, _) = owner(&server, "ana", KEY_A).await;
+    let (mut bo, _) = owner(&server, "bo", KEY_B).await;
+    let (mut bo_phone, _) = owner(&server, "bo", KEY_B).await;
+    let _: RoomEntered = parse(
+        ana.emit_ack("room-create", vec![json!({"room": "ops"})])
+            .await,
+    );
+    let started = std::time::Instant::now();
+    let mut refused = 0;
+    for n in 0..40 {
+        let (event, args) = match n % 3 {
+            0 => ("room-join", json!({"room": "ops"})),
+            1 => ("room-leave", json!({"room": "ops"})),
+            _ => (
+                "room-topic",
+                json!({"room": "ops", "topic": format!("churn {n}")}),
+            ),
+        };
+        let answer = bo.emit_ack(event, vec![args]).await;
+        if let Some(refusal) = Refusal::from_ack(&answer) {
+            if refusal.code == ErrorCode::RateLimited {
+                refused += 1;
+                assert!(
+                    refusal.retry_after_ms.is_some_and(|ms| ms <= 1000),
+                    "{answer}"
+                );
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    ana.drain(QUIET).await;
+    let told: usize = ["member-joined", "member-left", "room-topic"]
+        .into_iter()
+        .map(|name| ana.take_events(name).len())
+        .sum();
+    assert!(refused > 0, "a loop of room changes is limited");
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let allowed = 10 + seconds.ceil() as usize + 1;
+    assert!(
+        told <= allowed,
+        "{told} events in {seconds:.1} s (at most {allowed})"
+    );
+    assert!(
+        ana.take_events("room-updated").is_empty(),
+        "no member lists"
+    );
+    // bo's phone learned the room as a whole when bo joined it from the laptop.
+    bo_phone.drain(QUIET).await;
+    let learned = bo_phone.take_events("room-updated");
+    assert!(
+        learned
+            .iter()
+            .any(|e| e[0]["room"] == "ops" && e[0]["members"].is_array()),
+        "{learned:?}"
+    );
+}
+
+/// Joins `name` with `key` from the local address `from`.
+async fn owner_from(
+    server: &TestServer,
+    from: std::net::IpAddr,
+    name: &str,
+    key: &str,
+) -> TestClient {
+    let mut client = TestClient::connect_from(server, from).await;
+    let ack = client
+        .emit_ack("join", vec![json!(name), json!({ "key": key })])
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    client
+}
+
+/// The rooms cap cannot be filled from a few addresses in seconds: each address may make a few
+/// rooms a day (then `rate_limited`, with the wait until the next); a server whose public rooms
+/// are full still opens direct messages, which have a cap of their own.
+#[tokio::test]
+async fn room_caps_hold_per_address_per_day_and_spare_direct_messages() {
+    let server = TestServer::start(ServerConfig {
+        max_rooms: 4,
+        rooms_per_address_per_day: 2,
+        ..TestServer::unlimited()
+    })
+    .await;
+    let here: std::net::IpAddr = [127, 0, 0, 2].into();
+    let there: std::net::IpAddr = [127, 0, 0, 3].into();
+    let mut ana = owner_from(&server, here, "ana", KEY_A).await;
+    let mut cy = owner_from(&server, here, "cy", KEY_C).await;
+    for room in ["one", "two"] {
+        let made = ana
+            .emit_ack("room-create", vec![json!({ "room": room })])
+            .await;
+        assert_eq!(made["ok"], true, "{made}");
+    }
+    let refused = cy
+        .emit_ack("room-create", vec![json!({"room": "three"})])
+        .await;
+    let refusal = Refusal::from_ack(&refused).expect("refused");
+    assert_eq!(refusal.code, ErrorCode::RateLimited, "{refused}");
+    assert!(
+        refusal.retry_after_ms.is_some_and(|ms| ms > 60_000),
+        "the allowance refills over the day: {refused}"
+    );
+    let mut bo = owner_from(&server, there, "bo", KEY_B).await;
+    let made = bo
+        .emit_ack("room-create", vec![json!({"room": "three"})])
+        .await;
+    assert_eq!(
+        made["ok"], true,
+        "another address has its own allowance: {made}"
+    );
+    // general, one, two, three: the cap of public rooms is reached.
+    let full = bo
+        .emit_ack("room-create", vec![json!({"room": "four"})])
+        .await;
+    assert_eq!(code_of(&full), ErrorCode::LimitReached, "{full}");
+    let dm: RoomEntered = parse(
+        bo.emit_ack("dm-open", vec![json!({"username": "ana"})])
+            .await,
+    );
+    assert!(dm.room.room.starts_with("dm:"), "a DM is not a public room");
+}
+
+/// A room nobody has been a member of for the idle time is removed, with its messages: the
+/// name is free, joining it says `no_such_room`, search finds nothing of it, and it stays
+/// gone after a restart. A room with members is kept however old.
+#[tokio::test]
+async fn rooms_nobody_is_in_are_removed_after_the_idle_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let offset_days = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let read = offset_days.clone();
+    let clock = charla_server::Clock::from_fn(move || {
+        chrono::Utc::now()
+            + chrono::TimeDelta::days(read.load(std::sync::atomic::Ordering::Relaxed))
+    });
+    let config = ServerConfig {
+        room_idle: Some(Duration::from_secs(7 * 24 * 3600)),
+        clock: clock.clone(),
+        ..on_disk(&dir)
+    };
+    let server = TestServer::start(config.clone()).await;
+    let (mut ana, _) = owner(&server, "ana", KEY_A).await;
+    for room in ["attic", "kitchen"] {
+        let _: RoomEntered = parse(
+            ana.emit_ack("room-create", vec![json!({ "room": room })])
+                .await,
+        );
+    }
+    say(&mut ana, "attic", "dusty boxes up here").await;
+    assert_eq!(
+        ana.emit_ack("room-leave", vec![json!({"room": "attic"})])
+            .await,
+        json!({"ok": true})
+    );
+    offset_days.store(6, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let listed: RoomList = parse(ana.emit_ack("rooms", vec![]).await);
+    assert!(
+        listed.rooms.iter().any(|r| r.room == "attic"),
+        "six days: kept"
+    );
+    offset_days.store(8, std::sync::atomic::Ordering::Relaxed);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let names = loop {
+        let listed: RoomList = parse(ana.emit_ack("rooms", vec![]).await);
+        let names: Vec<String> = listed.rooms.into_iter().map(|r| r.room).collect();
+        if !names.iter().any(|n| n == "attic") || std::time::Instant::now() > deadline {
+            break names;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        !names.iter().any(|n| n == "attic"),
+        "eight days empty: removed ({names:?})"
+    );
+    assert!(
+        names.iter().any(|n| n == "kitchen"),
+        "a room with a member stays"
+    );
+    let refused = ana
+        .emit_ack("room-join", vec![json!({"room": "attic"})])
+        .await;
+    assert_eq!(code_of(&refused), ErrorCode::NoSuchRoom, "{refused}");
+    // Its removal from the store follows within the upkeep's next seconds.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.stop().await;
+    if let charla_server::Storage::Sqlite(path) = &config.storage {
+        let db = rusqlite::Connection::open(path).expect("the database");
+        let left: i64 = db
+            .query_row(
+                "SELECT (SELECT count(*) FROM messages WHERE text LIKE '%dusty%')
+                      + (SELECT count(*) FROM rooms WHERE name LIKE '%attic%')",
+                [],
+                |row| row.get(0),
+            )
+            .expect("counted");
+        assert_eq!(left, 0, "nothing of the room is kept");
+    }
+
+    let server = TestServer::start(config).await;
+    let (mut ana, _) = owner(&server, "ana", KEY_A).await;
+    let again: RoomEntered = parse(
+        ana.emit_ack("room-create", vec![json!({"room": "attic"})])
+            .await,
+    );
+    assert_eq!(
+        again.room.last_seq, 0,
+        "a new room of that name, with nothing in it"
+    );
+    server.stop().await;
 }

@@ -25,6 +25,8 @@ export type RoomState = { room: string, kind: RoomKind, topic: string, members: 
 
 export type MemberChange = { room: string, username: string, };
 
+export type TopicChange = { room: string, topic: string, username?: string, };
+
 export type ReadMarker = { room: string, read: number, unread: number, mentions: number, };
 
 export type Gap = { from: number, to: number, };
@@ -45,7 +47,7 @@ export type SearchHit = { room: string, seq: number, id: string, username: strin
 
 export type SearchResults = { ok: boolean, results: Array<SearchHit>, more: boolean, next?: number, };
 
-export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, owned: boolean, history: Array<ChatMessage>, } | { "event": "gap", room?: string, from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "userJoined", username: string, guest: boolean, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, guests: Array<string>, } | { "event": "typing", username: string, typing: boolean, room?: string, } | { "event": "rooms", rooms: Array<RoomState>, } | { "event": "roomEntered" } & RoomState | { "event": "roomUpdated" } & RoomInfo | { "event": "memberJoined" } & MemberChange | { "event": "memberLeft" } & MemberChange | { "event": "readMarker" } & ReadMarker | { "event": "outbox", entries: Array<OutboxEntry>, } | { "event": "error" } & Refusal;
+export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, owned: boolean, history: Array<ChatMessage>, } | { "event": "gap", room?: string, from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "userJoined", username: string, guest: boolean, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, guests: Array<string>, } | { "event": "typing", username: string, typing: boolean, room?: string, } | { "event": "rooms", rooms: Array<RoomState>, } | { "event": "roomEntered" } & RoomState | { "event": "roomUpdated" } & RoomInfo | { "event": "roomTopic" } & TopicChange | { "event": "memberJoined" } & MemberChange | { "event": "memberLeft" } & MemberChange | { "event": "readMarker" } & ReadMarker | { "event": "outbox", entries: Array<OutboxEntry>, } | { "event": "error" } & Refusal;
 
 export type NotificationSettings = { enabled: boolean, mentionsOnly: boolean, };
 

@@ -186,6 +186,14 @@ describe('rooms and DMs', () => {
     expect(state.current).toBe('general');
   });
 
+  test('roomTopic changes the topic of a room here, and makes no room it does not know', () => {
+    let state = run(joined(), { event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 0, 0, 0)] });
+    state = chatReducer(state, { event: 'roomTopic', room: 'ops', topic: 'v2 ships friday', username: 'bob' });
+    expect(conv(state, 'ops').topic).toBe('v2 ships friday');
+    state = chatReducer(state, { event: 'roomTopic', room: 'elsewhere', topic: 'x' });
+    expect(state.conversations.elsewhere).toBeUndefined();
+  });
+
   test('members join and leave a room; this name leaving (on another device) removes it', () => {
     let state = run(joined(), { event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 0, 0, 0)] });
     state = chatReducer(state, { event: 'memberJoined', room: 'ops', username: 'carol' });

@@ -177,6 +177,9 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       const mine = info.room === GENERAL || state.me === null || info.members.some((m) => isMe(state, m));
       return withConversation(state, info.room, (c) => (mine ? applyRoomInfo(c, info) : undefined));
     }
+    case 'roomTopic':
+      // Only a conversation already here changes; its topic is all the event carries.
+      return withConversation(state, action.room, (c) => c && (c.topic === action.topic ? c : { ...c, topic: action.topic }));
     case 'memberJoined':
       return withConversation(state, action.room, (c) => {
         // `general`'s arrivals are the online list's (userJoined).

@@ -10,7 +10,7 @@ use super::events;
 use super::message::ChatMessage;
 use super::payload::TypingNotice;
 use super::refusal::Refusal;
-use super::rooms::{MemberChange, ReadMarker, RoomInfo};
+use super::rooms::{MemberChange, ReadMarker, RoomInfo, TopicChange};
 
 /// An event from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +41,10 @@ pub enum ServerEvent {
     MemberJoined(MemberChange),
     /// `member-left`: someone left a room.
     MemberLeft(MemberChange),
-    /// `room-updated`: a room's topic or members changed.
+    /// `room-updated`: a whole room, to someone who learns of it.
     RoomUpdated(RoomInfo),
+    /// `room-topic`: a room's topic changed.
+    RoomTopic(TopicChange),
     /// `read-marker`: the user's read marker of a room moved (on any of their devices).
     ReadMarker(ReadMarker),
 }
@@ -61,6 +63,7 @@ impl ServerEvent {
             Self::MemberJoined(_) => events::MEMBER_JOINED,
             Self::MemberLeft(_) => events::MEMBER_LEFT,
             Self::RoomUpdated(_) => events::ROOM_UPDATED,
+            Self::RoomTopic(_) => events::ROOM_TOPIC,
             Self::ReadMarker(_) => events::READ_MARKER,
         }
     }
@@ -101,6 +104,7 @@ impl ServerEvent {
                 serde_json::to_string(&(name, change))
             }
             Self::RoomUpdated(info) => serde_json::to_string(&(name, info)),
+            Self::RoomTopic(change) => serde_json::to_string(&(name, change)),
             Self::ReadMarker(marker) => serde_json::to_string(&(name, marker)),
         }
     }
@@ -160,6 +164,9 @@ impl ServerEvent {
             ),
             events::ROOM_UPDATED => Self::RoomUpdated(
                 RoomInfo::deserialize(first).map_err(|_| read("{room, kind, topic, members}"))?,
+            ),
+            events::ROOM_TOPIC => Self::RoomTopic(
+                TopicChange::deserialize(first).map_err(|_| read("{room, topic, username?}"))?,
             ),
             events::READ_MARKER => Self::ReadMarker(
                 ReadMarker::deserialize(first)
@@ -242,6 +249,16 @@ mod tests {
                 topic: String::new(),
                 members: vec!["ana".into(), "bo".into()],
                 last_seq: 0,
+            }),
+            ServerEvent::RoomTopic(TopicChange {
+                room: "ops".into(),
+                topic: "v2 ships friday".into(),
+                username: Some("bo".into()),
+            }),
+            ServerEvent::RoomTopic(TopicChange {
+                room: "ops".into(),
+                topic: String::new(),
+                username: None,
             }),
             ServerEvent::ReadMarker(ReadMarker {
                 room: "ops".into(),

@@ -36,7 +36,8 @@ pub const ROOM_JOIN: &str = "room-join";
 pub const ROOM_LEAVE: &str = "room-leave";
 /// client → server, no arguments: the public rooms, a [`RoomList`](super::RoomList).
 pub const ROOMS: &str = "rooms";
-/// client → server: `{room, topic}`, answered with [`Done`](super::Done).
+/// client → server: `{room, topic}`, answered with [`Done`](super::Done); server → client: a
+/// [`TopicChange`](super::TopicChange), to the room's members.
 pub const ROOM_TOPIC: &str = "room-topic";
 /// client → server: `{username}`, answered with a [`RoomEntered`](super::RoomEntered).
 pub const DM_OPEN: &str = "dm-open";
@@ -51,7 +52,10 @@ pub const MEMBER_JOINED: &str = "member-joined";
 /// server → client: a [`MemberChange`](super::MemberChange), to the room's members (and to the
 /// one who left, on their other connections).
 pub const MEMBER_LEFT: &str = "member-left";
-/// server → client: a [`RoomInfo`](super::RoomInfo) whose topic or members changed.
+/// server → client: a whole [`RoomInfo`](super::RoomInfo), to those who learn of a room: a
+/// room made (the creator's other devices, a DM's other member), joined (the joiner's other
+/// devices). Its members' comings and goings are `member-joined`/`member-left`, its topic
+/// `room-topic`: never the whole member list to everyone.
 pub const ROOM_UPDATED: &str = "room-updated";
 /// server → client: a [`ReadMarker`](super::ReadMarker), to every device of its user.
 pub const READ_MARKER: &str = "read-marker";

@@ -34,7 +34,7 @@ pub use request::{ClientRequest, DmOpen, ReadUpTo, RoomJoin, RoomRef, RoomTopic}
 pub use rooms::{
     dm_number, invalid_room, normalize_room_name, Done, MemberChange, ReadMarker, RoomEntered,
     RoomInfo, RoomKind, RoomList, RoomReplay, RoomState, RoomSummary, SearchHit, SearchRequest,
-    SearchResults, DM_PREFIX, GENERAL_ROOM, MAX_QUERY_CHARS, MAX_ROOM_NAME_CHARS,
+    SearchResults, TopicChange, DM_PREFIX, GENERAL_ROOM, MAX_QUERY_CHARS, MAX_ROOM_NAME_CHARS,
     MAX_SEARCH_RESULTS, MAX_TOPIC_CHARS,
 };
 

@@ -212,6 +212,20 @@ pub struct MemberChange {
     pub username: String,
 }
 
+/// `room-topic` from the server: a room's topic changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TopicChange {
+    /// The room.
+    pub room: String,
+    /// Its topic now (empty: none).
+    pub topic: String,
+    /// Who changed it, when known (a change made on another node is told without).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub username: Option<String>,
+}
+
 /// `search`'s argument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

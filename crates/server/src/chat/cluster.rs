@@ -12,16 +12,17 @@
 //! Rooms other nodes make or change (topic, members) are read again from the store when it
 //! announces them, or when the look finds a room whose version is newer than this copy (or a
 //! room this node does not know): the difference is told to the clients here as if the change
-//! had been made here. Read markers moved on other nodes are told to the name's devices here.
+//! had been made here. A room another node removed (renamed as retired, or gone from the
+//! heads) is forgotten. Read markers moved on other nodes are told to the name's devices here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use charla_protocol::chat::{ChatMessage, ReadMarker, ServerEvent};
+use charla_protocol::chat::{ChatMessage, ReadMarker, ServerEvent, TopicChange};
 use charla_protocol::rules::username_key;
 
 use super::log::{RoomLog, Window};
 use super::state::{Chat, ChatState, ROOM_WINDOW_BYTES, ROOM_WINDOW_MESSAGES};
-use crate::store::{Heard, Member, RoomId, StoreHandle, StoredRoom};
+use crate::store::{Heard, Member, RoomId, StoreHandle, StoredRoom, GENERAL, RETIRED_PREFIX};
 
 /// Messages read from the store at once while catching a room up.
 const CATCH_UP_BATCH: usize = 500;
@@ -56,7 +57,17 @@ impl Chat {
         if look {
             match store.heads() {
                 Ok(Some(heads)) => {
-                    let state = self.lock();
+                    let mut state = self.lock();
+                    let stored: BTreeSet<RoomId> = heads.iter().map(|head| head.room).collect();
+                    let gone: Vec<RoomId> = state
+                        .rooms
+                        .all()
+                        .map(|log| log.id)
+                        .filter(|id| *id != GENERAL && !stored.contains(id))
+                        .collect();
+                    for room in gone {
+                        Self::forget_room(&mut state, room);
+                    }
                     for head in heads {
                         match state.rooms.get(head.room) {
                             Some(log) => {
@@ -95,8 +106,12 @@ impl Chat {
         let mut guard = self.lock();
         let state = &mut *guard;
         let stored = match store.changed_room(room, ROOM_WINDOW_MESSAGES) {
-            Ok(Some(stored)) => stored,
-            Ok(None) => return,
+            Ok(Some(stored)) if !stored.name.starts_with(RETIRED_PREFIX) => stored,
+            Ok(_) => {
+                // Removed (nobody was in it for the idle time), or being removed, by a node.
+                Self::forget_room(state, room);
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, room, "could not read a room another node changed; the next look retries");
                 return;
@@ -141,7 +156,6 @@ impl Chat {
             .into_iter()
             .map(|m| (m.key, m.name))
             .collect();
-        let mut told = false;
         for (key, name) in &after {
             if !before.contains_key(key) {
                 state.rooms.add_member(
@@ -152,22 +166,34 @@ impl Chat {
                     },
                 );
                 self.announce_member_change(state, room, name.clone(), true, None);
-                told = true;
             }
         }
         for (key, name) in before {
             if !after.contains_key(&key) {
-                state.rooms.remove_member(room, &key);
+                state
+                    .rooms
+                    .remove_member(room, &key, self.inner.config.clock.now());
                 state.markers_due.remove(&(key, room));
                 self.announce_member_change(state, room, name, false, None);
-                told = true;
             }
         }
-        if topic_changed && !told {
+        if topic_changed {
             if let Some(log) = state.rooms.get(room) {
-                let info = ServerEvent::RoomUpdated(log.info());
-                state.broadcast_room(room, &info, None, &self.inner.cuts);
+                let change = ServerEvent::RoomTopic(TopicChange {
+                    room: log.name.clone(),
+                    topic: log.topic.clone(),
+                    username: None,
+                });
+                state.broadcast_room(room, &change, None, &self.inner.cuts);
             }
+        }
+    }
+
+    /// Forgets a room another node removed (nobody was in it).
+    fn forget_room(state: &mut ChatState, room: RoomId) {
+        if state.rooms.remove(room).is_some() {
+            tracing::info!(room, "a room removed on another node is forgotten here");
+            state.markers_due.retain(|(_, marked)| *marked != room);
         }
     }
 

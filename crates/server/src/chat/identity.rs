@@ -272,8 +272,9 @@ impl Chat {
         if let Some(general) = state.rooms.get_mut(GENERAL) {
             general.markers.remove(key);
         }
+        let now = self.inner.config.clock.now();
         if let Some(store) = &self.inner.store {
-            if let Err(e) = store.forget_name(key) {
+            if let Err(e) = store.forget_name(key, now) {
                 tracing::error!(error = %e, "could not forget the rooms of a name claimed afresh");
             }
         }
@@ -285,7 +286,7 @@ impl Chat {
             else {
                 continue;
             };
-            state.rooms.remove_member(room, key);
+            state.rooms.remove_member(room, key, now);
             self.announce_member_change(state, room, name, false, None);
         }
     }
@@ -473,8 +474,10 @@ impl Chat {
         })
     }
 
-    /// Tells a room (and, for one who left, their other connections) that `name` joined or
-    /// left it, then its new member list.
+    /// Tells a room that `name` joined or left it, as the delta it is: `member-joined` or
+    /// `member-left` (a few dozen bytes to each member, never the member list). The name's own
+    /// other connections (but `except`, the one that asked) learn the whole room when it joined
+    /// (`room-updated`: they may not know the room yet), and that it left.
     pub(super) fn announce_member_change(
         &self,
         state: &mut ChatState,
@@ -490,16 +493,23 @@ impl Chat {
             room: log.name.clone(),
             username: name.clone(),
         };
-        let info = log.info();
+        let key = username_key(&name);
         let cuts = &self.inner.cuts;
         if joined {
+            let info = ServerEvent::RoomUpdated(log.info());
+            let others: Vec<Sid> = state
+                .connections_of(&key)
+                .filter(|sid| Some(*sid) != except)
+                .collect();
             state.broadcast_room(room, &ServerEvent::MemberJoined(change), except, cuts);
+            for sid in others {
+                state.tell_connection(sid, &info, cuts);
+            }
         } else {
             let event = ServerEvent::MemberLeft(change);
             state.broadcast_room(room, &event, except, cuts);
-            state.tell_name(&username_key(&name), &event, except, cuts);
+            state.tell_name(&key, &event, except, cuts);
         }
-        state.broadcast_room(room, &ServerEvent::RoomUpdated(info), except, cuts);
     }
 }
 

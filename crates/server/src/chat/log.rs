@@ -119,6 +119,8 @@ pub(super) struct RoomLog {
     /// The store's version of its name, topic and members this copy reflects (several nodes:
     /// a newer one is read again).
     pub(super) version: u64,
+    /// Since when nobody has been a member (`None`: somebody is; always for `general`).
+    pub(super) emptied_at: Option<DateTime<Utc>>,
 }
 
 impl RoomLog {
@@ -136,6 +138,7 @@ impl RoomLog {
             markers: HashMap::new(),
             last_activity: None,
             version: 0,
+            emptied_at: None,
         };
         general.last_activity = general.window.messages.back().map(|m| m.timestamp);
         general
@@ -159,6 +162,7 @@ impl RoomLog {
             window,
             markers: HashMap::new(),
             version: room.version,
+            emptied_at: room.emptied_at,
             name,
         }
     }
@@ -333,8 +337,37 @@ impl Rooms {
         self.dms.get(&dm_pair(a, b)).copied()
     }
 
-    pub(super) fn len(&self) -> usize {
-        self.by_id.len()
+    /// How many rooms of `kind` there are (`general` is a room).
+    pub(super) fn count(&self, kind: RoomKind) -> usize {
+        self.by_id.values().filter(|log| log.kind == kind).count()
+    }
+
+    /// Forgets a room (not `general`) and everything that finds it; returns it.
+    pub(super) fn remove(&mut self, id: RoomId) -> Option<RoomLog> {
+        if id == GENERAL {
+            return None;
+        }
+        let log = self.by_id.remove(&id)?;
+        self.by_name.retain(|_, room| *room != id);
+        self.dms.retain(|_, room| *room != id);
+        for key in log.members.keys() {
+            if let Some(rooms) = self.of_member.get_mut(key) {
+                rooms.remove(&id);
+                if rooms.is_empty() {
+                    self.of_member.remove(key);
+                }
+            }
+        }
+        Some(log)
+    }
+
+    /// The rooms (not `general`) nobody has been a member of since before `cutoff`.
+    pub(super) fn empty_since_before(&self, cutoff: DateTime<Utc>) -> Vec<RoomId> {
+        self.by_id
+            .values()
+            .filter(|log| log.emptied_at.is_some_and(|at| at < cutoff) && log.members.is_empty())
+            .map(|log| log.id)
+            .collect()
     }
 
     /// The rooms (not `general`) `key` is a member of.
@@ -361,6 +394,7 @@ impl Rooms {
         }
         log.members.insert(member.key.clone(), member.name.clone());
         log.markers.insert(member.key.clone(), log.last_seq);
+        log.emptied_at = None;
         if log.kind == RoomKind::Dm {
             let mut keys = log.members.keys();
             if let (Some(a), Some(b)) = (keys.next(), keys.next()) {
@@ -375,8 +409,9 @@ impl Rooms {
     }
 
     /// Removes `key` from `room`'s members (a DM loses its pair: it can never be opened again
-    /// between these two names, whoever owns them later); false when it was not one.
-    pub(super) fn remove_member(&mut self, room: RoomId, key: &str) -> bool {
+    /// between these two names, whoever owns them later); a room left without members is
+    /// empty from `at`. False when it was not one.
+    pub(super) fn remove_member(&mut self, room: RoomId, key: &str, at: DateTime<Utc>) -> bool {
         let Some(log) = self.by_id.get_mut(&room) else {
             return false;
         };
@@ -384,6 +419,9 @@ impl Rooms {
             return false;
         };
         log.markers.remove(key);
+        if log.members.is_empty() && room != GENERAL && log.emptied_at.is_none() {
+            log.emptied_at = Some(at);
+        }
         if log.kind == RoomKind::Dm {
             self.dms.retain(|_, id| *id != room);
         }

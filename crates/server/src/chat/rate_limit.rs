@@ -115,6 +115,16 @@ impl<K: Hash + Eq + Clone> Limiters<K> {
         }
     }
 
+    /// Buckets of `per_day` a day, all of them at once: an allowance that refills evenly
+    /// over the day (`0`: no limit).
+    #[must_use]
+    pub fn per_day(per_day: u32) -> Self {
+        Self {
+            per_sec: f64::from(per_day) / 86_400.0,
+            ..Self::with_burst(0, per_day)
+        }
+    }
+
     /// Whether `key` may act now.
     ///
     /// # Errors

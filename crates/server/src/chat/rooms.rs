@@ -14,9 +14,9 @@ use std::time::Instant;
 use charla_protocol::chat::{
     dm_number, invalid_room, normalize_room_name, DmOpen, Done, ErrorCode, ReadMarker, ReadUpTo,
     Refusal, RoomEntered, RoomJoin, RoomKind, RoomList, RoomRef, RoomReplay, RoomTopic,
-    ServerEvent, GENERAL_ROOM, MAX_TOPIC_CHARS,
+    ServerEvent, TopicChange, GENERAL_ROOM,
 };
-use charla_protocol::rules::{normalize_username, username_key};
+use charla_protocol::rules::{normalize_topic, normalize_username, username_key};
 
 use super::log::RoomLog;
 use super::reply::Reply;
@@ -67,11 +67,11 @@ impl Chat {
         let state = &mut *guard;
         let asker = Self::owner(state, link)?;
         let name = normalize_room_name(&request.room).ok_or_else(invalid_room)?;
-        let topic = check_topic(&request.topic)?;
+        let topic = normalize_topic(&request.topic)?;
         if state.rooms.named(&name).is_some() {
             return Err(room_exists(&name));
         }
-        self.may_make_a_room(state, &asker)?;
+        self.may_make_a_room(state, &asker, RoomKind::Room, link)?;
         let member = Member {
             key: asker.key.clone(),
             name: asker.name.clone(),
@@ -106,6 +106,7 @@ impl Chat {
             if state.rooms.count_of(&asker.key) >= MAX_ROOMS_PER_NAME {
                 return Err(self.limit_reached(&asker, "rooms joined by one name"));
             }
+            self.may_change_rooms(state, &asker)?;
             let member = Member {
                 key: asker.key.clone(),
                 name: asker.name.clone(),
@@ -142,9 +143,11 @@ impl Chat {
         if !log.has_member(&asker.key) {
             return Err(not_member());
         }
+        self.may_change_rooms(state, &asker)?;
+        let now = self.inner.config.clock.now();
         if let Some(store) = &self.inner.store {
             store
-                .remove_member(room, &asker.key)
+                .remove_member(room, &asker.key, now)
                 .map_err(|e| not_written(&e))?;
         }
         // Its typing there stops with it.
@@ -165,7 +168,7 @@ impl Chat {
                 store.announce_typing(room, &asker.name, false);
             }
         }
-        state.rooms.remove_member(room, &asker.key);
+        state.rooms.remove_member(room, &asker.key, now);
         state.markers_due.remove(&(asker.key.clone(), room));
         self.announce_member_change(state, room, asker.name, false, Some(link.id()));
         Reply::now(link, &Done { ok: true })
@@ -209,16 +212,21 @@ impl Chat {
         let state = &mut *guard;
         let asker = Self::owner(state, link)?;
         let room = state.member_room(Some(&request.room), &asker.key, false)?;
-        let topic = check_topic(&request.topic)?;
+        let topic = normalize_topic(&request.topic)?;
+        self.may_change_rooms(state, &asker)?;
         if let Some(store) = &self.inner.store {
             store.set_topic(room, &topic).map_err(|e| not_written(&e))?;
         }
         let Some(log) = state.rooms.get_mut(room) else {
             return Err(no_such_room());
         };
-        log.topic = topic;
-        let info = ServerEvent::RoomUpdated(log.info());
-        state.broadcast_room(room, &info, None, &self.inner.cuts);
+        log.topic.clone_from(&topic);
+        let change = ServerEvent::RoomTopic(TopicChange {
+            room: log.name.clone(),
+            topic,
+            username: Some(asker.name),
+        });
+        state.broadcast_room(room, &change, None, &self.inner.cuts);
         Reply::now(link, &Done { ok: true })
     }
 
@@ -249,7 +257,7 @@ impl Chat {
                     ),
                 )
             })?;
-            self.may_make_a_room(state, &asker)?;
+            self.may_make_a_room(state, &asker, RoomKind::Dm, link)?;
             if state.rooms.count_of(&other_key) >= MAX_ROOMS_PER_NAME {
                 return Err(self.limit_reached(&asker, "rooms of the other name"));
             }
@@ -333,6 +341,53 @@ impl Chat {
         }
     }
 
+    /// Removes the rooms and DMs nobody has been a member of for the idle time
+    /// ([`crate::config::ServerConfig::room_idle`]): forgotten here at once (their names are
+    /// free), removed from the store over the next calls of [`Self::purge_retired`].
+    pub fn retire_idle_rooms(&self) {
+        let Some(idle) = self
+            .inner
+            .config
+            .room_idle
+            .and_then(|idle| chrono::TimeDelta::from_std(idle).ok())
+        else {
+            return;
+        };
+        let Some(cutoff) = self.inner.config.clock.now().checked_sub_signed(idle) else {
+            return;
+        };
+        let mut state = self.lock();
+        let idle_rooms = state.rooms.empty_since_before(cutoff);
+        for room in idle_rooms {
+            if let Some(log) = state.rooms.remove(room) {
+                tracing::info!(room, name = ?log.name, emptied_at = ?log.emptied_at, "a room nobody was in is removed");
+                state.markers_due.retain(|(_, marked)| *marked != room);
+                if self.inner.store.is_some() {
+                    state.retiring.push(room);
+                }
+            }
+        }
+    }
+
+    /// Goes on removing retired rooms from the store (a batch of messages each, at most a
+    /// few rooms a call). Blocking: call it off the async threads.
+    pub fn purge_retired(&self) {
+        let Some(store) = &self.inner.store else {
+            return;
+        };
+        let rooms: Vec<RoomId> = self.lock().retiring.iter().take(4).copied().collect();
+        for room in rooms {
+            match store.retire_room(room) {
+                Ok(true) => self.lock().retiring.retain(|r| *r != room),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, room, "could not remove a retired room; retrying");
+                    return;
+                }
+            }
+        }
+    }
+
     /// A room as `key` enters it: its state and its newest messages (after `since`).
     fn entered(
         &self,
@@ -352,18 +407,64 @@ impl Chat {
         })
     }
 
-    /// Refuses a new room past the creation rate of the name, or the server's limit.
-    fn may_make_a_room(&self, state: &mut ChatState, asker: &Asker) -> Result<(), Refusal> {
-        if state.rooms.len() >= self.inner.config.max_rooms {
-            return Err(self.limit_reached(asker, "rooms on this server"));
+    /// Refuses a new room (or DM: `kind`) past the server's limit for its kind, the rooms one
+    /// name may be in, the address's allowance for the day, or the name's rate of creations
+    /// and of room changes. Nothing is used up by a refusal.
+    fn may_make_a_room(
+        &self,
+        state: &mut ChatState,
+        asker: &Asker,
+        kind: RoomKind,
+        link: &Link,
+    ) -> Result<(), Refusal> {
+        let config = &self.inner.config;
+        let (cap, what) = match kind {
+            RoomKind::Room => (config.max_rooms, "rooms on this server"),
+            RoomKind::Dm => (config.max_dms, "direct messages on this server"),
+        };
+        if state.rooms.count(kind) >= cap {
+            return Err(self.limit_reached(asker, what));
         }
         if state.rooms.count_of(&asker.key) >= MAX_ROOMS_PER_NAME {
             return Err(self.limit_reached(asker, "rooms joined by one name"));
         }
+        let (now, peer) = (Instant::now(), link.peer());
+        let today = match kind {
+            RoomKind::Room => &mut state.rooms_by_address,
+            RoomKind::Dm => &mut state.dms_by_address,
+        };
+        if let Err(wait) = today.check(&peer, now) {
+            self.inner.limits_hit.warn(|suppressed| {
+                tracing::warn!(peer = %peer, username = ?asker.name, ?kind, suppressed, "an address used its allowance of new rooms for the day");
+            });
+            return Err(daily_allowance_used(kind, wait));
+        }
         state
             .creations_by_name
+            .check(&asker.key, now)
+            .map_err(|wait| too_many("new rooms", wait))?;
+        self.may_change_rooms(state, asker)?;
+        let today = match kind {
+            RoomKind::Room => &mut state.rooms_by_address,
+            RoomKind::Dm => &mut state.dms_by_address,
+        };
+        let _ = today.take(&peer, now);
+        let _ = state.creations_by_name.take(&asker.key, now);
+        Ok(())
+    }
+
+    /// Takes one of the name's room changes (joining, leaving, a topic, a new room): ten at
+    /// once, then one a second, since each is told to every member of the room.
+    fn may_change_rooms(&self, state: &mut ChatState, asker: &Asker) -> Result<(), Refusal> {
+        state
+            .room_changes_by_name
             .take(&asker.key, Instant::now())
-            .map_err(|wait| too_many("new rooms", wait))
+            .map_err(|wait| {
+                self.inner.limits_hit.warn(|suppressed| {
+                    tracing::warn!(username = ?asker.name, suppressed, "room changes limited: joins, leaves or topics in a loop");
+                });
+                too_many("room changes", wait)
+            })
     }
 
     /// Makes a room (stored first, when there is a store) and holds it.
@@ -398,6 +499,7 @@ impl Chat {
                 last_seq: 0,
                 oldest_seq: 1,
                 version: 0,
+                emptied_at: None,
             },
             super::log::Window::new(ROOM_WINDOW_MESSAGES, ROOM_WINDOW_BYTES),
         );
@@ -484,20 +586,21 @@ impl ChatState {
     }
 }
 
-/// A topic as it is kept: trimmed, at most [`MAX_TOPIC_CHARS`], no control characters.
-fn check_topic(topic: &str) -> Result<String, Refusal> {
-    let topic = topic.trim();
-    if topic.chars().count() > MAX_TOPIC_CHARS {
-        return Err(Refusal::invalid_payload(format!(
-            "a topic is at most {MAX_TOPIC_CHARS} characters"
-        )));
-    }
-    if topic.chars().any(char::is_control) {
-        return Err(Refusal::invalid_payload(
-            "a topic is one line of text, without control characters",
-        ));
-    }
-    Ok(topic.to_owned())
+/// `rate_limited` for an address that made its rooms (or DMs) for the day: the wait, and
+/// when that is, in words.
+fn daily_allowance_used(kind: RoomKind, wait: std::time::Duration) -> Refusal {
+    let what = match kind {
+        RoomKind::Room => "new rooms",
+        RoomKind::Dm => "new direct messages",
+    };
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    Refusal::later(
+        ErrorCode::RateLimited,
+        format!(
+            "this address has made as many {what} as it may for now; the next in {minutes} min"
+        ),
+        super::wait_ms(wait),
+    )
 }
 
 fn guests_only_general() -> Refusal {

@@ -26,7 +26,7 @@ use super::rate_limit::Limiters;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::names::{DeviceId, NameBook};
-use crate::store::{HeldName, Loaded, RoomId, StoreHandle, GENERAL};
+use crate::store::{HeldName, Loaded, RoomId, StoreHandle, GENERAL, RETIRED_PREFIX};
 use crate::throttle::Throttle;
 use crate::transport::{Encoded, Link, SendFailure, Sid};
 
@@ -52,6 +52,12 @@ const LINK_CODES_BURST: u32 = 5;
 /// Rooms and DMs one name may make: ten at once, then two a minute.
 const CREATIONS_PER_MINUTE: u32 = 2;
 const CREATIONS_BURST: u32 = 10;
+/// Changes of rooms one name may make (joining, leaving, a topic, a new room or DM): ten at
+/// once, then one a second. Each is told to every member of the room: unbounded, one member
+/// looping `room-leave`/`room-join` sent each member of a big room thousands of events a
+/// second.
+const ROOM_CHANGES_PER_SEC: u32 = 1;
+const ROOM_CHANGES_BURST: u32 = 10;
 /// Messages of a room other than `general` kept in memory (older ones are read from disk).
 pub(crate) const ROOM_WINDOW_MESSAGES: usize = 50;
 /// Bytes of a room other than `general` kept in memory: with 10,000 rooms, 640 MiB at most.
@@ -144,6 +150,12 @@ pub(super) struct ChatState {
     pub(super) claims_by_address: Limiters<IpAddr>,
     pub(super) link_codes_by_name: Limiters<String>,
     pub(super) creations_by_name: Limiters<String>,
+    pub(super) room_changes_by_name: Limiters<String>,
+    pub(super) rooms_by_address: Limiters<IpAddr>,
+    pub(super) dms_by_address: Limiters<IpAddr>,
+    /// Rooms nobody was in for the idle time, forgotten here and being removed from the store
+    /// (their messages go in batches).
+    pub(super) retiring: Vec<RoomId>,
     pub(super) accepted: AcceptedIds,
     pub(super) by_name: Limiters<String>,
     pub(super) by_address: Limiters<IpAddr>,
@@ -218,7 +230,13 @@ impl Chat {
             loaded.last_seq,
             loaded.oldest_seq,
         ));
+        let mut retiring = Vec::new();
         for room in loaded.rooms {
+            if room.name.starts_with(RETIRED_PREFIX) {
+                // Removed before a restart, not yet to the end: its removal goes on.
+                retiring.push(room.id);
+                continue;
+            }
             let window = Window::new(ROOM_WINDOW_MESSAGES, ROOM_WINDOW_BYTES);
             rooms.insert(RoomLog::stored(room, window));
         }
@@ -251,6 +269,13 @@ impl Chat {
                         LINK_CODES_BURST,
                     ),
                     creations_by_name: Limiters::per_minute(CREATIONS_PER_MINUTE, CREATIONS_BURST),
+                    room_changes_by_name: Limiters::with_burst(
+                        ROOM_CHANGES_PER_SEC,
+                        ROOM_CHANGES_BURST,
+                    ),
+                    rooms_by_address: Limiters::per_day(config.rooms_per_address_per_day),
+                    dms_by_address: Limiters::per_day(config.dms_per_address_per_day),
+                    retiring,
                     accepted,
                     by_name: Limiters::new(config.rate_limit_per_sec),
                     by_address: Limiters::new(config.rate_limit_per_address_per_sec),
@@ -437,6 +462,12 @@ impl ChatState {
     ) {
         let targets: Vec<Sid> = self.connections_of(key).collect();
         let gone = self.send_to(event, targets.into_iter(), except, cuts);
+        self.remove_all(gone, cuts);
+    }
+
+    /// Queues `event` to one connection (cut, like any other, when its queue is full).
+    pub(super) fn tell_connection(&mut self, sid: Sid, event: &ServerEvent, cuts: &Fanout) {
+        let gone = self.send_to(event, std::iter::once(sid), None, cuts);
         self.remove_all(gone, cuts);
     }
 

@@ -86,17 +86,28 @@ pub trait Store: Send + Sync {
     /// When the store cannot be written.
     fn add_member(&self, room: RoomId, member: &Member, at: DateTime<Utc>) -> Result<()>;
 
-    /// Removes a member and its read marker of the room.
+    /// Removes a member and its read marker of the room; a room left without members is
+    /// noted as empty since `at`.
     ///
     /// # Errors
     /// When the store cannot be written.
-    fn remove_member(&self, room: RoomId, key: &str) -> Result<()>;
+    fn remove_member(&self, room: RoomId, key: &str, at: DateTime<Utc>) -> Result<()>;
 
-    /// Forgets every membership, marker and mention of a name claimed afresh.
+    /// Forgets every membership, marker and mention of a name claimed afresh (rooms left
+    /// without members are noted as empty since `at`).
     ///
     /// # Errors
     /// When the store cannot be written.
-    fn forget_name(&self, key: &str) -> Result<()>;
+    fn forget_name(&self, key: &str, at: DateTime<Utc>) -> Result<()>;
+
+    /// Removes a room nobody is a member of: its name is free at once (renamed
+    /// [`RETIRED_PREFIX`]`<number>`), its messages go at most [`EXPIRE_BATCH`] a call; true
+    /// when nothing of it is left. Called again until then (also after a restart: a retired
+    /// room is loaded under its new name).
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    fn retire_room(&self, room: RoomId) -> Result<bool>;
 
     /// Sets a room's topic.
     ///
@@ -399,7 +410,12 @@ pub struct StoredRoom {
     /// The version of its name, topic and members (see [`RoomHead`]; 0 where only one node
     /// writes).
     pub version: u64,
+    /// Since when it has had no members (`None`: it has some).
+    pub emptied_at: Option<DateTime<Utc>>,
 }
+
+/// The name a retired room has while its messages are removed: no room name can start so.
+pub const RETIRED_PREFIX: &str = "retired:";
 
 /// Matches read (newest first) before ranking.
 pub const SCAN: usize = 500;

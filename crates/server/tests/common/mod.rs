@@ -54,10 +54,42 @@ pub async fn open_ws(
     Ok(ws)
 }
 
+/// A WebSocket to `server` from the local address `from` (127.0.0.2, 127.0.0.3…: Linux routes
+/// all of 127/8 to the loopback, so tests can be several addresses).
+pub async fn open_ws_from(
+    server: &TestServer,
+    from: std::net::IpAddr,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(from, 0))?;
+    let stream = socket.connect(server.addr).await?;
+    let request = server.url().into_client_request()?;
+    let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await?;
+    Ok(ws)
+}
+
 impl TestClient {
     /// Handshake only: the Engine.IO open packet has been read, no `40` sent yet.
     pub async fn engine_only(server: &TestServer) -> Self {
-        let mut ws = open_ws(server, None).await.expect("websocket opens");
+        let ws = open_ws(server, None).await.expect("websocket opens");
+        Self::opened(ws).await
+    }
+
+    /// Connected to `/` from the local address `from`.
+    pub async fn connect_from(server: &TestServer, from: std::net::IpAddr) -> Self {
+        let ws = open_ws_from(server, from).await.expect("websocket opens");
+        let mut client = Self::opened(ws).await;
+        client
+            .send_frame(&format!("4{}", SocketPacket::connect(None).encode()))
+            .await;
+        let reply = client.next_packet().await.expect("connect reply");
+        assert_eq!(reply.kind, SocketKind::Connect, "{reply:?}");
+        client.connect_reply = Some(reply);
+        client
+    }
+
+    /// A WebSocket just opened: its Engine.IO open packet read.
+    async fn opened(mut ws: Ws) -> Self {
         let first = next_text(&mut ws).await.expect("open packet");
         assert!(
             first.starts_with("0{"),

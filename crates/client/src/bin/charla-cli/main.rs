@@ -372,6 +372,18 @@ fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) 
                 info.members.join(", ")
             );
         }
+        ClientEvent::RoomTopic(change) => {
+            let by = change
+                .username
+                .as_ref()
+                .map(|name| format!("{name} set "))
+                .unwrap_or_default();
+            if change.topic.is_empty() {
+                println!("* #{}: {by}no topic", change.room);
+            } else {
+                println!("* #{}: {by}the topic: {}", change.room, change.topic);
+            }
+        }
         ClientEvent::MemberJoined(change) => {
             println!("* {} joined #{}", change.username, change.room);
         }

@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rooms and presence across nodes",
         include_str!("../../../migrations/pg/0002_cluster.sql"),
     ),
+    (
+        3,
+        "empty rooms noted",
+        include_str!("../../../migrations/pg/0003_empty_rooms.sql"),
+    ),
 ];
 
 /// The advisory lock nodes take while migrating (any number: it only has to be Charla's).

@@ -31,7 +31,7 @@ use postgres::Row;
 use self::worker::{pg_error, Worker};
 use super::{
     Appended, Draft, Found, Heard, HeldName, Loaded, Member, NotStored, QueuedAppend, RoomHead,
-    RoomId, Scanned, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, SCAN,
+    RoomId, Scanned, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, RETIRED_PREFIX, SCAN,
 };
 use crate::error::{Error, Result};
 
@@ -225,7 +225,7 @@ fn stored_room(
 ) -> Result<Option<StoredRoom>> {
     let Some(row) = client
         .query_opt(
-            "SELECT name, kind, topic, version FROM rooms WHERE room_id = $1",
+            "SELECT name, kind, topic, version, emptied_ms FROM rooms WHERE room_id = $1",
             &[&id],
         )
         .map_err(pg_error)?
@@ -261,6 +261,9 @@ fn stored_room(
         last_seq,
         oldest_seq,
         version: to_u64(row.get(3)),
+        emptied_at: row
+            .get::<_, Option<i64>>(4)
+            .and_then(DateTime::from_timestamp_millis),
     }))
 }
 
@@ -541,11 +544,16 @@ impl Store for PgStore {
         self.writer.run(move |client| {
             let mut tx = client.transaction().map_err(pg_error)?;
             insert_member(&mut tx, room, &member, at)?;
+            tx.execute(
+                "UPDATE rooms SET emptied_ms = NULL WHERE room_id = $1 AND emptied_ms IS NOT NULL",
+                &[&room],
+            )
+            .map_err(pg_error)?;
             tx.commit().map_err(pg_error)
         })
     }
 
-    fn remove_member(&self, room: RoomId, key: &str) -> Result<()> {
+    fn remove_member(&self, room: RoomId, key: &str, at: DateTime<Utc>) -> Result<()> {
         let key = key.to_owned();
         self.writer.run(move |client| {
             let mut tx = client.transaction().map_err(pg_error)?;
@@ -556,19 +564,61 @@ impl Store for PgStore {
                 )
                 .map_err(pg_error)?;
             }
+            note_empty(&mut tx, &[room], at)?;
             tx.commit().map_err(pg_error)
         })
     }
 
-    fn forget_name(&self, key: &str) -> Result<()> {
+    fn forget_name(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
         let key = key.to_owned();
         self.writer.run(move |client| {
             let mut tx = client.transaction().map_err(pg_error)?;
+            let rooms: Vec<RoomId> = tx
+                .query("SELECT room_id FROM members WHERE name_key = $1", &[&key])
+                .map_err(pg_error)?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
             for table in ["members", "read_markers", "mentions"] {
                 tx.execute(&format!("DELETE FROM {table} WHERE name_key = $1"), &[&key])
                     .map_err(pg_error)?;
             }
+            note_empty(&mut tx, &rooms, at)?;
             tx.commit().map_err(pg_error)
+        })
+    }
+
+    fn retire_room(&self, room: RoomId) -> Result<bool> {
+        if room == GENERAL {
+            return Ok(true);
+        }
+        self.writer.run(move |client| {
+            let mut tx = client.transaction().map_err(pg_error)?;
+            // Renamed first (the other nodes hear of it and forget the room), then emptied.
+            tx.execute(
+                "UPDATE rooms SET name = $1 || room_id
+                 WHERE room_id = $2 AND name NOT LIKE $1 || '%'",
+                &[&RETIRED_PREFIX, &room],
+            )
+            .map_err(pg_error)?;
+            for table in ["members", "read_markers", "mentions"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE room_id = $1"), &[&room])
+                    .map_err(pg_error)?;
+            }
+            let removed = tx
+                .execute(
+                    "DELETE FROM messages WHERE (room_id, seq) IN
+                         (SELECT room_id, seq FROM messages WHERE room_id = $1 LIMIT $2)",
+                    &[&room, &to_i64(EXPIRE_BATCH)],
+                )
+                .map_err(pg_error)?;
+            let done = removed < EXPIRE_BATCH;
+            if done {
+                tx.execute("DELETE FROM rooms WHERE room_id = $1", &[&room])
+                    .map_err(pg_error)?;
+            }
+            tx.commit().map_err(pg_error)?;
+            Ok(done)
         })
     }
 
@@ -747,6 +797,22 @@ impl Store for PgStore {
             Ok(Scanned::from_positions(matches))
         })
     }
+}
+
+/// Notes the rooms of `rooms` left without members as empty since `at`.
+fn note_empty(
+    tx: &mut postgres::Transaction<'_>,
+    rooms: &[RoomId],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE rooms r SET emptied_ms = $2
+         WHERE r.room_id = ANY($1) AND r.room_id <> 1 AND r.emptied_ms IS NULL
+           AND NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.room_id)",
+        &[&rooms, &at.timestamp_millis()],
+    )
+    .map(|_| ())
+    .map_err(pg_error)
 }
 
 fn insert_member(

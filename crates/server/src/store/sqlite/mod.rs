@@ -32,6 +32,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::{
     new_epoch, Appended, Draft, Found, Heard, HeldName, Loaded, Member, NotStored, QueuedAppend,
     RoomHead, RoomId, Scanned, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL,
+    RETIRED_PREFIX,
 };
 use crate::error::{Error, Result};
 
@@ -72,6 +73,7 @@ pub fn open(path: &Path, options: StoreOptions) -> Result<(SqliteStore, Loaded)>
     // Before the size cap: moving the old table holds it twice for a moment.
     migrate_to_rooms(&mut conn)?;
     search::drop_inline_index(&conn)?;
+    rooms::note_empty_rooms(&conn)?;
     cap_size(&conn, options.max_bytes)?;
     // Checkpoints run on their own thread (below), not inside a message's commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -380,12 +382,16 @@ impl Store for SqliteStore {
         SqliteStore::add_member(self, room, member, at)
     }
 
-    fn remove_member(&self, room: RoomId, key: &str) -> Result<()> {
-        SqliteStore::remove_member(self, room, key)
+    fn remove_member(&self, room: RoomId, key: &str, at: DateTime<Utc>) -> Result<()> {
+        SqliteStore::remove_member(self, room, key, at)
     }
 
-    fn forget_name(&self, key: &str) -> Result<()> {
-        SqliteStore::forget_name(self, key)
+    fn forget_name(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
+        SqliteStore::forget_name(self, key, at)
+    }
+
+    fn retire_room(&self, room: RoomId) -> Result<bool> {
+        SqliteStore::retire_room(self, room)
     }
 
     fn set_topic(&self, room: RoomId, topic: &str) -> Result<()> {

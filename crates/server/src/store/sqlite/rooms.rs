@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, Transaction};
 
 use super::{last_seq_of, newest, parts_to_message, row_to_parts, SqliteStore};
-use super::{Member, RoomId, StoredRoom, GENERAL, MESSAGE_FIELDS};
+use super::{Member, RoomId, StoredRoom, EXPIRE_BATCH, GENERAL, MESSAGE_FIELDS, RETIRED_PREFIX};
 use crate::error::{Error, Result};
 
 pub(super) const SCHEMA: &str = "
@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS rooms (
     kind TEXT NOT NULL,
     topic TEXT NOT NULL DEFAULT '',
     creator TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    emptied_ms INTEGER
 );
 INSERT OR IGNORE INTO rooms (room_id, name, kind, topic, creator, created_ms)
     VALUES (1, 'general', 'room', '', '', 0);
@@ -94,38 +95,85 @@ impl SqliteStore {
         let mut writer = self.write();
         let tx = writer.conn.transaction()?;
         insert_member(&tx, room, member, at)?;
+        tx.prepare_cached("UPDATE rooms SET emptied_ms = NULL WHERE room_id = ?1")?
+            .execute([room])?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Removes a member and its read marker of the room.
+    /// Removes a member and its read marker of the room; a room left without members is noted
+    /// as empty since `at`.
     ///
     /// # Errors
     /// When the database cannot be written.
-    pub fn remove_member(&self, room: RoomId, key: &str) -> Result<()> {
+    pub fn remove_member(&self, room: RoomId, key: &str, at: DateTime<Utc>) -> Result<()> {
         let mut writer = self.write();
         let tx = writer.conn.transaction()?;
         tx.prepare_cached("DELETE FROM members WHERE room_id = ?1 AND name_key = ?2")?
             .execute(params![room, key])?;
         tx.prepare_cached("DELETE FROM read_markers WHERE room_id = ?1 AND name_key = ?2")?
             .execute(params![room, key])?;
+        note_empty(&tx, room, at)?;
         tx.commit()?;
         Ok(())
     }
 
     /// Forgets every membership, marker and mention of a name claimed afresh: the person who
-    /// claims it is not the one who had it.
+    /// claims it is not the one who had it. Rooms left without members are noted as empty
+    /// since `at`.
     ///
     /// # Errors
     /// When the database cannot be written.
-    pub fn forget_name(&self, key: &str) -> Result<()> {
+    pub fn forget_name(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
         let mut writer = self.write();
         let tx = writer.conn.transaction()?;
+        let rooms: Vec<RoomId> = tx
+            .prepare_cached("SELECT room_id FROM members WHERE name_key = ?1")?
+            .query_map([key], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         for table in ["members", "read_markers", "mentions"] {
             tx.execute(&format!("DELETE FROM {table} WHERE name_key = ?1"), [key])?;
         }
+        for room in rooms {
+            note_empty(&tx, room, at)?;
+        }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Removes a room nobody is a member of: renamed at once (its name is free), then its
+    /// messages at most [`EXPIRE_BATCH`] a call, then the room; true when nothing is left.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub fn retire_room(&self, room: RoomId) -> Result<bool> {
+        if room == GENERAL {
+            return Ok(true);
+        }
+        let mut writer = self.write();
+        let writer = &mut *writer;
+        let tx = writer.conn.transaction()?;
+        tx.prepare_cached("UPDATE rooms SET name = ?1 || room_id WHERE room_id = ?2")?
+            .execute(params![RETIRED_PREFIX, room])?;
+        for table in ["members", "read_markers", "mentions"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE room_id = ?1"), [room])?;
+        }
+        let removed = tx
+            .prepare_cached(
+                "DELETE FROM messages WHERE rowid IN
+                     (SELECT rowid FROM messages WHERE room_id = ?1 LIMIT ?2)",
+            )?
+            .execute(params![room, EXPIRE_BATCH])?;
+        let done = u64::try_from(removed).unwrap_or(u64::MAX) < EXPIRE_BATCH;
+        if done {
+            tx.prepare_cached("DELETE FROM room_seqs WHERE room_id = ?1")?
+                .execute([room])?;
+            tx.prepare_cached("DELETE FROM rooms WHERE room_id = ?1")?
+                .execute([room])?;
+        }
+        tx.commit()?;
+        writer.next_seq.remove(&room);
+        Ok(done)
     }
 
     /// Sets a room's topic.
@@ -176,6 +224,36 @@ impl SqliteStore {
     }
 }
 
+/// Notes `room` as empty since `at` if it has no member left (and was not noted before).
+fn note_empty(tx: &Transaction<'_>, room: RoomId, at: DateTime<Utc>) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE rooms SET emptied_ms = ?2 WHERE room_id = ?1 AND room_id <> 1
+             AND emptied_ms IS NULL
+             AND NOT EXISTS (SELECT 1 FROM members WHERE room_id = ?1)",
+    )?
+    .execute(params![room, at.timestamp_millis()])?;
+    Ok(())
+}
+
+/// A database from before empty rooms were removed: its rooms get the column, and those
+/// without members count as empty from now.
+pub(super) fn note_empty_rooms(conn: &Connection) -> Result<()> {
+    let has_it: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('rooms') WHERE name = 'emptied_ms'")?
+        .exists([])?;
+    if !has_it {
+        conn.execute_batch(&format!(
+            "ALTER TABLE rooms ADD COLUMN emptied_ms INTEGER;
+             UPDATE rooms SET emptied_ms = {}
+             WHERE room_id <> {GENERAL}
+               AND NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = rooms.room_id);",
+            Utc::now().timestamp_millis()
+        ))?;
+        tracing::info!("rooms nobody is in are removed after a while: empty ones count from now");
+    }
+    Ok(())
+}
+
 fn insert_member(
     tx: &Transaction<'_>,
     room: RoomId,
@@ -219,21 +297,22 @@ pub(super) fn insert_mentions(
 /// Every room but `general`, with its members and newest `recent` messages.
 pub(super) fn load(conn: &Connection, recent: usize) -> Result<Vec<StoredRoom>> {
     let mut rooms = Vec::new();
-    let mut statement =
-        conn.prepare("SELECT room_id, name, kind, topic FROM rooms WHERE room_id <> ?1")?;
+    let mut statement = conn
+        .prepare("SELECT room_id, name, kind, topic, emptied_ms FROM rooms WHERE room_id <> ?1")?;
     let rows = statement.query_map([GENERAL], |row| {
         Ok((
             row.get::<_, RoomId>(0)?,
             row.get::<_, String>(1)?,
             row.get::<_, String>(2)?,
             row.get::<_, String>(3)?,
+            row.get::<_, Option<i64>>(4)?,
         ))
     })?;
     let mut members = conn.prepare(
         "SELECT name_key, name FROM members WHERE room_id = ?1 ORDER BY joined_ms, name_key",
     )?;
     for row in rows {
-        let (id, name, kind, topic) = row?;
+        let (id, name, kind, topic, emptied_ms) = row?;
         let kind = match kind.as_str() {
             "room" => RoomKind::Room,
             "dm" => RoomKind::Dm,
@@ -261,6 +340,7 @@ pub(super) fn load(conn: &Connection, recent: usize) -> Result<Vec<StoredRoom>> 
             last_seq,
             oldest_seq: oldest.unwrap_or(last_seq + 1),
             version: 0,
+            emptied_at: emptied_ms.and_then(DateTime::from_timestamp_millis),
         });
     }
     Ok(rooms)
