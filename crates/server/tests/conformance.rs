@@ -480,3 +480,146 @@ async fn polling_upgrades_to_websocket() {
     println!("item upgrade: 2probe/3probe, pending poll \"6\", 5; ack {acked:?} on the WebSocket; later poll {}, post {}", poll.status, post.status);
     server.stop().await;
 }
+
+/// A WebSocket naming a session a WebSocket carries already is opened and closed at once, as
+/// the reference server does (the upstream suite waits for its `close`; a `400` fails it), and
+/// the session goes on undisturbed; a session id nobody has is `400` "Session ID unknown".
+#[tokio::test]
+async fn a_second_websocket_for_an_upgraded_session_is_opened_and_closed() {
+    let server = TestServer::open().await;
+    let (mut poller, _) = PollingClient::joined(server.addr, "upgrader").await;
+    poller.event("users").await;
+    let url = format!(
+        "ws://{}/socket.io/?EIO=4&transport=websocket&sid={}",
+        server.addr, poller.sid
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("the upgrade is accepted");
+    ws.send(Message::text("2probe")).await.expect("send");
+    assert_eq!(next_text(&mut ws).await, "3probe");
+    ws.send(Message::text("5")).await.expect("send");
+
+    let (mut second, response) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("the second WebSocket opens (101), as the reference server answers");
+    assert_eq!(response.status(), 101);
+    let closed = tokio::time::timeout(WAIT, second.next())
+        .await
+        .expect("closed in time");
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(_))) | None),
+        "then closed: {closed:?}"
+    );
+
+    // The first WebSocket still carries the session.
+    let event = SocketPacket::event("chat-message", vec![json!({"text": "still here"})], Some(3));
+    ws.send(Message::text(format!("4{}", event.encode())))
+        .await
+        .expect("send");
+    loop {
+        let text = next_text(&mut ws).await;
+        if text == "2" {
+            ws.send(Message::text("3")).await.expect("send");
+        } else if text.starts_with("433") {
+            assert!(text.contains("\"ok\":true"), "{text}");
+            break;
+        }
+    }
+
+    let unknown = http(
+        server.addr,
+        "GET",
+        "/socket.io/?EIO=4&transport=websocket&sid=AAAAAAAAAAAAAAAAAAAAAA",
+        &[
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ],
+        b"",
+    )
+    .await
+    .expect("answered");
+    assert_eq!(unknown.status, 400, "{}", unknown.text());
+    assert!(unknown.text().contains("\"code\":1"), "{}", unknown.text());
+    server.stop().await;
+}
+
+/// `41` on the main namespace leaves the chat, not the Engine.IO session: the others are told
+/// the user left, the pings go on, and a `40` connects again (then a join); as the reference
+/// server does, and the upstream suite expects a ping after `41`.
+#[tokio::test]
+async fn leaving_the_main_namespace_keeps_the_session_and_its_heartbeat() {
+    let server = fast_heartbeat().await;
+    let (mut bob, _) = TestClient::joined(&server, "bob").await;
+    let (mut alice, _) = TestClient::joined(&server, "alice").await;
+    bob.event("user-joined").await;
+    alice.send_frame("41").await;
+    assert_eq!(bob.event("user-left").await, [json!("alice")]);
+    // bob goes on answering his pings meanwhile.
+    let bob_reads = tokio::spawn(async move {
+        let closed = bob.drain(Duration::from_millis(1400)).await;
+        (bob, closed)
+    });
+    let mut pings = 0;
+    let until = Instant::now() + Duration::from_millis(1200);
+    while Instant::now() < until {
+        match alice.next_raw(Duration::from_millis(100)).await {
+            Some(Some(frame)) if frame == "2" => {
+                pings += 1;
+                alice.send_frame("3").await;
+            }
+            Some(Some(_)) | None => {}
+            Some(None) => panic!("the session ended after 41"),
+        }
+    }
+    let (mut bob, closed) = bob_reads.await.expect("bob's reader");
+    assert!(!closed, "bob stays");
+    assert!(pings >= 2, "the heartbeat goes on after 41 ({pings} pings)");
+    alice.send_frame("40").await;
+    let reply = alice.next_packet().await.expect("connect reply");
+    assert_eq!(reply.kind, SocketKind::Connect, "{reply:?}");
+    let ack = alice.emit_ack("join", vec![json!("alice")]).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    assert_eq!(bob.event("user-joined").await[0], json!("alice"));
+    server.stop().await;
+}
+
+/// A session that left the main namespace and does not connect again is held no longer than
+/// one that never joined: it is closed after the join timeout.
+#[tokio::test]
+async fn a_session_that_left_and_stays_out_is_closed_after_the_join_timeout() {
+    let server = TestServer::start(ServerConfig {
+        join_timeout: Duration::from_secs(1),
+        ping_interval: Duration::from_millis(300),
+        ping_timeout: Duration::from_millis(200),
+        ..TestServer::unlimited()
+    })
+    .await;
+    let (mut alice, _) = TestClient::joined(&server, "alice").await;
+    assert!(
+        !alice.drain(Duration::from_millis(1500)).await,
+        "joined: held past the join timeout"
+    );
+    alice.send_frame("41").await;
+    let left = Instant::now();
+    let mut closed = false;
+    while left.elapsed() < Duration::from_secs(10) {
+        match alice.next_raw(Duration::from_millis(500)).await {
+            Some(Some(frame)) if frame == "2" => alice.send_frame("3").await,
+            Some(Some(_)) | None => {}
+            Some(None) => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    assert!(closed, "closed after the join timeout");
+    let waited = left.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900),
+        "not before it: {waited:?}"
+    );
+    server.stop().await;
+}

@@ -223,6 +223,11 @@ impl Link {
         self.inner.joined.store(true, Ordering::Release);
     }
 
+    /// Records that the connection left the chat (`41`): the join deadline holds it again.
+    pub fn unmark_joined(&self) {
+        self.inner.joined.store(false, Ordering::Release);
+    }
+
     /// Whether the connection has joined.
     #[must_use]
     pub fn is_joined(&self) -> bool {

@@ -143,6 +143,8 @@ pub struct Session {
     pub(crate) polling_post: AtomicBool,
     /// Wakes a pending polling `GET` so it answers `6` (the client is upgrading).
     pub(crate) upgrade_started: Notify,
+    /// The client left the main namespace (`41`): the join deadline starts again.
+    namespace_left: Notify,
 }
 
 struct Core {
@@ -172,6 +174,7 @@ impl Session {
             polling_get: AtomicBool::new(false),
             polling_post: AtomicBool::new(false),
             upgrade_started: Notify::new(),
+            namespace_left: Notify::new(),
         })
     }
 
@@ -303,9 +306,19 @@ impl Session {
     fn dispatch(&self, core: &mut Core, packet: SocketPacket) -> Result<(), End> {
         match packet.kind {
             SocketKind::Connect => self.connect(core, &packet.namespace, packet.data.as_ref()),
-            // Leaving the namespace ends the session: it has no other (socket.io-client closes
-            // the Engine.IO session itself right after).
-            SocketKind::Disconnect => Err(End::ClientLeft),
+            // Leaving the main namespace leaves the chat, not the Engine.IO session: it stays,
+            // with its heartbeat, and may connect (`40`) again, as with the reference server
+            // (socket.io-client closes the session itself right after). Until it does, the
+            // join deadline holds it again.
+            SocketKind::Disconnect => {
+                if core.connected {
+                    core.connected = false;
+                    self.link.unmark_joined();
+                    self.ctx.app.left(self.id());
+                    self.namespace_left.notify_one();
+                }
+                Ok(())
+            }
             _ if !core.connected => Err(End::ClientBroke("not connected".into())),
             SocketKind::Event | SocketKind::BinaryEvent => {
                 let ack = packet
@@ -386,7 +399,7 @@ pub async fn run(session: Arc<Session>) {
     let started = Instant::now();
     let mut next_ping = started + config.ping_interval;
     let mut pong_due: Option<Instant> = None;
-    let join_due = started + config.join_timeout;
+    let mut join_due = started + config.join_timeout;
     let mut join_checked = false;
     let reason = loop {
         tokio::select! {
@@ -417,6 +430,10 @@ pub async fn run(session: Arc<Session>) {
                     break End::NeverJoined;
                 }
                 join_checked = true;
+            }
+            () = session.namespace_left.notified() => {
+                join_due = Instant::now() + config.join_timeout;
+                join_checked = false;
             }
         }
     };

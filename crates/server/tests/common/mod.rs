@@ -252,7 +252,16 @@ impl TestClient {
         }
     }
 
-    async fn next_packet(&mut self) -> Option<SocketPacket> {
+    /// The next text frame as it came, pings not answered: `None` when nothing came within
+    /// `wait`, `Some(None)` when the connection closed.
+    pub async fn next_raw(&mut self, wait: Duration) -> Option<Option<String>> {
+        tokio::time::timeout(wait, next_text(&mut self.ws))
+            .await
+            .ok()
+    }
+
+    /// The next Socket.IO packet (pings answered); `None` when the connection closes.
+    pub async fn next_packet(&mut self) -> Option<SocketPacket> {
         loop {
             let text = next_text(&mut self.ws).await?;
             match EnginePacket::decode(&text).expect("server frames decode") {

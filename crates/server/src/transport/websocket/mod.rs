@@ -59,8 +59,10 @@ pub fn accept(
             Some(session) if session.switch_carrier(Carrier::Polling, Carrier::Upgrading) => {
                 Some(session)
             }
-            // Unknown, already upgraded, or another upgrade under way.
-            _ => return refuse(3, "Bad request"),
+            // Already upgraded, or another upgrade under way: as the reference server does,
+            // the WebSocket is opened and closed at once; the session goes on undisturbed.
+            Some(_) => return open_and_close(ctx, request, &key),
+            None => return refuse(1, "Session ID unknown"),
         },
     };
     let admitted = match &upgrading {
@@ -97,14 +99,37 @@ pub fn accept(
             (None, None) => {}
         }
     });
+    switching_protocols(&key)
+}
+
+/// `101`: the WebSocket handshake's answer to `key`.
+fn switching_protocols(key: &[u8]) -> Response {
     let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
     let headers = response.headers_mut();
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    if let Ok(accept) = HeaderValue::from_str(&frame::accept_key(&key)) {
+    if let Ok(accept) = HeaderValue::from_str(&frame::accept_key(key)) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     response
+}
+
+/// Opens the WebSocket and closes it at once (a normal close frame, within the farewell's
+/// deadline): the answer to one that names a session already carried by a WebSocket, or being
+/// upgraded. The session itself is not touched.
+fn open_and_close(ctx: &Arc<Context>, mut request: Request, key: &[u8]) -> Response {
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    ctx.tasks.spawn(async move {
+        if let Ok(Some(stream)) = on_upgrade.await.map(take_tcp) {
+            let mut tcp = stream.tcp;
+            let _ = tokio::time::timeout(FAREWELL_TIMEOUT, async {
+                tcp.write_all(&CLOSE_NORMAL).await?;
+                tcp.shutdown().await
+            })
+            .await;
+        }
+    });
+    switching_protocols(key)
 }
 
 /// The client's `Sec-WebSocket-Key`, when the request is a valid WebSocket upgrade.
