@@ -71,9 +71,10 @@ stage_rust() {
   # The other test files run their servers in memory: on PostgreSQL they would test nothing new.
   # `cluster` (two nodes on one database) is ignored without a PostgreSQL: included here.
   # `--workspace` (not `-p`): the features the test build was made with, so nothing is
-  # rebuilt; it also picks the client's `rooms` and `cluster` tests (three nodes, a node
-  # killed, PostgreSQL restarted), and `--lib` the PostgreSQL store's own tests.
-  bash scripts/pg.sh -- cargo test --locked --workspace --lib \
+  # rebuilt; it also picks the client's `rooms`, `cluster` (three nodes, a node killed,
+  # PostgreSQL restarted) and `database_faults` tests (a node's link black-holed; serving
+  # right after a restart), and `--lib` the PostgreSQL store's own tests.
+  bash scripts/pg.sh -- cargo test --locked --workspace --lib --test database_faults \
     --test history --test rooms --test delivery --test names --test operators --test cluster \
     --test search \
     -- --include-ignored

@@ -133,6 +133,7 @@ pub async fn run(
         ));
 
     let upkeep = tokio::spawn(upkeep(room.clone()));
+    let database_watch = tokio::spawn(watch_database(room.clone()));
     let (heard, hearing) = tokio::sync::mpsc::channel(HEARD_QUEUE);
     let cluster = match &store_handle {
         Some(store) if store.listen(heard)? => {
@@ -160,6 +161,7 @@ pub async fn run(
     let _ = stop_sessions.send(true);
     let _ = stop_metrics.send(true);
     upkeep.abort();
+    database_watch.abort();
     if let Some(cluster) = cluster {
         cluster.abort();
     }
@@ -251,6 +253,17 @@ async fn upkeep(chat: Chat) {
         if let Err(e) = done {
             tracing::error!(error = %e, "upkeep failed");
         }
+    }
+}
+
+/// Four times a second: when the database stops answering (a store over the network), every
+/// client is sent away at once, so those that know other nodes move to one.
+async fn watch_database(chat: Chat) {
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        chat.follow_database();
     }
 }
 

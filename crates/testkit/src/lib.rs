@@ -6,17 +6,21 @@
 //!   has one.
 //! - [`client_options`], [`start_client`], [`until`]: clients that reconnect within
 //!   milliseconds, and waiting, bounded in time, for the event a test expects.
+//! - [`pg_ctl`], [`health`], [`wait_healthy`]: the run's PostgreSQL stopped and started, and
+//!   a node's `/healthz`.
 //!
 //! Only ever a dev-dependency. Panics are how it reports a broken test setup.
 
 #![allow(clippy::missing_panics_doc)]
 
 mod client;
+mod database;
 mod process;
 mod server;
 mod storage;
 
 pub use client::{client_options, start_client, until, WAIT};
+pub use database::{health, pg_ctl, wait_healthy};
 pub use process::{free_port, Process};
 pub use server::TestServer;
 pub use storage::{db_arg_in, on_postgres, storage_in, TEST_DB_VARIABLE};

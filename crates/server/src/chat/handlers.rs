@@ -53,6 +53,15 @@ fn apply(
     request: ClientRequest,
     answer_wanted: bool,
 ) -> Result<Reply, Refusal> {
+    let needs_store = !matches!(
+        request,
+        ClientRequest::Typing { .. } | ClientRequest::Rooms | ClientRequest::Unknown(_)
+    );
+    if needs_store && !chat.database_reachable() {
+        // Refused at once rather than left waiting for the network's timeouts: the client
+        // keeps its message and, knowing other nodes, moves to one.
+        return Err(super::database_unreachable());
+    }
     match request {
         ClientRequest::Join(join) => chat.join(link, join, answer_wanted),
         ClientRequest::ChatMessage(message) => chat.chat(link, message, answer_wanted),

@@ -59,6 +59,15 @@ fn gone() -> Refusal {
     Refusal::later(ErrorCode::Unavailable, "the connection is closing", 1000)
 }
 
+/// `unavailable`: the database does not answer this node.
+fn database_unreachable() -> Refusal {
+    Refusal::later(
+        ErrorCode::Unavailable,
+        "this server cannot reach its database for now; try again, or another server",
+        1000,
+    )
+}
+
 /// A limiter's wait, as a refusal's `retryAfterMs` (at least 1).
 fn wait_ms(wait: Duration) -> u64 {
     u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)

@@ -156,6 +156,8 @@ pub(super) struct ChatState {
     /// Rooms nobody was in for the idle time, forgotten here and being removed from the store
     /// (their messages go in batches).
     pub(super) retiring: Vec<RoomId>,
+    /// The store stopped answering and the clients were sent away.
+    pub(super) database_down: bool,
     pub(super) accepted: AcceptedIds,
     pub(super) by_name: Limiters<String>,
     pub(super) by_address: Limiters<IpAddr>,
@@ -276,6 +278,7 @@ impl Chat {
                     rooms_by_address: Limiters::per_day(config.rooms_per_address_per_day),
                     dms_by_address: Limiters::per_day(config.dms_per_address_per_day),
                     retiring,
+                    database_down: false,
                     accepted,
                     by_name: Limiters::new(config.rate_limit_per_sec),
                     by_address: Limiters::new(config.rate_limit_per_address_per_sec),
@@ -311,6 +314,41 @@ impl Chat {
         match &self.inner.store {
             Some(store) => store.check(within),
             None => Ok(()),
+        }
+    }
+
+    /// Whether the store answers (always, without one).
+    #[must_use]
+    pub fn database_reachable(&self) -> bool {
+        self.inner
+            .store
+            .as_ref()
+            .is_none_or(|store| store.is_reachable())
+    }
+
+    /// Sends every client away when the store stops answering (once, until it answers
+    /// again): each reconnects, and one that knows other nodes moves to one of them rather
+    /// than wait here. Called a few times a second, apart from the upkeep (whose writes may
+    /// be the ones waiting for the database).
+    pub fn follow_database(&self) {
+        let reachable = self.database_reachable();
+        let mut state = self.lock();
+        if reachable != state.database_down {
+            return;
+        }
+        state.database_down = !reachable;
+        if reachable {
+            tracing::info!("the database answers again: clients are welcome");
+            return;
+        }
+        let links: Vec<Link> = state.conns.values().map(|conn| conn.link.clone()).collect();
+        tracing::warn!(
+            connections = links.len(),
+            "the database does not answer: every client is sent away (those that know other nodes move to one)"
+        );
+        drop(state);
+        for link in links {
+            link.disconnect();
         }
     }
 

@@ -53,6 +53,12 @@ pub trait Store: Send + Sync {
     /// does not hold its lock while a message is stored.
     fn is_remote(&self) -> bool;
 
+    /// Whether the store answered lately (a database over the network that stopped
+    /// answering is known before any request waits for it); a local file always does.
+    fn is_reachable(&self) -> bool {
+        true
+    }
+
     /// Removes `room`'s messages stored before `cutoff`, at most [`EXPIRE_BATCH`] at a time;
     /// returns the lowest `seq` still kept afterwards (`None`: nothing was old enough).
     ///

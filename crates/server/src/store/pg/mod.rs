@@ -15,6 +15,7 @@
 //! never holds back a catch-up or makes `/healthz` fail.
 
 mod batch;
+mod health;
 mod listen;
 mod migrate;
 mod presence;
@@ -56,6 +57,8 @@ pub struct PgStore {
     retention: Option<u64>,
     /// This node's name in the presence tables (random, new at each start).
     node: Arc<str>,
+    /// Whether PostgreSQL answers, probed every half second.
+    health: health::Health,
 }
 
 /// Connects, migrates the schema, and reads back what the chat needs.
@@ -81,6 +84,7 @@ pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
     tracing::info!(version, "PostgreSQL store ready");
     let loaded = writer.run(move |client| load(client, &options))?;
     let append: Arc<str> = append_statement().into();
+    let config_for_probe = config.clone();
     Ok((
         PgStore {
             config,
@@ -91,6 +95,7 @@ pub fn open(url: &str, options: StoreOptions) -> Result<(PgStore, Loaded)> {
             searcher,
             retention: options.retention,
             node: format!("{:016x}", rand::random::<u64>()).into(),
+            health: health::Health::start(config_for_probe)?,
         },
         loaded,
     ))
@@ -390,6 +395,12 @@ fn not_stored(e: &Error, room: RoomId) -> NotStored {
 
 impl Store for PgStore {
     fn check(&self, within: std::time::Duration) -> Result<()> {
+        if !self.health.reachable() {
+            return Err(Error::Unreachable(format!(
+                "PostgreSQL gave no answer within {} ms",
+                health::PROBE_DEADLINE.as_millis()
+            )));
+        }
         self.reader
             .run_within(within, |client| {
                 client.simple_query("SELECT 1").map_err(pg_error)
@@ -418,6 +429,10 @@ impl Store for PgStore {
 
     fn is_remote(&self) -> bool {
         true
+    }
+
+    fn is_reachable(&self) -> bool {
+        self.health.reachable()
     }
 
     fn expire_before(&self, room: RoomId, cutoff: DateTime<Utc>) -> Result<Option<u64>> {

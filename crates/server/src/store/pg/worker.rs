@@ -15,6 +15,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use postgres::{Client, Config, NoTls, Statement};
@@ -57,7 +58,32 @@ pub(super) struct Link {
     config: Config,
     client: Option<Client>,
     prepared: HashMap<Arc<str>, Statement>,
+    /// When it last answered: one unused for longer is checked before its next job.
+    last_used: std::time::Instant,
+    /// [`BREAKS`] when the connection was made or last checked: a connection older than the
+    /// last break seen anywhere is checked before its next job.
+    checked_at: u64,
 }
+
+/// Connections found broken by any worker of this process (PostgreSQL restarted, the network
+/// cut). The blocking client learns that PostgreSQL closed a connection only when it next
+/// sends on it, so after a restart the first job of every connection that had stayed idle
+/// failed ("connection closed"), even after `/healthz`, whose connection had already been
+/// made again, said 200. Once one connection is found broken, every other is checked (an
+/// empty query) before its next job, and made again if it broke too.
+static BREAKS: AtomicU64 = AtomicU64::new(0);
+
+/// Notes that a connection was found broken: every connection made before is checked before
+/// its next job.
+pub(super) fn note_break() {
+    BREAKS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// A connection unused this long is checked before its next job too (one killed alone, by a
+/// firewall or an administrator, is found so).
+const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(10);
+/// How long that check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How a connection is made: the URL's settings, with this module's time limits.
 ///
@@ -88,12 +114,24 @@ impl Link {
     /// # Errors
     /// [`Error::Postgres`] when PostgreSQL cannot be reached.
     pub(super) fn client(&mut self) -> Result<&mut Client> {
-        if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.client = None;
+        let breaks = BREAKS.load(Ordering::Acquire);
+        let suspect = breaks != self.checked_at || self.last_used.elapsed() > IDLE_BEFORE_CHECK;
+        let broken = match self.client.as_mut() {
+            None => true,
+            Some(client) if client.is_closed() => true,
+            Some(client) if suspect => client.is_valid(CHECK_TIMEOUT).is_err(),
+            Some(_) => false,
+        };
+        if broken {
+            if self.client.take().is_some() {
+                note_break();
+            }
             self.prepared.clear();
             let client = self.config.connect(NoTls).map_err(pg_error)?;
             self.client = Some(client);
         }
+        self.checked_at = breaks;
+        self.last_used = std::time::Instant::now();
         self.client
             .as_mut()
             .ok_or_else(|| Error::Postgres("no connection".into()))
@@ -119,11 +157,12 @@ impl Link {
         Ok((client, statement))
     }
 
-    /// After a failed statement: forgets the connection if it broke.
+    /// After a job: forgets the connection if it broke (and has the others checked).
     fn check(&mut self) {
         if self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
             self.prepared.clear();
+            note_break();
         }
     }
 }
@@ -158,6 +197,8 @@ impl Worker {
                 config: config.clone(),
                 client: None,
                 prepared: HashMap::new(),
+                last_used: std::time::Instant::now(),
+                checked_at: BREAKS.load(Ordering::Acquire),
             };
             let waiting = Arc::clone(&waiting);
             let (connected, first) = mpsc::sync_channel(1);
