@@ -105,6 +105,8 @@ stage_bench() {
   target/debug/charla-bench rooms --quick
   echo "==> benchmarks, quick mode: cluster (a node on PostgreSQL against SQLite, two nodes' latency; every delivery checked)"
   bash scripts/pg.sh -- target/debug/charla-bench cluster --quick --rounds 1
+  echo "==> benchmarks, quick mode: abuse (a search flood beside a bystander and /healthz, on SQLite and PostgreSQL; room churn)"
+  bash scripts/pg.sh -- target/debug/charla-bench abuse --quick
 }
 
 stage_package() {

@@ -104,27 +104,7 @@ fn sentence(rng: &mut StdRng) -> String {
 /// Connections or requests that fail.
 pub async fn run(addr: SocketAddr, messages: u64, queries: usize) -> Result<Outcome> {
     let mut rng = StdRng::seed_from_u64(13);
-    let mut owner = conn::open(addr).await?;
-    conn::expect_ok(
-        &mut owner,
-        0,
-        "join",
-        &json!({"username": "archivist", "key": format!("{:064x}", 7)}),
-    )
-    .await?;
-    for r in 0..ROOMS {
-        conn::expect_ok(
-            &mut owner,
-            1 + r as u64,
-            "room-create",
-            &json!({"room": format!("a{r}")}),
-        )
-        .await?;
-    }
-    let started = Instant::now();
-    fill(&mut owner, messages, &mut rng).await?;
-    let fill_seconds = started.elapsed().as_secs_f64();
-    let indexed_after = wait_until_searchable(&mut owner).await?;
+    let (mut owner, fill_seconds, indexed_after) = stored(addr, messages, &mut rng).await?;
 
     let per_room = messages / ROOMS as u64;
     let mut pages = Vec::with_capacity(queries);
@@ -184,6 +164,42 @@ pub async fn run(addr: SocketAddr, messages: u64, queries: usize) -> Result<Outc
         search: Percentiles::of(&mut searches),
         mean_results,
     })
+}
+
+/// Joins as the archivist, makes the ten rooms and stores `messages` messages over them, all
+/// searchable at the end; returns the connection, how long storing took and how long after
+/// the last ack the last message could be found (seconds).
+///
+/// # Errors
+/// Connections or requests that fail.
+pub async fn stored(addr: SocketAddr, messages: u64, rng: &mut StdRng) -> Result<(Ws, f64, f64)> {
+    let mut owner = conn::open(addr).await?;
+    conn::expect_ok(
+        &mut owner,
+        0,
+        "join",
+        &json!({"username": "archivist", "key": format!("{:064x}", 7)}),
+    )
+    .await?;
+    for r in 0..ROOMS {
+        conn::expect_ok(
+            &mut owner,
+            1 + r as u64,
+            "room-create",
+            &json!({"room": format!("a{r}")}),
+        )
+        .await?;
+    }
+    let started = Instant::now();
+    fill(&mut owner, messages, rng).await?;
+    let fill_seconds = started.elapsed().as_secs_f64();
+    let indexed_after = wait_until_searchable(&mut owner).await?;
+    Ok((owner, fill_seconds, indexed_after))
+}
+
+/// The words sentences are made of (common first).
+pub fn words() -> &'static [&'static str] {
+    &WORDS
 }
 
 /// The last message stored is one word nobody else says: searches for it until it is found

@@ -4,10 +4,12 @@
 //! `charla-bench compare` runs the comparison (see BENCHMARKS.md); `charla-bench rooms`
 //! measures Charla's conversations (many rooms at once, a big history's pages and search);
 //! `charla-bench cluster` what PostgreSQL costs a node and how long a message takes from one
-//! node to another;
+//! node to another; `charla-bench abuse` what one abusive user (a search flood, room churn)
+//! costs everyone else;
 //! `charla-bench load` runs one scenario against a server already running (for profiling);
 //! `charla-bench raw-server` is the floor server itself.
 
+mod abuse;
 mod archive;
 mod cluster;
 mod compare;
@@ -26,6 +28,7 @@ mod scenario;
 mod servers;
 mod stats;
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +57,9 @@ enum Command {
     /// Cluster mode: a node on PostgreSQL against the same node on `SQLite`, and the latency
     /// from one node to another.
     Cluster(ClusterArgs),
+    /// What one abusive user costs the others: a search flood beside a chatting bystander and
+    /// `/healthz`, and one member's room churn as another member receives it.
+    Abuse(AbuseArgs),
     /// The raw tokio-tungstenite broadcast server (the floor).
     RawServer {
         /// Port on 127.0.0.1.
@@ -170,6 +176,43 @@ struct ClusterArgs {
 }
 
 #[derive(clap::Args)]
+struct AbuseArgs {
+    /// Small sizes and short runs: a check, for CI.
+    #[arg(long)]
+    quick: bool,
+    /// Messages stored before the search flood.
+    #[arg(long, default_value_t = 150_000)]
+    messages: u64,
+    /// Connections of the flooding name.
+    #[arg(long, default_value_t = 6)]
+    flooders: usize,
+    /// Seconds of the bystander alone, then again of the flood, and of the churn.
+    #[arg(long, default_value_t = 20.0)]
+    seconds: f64,
+    /// Messages a second the bystander sends.
+    #[arg(long, default_value_t = 20.0)]
+    rate: f64,
+    /// Members of the churned room.
+    #[arg(long, default_value_t = 250)]
+    members: usize,
+    /// Also run the search flood on this PostgreSQL (`scripts/pg.sh` sets `CHARLA_TEST_DB`).
+    #[arg(long, env = "CHARLA_TEST_DB")]
+    postgres: Option<String>,
+    /// The charla-server binary (default: next to this one).
+    #[arg(long)]
+    charla_server: Option<PathBuf>,
+    /// Logs and databases.
+    #[arg(long, default_value = "target/bench")]
+    work_dir: PathBuf,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "target/bench/abuse.json")]
+    json: PathBuf,
+    /// Do not pin the server to CPU 0 and the generator to CPU 1.
+    #[arg(long)]
+    no_pin: bool,
+}
+
+#[derive(clap::Args)]
 struct LoadArgs {
     /// The server's address.
     #[arg(long, default_value = "127.0.0.1:3050")]
@@ -195,6 +238,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => {
             generator_runtime().and_then(|rt| rt.block_on(cluster_cost(args)))
         }
+        Command::Abuse(args) => generator_runtime().and_then(|rt| rt.block_on(abuse_cost(args))),
     };
     match outcome {
         Ok(code) => code,
@@ -417,6 +461,109 @@ async fn cluster_cost(args: ClusterArgs) -> Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("!!! DELIVERY CHECKS FAILED: {:?}", report.failures);
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `charla-bench abuse`: a search flood (on `SQLite`, and on PostgreSQL when given) and a
+/// room churn, each against a fresh server; the table and JSON. Exit status 1 when a
+/// bystander's message was refused or `/healthz` failed during the flood.
+async fn abuse_cost(args: AbuseArgs) -> Result<ExitCode> {
+    let (open_files, bench_exe, charla_server) =
+        prepare(&args.work_dir, args.charla_server.as_ref())?;
+    let pin = !args.no_pin && proc::cpu_count() >= 2 && proc::has_taskset();
+    if pin {
+        proc::pin_self(1)?;
+    }
+    let launcher = Launcher {
+        charla_server,
+        node_script: PathBuf::new(),
+        bench_exe,
+        server_cpu: pin.then_some(0),
+        work_dir: args.work_dir.clone(),
+        postgres: args.postgres.clone(),
+    };
+    let (flood, churn) = if args.quick {
+        (
+            abuse::FloodSpec {
+                messages: 3_000,
+                flooders: args.flooders,
+                seconds: 3.0,
+                rate: args.rate,
+            },
+            abuse::ChurnSpec {
+                members: 20,
+                seconds: 3.0,
+            },
+        )
+    } else {
+        (
+            abuse::FloodSpec {
+                messages: args.messages,
+                flooders: args.flooders,
+                seconds: args.seconds,
+                rate: args.rate,
+            },
+            abuse::ChurnSpec {
+                members: args.members,
+                seconds: args.seconds,
+            },
+        )
+    };
+    eprintln!(
+        "charla-bench abuse: {} messages, {} flooding connections, bystander at {} msg/s for {} s alone and {} s flooded; churn in a room of {}; {}; open-files limit {open_files}",
+        flood.messages, flood.flooders, flood.rate, flood.seconds, flood.seconds, churn.members,
+        if pin { "server on CPU 0, generator on CPU 1" } else { "not pinned" }
+    );
+    let mut targets = vec![Target::Charla];
+    if args.postgres.is_some() {
+        targets.push(Target::CharlaPostgres);
+    }
+    let mut floods = Vec::new();
+    for target in targets {
+        let server = launcher.start(target, "abuse-flood").await?;
+        let outcome = abuse::search_flood(server.addr, flood).await;
+        server.stop().await;
+        let outcome = outcome?;
+        eprintln!("{}: {outcome:?}", target.label());
+        floods.push((target, outcome));
+    }
+    let server = launcher.start(Target::Charla, "abuse-churn").await?;
+    let churned = abuse::room_churn(server.addr, churn).await;
+    server.stop().await;
+    let churned = churned?;
+    let ms = |us: f64| us / 1000.0;
+    let mut table = String::from("| measure | result |\n|---|---|\n");
+    let mut healthy = true;
+    for (target, f) in &floods {
+        healthy &= f.health_failures == 0;
+        let _ = write!(
+            table,
+            "| {}: bystander ack, {} msg/s, alone | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |\n\
+             | {}: the same beside {} connections flooding searches ({} stored) | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |\n\
+             | {}: the flood's searches | {} answered, {} refused for now (rate_limited), {} stopped at the budget, {} other |\n\
+             | {}: `/healthz` during the flood | {} of {} not 200; slowest {:.0} ms |\n",
+            target.label(), flood.rate, ms(f.baseline.p50_us), ms(f.baseline.p99_us), ms(f.baseline.max_us),
+            target.label(), flood.flooders, f.messages, ms(f.flooded.p50_us), ms(f.flooded.p99_us), ms(f.flooded.max_us),
+            target.label(), f.answered, f.busy, f.too_broad, f.other,
+            target.label(), f.health_failures, f.health_checks, f.health_max_ms,
+        );
+    }
+    let _ = writeln!(
+        table,
+        "| one member's churn in a room of {} (leave, join, topic in a loop) | {} requests, {} refused; another member receives {:.1} events/s, {:.0} bytes/s |",
+        churn.members, churned.requests, churned.refused, churned.events_per_sec, churned.bytes_per_sec
+    );
+    println!("{table}");
+    let report = serde_json::json!({
+        "flood": floods.iter().map(|(t, f)| serde_json::json!({"target": t, "spec": flood, "outcome": f})).collect::<Vec<_>>(),
+        "churn": { "spec": churn, "outcome": churned },
+    });
+    write_file(&args.json, &serde_json::to_string_pretty(&report)?)?;
+    if healthy {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("!!! /healthz failed during the search flood");
         Ok(ExitCode::FAILURE)
     }
 }

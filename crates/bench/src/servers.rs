@@ -220,9 +220,14 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
+/// Removes a history database of an earlier run, its WAL, and its search index beside it.
 fn remove_database(db: &Path) -> Result<()> {
-    for suffix in ["", "-wal", "-shm"] {
-        let path = PathBuf::from(format!("{}{suffix}", db.display()));
+    let index = db.with_extension("search.db");
+    for (file, suffix) in [db, index.as_path()]
+        .into_iter()
+        .flat_map(|file| ["", "-wal", "-shm"].map(|suffix| (file, suffix)))
+    {
+        let path = PathBuf::from(format!("{}{suffix}", file.display()));
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
