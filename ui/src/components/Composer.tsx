@@ -1,7 +1,7 @@
 // Writing in the open conversation: Enter sends, Shift+Enter is a newline; the draft is the
 // conversation's own and saved as you type; typing is announced; `@` suggests people to mention
 // (the box is a combobox over that list, as the quick switcher's).
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { api, toAppError } from '../api';
 import { insertMention, mentionAt, mentionCandidates, type MentionQuery } from '../lib/mentions';
 import { MentionList } from './MentionList';
@@ -31,6 +31,8 @@ export function Composer({ room, title, initialDraft, people, onDraft, onError }
   const typingTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const typing = useRef(false);
   const input = useRef<HTMLTextAreaElement>(null);
+  /** Where the caret goes once the text holding it is on screen (a mention was just put in). */
+  const caretAfterRender = useRef<number | null>(null);
   const listId = useId();
 
   const mention: MentionQuery | null = mentionAt(text, caret);
@@ -48,6 +50,15 @@ export function Composer({ room, title, initialDraft, people, onDraft, onError }
   };
   const flush = useRef(flushDraft);
   flush.current = flushDraft;
+
+  // Right after the render that holds the new text, before the browser handles another key: set
+  // on a later frame, the caret would move back into what was typed meanwhile and scramble it.
+  useLayoutEffect(() => {
+    const at = caretAfterRender.current;
+    if (at === null) return;
+    caretAfterRender.current = null;
+    input.current?.setSelectionRange(at, at);
+  });
 
   useEffect(() => {
     const box = input.current;
@@ -103,8 +114,8 @@ export function Composer({ room, title, initialDraft, people, onDraft, onError }
   const choose = (name: string) => {
     if (!mention) return;
     const next = insertMention(text, caret, mention, name);
+    caretAfterRender.current = next.caret;
     change(next.text, next.caret);
-    requestAnimationFrame(() => input.current?.setSelectionRange(next.caret, next.caret));
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
