@@ -71,6 +71,8 @@ function setup(
 }
 
 const called = (cmd: string) => calls.filter((c) => c.cmd === cmd);
+/** A line of text (a paragraph), whatever elements its words are in (names are isolated in their own). */
+const line = (text: string) => screen.queryByText((_, el) => el?.tagName === 'P' && el.textContent === text);
 
 /** Emits a client event and waits out the UI's event batching window (16 ms). */
 async function send(event: ClientEvent | ClientEvent[]) {
@@ -427,18 +429,67 @@ describe('safety and people', () => {
     await waitFor(() => expect(called('plugin:opener|open_url')[0]?.args).toMatchObject({ url: 'https://example.com/a?b=1' }));
   });
 
+  test("others' text is isolated: a right-to-left override in a name, topic, message or result reorders nothing around it", async () => {
+    const RLO = '\u202E';
+    const eve = `eve${RLO}`;
+    const topic = `deploys ${RLO}today`;
+    const text = `look ${RLO}here`;
+    const snippet = `old ${RLO}deploy`;
+    const theirs = new Set([eve, topic, text, snippet]);
+    setup({ handlers: { search: () => ({ ok: true, results: [{ room: 'ops', seq: 1, id: 'm1', username: eve, timestamp: new Date().toISOString(), snippet, highlights: [[0, 3]] }], more: false }) } });
+    // Every piece of text holding the override is alone in its isolate (a <bdi>, or an element
+    // with dir): the override ends there, whatever the words around it.
+    const isolates = () => {
+      const found: { where: Element | null; isolate: string | null }[] = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (!n.textContent?.includes(RLO)) continue;
+        found.push({ where: n.parentElement, isolate: n.parentElement?.closest('bdi, [dir]')?.textContent ?? null });
+      }
+      return found;
+    };
+    const where = (found: ReturnType<typeof isolates>, selector: string) => found.filter((f) => f.where?.closest(selector)).length;
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'userJoined', username: eve, guest: false });
+    expect(where(isolates(), '.presence')).toBe(1); // "eve joined", in general
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 0, 0, 0, 0, { topic, members: ['alice', eve] }), roomState('dm:1', 0, 0, 0, 0, { members: ['alice', eve] })] });
+    await user.click(entry('ops'));
+    await send([{ event: 'message', ...message(1, eve, text), room: 'ops' }, { event: 'typing', username: eve, typing: true, room: 'ops' }]);
+    await user.type(screen.getByLabelText('Message'), '@e');
+
+    let found = isolates();
+    for (const f of found) expect(theirs.has(f.isolate ?? '')).toBe(true);
+    expect(where(found, 'nav')).toBe(1); // the DM, shown as eve
+    expect(where(found, 'aside.people')).toBe(1);
+    expect(where(found, '[data-testid="room-topic"]')).toBe(1);
+    expect(where(found, '[data-testid="message"] header')).toBe(1);
+    expect(where(found, '[data-testid="message"] .text')).toBe(1);
+    expect(where(found, '.typing')).toBe(1);
+    expect(where(found, '.mention-list')).toBe(1);
+    expect(where(found, '[data-testid="arrivals"]')).toBe(2); // "eve: look here", read out
+
+    await user.keyboard('{Escape}');
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    await user.type(screen.getByLabelText('Search messages'), 'old{Enter}');
+    await screen.findByTestId('search-result');
+    found = isolates();
+    for (const f of found) expect(theirs.has(f.isolate ?? '')).toBe(true);
+    expect(where(found, '[data-testid="search-result"]')).toBe(2); // the author and the snippet
+  });
+
   test('presence lines, the online list and who is typing', async () => {
     await renderChat();
     const people = screen.getByRole('complementary', { name: 'People' });
     expect(people).toHaveTextContent('Online · 2');
     await send({ event: 'userJoined', username: 'carol', guest: false });
-    expect(screen.getByText('carol joined')).toBeInTheDocument();
+    expect(line('carol joined')).toBeInTheDocument();
     expect(people).toHaveTextContent('carol');
     await send({ event: 'typing', username: 'carol', typing: true });
-    expect(screen.getByText('carol is typing…')).toBeInTheDocument();
+    expect(line('carol is typing…')).toBeInTheDocument();
     await send({ event: 'userLeft', username: 'carol' });
-    expect(screen.getByText('carol left')).toBeInTheDocument();
-    expect(screen.queryByText('carol is typing…')).not.toBeInTheDocument();
+    expect(line('carol left')).toBeInTheDocument();
+    expect(line('carol is typing…')).not.toBeInTheDocument();
   });
 
   test('the timeline is a log not read out as it changes; new messages from others are announced, the last one', async () => {

@@ -8,7 +8,11 @@ export function Arrivals({ arrival, room }: { arrival: Arrival | null; room: str
   return (
     <div className="sr-only" aria-live="polite" aria-atomic="true" data-testid="arrivals">
       {/* A new element each time, so the same words said twice are read twice. */}
-      {heard ? <span key={heard.n}>{`${heard.username}: ${heard.text}`}</span> : null}
+      {heard ? (
+        <span key={heard.n}>
+          <bdi>{heard.username}</bdi>: <bdi>{heard.text}</bdi>
+        </span>
+      ) : null}
     </div>
   );
 }

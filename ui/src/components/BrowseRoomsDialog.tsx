@@ -57,7 +57,7 @@ export function BrowseRoomsDialog({ onClose, onEntered, onOpen }: Props) {
                 {r.members} member{r.members === 1 ? '' : 's'}
                 {r.lastActivity ? ` · active ${dayLabel(r.lastActivity).toLowerCase()} ${timeLabel(r.lastActivity)}` : ''}
               </span>
-              {r.topic ? <span className="topic">{r.topic}</span> : null}
+              {r.topic ? <bdi className="topic">{r.topic}</bdi> : null}
             </div>
             {r.joined ? (
               <button type="button" aria-label={`Open ${r.room}`} onClick={() => onOpen(r.room)}>

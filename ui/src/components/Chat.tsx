@@ -31,6 +31,7 @@ import { RoomHeader } from './RoomHeader';
 import { SearchDialog } from './SearchDialog';
 import { SettingsDialog } from './SettingsDialog';
 import { Sidebar } from './Sidebar';
+import { TypingLine } from './TypingLine';
 
 type DialogKind = 'settings' | 'browse' | 'newRoom' | 'newMessage' | 'switcher' | 'search' | 'leave';
 
@@ -246,9 +247,7 @@ export function Chat({
             onDiscard={(id) => void api.discardMessage(id).catch((e: unknown) => setNotice(toAppError(e).message))}
           />
           <Arrivals arrival={state.arrival} room={state.current} />
-          <p className="typing" aria-live="polite">
-            {typing.length === 1 ? `${typing[0]} is typing…` : typing.length > 1 ? `${typing.join(', ')} are typing…` : '\u00a0'}
-          </p>
+          <TypingLine names={typing} />
           <Composer
             key={`composer:${state.current}`}
             room={state.current}

@@ -1,5 +1,7 @@
 // The people matching an `@` being typed in the composer. Focus stays in the composer (the
 // options are its active descendant); a click chooses too.
+import { Name } from './Name';
+
 interface Props {
   id: string;
   names: string[];
@@ -22,7 +24,9 @@ export function MentionList({ id, names, active, onChoose, onHover }: Props) {
           onMouseEnter={() => onHover(i)}
           onClick={() => onChoose(name)}
         >
-          @{name}
+          <span>
+            @<Name name={name} />
+          </span>
         </li>
       ))}
     </ul>

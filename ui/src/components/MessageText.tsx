@@ -1,10 +1,13 @@
 import { api } from '../api';
 import { splitLinks } from '../lib/links';
 
-/** Message text as text nodes; http(s) links open in the system browser. */
+/**
+ * Message text as text nodes; http(s) links open in the system browser. It is a bidi isolate: a
+ * right-to-left override in it ends where the message does.
+ */
 export function MessageText({ text }: { text: string }) {
   return (
-    <span className="text">
+    <bdi className="text">
       {splitLinks(text).map((run, i) =>
         run.kind === 'text' ? (
           <span key={i}>{run.text}</span>
@@ -21,6 +24,6 @@ export function MessageText({ text }: { text: string }) {
           </a>
         ),
       )}
-    </span>
+    </bdi>
   );
 }

@@ -8,6 +8,7 @@ import type { RoomEntered } from '../types';
 import { Dialog } from './Dialog';
 import { FormActions } from './FormActions';
 import { FormError } from './FormError';
+import { Name } from './Name';
 
 interface Props {
   /** Who can be picked (owned names, not this user), online ones first. */
@@ -56,7 +57,7 @@ export function NewMessageDialog({ people, onClose, onEntered }: Props) {
               <li key={p.name}>
                 <button type="button" disabled={busy} onClick={() => void open(p.name)} data-online={p.online}>
                   <span className={p.online ? 'dot' : 'dot offline'} aria-hidden="true" />
-                  {p.name}
+                  <Name name={p.name} />
                   {p.online ? <span className="sr-only">, online</span> : null}
                 </button>
               </li>

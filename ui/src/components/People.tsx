@@ -3,6 +3,7 @@
 // owned name can be sent a direct message.
 import { sameName } from '../lib/attention';
 import { GuestMark } from './GuestMark';
+import { Name } from './Name';
 
 interface Props {
   /** The heading: "Online" for `general`, "Members" otherwise. */
@@ -29,7 +30,7 @@ export function People({ title, people, online, guests, me, canMessage, onMessag
           return (
             <li key={u} className={here ? undefined : 'away'}>
               <span className={here ? 'dot' : 'dot offline'} aria-hidden="true" />
-              <span className="person">{u}</span>
+              <Name className="person" name={u} />
               {here ? null : <span className="sr-only"> (offline)</span>}
               {guests.has(u) ? <GuestMark /> : null}
               {mine ? <span className="you"> (you)</span> : null}

@@ -3,6 +3,7 @@
 import { useId, useState, type KeyboardEvent } from 'react';
 import { matchNames } from '../lib/switcher';
 import { Dialog } from './Dialog';
+import { Name } from './Name';
 
 export interface SwitcherEntry {
   room: string;
@@ -67,7 +68,7 @@ export function QuickSwitcher({ entries, onChoose, onClose }: { entries: Switche
             <span aria-hidden="true" className="entry-mark">
               {entry.dm ? '@' : '#'}
             </span>
-            <span>{entry.name}</span>
+            <Name name={entry.name} />
             {entry.mentions > 0 ? <span className="badge badge-mention">@{entry.mentions}</span> : entry.unread > 0 ? <span className="badge">{entry.unread}</span> : null}
           </li>
         ))}

@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { GENERAL, type Conversation } from '../lib/conversations';
 import { titleOf } from '../lib/rooms';
+import { Name } from './Name';
 import { MutedIcon } from './Sidebar';
 
 interface Props {
@@ -49,7 +50,9 @@ export function RoomHeader({ conversation: c, me, owned, people, muted, onSetTop
   return (
     <header className="room-header" data-testid="room-header" data-room={c.room}>
       <div className="room-title">
-        <h1 id="room-title">{titleOf(c, me)}</h1>
+        <h1 id="room-title">
+          <Name name={titleOf(c, me)} />
+        </h1>
         {muted ? <MutedIcon /> : null}
         {dm ? null : <span className="room-count">{general ? `${people} online` : `${people} member${people === 1 ? '' : 's'}`}</span>}
       </div>
@@ -81,8 +84,8 @@ export function RoomHeader({ conversation: c, me, owned, people, muted, onSetTop
           </button>
         </div>
       ) : (
-        <p className="topic" data-testid="room-topic">
-          {c.topic || (dm ? 'Direct message' : 'No topic')}
+        <p className="topic" data-testid="room-topic" title={c.topic || undefined}>
+          {c.topic ? <bdi>{c.topic}</bdi> : dm ? 'Direct message' : 'No topic'}
         </p>
       )}
       <div className="room-actions">

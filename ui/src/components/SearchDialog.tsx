@@ -7,6 +7,7 @@ import { nextSearch } from '../lib/search';
 import type { SearchHit, SearchRequest } from '../types';
 import { Dialog } from './Dialog';
 import { FormError } from './FormError';
+import { Name } from './Name';
 import { SearchSnippet } from './SearchSnippet';
 
 const PAGE = 20;
@@ -70,7 +71,11 @@ export function SearchDialog({ current, nameOf, onChoose, onClose }: Props) {
             <li key={`${hit.room}-${hit.seq}`}>
               <button type="button" className="search-result" data-testid="search-result" data-room={hit.room} data-seq={hit.seq} onClick={() => onChoose(hit)}>
                 <span className="meta">
-                  <span className="where">{nameOf(hit.room)}</span> · <strong>{hit.username}</strong> ·{' '}
+                  <Name className="where" name={nameOf(hit.room)} /> ·{' '}
+                  <strong>
+                    <Name name={hit.username} />
+                  </strong>{' '}
+                  ·{' '}
                   <time dateTime={hit.timestamp}>
                     {dayLabel(hit.timestamp)} {timeLabel(hit.timestamp)}
                   </time>

@@ -2,6 +2,7 @@
 // actions that add one. A guest has `general` only, and is told why (once the join says so).
 import type { Conversation } from '../lib/conversations';
 import { countsLabel, dmPeer, entryLook, sections } from '../lib/rooms';
+import { Name } from './Name';
 
 interface Props {
   conversations: Readonly<Record<string, Conversation>>;
@@ -73,7 +74,7 @@ function Entry({ conversation: c, name, current, muted, onOpen }: { conversation
         {c.kind === 'dm' ? '@' : '#'}
       </span>
       {/* The accessible name is the name and the counts in words: "ops, 3 unread, 1 mention". */}
-      <span className="entry-name">{name}</span>
+      <Name className="entry-name" name={name} />
       <span className="sr-only">{countsLabel(c.unread, c.mentions, muted)}</span>
       {muted ? <MutedIcon /> : null}
       {badge ? (

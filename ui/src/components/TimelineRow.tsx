@@ -8,6 +8,7 @@ import type { TimelineItem } from '../lib/timeline';
 import type { OutboxEntry } from '../types';
 import { GuestMark } from './GuestMark';
 import { MessageText } from './MessageText';
+import { Name } from './Name';
 
 export type Row =
   | { kind: 'top'; key: string; loading: boolean }
@@ -127,7 +128,7 @@ function RowView({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, 
     case 'presence':
       return (
         <p className="presence">
-          {item.username} {item.joined ? 'joined' : 'left'}
+          <Name name={item.username} /> {item.joined ? 'joined' : 'left'}
         </p>
       );
     case 'message':
@@ -147,7 +148,9 @@ function RowView({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, 
       data-highlighted={highlighted ? 'true' : undefined}
     >
       <header>
-        <strong>{m.username}</strong>
+        <strong className="author">
+          <Name name={m.username} />
+        </strong>
         {m.guest ? <GuestMark /> : null}
         <time dateTime={m.timestamp} className="meta">
           {timeLabel(m.timestamp)}
