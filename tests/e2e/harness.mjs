@@ -12,6 +12,7 @@ import { freePort } from '../interop/harness.mjs';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const APP_BIN = process.env.CHARLA_APP_BIN ?? join(ROOT, 'target/debug/charla');
 export const SERVER_BIN = process.env.CHARLA_SERVER_BIN ?? join(ROOT, 'target/debug/charla-server');
+export const CLI_BIN = process.env.CHARLA_CLI_BIN ?? join(ROOT, 'target/debug/charla-cli');
 export const ARTIFACTS = join(ROOT, 'artifacts/e2e');
 
 const children = new Set();
@@ -73,6 +74,36 @@ export async function startServer(port, db) {
       const exited = new Promise((done) => child.once('exit', done));
       child.kill('SIGKILL');
       await exited;
+    },
+  };
+}
+
+/** Another person: charla-cli owning `username` (its device key in a folder of its own), in
+ * `room`. `say(lines)` writes them to its stdin at once, a burst (it sends them one after
+ * another, each as soon as the last is acked); `events()` is what it printed (--json).
+ * `close()` ends its stdin and waits for it to exit (after delivering what is left). */
+export async function startCli(serverPort, username, room, base) {
+  const child = track(
+    spawn(CLI_BIN, ['--server', `http://127.0.0.1:${serverPort}`, '--username', username, '--room', room, '--data-dir', join(base, `cli-${username}`), '--json'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+    `cli:${username}`,
+  );
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  // Whole lines only: the last may still be being written.
+  const events = () => out.split('\n').slice(0, -1).map((line) => JSON.parse(line));
+  const exited = new Promise((done) => child.once('exit', done));
+  await eventually(() => events().some((e) => e.event === 'joined'), `${username} joined`);
+  return {
+    child,
+    events,
+    say: (lines) => child.stdin.write(lines.map((line) => `${line}\n`).join('')),
+    close: async () => {
+      child.stdin.end();
+      return exited;
     },
   };
 }
