@@ -210,6 +210,19 @@ export async function returningAna(extraEnv = {}) {
   return { display, dirs, serverPort, notifier, driver, env };
 }
 
+/** The composer of the open conversation. */
+export const composer = (app) => app.$('textarea[aria-label="Message"]');
+/** The open conversation's header, as text (title, topic, members). */
+export const headerText = (app) => app.execute(() => document.querySelector('[data-testid="room-header"]')?.textContent ?? '');
+
+/** Makes room `name` in the app (New room) and waits until it is open. */
+export async function newRoom(app, name) {
+  await (await app.$('button=New room')).click();
+  await (await app.$('//div[@role="dialog"]//label[contains(., "Name")]//input')).setValue(name);
+  await (await app.$('//div[@role="dialog"]//button[normalize-space(.)="Create"]')).click();
+  await eventually(async () => (await headerText(app)).includes(name), `${name} open`);
+}
+
 let axeSource;
 /** axe-core inside the real webview: the serious and critical violations on the screen now, as
  * `rule (impact): targets` lines. The app's CSP forbids eval, so axe is defined by the script

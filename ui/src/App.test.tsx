@@ -9,6 +9,7 @@ import { timeLabel } from './lib/chatState';
 import * as perfMarks from './lib/perfMarks';
 import type { ChatMessage, ClientEvent, Config, OutboxEntry, RoomState } from './types';
 import { roomState } from './test-fixtures';
+import { belowView, frames, layOutTimeline } from './test-layout';
 
 const baseConfig: Config = {
   username: 'alice',
@@ -109,6 +110,7 @@ afterEach(async () => {
   await new Promise((r) => setTimeout(r, 0));
   clearMocks();
   vi.restoreAllMocks();
+  vi.unstubAllGlobals();
 });
 
 describe('first run', () => {
@@ -854,6 +856,85 @@ describe('reading', () => {
     await send({ event: 'message', id: 'x', username: 'bob', text: 'hi', timestamp: new Date().toISOString() });
     expect(entry('general')).toHaveAttribute('data-unread', '0');
     expect(called('mark_read')).toHaveLength(0);
+  });
+});
+
+describe('following the newest message', () => {
+  // jsdom lays nothing out: tallTimeline() makes the list 100,000 px tall, 600 px in view, so its
+  // end is at 99,400 whatever the rows' estimates say (as real rows measure otherwise than estimated).
+  const END = 99_400;
+  const general = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ event: 'message' as const, ...message(from + i, 'bob', `line ${from + i}`) }));
+  const newMessagesButton = () => screen.queryByRole('button', { name: /new messages? ↓/ });
+
+  test('rows measuring taller than estimated: a burst of 35 lines in a room just opened is followed to its last line', async () => {
+    layOutTimeline();
+    await renderChat();
+    const log = screen.getByRole('log');
+    // A burst comes in several batches, a frame or so apart.
+    for (let from = 1; from <= 35; from += 7) {
+      await send(general(from, 7));
+      await frames(1);
+    }
+    await frames();
+    expect(belowView(log)).toBeLessThanOrEqual(1);
+    expect(newMessagesButton()).toBeNull();
+    await send(general(36, 35));
+    await frames();
+    expect(belowView(log)).toBeLessThanOrEqual(1);
+    expect(newMessagesButton()).toBeNull();
+  });
+
+  test.each<[string, (log: HTMLElement) => void]>([
+    ['the wheel', (log) => fireEvent.wheel(log, { deltaY: -120 })],
+    ['a key (PageUp)', (log) => fireEvent.keyDown(log, { key: 'PageUp' })],
+    ['a touch', (log) => {
+      fireEvent.touchStart(log, { touches: [{ clientY: 100 }] });
+      fireEvent.touchMove(log, { touches: [{ clientY: 300 }] });
+    }],
+    ['the scrollbar', (log) => fireEvent.pointerDown(log)],
+  ])("only the reader stops it: not a scroll of the list's own that lands short, but %s; back at the end, it follows again", async (_, scrollUp) => {
+    tallTimeline();
+    await renderChat();
+    await send(general(1, 40));
+    const log = screen.getByRole('log');
+    // The list's own scroll, landing short of the end (as one to an estimated end does).
+    fireEvent.scroll(log, { target: { scrollTop: 90_000 } });
+    await send(general(41, 35));
+    expect(log.scrollTop).toBe(END);
+    expect(newMessagesButton()).toBeNull();
+
+    // The reader scrolls up: the view stays where they put it; new messages are counted.
+    scrollUp(log);
+    fireEvent.scroll(log, { target: { scrollTop: 5000 } });
+    fireEvent.pointerUp(window);
+    await send(general(76, 3));
+    expect(log.scrollTop).toBe(5000);
+    expect(newMessagesButton()).toHaveTextContent('3 new messages ↓');
+
+    // Back down to the end, by the reader: followed again.
+    fireEvent.wheel(log, { deltaY: 120 });
+    fireEvent.scroll(log, { target: { scrollTop: END - 10 } });
+    await send(general(79, 1));
+    expect(log.scrollTop).toBe(END);
+    expect(newMessagesButton()).toBeNull();
+  });
+
+  test('my own message brings the view to the newest, even when its echo comes with its outbox entry', async () => {
+    tallTimeline();
+    const user = userEvent.setup();
+    await renderChat();
+    await send(general(1, 40));
+    const log = screen.getByRole('log');
+    fireEvent.wheel(log, { deltaY: -120 });
+    fireEvent.scroll(log, { target: { scrollTop: 5000 } });
+    await send(general(41, 2));
+    expect(log.scrollTop).toBe(5000);
+    // Sent, and its echo arrives in the same batch as its outbox entry left: no unsent row shows.
+    await user.type(screen.getByLabelText('Message'), 'back to the newest{Enter}');
+    await waitFor(() => expect(called('send_message')).toHaveLength(1));
+    await send({ event: 'message', ...message(43, 'alice', 'back to the newest', { clientId: 'c1' }) });
+    expect(log.scrollTop).toBe(END);
+    expect(newMessagesButton()).toBeNull();
   });
 });
 

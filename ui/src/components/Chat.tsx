@@ -72,6 +72,7 @@ export function Chat({
   // The drafts while the window is open (each is saved to disk as it changes).
   const [draftsByRoom] = useState(() => new Map(Object.entries(drafts).flatMap(([room, text]) => (text ? [[room, text] as const] : []))));
   const scrolls = useRef(new Map<string, ScrollMemory>());
+  const [sent, setSent] = useState(0);
   const [startRoom] = useState(() => lastRoom(config.serverUrl));
   const wanted = useRef(startRoom);
   const attentive = useAttention();
@@ -238,6 +239,7 @@ export function Chat({
             loading={conversation.loading}
             highlight={actions.highlight?.room === state.current ? actions.highlight : null}
             onHighlighted={actions.highlighted}
+            sent={sent}
             saved={scrolls.current.get(state.current)}
             onLeave={(memory) => scrolls.current.set(conversation.room, memory)}
             onLoadOlder={actions.loadOlder}
@@ -255,6 +257,7 @@ export function Chat({
             initialDraft={draftsByRoom.get(state.current) ?? ''}
             people={othersHere}
             onDraft={(room, text) => draftsByRoom.set(room, text)}
+            onSent={() => setSent((n) => n + 1)}
             onError={setNotice}
           />
         </main>

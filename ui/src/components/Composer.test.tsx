@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 function renderComposer() {
-  render(<Composer room="ops" title="#ops" initialDraft="" people={['marco', 'Mary Jane']} onDraft={() => undefined} onError={() => undefined} />);
+  render(<Composer room="ops" title="#ops" initialDraft="" people={['marco', 'Mary Jane']} onDraft={() => undefined} onSent={() => undefined} onError={() => undefined} />);
   return screen.getByRole('combobox', { name: 'Message' }) as HTMLTextAreaElement;
 }
 

@@ -18,10 +18,12 @@ interface Props {
   people: string[];
   /** Keeps the draft while another conversation is open (saved to disk separately). */
   onDraft: (room: string, text: string) => void;
+  /** A message was handed to the app to send (the timeline goes to the newest). */
+  onSent: () => void;
   onError: (message: string) => void;
 }
 
-export function Composer({ room, title, initialDraft, people, onDraft, onError }: Props) {
+export function Composer({ room, title, initialDraft, people, onDraft, onSent, onError }: Props) {
   const [text, setText] = useState(initialDraft);
   const [caret, setCaret] = useState(initialDraft.length);
   const [active, setActive] = useState(0);
@@ -104,6 +106,7 @@ export function Composer({ room, title, initialDraft, people, onDraft, onError }
     setTyping(false);
     try {
       await api.sendMessage(room, value);
+      onSent();
       saveDraft('', 0);
     } catch (e) {
       change(value, value.length);

@@ -1,11 +1,14 @@
-// The open conversation's timeline, virtualized. It follows the newest message unless the
-// reader scrolled up, loads older pages at the top without moving what is on screen, places the
-// "New messages" line, scrolls to a message asked for (a search result) and remembers where the
+// The open conversation's timeline, virtualized. It follows the newest message until the reader
+// scrolls up (their input decides, not where a scroll landed; their own message brings them back),
+// loads older pages at the top without moving what is on screen, places the "New messages" line,
+// scrolls to a message asked for (a search result) and holds it there, and remembers where the
 // reader was when the conversation is left. It is a log that is not read out as it changes
 // (Arrivals announces new messages): history pages and re-renders would flood a screen reader.
 import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useReaderScroll } from '../hooks/useReaderScroll';
 import { useScrollAnchor } from '../hooks/useScrollAnchor';
+import { useViewPin } from '../hooks/useViewPin';
 import { dayLabeller, itemDate } from '../lib/dates';
 import { markPainted } from '../lib/perfMarks';
 import { messageCount, type TimelineItem } from '../lib/timeline';
@@ -31,6 +34,15 @@ export interface RowOptions {
   /** The newest messages are not loaded: the list ends with a way back to them. */
   newerMissing?: boolean;
   loading?: boolean;
+}
+
+/**
+ * A row's height before it is measured: a one-line message measures 68 px in the window, a day
+ * or a line about someone less. Only a first guess (the view is held where it belongs once
+ * rows are measured), but a close one keeps that correction small.
+ */
+function estimatedHeight(row: Row | undefined): number {
+  return row?.kind === 'unsent' || (row?.kind === 'item' && row.item.kind === 'message') ? 68 : 40;
 }
 
 /** Rows whose key stays with them: the place to hold on to (days, gaps and the ends may go). */
@@ -98,23 +110,23 @@ interface Props extends RowActions {
   highlight: { seq: number; token: number } | null;
   /** The message asked for was scrolled to: it is not asked for again. */
   onHighlighted: (token: number) => void;
+  /** Counts the messages the reader sent: each brings the view to the newest. */
+  sent: number;
   /** Where the reader was when they last left this conversation. */
   saved?: ScrollMemory;
   onLeave: (memory: ScrollMemory) => void;
 }
 
 export function MessageList(props: Props) {
-  const { room, title, timeline, outbox, me, dividerAfter, hasMore, newerMissing, loading, highlight, onHighlighted, saved, onLeave, ...actions } = props;
+  const { room, title, timeline, outbox, me, dividerAfter, hasMore, newerMissing, loading, highlight, onHighlighted, sent, saved, onLeave, ...actions } = props;
   const rows = useMemo(
     () => buildRows(timeline, outbox, { dividerAfter, hasMore, newerMissing, loading }),
     [timeline, outbox, dividerAfter, hasMore, newerMissing, loading],
   );
   const messages = useMemo(() => messageCount(timeline), [timeline]);
   const scroller = useRef<HTMLDivElement>(null);
-  const [atBottom, setAtBottom] = useState(saved?.atBottom ?? true);
-  const bottom = useRef(atBottom);
-  /** The reader asked for the newest: the list goes to the end when they come. */
-  const follow = useRef(false);
+  /** The reader asked for the newest while they are not loaded: the list goes to the end when they come. */
+  const wantNewest = useRef(false);
   /** Newest pages asked for by one request of the reader's (messages may come meanwhile). */
   const tries = useRef(0);
   const loadingSeen = useRef(false);
@@ -124,7 +136,7 @@ export function MessageList(props: Props) {
   const handled = useRef<number | null>(null);
   const previousLast = useRef(rows[rows.length - 1]?.key);
   const previousCount = useRef(rows.length);
-  const previousOutbox = useRef(outbox.length);
+  const sentSeen = useRef(sent);
 
   // Rows added or removed above the view (an older page, a gap filled) leave what is on screen
   // where it was.
@@ -139,7 +151,7 @@ export function MessageList(props: Props) {
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: () => 56,
+    estimateSize: (index) => estimatedHeight(rowsNow.current[index]),
     overscan: 10,
     initialRect: { width: 800, height: 600 },
     getItemKey: (index) => rowsNow.current[index]?.key ?? index,
@@ -149,8 +161,20 @@ export function MessageList(props: Props) {
   instance.current = virtualizer;
   const noted = anchor.anchor;
 
+  // After the virtualizer: its layout effect writes the offset it knows when it starts, and the
+  // pin's, run after it, puts the view where it belongs.
+  const view = useViewPin(scroller, instance, rowsNow, startAt(rows, saved) === 'end' ? 'end' : null, !newerMissing);
+  const { set: pinTo } = view;
+  const readerScrolled = useReaderScroll(scroller, {
+    onUp: () => pinTo(null),
+    // A message asked for is held until the reader moves the view.
+    onInput: () => {
+      if (view.pin.current !== 'end') pinTo(null);
+    },
+  });
+
   const scrollToEnd = () => {
-    if (rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+    pinTo('end');
     setUnseen(0);
   };
 
@@ -159,7 +183,7 @@ export function MessageList(props: Props) {
       scrollToEnd();
       return;
     }
-    follow.current = true;
+    wantNewest.current = true;
     tries.current = 1;
     loadingSeen.current = false;
     setUnseen(0);
@@ -168,8 +192,8 @@ export function MessageList(props: Props) {
 
   useLayoutEffect(() => {
     const start = startAt(rows, saved);
-    if (start === 'end') scrollToEnd();
-    else if (rows[start.index]?.kind === 'divider') virtualizer.scrollToIndex(start.index, { align: 'start' });
+    if (start === 'end') return;
+    if (rows[start.index]?.kind === 'divider') virtualizer.scrollToIndex(start.index, { align: 'start' });
     else virtualizer.scrollToOffset((virtualizer.measurementsCache[start.index]?.start ?? 0) + start.delta);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
@@ -180,28 +204,22 @@ export function MessageList(props: Props) {
   useLayoutEffect(
     () => () => {
       const place = noted.current;
-      leave.current({ atBottom: bottom.current, anchorKey: place?.key, delta: place?.delta ?? 0 });
+      leave.current({ atBottom: view.pin.current === 'end', anchorKey: place?.key, delta: place?.delta ?? 0 });
     },
-    [virtualizer, noted],
+    [virtualizer, noted, view.pin],
   );
 
   useLayoutEffect(() => {
-    anchor.restore(!bottom.current);
+    // Only a view nothing holds keeps its rows in place (a pinned one goes where it is pinned).
+    anchor.restore(view.pin.current === null);
     const last = rows[rows.length - 1];
     const grew = rows.length - previousCount.current;
     const appended = last?.key !== previousLast.current && (last?.kind === 'item' || last?.kind === 'unsent') ? Math.max(1, grew) : 0;
-    const sentNow = outbox.length > previousOutbox.current;
     previousLast.current = last?.key;
     previousCount.current = rows.length;
-    previousOutbox.current = outbox.length;
-    // Sent while older messages are shown: back to the newest, where it will be.
-    if (sentNow && newerMissing && !follow.current) {
-      toNewest();
-      return;
-    }
-    if (follow.current) {
+    if (wantNewest.current) {
       if (!newerMissing) {
-        follow.current = false;
+        wantNewest.current = false;
         scrollToEnd();
       } else if (loading) {
         loadingSeen.current = true;
@@ -210,19 +228,24 @@ export function MessageList(props: Props) {
         loadingSeen.current = false;
         tries.current += 1;
         if (tries.current <= 3) actions.onLoadNewest();
-        else follow.current = false;
+        else wantNewest.current = false;
       }
       return;
     }
-    if (appended === 0) {
-      // Rows above (an older page): a reader at the newest message stays there.
-      if (bottom.current && grew !== 0 && !newerMissing) scrollToEnd();
-      return;
-    }
-    if (bottom.current || sentNow) scrollToEnd();
-    else setUnseen((n) => n + appended);
+    // Followed, new messages are in view (the pin holds the end); otherwise they are counted.
+    if (appended > 0 && view.pin.current !== 'end') setUnseen((n) => n + appended);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [rows]);
+
+  // The reader's own message always brings the view to the newest (loaded first when older
+  // messages are shown). Told by the composer, not read from the rows: its echo may come in
+  // the same batch as its outbox entry, which then never shows.
+  useLayoutEffect(() => {
+    if (sent === sentSeen.current) return;
+    sentSeen.current = sent;
+    if (!wantNewest.current) toNewest();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sent]);
 
   // How many messages the open conversation holds, once painted (the footprint benchmark).
   useEffect(() => markPainted(messages), [messages]);
@@ -242,26 +265,29 @@ export function MessageList(props: Props) {
     const index = rows.findIndex((r) => r.kind === 'item' && r.item.kind === 'message' && r.item.message.seq === highlight.seq);
     if (index < 0) return;
     handled.current = highlight.token;
-    virtualizer.scrollToIndex(index, { align: 'center' });
+    const key = rows[index]?.key;
+    if (key !== undefined) pinTo({ key });
     setFlash(highlight.seq);
     // Not tied to the rows: a message arriving meanwhile does not leave the flash on.
     clearTimeout(flashTimer.current);
     flashTimer.current = setTimeout(() => setFlash(null), HIGHLIGHT_MS);
     onHighlighted(highlight.token);
-  }, [highlight, rows, virtualizer, onHighlighted]);
+  }, [highlight, rows, pinTo, onHighlighted]);
 
   const lastTop = useRef<number | null>(null);
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
-    const nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
-    bottom.current = nearBottom && !newerMissing;
-    setAtBottom(bottom.current);
-    if (nearBottom) setUnseen(0);
-    anchor.onScroll();
-    // Scrolled up to the top (not merely placed there while the list is set up).
     const up = lastTop.current !== null && el.scrollTop < lastTop.current;
     lastTop.current = el.scrollTop;
+    // The reader came back down to the newest: the list follows it again. (A scroll of the
+    // list's own never decides this: it may land short of an end that measuring moved. Nor does
+    // one of theirs going up, still near the end as it starts.)
+    const nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
+    const reader = readerScrolled(up);
+    if (reader && !up && nearBottom && !newerMissing && view.pin.current !== 'end') scrollToEnd();
+    anchor.onScroll();
+    // Scrolled up to the top (not merely placed there while the list is set up).
     if (up && el.scrollTop < NEAR_TOP_PX && hasMore && !loading) onLoadOlder();
   };
 
@@ -279,7 +305,7 @@ export function MessageList(props: Props) {
     }),
     [],
   );
-  const jump = newerMissing ? 'Jump to newest ↓' : unseen > 0 && !atBottom ? `${unseen} new message${unseen === 1 ? '' : 's'} ↓` : null;
+  const jump = newerMissing ? 'Jump to newest ↓' : unseen > 0 && !view.following ? `${unseen} new message${unseen === 1 ? '' : 's'} ↓` : null;
   return (
     <div className="timeline-wrap">
       <div
