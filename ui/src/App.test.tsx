@@ -9,7 +9,7 @@ import { timeLabel } from './lib/chatState';
 import * as perfMarks from './lib/perfMarks';
 import type { ChatMessage, ClientEvent, Config, OutboxEntry, RoomState } from './types';
 import { roomState } from './test-fixtures';
-import { belowView, frames, layOutTimeline } from './test-layout';
+import { belowView, frames, layOutTimeline, measureRowsAgain, VIEW_PX } from './test-layout';
 
 const baseConfig: Config = {
   username: 'alice',
@@ -548,6 +548,15 @@ const entry = (room: string) => {
 const header = () => screen.getByTestId('room-header');
 const seqsShown = () => screen.queryAllByTestId('message').map((m) => m.getAttribute('data-seq'));
 
+/** Whether message `seq` is rendered and its row (placed by the virtualizer) is in the laid-out view. */
+function messageRowInView(seq: number): boolean {
+  const row = document.querySelector(`[data-testid="message"][data-seq="${seq}"]`)?.closest<HTMLElement>('[data-index]');
+  if (!row) return false;
+  const top = Number(/translateY\((-?[\d.]+)px\)/u.exec(row.style.transform)?.[1] ?? Number.NaN);
+  const log = screen.getByRole('log');
+  return top >= log.scrollTop - 8 && top <= log.scrollTop + VIEW_PX - 8;
+}
+
 /** Makes the timeline taller than its view, as a long conversation is (jsdom lays nothing out). */
 function tallTimeline() {
   vi.spyOn(Element.prototype, 'scrollHeight', 'get').mockReturnValue(100_000);
@@ -1043,6 +1052,43 @@ describe('search', () => {
       { room: 'ops', before: 551, limit: 200 },
     ]);
     expect(within(header()).getByRole('heading', { name: '#ops' })).toBeInTheDocument();
+  });
+
+  test('a jump goes to its message when the reader had scrolled up: the rows held in place as its page came above give way', async () => {
+    layOutTimeline();
+    const found = { room: 'ops', seq: 61, id: 'm61', username: 'bob', timestamp: new Date().toISOString(), snippet: 'quarterly', highlights: [] };
+    setup({ handlers: { load_history: historyPage('ops'), search: () => ({ ok: true, results: [found], more: false }) } });
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('ops', 211, 211, 0)] });
+    await send(inRoom('ops', Array.from({ length: 50 }, (_, i) => 162 + i)));
+    await user.click(entry('ops'));
+    await frames();
+    // The reader scrolls up a little: what they see is held in place when rows come above it.
+    const log = screen.getByRole('log');
+    fireEvent.wheel(log, { deltaY: -120 });
+    fireEvent.scroll(log, { target: { scrollTop: 2000 } });
+    await frames();
+    const writes = vi.mocked(HTMLElement.prototype.scrollTo).mock.calls.length;
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    await user.type(screen.getByLabelText('Search messages'), 'quarterly{Enter}');
+    await user.click(await screen.findByTestId('search-result'));
+    // The page came and the view was sent towards the message (a write far above the held rows)...
+    const towardsIt = () =>
+      vi
+        .mocked(HTMLElement.prototype.scrollTo)
+        .mock.calls.slice(writes)
+        .some((call) => {
+          const options = call[0] as ScrollToOptions | number | undefined;
+          return typeof options === 'object' && (options.top ?? Number.POSITIVE_INFINITY) < 6000;
+        });
+    await waitFor(() => expect(towardsIt()).toBe(true));
+    // ...and before its scroll is reported, the rows on screen are measured again.
+    measureRowsAgain(70);
+    await frames();
+    expect(messageRowInView(61)).toBe(true);
+    await frames();
+    expect(messageRowInView(61)).toBe(true);
   });
 
   test("the jump's flash goes though messages arrive, and coming back later does not jump again", async () => {

@@ -5,10 +5,10 @@
 // reader was when the conversation is left. It is a log that is not read out as it changes
 // (Arrivals announces new messages): history pages and re-renders would flood a screen reader.
 import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useReaderScroll } from '../hooks/useReaderScroll';
 import { useScrollAnchor } from '../hooks/useScrollAnchor';
-import { useViewPin } from '../hooks/useViewPin';
+import { useViewPin, type Pin } from '../hooks/useViewPin';
 import { dayLabeller, itemDate } from '../lib/dates';
 import { markPainted } from '../lib/perfMarks';
 import { messageCount, type TimelineItem } from '../lib/timeline';
@@ -164,7 +164,16 @@ export function MessageList(props: Props) {
   // After the virtualizer: its layout effect writes the offset it knows when it starts, and the
   // pin's, run after it, puts the view where it belongs.
   const view = useViewPin(scroller, instance, rowsNow, startAt(rows, saved) === 'end' ? 'end' : null, !newerMissing);
-  const { set: pinTo } = view;
+  /** Pins the view (or lets it go). A row held in place as rows came above gives way to a pin. */
+  const { release } = anchor;
+  const { set: setPin } = view;
+  const pinTo = useCallback(
+    (pin: Pin) => {
+      if (pin !== null) release();
+      setPin(pin);
+    },
+    [release, setPin],
+  );
   const readerScrolled = useReaderScroll(scroller, {
     onUp: () => pinTo(null),
     // A message asked for is held until the reader moves the view.

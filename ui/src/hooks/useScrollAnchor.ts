@@ -3,7 +3,7 @@
 // moves, the list scrolls so that it is where it was, and holds it there while the new rows
 // above are measured (their real heights replace the estimates a moment later). It reads the
 // rows' keys where they are (no copy of them per render).
-import { useRef, type RefObject } from 'react';
+import { useCallback, useRef, type RefObject } from 'react';
 import type { Virtualizer } from '@tanstack/react-virtual';
 
 export interface Anchor {
@@ -80,16 +80,19 @@ export function useScrollAnchor(
     record();
   };
 
+  /** Lets go of a held row: the view is to go elsewhere (a message asked for, the newest). */
+  const release = useCallback(() => {
+    held.current = null;
+    if (virtualizer.current) virtualizer.current.shouldAdjustScrollPositionOnItemSizeChange = undefined;
+  }, [virtualizer]);
+
   /** The list scrolled: the reader's own scroll lets go of a held row. */
   const onScroll = () => {
     const h = held.current;
     const el = scroller.current;
-    if (h && el && (h.wrote === null || Math.abs(el.scrollTop - h.wrote) > 1)) {
-      held.current = null;
-      if (virtualizer.current) virtualizer.current.shouldAdjustScrollPositionOnItemSizeChange = undefined;
-    }
+    if (h && el && (h.wrote === null || Math.abs(el.scrollTop - h.wrote) > 1)) release();
     if (!held.current) record();
   };
 
-  return { anchor, restore, onScroll, onChange: hold };
+  return { anchor, restore, release, onScroll, onChange: hold };
 }
