@@ -1,7 +1,8 @@
 // The timeline in the real window, with other people as charla-cli processes: the list follows
 // the newest message through bursts (35 lines from one person, 35 each from two at once) in a
 // room just made, stays where the reader scrolled (with their keys) while more come, and the
-// reader's own message brings it back to the newest.
+// reader's own message brings it back to the newest. Names in the people panel, the sidebar, the
+// header and on messages stay on one line: whole, or cut with an ellipsis and whole in the title.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -108,3 +109,63 @@ test('the list follows the newest message through bursts; the reader scrolling u
   }
 });
 
+/** How each place shows `name`: the innermost element holding exactly it, its lines, whether it
+ * shows whole, its text-overflow and title. */
+const nameBoxes = (app, name) =>
+  app.execute((name) => {
+    const places = { people: 'aside.people li', sidebar: 'nav', header: '#room-title', author: '[data-testid="message"] header' };
+    const out = {};
+    for (const [place, selector] of Object.entries(places)) {
+      const el = [...document.querySelectorAll(`${selector}, ${selector} *`)].filter((e) => e.textContent === name).pop();
+      if (!el) {
+        out[place] = null;
+        continue;
+      }
+      const style = getComputedStyle(el);
+      out[place] = {
+        oneLine: el.getBoundingClientRect().height < 2 * parseFloat(style.fontSize),
+        whole: el.scrollWidth <= el.clientWidth + 1,
+        ellipsis: style.textOverflow === 'ellipsis',
+        title: el.getAttribute('title'),
+      };
+    }
+    return out;
+  }, name);
+
+test('names stay on one line: whole, or ending with an ellipsis and whole in their title', { timeout: 120_000 }, async () => {
+  const long = 'bartholomew_the_third_of_many';
+  const app = await openApp(driver.port);
+  try {
+    await (await composer(app)).waitForDisplayed({ timeout: 20000 });
+    await eventually(async () => (await headerText(app)).includes('ops'), 'ops open again');
+    const bart = await startCli(serverPort, long, 'ops', dirs.base);
+    bart.say(['hello from a long name']);
+    await eventually(async () => (await nameBoxes(app, long)).author, 'the long name on its message');
+
+    // Proves: a 9-character name in the people panel is whole, on one line (it was broken
+    // mid-word, "bob6940 / 69").
+    const short = await nameBoxes(app, 'bob694069');
+    assert.deepEqual({ oneLine: short.people?.oneLine, whole: short.people?.whole }, { oneLine: true, whole: true }, JSON.stringify(short.people));
+    // Proves: a name too long for the people panel ends with an ellipsis, whole in its title.
+    let boxes = await nameBoxes(app, long);
+    assert.deepEqual(boxes.people, { oneLine: true, whole: false, ellipsis: true, title: long });
+    assert.ok(boxes.author?.oneLine && (boxes.author.whole || (boxes.author.ellipsis && boxes.author.title === long)), `message author: ${JSON.stringify(boxes.author)}`);
+
+    // Proves: in the sidebar and the header (a DM with them) too.
+    await (await app.$(`aside [aria-label="Message ${long}"]`)).click();
+    await eventually(async () => (await headerText(app)).includes(long), 'the DM open');
+    boxes = await nameBoxes(app, long);
+    for (const place of ['people', 'sidebar', 'header']) {
+      const box = boxes[place];
+      assert.ok(box?.oneLine && (box.whole || (box.ellipsis && box.title === long)), `${place}: ${JSON.stringify(box)}`);
+    }
+    assert.equal(boxes.sidebar.whole, false, 'the sidebar cuts it (it is too long there)');
+    await screenshot(app, 'timeline-05-long-names');
+    await bart.close();
+  } catch (e) {
+    await screenshot(app, 'timeline-names-failed').catch(() => undefined);
+    throw e;
+  } finally {
+    await app.deleteSession().catch((e) => console.error(`closing the session: ${e.message}`));
+  }
+});

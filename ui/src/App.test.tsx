@@ -480,6 +480,24 @@ describe('safety and people', () => {
     expect(where(found, '[data-testid="search-result"]')).toBe(2); // the author and the snippet
   });
 
+  test('a name is one element wherever it appears (sidebar, header, people, author), whole in its title', async () => {
+    const long = 'bartholomew_the_third_of_many';
+    const user = userEvent.setup();
+    await renderChat();
+    await send({ event: 'userJoined', username: long, guest: false });
+    await send({ event: 'rooms', rooms: [roomState('general', 0, 0, 0), roomState('dm:7', 0, 0, 0, 0, { members: ['alice', long] })] });
+    await user.click(entry('dm:7'));
+    await send({ event: 'message', ...message(1, long, 'hello'), room: 'dm:7' });
+    const names = [...document.querySelectorAll('.name')].filter((el) => el.textContent === long);
+    const places = ['nav', '[data-testid="room-header"] h1', 'aside.people', '[data-testid="message"] .author'];
+    for (const place of places) {
+      const el = names.find((n) => n.closest(place));
+      // The class gives it one line and an ellipsis (styles.css); the title shows it whole.
+      expect(el, place).toBeDefined();
+      expect(el).toHaveAttribute('title', long);
+    }
+  });
+
   test('presence lines, the online list and who is typing', async () => {
     await renderChat();
     const people = screen.getByRole('complementary', { name: 'People' });
