@@ -163,7 +163,8 @@ export function MessageList(props: Props) {
 
   // After the virtualizer: its layout effect writes the offset it knows when it starts, and the
   // pin's, run after it, puts the view where it belongs.
-  const view = useViewPin(scroller, instance, rowsNow, startAt(rows, saved) === 'end' ? 'end' : null, !newerMissing);
+  const [startPin] = useState<Pin>(() => (startAt(rows, saved) === 'end' ? 'end' : null));
+  const view = useViewPin(scroller, instance, rowsNow, startPin, !newerMissing);
   /** Pins the view (or lets it go). A row held in place as rows came above gives way to a pin. */
   const { release } = anchor;
   const { set: setPin } = view;
