@@ -286,6 +286,31 @@ fn prepare(work_dir: &std::path::Path, given: Option<&PathBuf>) -> Result<(u64, 
     Ok((open_files, bench_exe, charla_server))
 }
 
+/// What the Charla-only benchmarks start with: [`prepare`], this generator pinned to CPU 1
+/// when there are two CPUs (and `no_pin` is not set), and a launcher that pins servers to
+/// CPU 0 then; the open-files limit, and whether pinning is on.
+fn pinned_launcher(
+    work_dir: &std::path::Path,
+    given: Option<&PathBuf>,
+    no_pin: bool,
+    postgres: Option<String>,
+) -> Result<(Launcher, u64, bool)> {
+    let (open_files, bench_exe, charla_server) = prepare(work_dir, given)?;
+    let pin = !no_pin && proc::cpu_count() >= 2 && proc::has_taskset();
+    if pin {
+        proc::pin_self(1)?;
+    }
+    let launcher = Launcher {
+        charla_server,
+        node_script: PathBuf::new(),
+        bench_exe,
+        server_cpu: pin.then_some(0),
+        work_dir: work_dir.to_path_buf(),
+        postgres,
+    };
+    Ok((launcher, open_files, pin))
+}
+
 async fn compare(args: CompareArgs) -> Result<ExitCode> {
     let (open_files, bench_exe, charla_server) =
         prepare(&args.work_dir, args.charla_server.as_ref())?;
@@ -349,21 +374,13 @@ async fn compare(args: CompareArgs) -> Result<ExitCode> {
 /// `charla-bench rooms`: both parts, each against a fresh server, reported as a table and JSON;
 /// exit status 1 when a delivery check failed.
 async fn conversations(args: RoomsArgs) -> Result<ExitCode> {
-    let (open_files, bench_exe, charla_server) =
-        prepare(&args.work_dir, args.charla_server.as_ref())?;
     // As the comparison does: the server on CPU 0, this generator on CPU 1, when there are two.
-    let pin = !args.no_pin && proc::cpu_count() >= 2 && proc::has_taskset();
-    if pin {
-        proc::pin_self(1)?;
-    }
-    let launcher = Launcher {
-        charla_server,
-        node_script: PathBuf::new(),
-        bench_exe,
-        server_cpu: pin.then_some(0),
-        work_dir: args.work_dir.clone(),
-        postgres: None,
-    };
+    let (launcher, open_files, pin) = pinned_launcher(
+        &args.work_dir,
+        args.charla_server.as_ref(),
+        args.no_pin,
+        None,
+    )?;
     let (spec, messages, queries) = if args.quick {
         let spec = rooms::Spec {
             rooms: 50,
@@ -422,12 +439,12 @@ async fn conversations(args: RoomsArgs) -> Result<ExitCode> {
 
 /// `charla-bench cluster`: the table and JSON; exit status 1 when a delivery check failed.
 async fn cluster_cost(args: ClusterArgs) -> Result<ExitCode> {
-    let (open_files, bench_exe, charla_server) =
-        prepare(&args.work_dir, args.charla_server.as_ref())?;
-    let pin = !args.no_pin && proc::cpu_count() >= 2 && proc::has_taskset();
-    if pin {
-        proc::pin_self(1)?;
-    }
+    let (launcher, open_files, pin) = pinned_launcher(
+        &args.work_dir,
+        args.charla_server.as_ref(),
+        args.no_pin,
+        Some(args.postgres.clone()),
+    )?;
     let pinning = if pin {
         "nodes on CPU 0 (one tokio worker each), load generator on CPU 1"
     } else {
@@ -437,14 +454,7 @@ async fn cluster_cost(args: ClusterArgs) -> Result<ExitCode> {
         rounds: args.rounds,
         quick: args.quick,
         rate: args.rate,
-        launcher: Launcher {
-            charla_server,
-            node_script: PathBuf::new(),
-            bench_exe,
-            server_cpu: pin.then_some(0),
-            work_dir: args.work_dir.clone(),
-            postgres: Some(args.postgres.clone()),
-        },
+        launcher,
     };
     eprintln!(
         "charla-bench cluster: {} round(s){}, {pinning}; open-files limit {open_files}",
@@ -469,20 +479,12 @@ async fn cluster_cost(args: ClusterArgs) -> Result<ExitCode> {
 /// room churn, each against a fresh server; the table and JSON. Exit status 1 when a
 /// bystander's message was refused or `/healthz` failed during the flood.
 async fn abuse_cost(args: AbuseArgs) -> Result<ExitCode> {
-    let (open_files, bench_exe, charla_server) =
-        prepare(&args.work_dir, args.charla_server.as_ref())?;
-    let pin = !args.no_pin && proc::cpu_count() >= 2 && proc::has_taskset();
-    if pin {
-        proc::pin_self(1)?;
-    }
-    let launcher = Launcher {
-        charla_server,
-        node_script: PathBuf::new(),
-        bench_exe,
-        server_cpu: pin.then_some(0),
-        work_dir: args.work_dir.clone(),
-        postgres: args.postgres.clone(),
-    };
+    let (launcher, open_files, pin) = pinned_launcher(
+        &args.work_dir,
+        args.charla_server.as_ref(),
+        args.no_pin,
+        args.postgres.clone(),
+    )?;
     let (flood, churn) = if args.quick {
         (
             abuse::FloodSpec {

@@ -14,15 +14,13 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use charla_client::{ClientEvent, ClientHandle};
 use charla_testkit::{health, pg_ctl, wait_healthy};
-use common::{free_port, options, server_binary, start, Process};
+use common::{free_port, options, start, start_node, Process};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
@@ -35,18 +33,6 @@ const DEADLINE: Duration = Duration::from_secs(240);
 
 /// What one client received: room → seq → text.
 type Received = BTreeMap<String, BTreeMap<u64, String>>;
-
-fn start_node(port: u16, db: &str, log: &Path) -> Process {
-    let log = std::fs::File::create(log).expect("node log");
-    Process::listening(
-        Command::new(server_binary())
-            .args(["--port", &port.to_string(), "--rate-limit", "0", "--db", db])
-            .env("RUST_LOG", "charla_server=info")
-            .stdout(Stdio::null())
-            .stderr(log),
-        port,
-    )
-}
 
 /// Every node's address, starting at `first`.
 fn addresses(ports: &[u16], first: usize) -> String {

@@ -14,11 +14,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use charla_client::ClientEvent;
-use common::{free_port, options, server_binary, start, Process};
+use common::{free_port, options, start, start_node};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -26,6 +25,17 @@ use tokio::time::Instant;
 
 /// The tests here stop PostgreSQL or cut a node off it: one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A test folder and its database on the run's PostgreSQL.
+fn database_of_its_own() -> (tempfile::TempDir, String) {
+    assert!(
+        charla_testkit::on_postgres(),
+        "run it under scripts/pg.sh (CHARLA_TEST_DB)"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = charla_testkit::db_arg_in(dir.path());
+    (dir, db)
+}
 
 /// A relay from a local port to `upstream` that can be paused: while paused it neither reads
 /// nor writes, and keeps every connection open.
@@ -109,18 +119,6 @@ fn logs(dir: &std::path::Path) -> String {
     all
 }
 
-fn start_node(port: u16, db: &str, log: &std::path::Path) -> Process {
-    let log = std::fs::File::create(log).expect("node log");
-    Process::listening(
-        Command::new(server_binary())
-            .args(["--port", &port.to_string(), "--rate-limit", "0", "--db", db])
-            .env("RUST_LOG", "charla_server=info")
-            .stdout(Stdio::null())
-            .stderr(log),
-        port,
-    )
-}
-
 /// The own message `text`, stored (it has a `seq`), within `wait`.
 async fn acked(
     events: &mut tokio::sync::mpsc::UnboundedReceiver<ClientEvent>,
@@ -140,12 +138,7 @@ async fn acked(
 #[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-client --test database_faults -- --include-ignored"]
 async fn a_node_cut_off_from_its_database_sends_its_clients_to_another() {
     let _alone = ONE_AT_A_TIME.lock().await;
-    assert!(
-        charla_testkit::on_postgres(),
-        "run it under scripts/pg.sh (CHARLA_TEST_DB)"
-    );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = charla_testkit::db_arg_in(dir.path());
+    let (dir, db) = database_of_its_own();
     let pg_port: u16 = db
         .rsplit_once(':')
         .and_then(|(_, rest)| rest.split('/').next())
@@ -254,12 +247,7 @@ async fn first_join_answer(port: u16, name: &str, key: &str) -> serde_json::Valu
 #[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-client --test database_faults -- --include-ignored"]
 async fn after_a_database_restart_a_node_serves_as_soon_as_it_says_it_is_healthy() {
     let _alone = ONE_AT_A_TIME.lock().await;
-    assert!(
-        charla_testkit::on_postgres(),
-        "run it under scripts/pg.sh (CHARLA_TEST_DB)"
-    );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = charla_testkit::db_arg_in(dir.path());
+    let (dir, db) = database_of_its_own();
     let port = free_port();
     let node = start_node(port, &db, &dir.path().join("node-a.log"));
     let first = first_join_answer(port, "ana", &format!("{:064x}", 1)).await;

@@ -22,3 +22,17 @@ pub fn server_binary() -> std::path::PathBuf {
     );
     binary
 }
+
+/// A `charla-server` process on `port` with history in `db` (rate limits lifted), its log in
+/// `log`; stopped by its PID when dropped.
+pub fn start_node(port: u16, db: &str, log: &std::path::Path) -> Process {
+    let log = std::fs::File::create(log).expect("node log");
+    Process::listening(
+        std::process::Command::new(server_binary())
+            .args(["--port", &port.to_string(), "--rate-limit", "0", "--db", db])
+            .env("RUST_LOG", "charla_server=info")
+            .stdout(std::process::Stdio::null())
+            .stderr(log),
+        port,
+    )
+}
