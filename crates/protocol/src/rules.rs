@@ -132,9 +132,9 @@ pub const MAX_MARKS_PER_CHARACTER: usize = 4;
 
 /// A room's topic as it is kept: trimmed, composed (NFC), at most [`MAX_TOPIC_CHARS`]
 /// characters, under the username's rules for what may be in it: no control, format,
-/// bidi-control, invisible, private-use or unassigned character, no white space but plain
-/// spaces, and no combining mark without a letter before it or past
-/// [`MAX_MARKS_PER_CHARACTER`] on one. Topics are shown beside other people's text: a
+/// bidi-control, invisible, private-use or unassigned character (but the joiners and
+/// variation selectors of emoji), no white space but plain spaces, and no combining mark
+/// without a letter before it or past [`MAX_MARKS_PER_CHARACTER`] on one. Topics are shown beside other people's text: a
 /// right-to-left override or a line separator in one would reorder or break what is around it.
 ///
 /// # Errors
@@ -148,7 +148,17 @@ pub fn normalize_topic(requested: &str) -> Result<String, Refusal> {
     if topic.chars().count() > MAX_TOPIC_CHARS {
         return Err(topic_too_long());
     }
-    if let Some(problem) = topic.chars().find_map(|c| character_problem(c, "topic")) {
+    let chars: Vec<char> = topic.chars().collect();
+    let problem = chars.iter().enumerate().find_map(|(i, &c)| {
+        let before = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+        let after = chars.get(i + 1).copied();
+        if part_of_an_emoji(before, c, after) {
+            None
+        } else {
+            character_problem(c, "topic")
+        }
+    });
+    if let Some(problem) = problem {
         return Err(Refusal::invalid_payload(problem));
     }
     let mut marks = 0;
@@ -173,6 +183,27 @@ pub fn normalize_topic(requested: &str) -> Result<String, Refusal> {
         }
     }
     Ok(topic)
+}
+
+/// Whether `c`, an invisible character, is part of an emoji between `before` and `after`: a
+/// variation selector after a symbol or a digit (❤️, 1️⃣), or a zero-width joiner between
+/// symbols (👩‍💻). Elsewhere they are refused, as in names.
+fn part_of_an_emoji(before: Option<char>, c: char, after: Option<char>) -> bool {
+    let symbol = |c: Option<char>| {
+        c.is_some_and(|c| {
+            matches!(
+                c.general_category(),
+                GeneralCategory::OtherSymbol | GeneralCategory::ModifierSymbol
+            ) || c == '\u{FE0F}'
+        })
+    };
+    match c {
+        '\u{FE0E}' | '\u{FE0F}' => {
+            symbol(before) || before.is_some_and(|b| b.is_ascii_digit() || b == '#' || b == '*')
+        }
+        '\u{200D}' => symbol(before) && symbol(after),
+        _ => false,
+    }
 }
 
 fn topic_too_long() -> Refusal {
@@ -336,6 +367,18 @@ mod tests {
                 refused.message
             );
         }
+        for emoji in [
+            "ship it \u{1F680}",
+            "\u{2764}\u{FE0F} v2",
+            "\u{1F469}\u{200D}\u{1F4BB} review",
+            "1\u{FE0F}\u{20E3} first",
+        ] {
+            assert_eq!(normalize_topic(emoji).as_deref(), Ok(emoji), "{emoji:?}");
+        }
+        assert!(
+            normalize_topic("a\u{200D}b").is_err(),
+            "a joiner between letters"
+        );
         let zalgo = format!("z{}", "\u{336}".repeat(100));
         assert!(normalize_topic(&zalgo).is_err(), "hundreds of marks");
         assert!(normalize_topic(&"t".repeat(201)).is_err());

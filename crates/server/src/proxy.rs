@@ -105,24 +105,33 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return peer;
         }
-        let forwarded_for = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .collect::<Vec<_>>();
-        let hops: Vec<Option<IpAddr>> = if forwarded_for.is_empty() {
+        // `X-Forwarded-For` when the request has one, whatever it holds: the proxy appends to
+        // it, and a client must not make the server read the `Forwarded` it wrote instead (by
+        // sending an `X-Forwarded-For` that is not text, say). A value that is not text is a
+        // hop that is not an address.
+        let hops: Vec<Option<IpAddr>> = if headers.contains_key("x-forwarded-for") {
+            headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .flat_map(|value| match value.to_str() {
+                    Ok(text) => text.split(',').map(parse_node).collect::<Vec<_>>(),
+                    Err(_) => vec![None],
+                })
+                .collect()
+        } else {
             headers
                 .get_all("forwarded")
                 .iter()
-                .filter_map(|value| value.to_str().ok())
-                .flat_map(|value| value.split(','))
-                .filter_map(forwarded_for_parameter)
-                .map(|node| parse_node(&node))
+                .flat_map(|value| match value.to_str() {
+                    Ok(text) => text
+                        .split(',')
+                        .map(|element| {
+                            forwarded_for_parameter(element).and_then(|n| parse_node(&n))
+                        })
+                        .collect::<Vec<_>>(),
+                    Err(_) => vec![None],
+                })
                 .collect()
-        } else {
-            forwarded_for.into_iter().map(parse_node).collect()
         };
         // From the right: the first hop that is not a trusted proxy is the client. A hop that
         // is not an address (`unknown`, an obfuscated name) ends the search: nothing to its
@@ -253,6 +262,31 @@ mod tests {
             trusted.client_address(ip("127.0.0.1"), &garbage),
             ip("10.0.0.5"),
             "nothing left of a hop that is not an address is believed"
+        );
+    }
+
+    #[test]
+    fn a_header_that_is_not_text_believes_nothing_left_of_it() {
+        let trusted = proxies(&["127.0.0.1"]);
+        let mut said = HeaderMap::new();
+        said.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff").expect("a header value"),
+        );
+        said.append("forwarded", "for=1.2.3.4".parse().expect("a header value"));
+        assert_eq!(
+            trusted.client_address(ip("127.0.0.1"), &said),
+            ip("127.0.0.1"),
+            "neither the unreadable hop nor the client's own Forwarded is believed"
+        );
+        said.append(
+            "x-forwarded-for",
+            "203.0.113.7".parse().expect("a header value"),
+        );
+        assert_eq!(
+            trusted.client_address(ip("127.0.0.1"), &said),
+            ip("203.0.113.7"),
+            "what the proxy appended after it stands"
         );
     }
 

@@ -547,18 +547,19 @@ async fn a_guesser_does_not_lock_out_the_others_behind_its_address() {
 #[tokio::test]
 async fn a_device_joins_as_the_spelling_that_was_claimed() {
     let server = TestServer::open().await;
+    let (mut watcher, _) = owner(&server, "watcher", KEY_C).await;
     let (first, _) = owner(&server, "beatrix", KEY_A).await;
     drop(first);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Gone from the server: the next join finds no connection of the name to take it from.
+    assert_eq!(watcher.event("user-left").await[0], json!("beatrix"));
     let (mut loud, ack) = owner(&server, "BEATRIX", KEY_A).await;
     assert_eq!(ack.username, "beatrix", "alone on the server");
-    assert_eq!(ack.users, ["beatrix"]);
+    assert_eq!(ack.users, ["beatrix", "watcher"]);
     let (mut other, ack) = owner(&server, "Beatrix", KEY_A).await;
     assert_eq!(
         ack.username, "beatrix",
         "beside another connection of the name"
     );
-    let (mut watcher, _) = owner(&server, "watcher", KEY_C).await;
     let sent = loud
         .emit_ack("chat-message", vec![json!({"text": "hello"})])
         .await;

@@ -881,7 +881,8 @@ async fn rooms_nobody_is_in_are_removed_after_the_idle_time() {
         json!({"ok": true})
     );
     offset_days.store(6, std::sync::atomic::Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Two upkeeps at least (one a second) see it six days empty.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let listed: RoomList = parse(ana.emit_ack("rooms", vec![]).await);
     assert!(
         listed.rooms.iter().any(|r| r.room == "attic"),

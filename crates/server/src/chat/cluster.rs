@@ -57,17 +57,17 @@ impl Chat {
         if look {
             match store.heads() {
                 Ok(Some(heads)) => {
-                    let mut state = self.lock();
+                    let state = self.lock();
+                    // A room known here but not in the heads may be gone, or made here after
+                    // the heads were read: read again under the lock, where it is decided.
                     let stored: BTreeSet<RoomId> = heads.iter().map(|head| head.room).collect();
-                    let gone: Vec<RoomId> = state
-                        .rooms
-                        .all()
-                        .map(|log| log.id)
-                        .filter(|id| *id != GENERAL && !stored.contains(id))
-                        .collect();
-                    for room in gone {
-                        Self::forget_room(&mut state, room);
-                    }
+                    changed.extend(
+                        state
+                            .rooms
+                            .all()
+                            .map(|log| log.id)
+                            .filter(|id| *id != GENERAL && !stored.contains(id)),
+                    );
                     for head in heads {
                         match state.rooms.get(head.room) {
                             Some(log) => {

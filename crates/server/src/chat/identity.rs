@@ -294,11 +294,11 @@ impl Chat {
     /// Asks the name book who a join is. Refused attempts at an owned name (a wrong key or
     /// link code) are counted per name and per address, and logged; past those limits they
     /// are answered `rate_limited` instead of `name_owned`. Wrong guesses cost the guesser
-    /// only: a connection's first join is always put to the book, so the right key of an owned
+    /// only: a session's first join is always put to the book, so the right key of an owned
     /// name, a guest's join of a free name and a claim get in from an address others guess
-    /// from (behind one proxy, everyone's); only a connection that has guessed wrong is
-    /// refused before the book is asked while a limit holds, which bounds what its flood of
-    /// joins costs the server.
+    /// from (behind one proxy, everyone's); only a session that has guessed wrong (also after
+    /// leaving and connecting again) is refused before the book is asked while a limit holds,
+    /// so a guesser gets one look at the book per connection it opens.
     fn authorize(
         &self,
         state: &mut ChatState,
@@ -309,12 +309,8 @@ impl Chat {
         in_use: bool,
     ) -> Result<Standing, Refusal> {
         let now = Instant::now();
-        let peer = link.peer();
-        let guessed_wrong = state
-            .conns
-            .get(&link.id())
-            .is_some_and(|conn| conn.guessed_wrong);
-        if guessed_wrong {
+        let peer = super::rate_limit::address_bucket(link.peer());
+        if link.guessed_wrong() {
             state
                 .refused_by_address
                 .check(&peer, now)
@@ -355,9 +351,7 @@ impl Chat {
             Err(refused)
                 if matches!(refused.code, ErrorCode::NameOwned | ErrorCode::InvalidLink) =>
             {
-                if let Some(conn) = state.conns.get_mut(&link.id()) {
-                    conn.guessed_wrong = true;
-                }
+                link.note_wrong_guess();
                 let by_name = state.refused_by_name.take(&key.to_owned(), now);
                 let by_address = state.refused_by_address.take(&peer, now);
                 self.inner.refused_joins.warn(|suppressed| {

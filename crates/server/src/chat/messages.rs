@@ -71,7 +71,7 @@ impl Chat {
         }
         // Both buckets must have a token; one is taken from each only when both do.
         let now = Instant::now();
-        let peer = link.peer();
+        let peer = super::rate_limit::address_bucket(link.peer());
         state
             .by_name
             .check(&name_key, now)

@@ -4,7 +4,26 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
+
+/// The address a limit per address counts `peer` under: an IPv6 address by its /64 (one
+/// network's share: a host is given a whole /64 and may use any address in it), an IPv4
+/// address (mapped into IPv6 or not) as itself.
+#[must_use]
+pub fn address_bucket(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                IpAddr::V4(v4)
+            } else {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(network))
+            }
+        }
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
 
 /// Seconds of sustained rate a client may send at once.
 const BURST_SECONDS: u32 = 5;
@@ -211,6 +230,19 @@ mod tests {
             let _ = limiters.take(&format!("k{n}"), start + Duration::from_secs(n));
         }
         assert!(limiters.len() <= 2048, "bounded: {}", limiters.len());
+    }
+
+    #[test]
+    fn an_ipv6_network_is_one_address_for_the_limits() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().expect("an address");
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("an address");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("an address");
+        assert_eq!(address_bucket(a), address_bucket(b));
+        assert_ne!(address_bucket(a), address_bucket(c));
+        let v4: IpAddr = "203.0.113.7".parse().expect("an address");
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().expect("an address");
+        assert_eq!(address_bucket(mapped), v4);
+        assert_eq!(address_bucket(v4), v4);
     }
 
     #[test]

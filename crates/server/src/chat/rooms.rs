@@ -9,6 +9,7 @@
 //! Read markers live in memory and are written once a second ([`Chat::flush_markers`]); a
 //! marker only moves forward, and every device of the user is told where it is now.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use charla_protocol::chat::{
@@ -29,6 +30,9 @@ use crate::transport::Link;
 pub const MAX_ROOMS_PER_NAME: usize = 500;
 /// Public rooms one `rooms` answer lists (the most recently active).
 const MAX_LISTED_ROOMS: usize = 500;
+/// Rooms retired, and retired rooms purged, at most in one upkeep call (each a write; the
+/// retirement under the chat's lock).
+const RETIRED_PER_CALL: usize = 4;
 
 /// Who is asking: a joined connection's name.
 struct Asker {
@@ -257,10 +261,10 @@ impl Chat {
                     ),
                 )
             })?;
-            self.may_make_a_room(state, &asker, RoomKind::Dm, link)?;
             if state.rooms.count_of(&other_key) >= MAX_ROOMS_PER_NAME {
                 return Err(self.limit_reached(&asker, "rooms of the other name"));
             }
+            self.may_make_a_room(state, &asker, RoomKind::Dm, link)?;
             let members = [
                 Member {
                     key: asker.key.clone(),
@@ -341,9 +345,10 @@ impl Chat {
         }
     }
 
-    /// Removes the rooms and DMs nobody has been a member of for the idle time
-    /// ([`crate::config::ServerConfig::room_idle`]): forgotten here at once (their names are
-    /// free), removed from the store over the next calls of [`Self::purge_retired`].
+    /// Retires the rooms and DMs nobody has been a member of for the idle time
+    /// ([`crate::config::ServerConfig::room_idle`]), a few a call: renamed in the store under
+    /// the lock, as every room change is written, so the name is free here and in the store at
+    /// once; their messages go over the next calls of [`Self::purge_retired`].
     pub fn retire_idle_rooms(&self) {
         let Some(idle) = self
             .inner
@@ -358,30 +363,44 @@ impl Chat {
         };
         let mut state = self.lock();
         let idle_rooms = state.rooms.empty_since_before(cutoff);
-        for room in idle_rooms {
+        for room in idle_rooms.into_iter().take(RETIRED_PER_CALL) {
+            if let Some(store) = &self.inner.store {
+                match store.retire_room(room, cutoff) {
+                    Ok(true) => state.retiring.push(room),
+                    // Joined meanwhile on another node: this node hears of it.
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, room, "could not retire a room nobody is in; retrying");
+                        return;
+                    }
+                }
+            }
             if let Some(log) = state.rooms.remove(room) {
                 tracing::info!(room, name = ?log.name, emptied_at = ?log.emptied_at, "a room nobody was in is removed");
                 state.markers_due.retain(|(_, marked)| *marked != room);
-                if self.inner.store.is_some() {
-                    state.retiring.push(room);
-                }
             }
         }
     }
 
-    /// Goes on removing retired rooms from the store (a batch of messages each, at most a
-    /// few rooms a call). Blocking: call it off the async threads.
+    /// Goes on removing retired rooms' messages from the store (a batch each, at most a few
+    /// rooms a call), off the chat's lock. Blocking: call it off the async threads.
     pub fn purge_retired(&self) {
         let Some(store) = &self.inner.store else {
             return;
         };
-        let rooms: Vec<RoomId> = self.lock().retiring.iter().take(4).copied().collect();
+        let rooms: Vec<RoomId> = self
+            .lock()
+            .retiring
+            .iter()
+            .take(RETIRED_PER_CALL)
+            .copied()
+            .collect();
         for room in rooms {
-            match store.retire_room(room) {
+            match store.purge_retired(room) {
                 Ok(true) => self.lock().retiring.retain(|r| *r != room),
                 Ok(false) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, room, "could not remove a retired room; retrying");
+                    tracing::warn!(error = %e, room, "could not remove a retired room's messages; retrying");
                     return;
                 }
             }
@@ -428,12 +447,11 @@ impl Chat {
         if state.rooms.count_of(&asker.key) >= MAX_ROOMS_PER_NAME {
             return Err(self.limit_reached(asker, "rooms joined by one name"));
         }
-        let (now, peer) = (Instant::now(), link.peer());
-        let today = match kind {
-            RoomKind::Room => &mut state.rooms_by_address,
-            RoomKind::Dm => &mut state.dms_by_address,
-        };
-        if let Err(wait) = today.check(&peer, now) {
+        let (now, peer) = (
+            Instant::now(),
+            super::rate_limit::address_bucket(link.peer()),
+        );
+        if let Err(wait) = state.new_rooms_today(kind).check(&peer, now) {
             self.inner.limits_hit.warn(|suppressed| {
                 tracing::warn!(peer = %peer, username = ?asker.name, ?kind, suppressed, "an address used its allowance of new rooms for the day");
             });
@@ -444,11 +462,7 @@ impl Chat {
             .check(&asker.key, now)
             .map_err(|wait| too_many("new rooms", wait))?;
         self.may_change_rooms(state, asker)?;
-        let today = match kind {
-            RoomKind::Room => &mut state.rooms_by_address,
-            RoomKind::Dm => &mut state.dms_by_address,
-        };
-        let _ = today.take(&peer, now);
+        let _ = state.new_rooms_today(kind).take(&peer, now);
         let _ = state.creations_by_name.take(&asker.key, now);
         Ok(())
     }
@@ -524,6 +538,14 @@ impl Chat {
 }
 
 impl ChatState {
+    /// The allowance per address for the day of new rooms of `kind`.
+    fn new_rooms_today(&mut self, kind: RoomKind) -> &mut super::rate_limit::Limiters<IpAddr> {
+        match kind {
+            RoomKind::Room => &mut self.rooms_by_address,
+            RoomKind::Dm => &mut self.dms_by_address,
+        }
+    }
+
     /// The room a request names, if the asker may see it: `general` for everyone; any public
     /// room for an owned name; a DM only for its two members. Anything else does not exist.
     fn visible_room(&self, name: &str, asker: &Asker) -> Result<RoomId, Refusal> {

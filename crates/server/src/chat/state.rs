@@ -30,6 +30,9 @@ use crate::store::{HeldName, Loaded, RoomId, StoreHandle, GENERAL, RETIRED_PREFI
 use crate::throttle::Throttle;
 use crate::transport::{Encoded, Link, SendFailure, Sid};
 
+/// How long the store may go unanswering (two missed probes) before every client is sent
+/// away; requests that need it are refused from the first miss.
+const SEND_AWAY_AFTER: std::time::Duration = std::time::Duration::from_millis(900);
 /// How many `clientId`s are remembered for de-duplication, at least.
 pub const MIN_REMEMBERED_CLIENT_IDS: usize = 10_000;
 /// `history` pages read from disk at once, server-wide.
@@ -38,7 +41,7 @@ const CONCURRENT_READS: usize = 4;
 const TYPING_PER_SEC: u32 = 1;
 const TYPING_BURST: u32 = 3;
 /// Refused joins of owned names (a wrong key or link code) one name, and one address, may
-/// have: one a second, ten at once. Past that, a connection that guessed wrong is answered
+/// have: one a second, ten at once. Past that, a session that guessed wrong is answered
 /// `rate_limited` without the book being asked; nobody else is (see [`super::identity`]).
 const REFUSED_JOINS_PER_SEC: u32 = 1;
 const REFUSED_JOINS_BURST: u32 = 10;
@@ -99,9 +102,6 @@ pub(super) struct Conn {
     pub(super) typing: Option<RoomId>,
     pub(super) reading_history: bool,
     pub(super) searching: bool,
-    /// This connection offered a wrong key or link code for an owned name: its next attempts
-    /// are limited before the book is asked (see [`super::identity`]).
-    pub(super) guessed_wrong: bool,
 }
 
 /// The connections that hold one name.
@@ -156,8 +156,9 @@ pub(super) struct ChatState {
     /// Rooms nobody was in for the idle time, forgotten here and being removed from the store
     /// (their messages go in batches).
     pub(super) retiring: Vec<RoomId>,
-    /// The store stopped answering and the clients were sent away.
-    pub(super) database_down: bool,
+    /// Since when the store has not answered, and whether the clients were sent away.
+    pub(super) database_down_since: Option<std::time::Instant>,
+    pub(super) clients_sent_away: bool,
     pub(super) accepted: AcceptedIds,
     pub(super) by_name: Limiters<String>,
     pub(super) by_address: Limiters<IpAddr>,
@@ -278,7 +279,8 @@ impl Chat {
                     rooms_by_address: Limiters::per_day(config.rooms_per_address_per_day),
                     dms_by_address: Limiters::per_day(config.dms_per_address_per_day),
                     retiring,
-                    database_down: false,
+                    database_down_since: None,
+                    clients_sent_away: false,
                     accepted,
                     by_name: Limiters::new(config.rate_limit_per_sec),
                     by_address: Limiters::new(config.rate_limit_per_address_per_sec),
@@ -326,21 +328,35 @@ impl Chat {
             .is_none_or(|store| store.is_reachable())
     }
 
-    /// Sends every client away when the store stops answering (once, until it answers
-    /// again): each reconnects, and one that knows other nodes moves to one of them rather
-    /// than wait here. Called a few times a second, apart from the upkeep (whose writes may
-    /// be the ones waiting for the database).
+    /// Sends every client away when the store has not answered for [`SEND_AWAY_AFTER`]
+    /// (once, until it answers again): each reconnects, and one that knows other nodes moves
+    /// to one of them rather than wait here. One slow answer only has requests refused: every
+    /// node shares the database, and sending every client of every node away at once for one
+    /// stall would bring them all back to it together. Called a few times a second, apart
+    /// from the upkeep (whose writes may be the ones waiting for the database).
     pub fn follow_database(&self) {
         let reachable = self.database_reachable();
         let mut state = self.lock();
-        if reachable != state.database_down {
+        let since = match (reachable, state.database_down_since) {
+            (true, None) => return,
+            (true, Some(_)) => {
+                state.database_down_since = None;
+                if state.clients_sent_away {
+                    state.clients_sent_away = false;
+                    tracing::info!("the database answers again: clients are welcome");
+                }
+                return;
+            }
+            (false, None) => {
+                state.database_down_since = Some(std::time::Instant::now());
+                return;
+            }
+            (false, Some(since)) => since,
+        };
+        if state.clients_sent_away || since.elapsed() < SEND_AWAY_AFTER {
             return;
         }
-        state.database_down = !reachable;
-        if reachable {
-            tracing::info!("the database answers again: clients are welcome");
-            return;
-        }
+        state.clients_sent_away = true;
         let links: Vec<Link> = state.conns.values().map(|conn| conn.link.clone()).collect();
         tracing::warn!(
             connections = links.len(),
@@ -386,7 +402,6 @@ impl Chat {
             typing: None,
             reading_history: false,
             searching: false,
-            guessed_wrong: false,
         });
     }
 

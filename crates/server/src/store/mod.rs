@@ -106,14 +106,23 @@ pub trait Store: Send + Sync {
     /// When the store cannot be written.
     fn forget_name(&self, key: &str, at: DateTime<Utc>) -> Result<()>;
 
-    /// Removes a room nobody is a member of: its name is free at once (renamed
-    /// [`RETIRED_PREFIX`]`<number>`), its messages go at most [`EXPIRE_BATCH`] a call; true
-    /// when nothing of it is left. Called again until then (also after a restart: a retired
-    /// room is loaded under its new name).
+    /// Retires a room that has had no members since before `emptied_before`: renamed
+    /// [`RETIRED_PREFIX`]`<number>` (its name is free at once; its number is never given
+    /// again), its members, markers and mentions gone. False when it is not so empty (a member
+    /// joined on another node): nothing is done. A retired room's messages go with
+    /// [`Store::purge_retired`].
     ///
     /// # Errors
     /// When the store cannot be written.
-    fn retire_room(&self, room: RoomId) -> Result<bool>;
+    fn retire_room(&self, room: RoomId, emptied_before: DateTime<Utc>) -> Result<bool>;
+
+    /// Removes at most [`EXPIRE_BATCH`] messages of a retired room, and the room once none is
+    /// left; true then. Called again until then (also after a restart: a retired room is
+    /// loaded under its new name).
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    fn purge_retired(&self, room: RoomId) -> Result<bool>;
 
     /// Sets a room's topic.
     ///

@@ -134,6 +134,9 @@ struct LinkInner {
     close: Notify,
     closing: AtomicBool,
     joined: AtomicBool,
+    /// The session offered a wrong key or link code for an owned name (kept for the session's
+    /// life, whatever namespace connects come and go).
+    guessed_wrong: AtomicBool,
 }
 
 impl Link {
@@ -148,6 +151,7 @@ impl Link {
                 close: Notify::new(),
                 closing: AtomicBool::new(false),
                 joined: AtomicBool::new(false),
+                guessed_wrong: AtomicBool::new(false),
             }),
         }
     }
@@ -221,6 +225,17 @@ impl Link {
     /// Records that the connection joined the chat (it is past the join timeout's reach).
     pub fn mark_joined(&self) {
         self.inner.joined.store(true, Ordering::Release);
+    }
+
+    /// Records that the session offered a wrong key or link code for an owned name.
+    pub fn note_wrong_guess(&self) {
+        self.inner.guessed_wrong.store(true, Ordering::Release);
+    }
+
+    /// Whether the session ever offered a wrong key or link code.
+    #[must_use]
+    pub fn guessed_wrong(&self) -> bool {
+        self.inner.guessed_wrong.load(Ordering::Acquire)
     }
 
     /// Records that the connection left the chat (`41`): the join deadline holds it again.

@@ -313,9 +313,13 @@ impl Session {
             SocketKind::Disconnect => {
                 if core.connected {
                     core.connected = false;
-                    self.link.unmark_joined();
                     self.ctx.app.left(self.id());
-                    self.namespace_left.notify_one();
+                    // A session that had joined gets a join deadline again; one that never
+                    // did keeps its first (cycling `40`/`41` does not put it off).
+                    if self.link.is_joined() {
+                        self.link.unmark_joined();
+                        self.namespace_left.notify_one();
+                    }
                 }
                 Ok(())
             }

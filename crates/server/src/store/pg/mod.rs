@@ -603,23 +603,38 @@ impl Store for PgStore {
         })
     }
 
-    fn retire_room(&self, room: RoomId) -> Result<bool> {
+    fn retire_room(&self, room: RoomId, emptied_before: DateTime<Utc>) -> Result<bool> {
         if room == GENERAL {
-            return Ok(true);
+            return Ok(false);
         }
         self.writer.run(move |client| {
             let mut tx = client.transaction().map_err(pg_error)?;
-            // Renamed first (the other nodes hear of it and forget the room), then emptied.
-            tx.execute(
-                "UPDATE rooms SET name = $1 || room_id
-                 WHERE room_id = $2 AND name NOT LIKE $1 || '%'",
-                &[&RETIRED_PREFIX, &room],
-            )
-            .map_err(pg_error)?;
-            for table in ["members", "read_markers", "mentions"] {
-                tx.execute(&format!("DELETE FROM {table} WHERE room_id = $1"), &[&room])
-                    .map_err(pg_error)?;
+            // Checked here, under the row's lock: a member may have joined on another node
+            // since this one looked. The rename is heard by the other nodes, which forget it.
+            let retired = tx
+                .execute(
+                    "UPDATE rooms r SET name = $1 || r.room_id
+                     WHERE r.room_id = $2 AND r.name NOT LIKE $1 || '%'
+                       AND r.emptied_ms IS NOT NULL AND r.emptied_ms < $3
+                       AND NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.room_id)",
+                    &[&RETIRED_PREFIX, &room, &emptied_before.timestamp_millis()],
+                )
+                .map_err(pg_error)?
+                > 0;
+            if retired {
+                for table in ["members", "read_markers", "mentions"] {
+                    tx.execute(&format!("DELETE FROM {table} WHERE room_id = $1"), &[&room])
+                        .map_err(pg_error)?;
+                }
             }
+            tx.commit().map_err(pg_error)?;
+            Ok(retired)
+        })
+    }
+
+    fn purge_retired(&self, room: RoomId) -> Result<bool> {
+        self.writer.run(move |client| {
+            let mut tx = client.transaction().map_err(pg_error)?;
             let removed = tx
                 .execute(
                     "DELETE FROM messages WHERE (room_id, seq) IN
@@ -629,8 +644,11 @@ impl Store for PgStore {
                 .map_err(pg_error)?;
             let done = removed < EXPIRE_BATCH;
             if done {
-                tx.execute("DELETE FROM rooms WHERE room_id = $1", &[&room])
-                    .map_err(pg_error)?;
+                tx.execute(
+                    "DELETE FROM rooms WHERE room_id = $1 AND name LIKE $2 || '%'",
+                    &[&room, &RETIRED_PREFIX],
+                )
+                .map_err(pg_error)?;
             }
             tx.commit().map_err(pg_error)?;
             Ok(done)

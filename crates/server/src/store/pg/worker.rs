@@ -70,7 +70,9 @@ pub(super) struct Link {
 /// sends on it, so after a restart the first job of every connection that had stayed idle
 /// failed ("connection closed"), even after `/healthz`, whose connection had already been
 /// made again, said 200. Once one connection is found broken, every other is checked (an
-/// empty query) before its next job, and made again if it broke too.
+/// empty query) before its next job, and made again if it broke too. One count for the
+/// process: a server talks to one database (tests that run several in one process only check
+/// a little more often).
 static BREAKS: AtomicU64 = AtomicU64::new(0);
 
 /// Notes that a connection was found broken: every connection made before is checked before
@@ -130,7 +132,12 @@ impl Link {
             let client = self.config.connect(NoTls).map_err(pg_error)?;
             self.client = Some(client);
         }
-        self.checked_at = breaks;
+        // A connection made just now is newer than every break so far, its own included.
+        self.checked_at = if broken {
+            BREAKS.load(Ordering::Acquire)
+        } else {
+            breaks
+        };
         self.last_used = std::time::Instant::now();
         self.client
             .as_mut()

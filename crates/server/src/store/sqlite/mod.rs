@@ -390,8 +390,12 @@ impl Store for SqliteStore {
         SqliteStore::forget_name(self, key, at)
     }
 
-    fn retire_room(&self, room: RoomId) -> Result<bool> {
-        SqliteStore::retire_room(self, room)
+    fn retire_room(&self, room: RoomId, emptied_before: DateTime<Utc>) -> Result<bool> {
+        SqliteStore::retire_room(self, room, emptied_before)
+    }
+
+    fn purge_retired(&self, room: RoomId) -> Result<bool> {
+        SqliteStore::purge_retired(self, room)
     }
 
     fn set_topic(&self, room: RoomId, topic: &str) -> Result<()> {

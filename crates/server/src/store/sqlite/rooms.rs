@@ -72,10 +72,22 @@ impl SqliteStore {
         let creator = members.first().map_or("", |m| m.key.as_str());
         // A placeholder that no room name can be (`:`), replaced by the real one below.
         let pending = format!("pending:{}", rand::random::<u64>());
+        // Past every room that ever was: a retired room's number is never given again (its
+        // messages may still be in the search index for a moment).
         tx.prepare_cached(
-            "INSERT INTO rooms (name, kind, topic, creator, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO rooms (room_id, name, kind, topic, creator, created_ms)
+             VALUES (max(coalesce((SELECT max(room_id) FROM rooms), 0),
+                         coalesce((SELECT CAST(value AS INTEGER) FROM meta
+                                   WHERE key = 'last_room_id'), 0)) + 1,
+                     ?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![pending, kind_text(kind), topic, creator, at.timestamp_millis()])?;
+        .execute(params![
+            pending,
+            kind_text(kind),
+            topic,
+            creator,
+            at.timestamp_millis()
+        ])?;
         let id = tx.last_insert_rowid();
         let name = name.map_or_else(|| format!("dm:{id}"), str::to_owned);
         tx.prepare_cached("UPDATE rooms SET name = ?1 WHERE room_id = ?2")?
@@ -141,23 +153,55 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Removes a room nobody is a member of: renamed at once (its name is free), then its
-    /// messages at most [`EXPIRE_BATCH`] a call, then the room; true when nothing is left.
+    /// Retires a room that has had no members since before `emptied_before`: renamed (its
+    /// name free), its members, markers and mentions gone, its number recorded so that no
+    /// room is ever given it again (the search index still holds its messages for a moment).
+    /// False, doing nothing, when it is not so empty.
     ///
     /// # Errors
     /// When the database cannot be written.
-    pub fn retire_room(&self, room: RoomId) -> Result<bool> {
+    pub fn retire_room(&self, room: RoomId, emptied_before: DateTime<Utc>) -> Result<bool> {
         if room == GENERAL {
-            return Ok(true);
+            return Ok(false);
         }
+        let mut writer = self.write();
+        let tx = writer.conn.transaction()?;
+        let retired =
+            tx.prepare_cached(
+                "UPDATE rooms SET name = ?1 || room_id
+                 WHERE room_id = ?2 AND name NOT LIKE ?1 || '%'
+                   AND emptied_ms IS NOT NULL AND emptied_ms < ?3
+                   AND NOT EXISTS (SELECT 1 FROM members WHERE room_id = ?2)",
+            )?
+            .execute(params![
+                RETIRED_PREFIX,
+                room,
+                emptied_before.timestamp_millis()
+            ])? > 0;
+        if retired {
+            for table in ["members", "read_markers", "mentions"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE room_id = ?1"), [room])?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('last_room_id', ?1)
+                 ON CONFLICT (key) DO UPDATE
+                 SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+            )?
+            .execute([room])?;
+        }
+        tx.commit()?;
+        Ok(retired)
+    }
+
+    /// Removes at most [`EXPIRE_BATCH`] messages of a retired room, then the room; true when
+    /// nothing of it is left.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub fn purge_retired(&self, room: RoomId) -> Result<bool> {
         let mut writer = self.write();
         let writer = &mut *writer;
         let tx = writer.conn.transaction()?;
-        tx.prepare_cached("UPDATE rooms SET name = ?1 || room_id WHERE room_id = ?2")?
-            .execute(params![RETIRED_PREFIX, room])?;
-        for table in ["members", "read_markers", "mentions"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE room_id = ?1"), [room])?;
-        }
         let removed = tx
             .prepare_cached(
                 "DELETE FROM messages WHERE rowid IN
@@ -168,8 +212,8 @@ impl SqliteStore {
         if done {
             tx.prepare_cached("DELETE FROM room_seqs WHERE room_id = ?1")?
                 .execute([room])?;
-            tx.prepare_cached("DELETE FROM rooms WHERE room_id = ?1")?
-                .execute([room])?;
+            tx.prepare_cached("DELETE FROM rooms WHERE room_id = ?1 AND name LIKE ?2 || '%'")?
+                .execute(params![room, RETIRED_PREFIX])?;
         }
         tx.commit()?;
         writer.next_seq.remove(&room);

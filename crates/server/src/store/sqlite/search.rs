@@ -129,7 +129,8 @@ impl SearchIndex {
                 open_indexer(path, epoch)?
             }
         };
-        super::cap_size(&indexer, max_bytes)?;
+        // A copy of every text and its index: about three times the history's texts.
+        super::cap_size(&indexer, max_bytes.map(|bytes| bytes.saturating_mul(3)))?;
         let readers = (0..readers.max(1))
             .map(|_| open_reader(path))
             .collect::<Result<Vec<_>>>()?;
@@ -328,9 +329,9 @@ fn open_indexer(path: &Path, epoch: &str) -> Result<Connection> {
     super::make_parent_dir(path)?;
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    // The index can always be made again from the history: a crash of the machine may lose
-    // its newest batch, never corrupt it, and that is the next pass's to do again.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Each pass is a few commits a second at most, so every one is synced: a removal the
+    // history then forgets (`search_changes`) must not come back after a power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.execute_batch(INDEX_SCHEMA)?;
     let indexed_epoch: Option<String> = conn
         .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |row| {

@@ -118,8 +118,11 @@ fn switching_protocols(key: &[u8]) -> Response {
 /// deadline): the answer to one that names a session already carried by a WebSocket, or being
 /// upgraded. The session itself is not touched.
 fn open_and_close(ctx: &Arc<Context>, mut request: Request, key: &[u8]) -> Response {
+    // The socket keeps its place under the connection caps until it is closed.
+    let slot = request.extensions_mut().remove::<ConnSlot>();
     let on_upgrade = hyper::upgrade::on(&mut request);
     ctx.tasks.spawn(async move {
+        let _slot = slot;
         if let Ok(Some(stream)) = on_upgrade.await.map(take_tcp) {
             let mut tcp = stream.tcp;
             let _ = tokio::time::timeout(FAREWELL_TIMEOUT, async {
