@@ -1,7 +1,8 @@
 //! charla-client in rooms against a real charla-server on 127.0.0.1: sending to a room, a DM
 //! opened by the other person, messages written to a room while the client was offline
 //! (queued in its outbox, and missed from others) caught up per room at the reconnect, read
-//! markers crossing devices, and the answers of search and history.
+//! markers crossing devices, a topic another member set, and the answers of search and
+//! history.
 
 use std::time::Duration;
 
@@ -67,6 +68,18 @@ async fn rooms_dms_offline_sends_catch_up_and_read_markers() {
     assert_eq!(
         message_in(&mut bo_events, "ops").await,
         (1, "first".to_owned())
+    );
+
+    // A topic bo sets reaches ana as the change it is, with who made it.
+    bo.set_topic("ops", "v2 ships friday").await.expect("set");
+    let change = until(&mut ana_events, |e| match e {
+        ClientEvent::RoomTopic(change) if change.room == "ops" => Some(change.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (change.topic.as_str(), change.username.as_deref()),
+        ("v2 ships friday", Some("bo"))
     );
 
     // A DM bo opens reaches ana as a room she is in, and its messages carry it.
