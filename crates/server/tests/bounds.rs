@@ -1150,10 +1150,13 @@ async fn a_half_sent_request_head_times_out() {
     assert!(server.healthy().await);
 }
 
-/// Tries to connect and is refused: a `503` or a close, within two seconds.
+/// Tries to connect and is refused: a `503` or a close. A connection the server takes sends
+/// nothing and stays open for its header timeout (30 s in these tests), so waiting up to 10 s
+/// tells the two apart however slowly a loaded machine runs the server (a 2 s wait did not,
+/// once, with two busy loops beside a cold CI run).
 async fn refused(addr: SocketAddr) -> Option<String> {
     let mut tcp = TcpStream::connect(addr).await.ok()?;
-    let (sent, closed) = read_until_closed(&mut tcp, Duration::from_secs(2)).await;
+    let (sent, closed) = read_until_closed(&mut tcp, Duration::from_secs(10)).await;
     (closed && !sent.starts_with("HTTP/1.1 200")).then_some(sent)
 }
 
