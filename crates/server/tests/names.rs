@@ -495,23 +495,21 @@ async fn a_guesser_does_not_lock_out_the_others_behind_its_address() {
         guess += 1;
         json!({ "key": format!("{guess:064x}") })
     };
-    for _ in 0..12 {
+    // Ten at once, then one a second: the guesser is slowed within a few more.
+    let mut slowed = false;
+    for _ in 0..30 {
         let ack = guesser
             .emit_ack("join", vec![json!("alice"), wrong_key()])
             .await;
-        assert!(
-            matches!(code_of(&ack), ErrorCode::NameOwned | ErrorCode::RateLimited),
-            "{ack}"
-        );
+        match code_of(&ack) {
+            ErrorCode::RateLimited => {
+                slowed = true;
+                break;
+            }
+            code => assert_eq!(code, ErrorCode::NameOwned, "{ack}"),
+        }
     }
-    let last = guesser
-        .emit_ack("join", vec![json!("alice"), wrong_key()])
-        .await;
-    assert_eq!(
-        code_of(&last),
-        ErrorCode::RateLimited,
-        "the guesser is slowed"
-    );
+    assert!(slowed, "the guesser is slowed");
     for round in 0..3 {
         tokio::time::sleep(Duration::from_millis(900)).await;
         let ack = guesser
