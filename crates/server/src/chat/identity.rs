@@ -312,9 +312,10 @@ impl Chat {
         let peer = super::rate_limit::address_bucket(link.peer());
         if link.guessed_wrong() {
             state
+                .limits
                 .refused_by_address
                 .check(&peer, now)
-                .and(state.refused_by_name.check(&key.to_owned(), now))
+                .and(state.limits.refused_by_name.check(&key.to_owned(), now))
                 .map_err(|wait| too_many("refused joins", wait))?;
         }
         let credential = match (&request.key, &request.link) {
@@ -325,7 +326,7 @@ impl Chat {
             (Some(device_key), None) => Credential::Key(device_key),
             (None, _) => Credential::Nothing,
         };
-        let may_claim = state.claims_by_address.check(&peer, now);
+        let may_claim = state.limits.claims_by_address.check(&peer, now);
         match state
             .book
             .authorize(key, name, credential, in_use, may_claim.is_ok())
@@ -336,7 +337,7 @@ impl Chat {
                     ..
                 },
             ) => {
-                let _ = state.claims_by_address.take(&peer, now);
+                let _ = state.limits.claims_by_address.take(&peer, now);
                 Ok(claimed)
             }
             Err(refused) if refused.code == ErrorCode::RateLimited => {
@@ -352,8 +353,8 @@ impl Chat {
                 if matches!(refused.code, ErrorCode::NameOwned | ErrorCode::InvalidLink) =>
             {
                 link.note_wrong_guess();
-                let by_name = state.refused_by_name.take(&key.to_owned(), now);
-                let by_address = state.refused_by_address.take(&peer, now);
+                let by_name = state.limits.refused_by_name.take(&key.to_owned(), now);
+                let by_address = state.limits.refused_by_address.take(&peer, now);
                 self.inner.refused_joins.warn(|suppressed| {
                     tracing::warn!(sid = %link.id(), peer = %peer, username = ?name, code = ?refused.code, suppressed, "refused a join of an owned name");
                 });
@@ -386,6 +387,7 @@ impl Chat {
                 .map(|c| c.key.clone())
                 .ok_or_else(not_joined)?;
             state
+                .limits
                 .link_codes_by_name
                 .take(&key, Instant::now())
                 .map_err(|wait| too_many("link codes", wait))?;

@@ -73,12 +73,13 @@ impl Chat {
         let now = Instant::now();
         let peer = super::rate_limit::address_bucket(link.peer());
         state
-            .by_name
+            .limits
+            .messages_by_name
             .check(&name_key, now)
-            .and(state.by_address.check(&peer, now))
+            .and(state.limits.messages_by_address.check(&peer, now))
             .map_err(|wait| too_many("messages", wait))?;
-        let _ = state.by_name.take(&name_key, now);
-        let _ = state.by_address.take(&peer, now);
+        let _ = state.limits.messages_by_name.take(&name_key, now);
+        let _ = state.limits.messages_by_address.take(&peer, now);
         if let Some(conn) = state.conns.get_mut(&sid) {
             // The message says the typing is over.
             if conn.typing == Some(room) {
@@ -217,7 +218,13 @@ impl Chat {
         if before == now_in || (!typing && before.is_none()) {
             return Ok(Reply::Nothing);
         }
-        if typing && state.typing_starts.take(&key, Instant::now()).is_err() {
+        if typing
+            && state
+                .limits
+                .typing_by_name
+                .take(&key, Instant::now())
+                .is_err()
+        {
             self.inner.typing_floods.warn(|suppressed| {
                 tracing::warn!(sid = %sid, username = ?username, suppressed, "typing flood: changes dropped");
             });

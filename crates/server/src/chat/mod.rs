@@ -13,7 +13,8 @@
 //! - [`mentions`]: `@name` in a text.
 //! - [`reply`]: what an operation answers, and where the answer goes among the frames the
 //!   connection reads.
-//! - [`rate_limit`]: token buckets per name and per address.
+//! - [`limits`]: every limit per name and per address, and why; [`rate_limit`]: the token
+//!   buckets they are made of.
 //!
 //! The chat sees connections only as [`crate::transport::Link`].
 
@@ -27,6 +28,7 @@ mod cluster;
 mod finish;
 pub(crate) mod handlers;
 mod identity;
+mod limits;
 mod log;
 mod mentions;
 mod messages;

@@ -9,7 +9,6 @@
 //! Read markers live in memory and are written once a second ([`Chat::flush_markers`]); a
 //! marker only moves forward, and every device of the user is told where it is now.
 
-use std::net::IpAddr;
 use std::time::Instant;
 
 use charla_protocol::chat::{
@@ -451,19 +450,20 @@ impl Chat {
             Instant::now(),
             super::rate_limit::address_bucket(link.peer()),
         );
-        if let Err(wait) = state.new_rooms_today(kind).check(&peer, now) {
+        if let Err(wait) = state.limits.new_rooms_today(kind).check(&peer, now) {
             self.inner.limits_hit.warn(|suppressed| {
                 tracing::warn!(peer = %peer, username = ?asker.name, ?kind, suppressed, "an address used its allowance of new rooms for the day");
             });
             return Err(daily_allowance_used(kind, wait));
         }
         state
+            .limits
             .creations_by_name
             .check(&asker.key, now)
             .map_err(|wait| too_many("new rooms", wait))?;
         self.may_change_rooms(state, asker)?;
-        let _ = state.new_rooms_today(kind).take(&peer, now);
-        let _ = state.creations_by_name.take(&asker.key, now);
+        let _ = state.limits.new_rooms_today(kind).take(&peer, now);
+        let _ = state.limits.creations_by_name.take(&asker.key, now);
         Ok(())
     }
 
@@ -471,7 +471,7 @@ impl Chat {
     /// once, then one a second, since each is told to every member of the room.
     fn may_change_rooms(&self, state: &mut ChatState, asker: &Asker) -> Result<(), Refusal> {
         state
-            .room_changes_by_name
+            .limits.room_changes_by_name
             .take(&asker.key, Instant::now())
             .map_err(|wait| {
                 self.inner.limits_hit.warn(|suppressed| {
@@ -538,14 +538,6 @@ impl Chat {
 }
 
 impl ChatState {
-    /// The allowance per address for the day of new rooms of `kind`.
-    fn new_rooms_today(&mut self, kind: RoomKind) -> &mut super::rate_limit::Limiters<IpAddr> {
-        match kind {
-            RoomKind::Room => &mut self.rooms_by_address,
-            RoomKind::Dm => &mut self.dms_by_address,
-        }
-    }
-
     /// The room a request names, if the asker may see it: `general` for everyone; any public
     /// room for an owned name; a DM only for its two members. Anything else does not exist.
     fn visible_room(&self, name: &str, asker: &Asker) -> Result<RoomId, Refusal> {

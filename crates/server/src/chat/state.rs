@@ -13,7 +13,6 @@
 //! every socket); of any other room, the connections of its members' names.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use charla_protocol::chat::{ChatMessage, ErrorCode, SendAck, ServerEvent, TypingNotice};
@@ -21,8 +20,8 @@ use charla_protocol::rules::username_key;
 use smallvec::SmallVec;
 use tokio::sync::Semaphore;
 
+use super::limits::Limits;
 use super::log::{RoomLog, Rooms, Window};
-use super::rate_limit::Limiters;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::names::{DeviceId, NameBook};
@@ -37,30 +36,6 @@ const SEND_AWAY_AFTER: std::time::Duration = std::time::Duration::from_millis(90
 pub const MIN_REMEMBERED_CLIENT_IDS: usize = 10_000;
 /// `history` pages read from disk at once, server-wide.
 const CONCURRENT_READS: usize = 4;
-/// Typing starts one name may announce: one a second, three at once.
-const TYPING_PER_SEC: u32 = 1;
-const TYPING_BURST: u32 = 3;
-/// Refused joins of owned names (a wrong key or link code) one name, and one address, may
-/// have: one a second, ten at once. Past that, a session that guessed wrong is answered
-/// `rate_limited` without the book being asked; nobody else is (see [`super::identity`]).
-const REFUSED_JOINS_PER_SEC: u32 = 1;
-const REFUSED_JOINS_BURST: u32 = 10;
-/// Names one address may claim: twenty at once (an office starting Charla on its first
-/// morning), then `ServerConfig::claims_per_minute` (two). Claims are kept for months:
-/// unbounded, one script could squat every common name.
-const CLAIMS_BURST: u32 = 20;
-/// Link codes one name may ask for: five at once, then two a minute.
-const LINK_CODES_PER_MINUTE: u32 = 2;
-const LINK_CODES_BURST: u32 = 5;
-/// Rooms and DMs one name may make: ten at once, then two a minute.
-const CREATIONS_PER_MINUTE: u32 = 2;
-const CREATIONS_BURST: u32 = 10;
-/// Changes of rooms one name may make (joining, leaving, a topic, a new room or DM): ten at
-/// once, then one a second. Each is told to every member of the room: unbounded, one member
-/// looping `room-leave`/`room-join` sent each member of a big room thousands of events a
-/// second.
-const ROOM_CHANGES_PER_SEC: u32 = 1;
-const ROOM_CHANGES_BURST: u32 = 10;
 /// Messages of a room other than `general` kept in memory (older ones are read from disk).
 pub(crate) const ROOM_WINDOW_MESSAGES: usize = 50;
 /// Bytes of a room other than `general` kept in memory: with 10,000 rooms, 640 MiB at most.
@@ -145,14 +120,8 @@ pub(super) struct ChatState {
     pub(super) elsewhere: HashMap<String, HeldName>,
     pub(super) rooms: Rooms,
     pub(super) book: Arc<NameBook>,
-    pub(super) refused_by_name: Limiters<String>,
-    pub(super) refused_by_address: Limiters<IpAddr>,
-    pub(super) claims_by_address: Limiters<IpAddr>,
-    pub(super) link_codes_by_name: Limiters<String>,
-    pub(super) creations_by_name: Limiters<String>,
-    pub(super) room_changes_by_name: Limiters<String>,
-    pub(super) rooms_by_address: Limiters<IpAddr>,
-    pub(super) dms_by_address: Limiters<IpAddr>,
+    /// Every limit per name and per address.
+    pub(super) limits: Limits,
     /// Rooms nobody was in for the idle time, forgotten here and being removed from the store
     /// (their messages go in batches).
     pub(super) retiring: Vec<RoomId>,
@@ -160,9 +129,6 @@ pub(super) struct ChatState {
     pub(super) database_down_since: Option<std::time::Instant>,
     pub(super) clients_sent_away: bool,
     pub(super) accepted: AcceptedIds,
-    pub(super) by_name: Limiters<String>,
-    pub(super) by_address: Limiters<IpAddr>,
-    pub(super) typing_starts: Limiters<String>,
     /// Read markers moved since they were last written: (name key, room).
     pub(super) markers_due: HashSet<(String, RoomId)>,
     /// The next room number, for a chat without a store.
@@ -258,33 +224,11 @@ impl Chat {
                     elsewhere: HashMap::new(),
                     rooms,
                     book,
-                    refused_by_name: Limiters::with_burst(
-                        REFUSED_JOINS_PER_SEC,
-                        REFUSED_JOINS_BURST,
-                    ),
-                    refused_by_address: Limiters::with_burst(
-                        REFUSED_JOINS_PER_SEC,
-                        REFUSED_JOINS_BURST,
-                    ),
-                    claims_by_address: Limiters::per_minute(config.claims_per_minute, CLAIMS_BURST),
-                    link_codes_by_name: Limiters::per_minute(
-                        LINK_CODES_PER_MINUTE,
-                        LINK_CODES_BURST,
-                    ),
-                    creations_by_name: Limiters::per_minute(CREATIONS_PER_MINUTE, CREATIONS_BURST),
-                    room_changes_by_name: Limiters::with_burst(
-                        ROOM_CHANGES_PER_SEC,
-                        ROOM_CHANGES_BURST,
-                    ),
-                    rooms_by_address: Limiters::per_day(config.rooms_per_address_per_day),
-                    dms_by_address: Limiters::per_day(config.dms_per_address_per_day),
+                    limits: Limits::new(&config),
                     retiring,
                     database_down_since: None,
                     clients_sent_away: false,
                     accepted,
-                    by_name: Limiters::new(config.rate_limit_per_sec),
-                    by_address: Limiters::new(config.rate_limit_per_address_per_sec),
-                    typing_starts: Limiters::with_burst(TYPING_PER_SEC, TYPING_BURST),
                     markers_due: HashSet::new(),
                     next_room,
                 }),
