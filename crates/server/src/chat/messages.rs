@@ -5,7 +5,7 @@
 //! it its `seq` in the commit) and only then broadcasts it and answers the sender, all under
 //! the lock, so `seq` order is the order everyone in the room sees. On a store over the network
 //! (PostgreSQL) the write is queued under the lock and awaited without it
-//! ([`super::queued`]). A failed write leaves no trace: the message is refused as
+//! ([`super::cluster`]). A failed write leaves no trace: the message is refused as
 //! `unavailable`, and its retry is stored afresh.
 
 use std::sync::MutexGuard;
@@ -18,7 +18,7 @@ use charla_protocol::chat::{
 use charla_protocol::rules::check_text;
 use chrono::TimeDelta;
 
-use super::finish::Queued;
+use super::cluster::finish::Queued;
 use super::identity::typing_notice;
 use super::log::{newest_within, RoomLog};
 use super::mentions;

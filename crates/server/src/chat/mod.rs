@@ -15,6 +15,9 @@
 //!   connection reads.
 //! - [`limits`]: every limit per name and per address, and why; [`rate_limit`]: the token
 //!   buckets they are made of.
+//! - [`cluster`]: what the chat does only with several nodes on one PostgreSQL (other nodes'
+//!   messages, rooms and presence; messages stored over the network). With one node none of
+//!   it runs.
 //!
 //! The chat sees connections only as [`crate::transport::Link`].
 
@@ -25,15 +28,12 @@ use charla_protocol::chat::{ErrorCode, Refusal};
 use crate::transport::Link;
 
 mod cluster;
-mod finish;
 pub(crate) mod handlers;
 mod identity;
 mod limits;
 mod log;
 mod mentions;
 mod messages;
-mod presence;
-mod queued;
 mod rate_limit;
 mod reply;
 mod rooms;

@@ -62,8 +62,9 @@ pub(super) struct Shared {
     pub(super) limits_hit: Throttle,
     pub(super) presence_failures: Throttle,
     /// Where messages queued for a store over the network go to be delivered, in the order
-    /// queued (made on first use: see [`super::queued`]).
-    pub(super) finisher: std::sync::OnceLock<tokio::sync::mpsc::Sender<super::finish::Finish>>,
+    /// queued (made on first use: see [`super::cluster`]).
+    pub(super) finisher:
+        std::sync::OnceLock<tokio::sync::mpsc::Sender<super::cluster::finish::Finish>>,
 }
 
 pub(super) struct Conn {

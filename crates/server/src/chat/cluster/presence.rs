@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use charla_protocol::chat::ServerEvent;
 
-use super::state::Chat;
+use crate::chat::state::Chat;
 use crate::store::HeldName;
 
 impl Chat {

@@ -10,19 +10,19 @@ use tokio::sync::oneshot;
 use crate::store::{QueuedAppend, RoomId};
 
 /// What the chat knew of a message when it queued its write.
-pub(super) struct Queued {
-    pub(super) room: RoomId,
+pub(in crate::chat) struct Queued {
+    pub(in crate::chat) room: RoomId,
     /// (author's name key, `clientId`), when it has one.
-    pub(super) dedupe_key: Option<(String, String)>,
+    pub(in crate::chat) dedupe_key: Option<(String, String)>,
     /// The author's name key.
-    pub(super) name_key: String,
-    pub(super) guest: bool,
-    pub(super) started: Instant,
+    pub(in crate::chat) name_key: String,
+    pub(in crate::chat) guest: bool,
+    pub(in crate::chat) started: Instant,
 }
 
 /// A message handed to the finisher.
-pub(super) struct Finish {
-    pub(super) answer: QueuedAppend,
-    pub(super) queued: Queued,
-    pub(super) reply: oneshot::Sender<Result<String, Refusal>>,
+pub(in crate::chat) struct Finish {
+    pub(in crate::chat) answer: QueuedAppend,
+    pub(in crate::chat) queued: Queued,
+    pub(in crate::chat) reply: oneshot::Sender<Result<String, Refusal>>,
 }

@@ -7,7 +7,7 @@
 //! after that `seq`: a lost or coalesced announcement costs nothing, the next one (or the
 //! once-a-second look at every room's head) reads everything up to it. A message this node
 //! stores whose `seq` is past the next one has the rows in between delivered first
-//! ([`super::queued`]).
+//! ([`queued`]).
 //!
 //! Rooms other nodes make or change (topic, members) are read again from the store when it
 //! announces them, or when the look finds a room whose version is newer than this copy (or a
@@ -15,13 +15,17 @@
 //! had been made here. A room another node removed (renamed as retired, or gone from the
 //! heads) is forgotten. Read markers moved on other nodes are told to the name's devices here.
 
+pub(in crate::chat) mod finish;
+mod presence;
+mod queued;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use charla_protocol::chat::{ChatMessage, ReadMarker, ServerEvent, TopicChange};
 use charla_protocol::rules::username_key;
 
-use super::log::{RoomLog, Window};
-use super::state::{Chat, ChatState, ROOM_WINDOW_BYTES, ROOM_WINDOW_MESSAGES};
+use crate::chat::log::{RoomLog, Window};
+use crate::chat::state::{Chat, ChatState, ROOM_WINDOW_BYTES, ROOM_WINDOW_MESSAGES};
 use crate::store::{Heard, Member, RoomId, StoreHandle, StoredRoom, GENERAL, RETIRED_PREFIX};
 
 /// Messages read from the store at once while catching a room up.
@@ -204,7 +208,7 @@ impl Chat {
         let Some(log) = state.rooms.get(room) else {
             return;
         };
-        let notice = super::identity::typing_notice(name.to_owned(), typing, log.wire_name());
+        let notice = crate::chat::identity::typing_notice(name.to_owned(), typing, log.wire_name());
         state.broadcast_room(room, &notice, None, &self.inner.cuts);
     }
 
@@ -244,7 +248,7 @@ impl Chat {
     }
 
     /// The newest `seq` this node delivered in `room`; `None` for a room it does not know.
-    pub(super) fn delivered_up_to(&self, room: RoomId) -> Option<u64> {
+    pub(in crate::chat) fn delivered_up_to(&self, room: RoomId) -> Option<u64> {
         self.lock().rooms.get(room).map(|log| log.last_seq)
     }
 
@@ -278,12 +282,12 @@ impl Chat {
 impl ChatState {
     /// Delivers a message another node stored, if it is the room's next one here (an older
     /// one was delivered already: it is skipped).
-    pub(super) fn publish_stored(
+    pub(in crate::chat) fn publish_stored(
         &mut self,
         room: RoomId,
         mut message: ChatMessage,
         config: &crate::config::ServerConfig,
-        cuts: &super::state::Fanout,
+        cuts: &crate::chat::state::Fanout,
     ) {
         let Some(log) = self.rooms.get(room) else {
             return;

@@ -17,9 +17,9 @@ use charla_protocol::chat::{ErrorCode, Refusal};
 use tokio::sync::{mpsc, oneshot};
 
 use super::finish::{Finish, Queued};
-use super::log::RoomLog;
-use super::reply;
-use super::state::{send_ack, Chat, Shared};
+use crate::chat::log::RoomLog;
+use crate::chat::reply;
+use crate::chat::state::{send_ack, Chat, Shared};
 use crate::store::{Appended, NotStored, QueuedAppend, RoomId, StoreHandle};
 
 /// Messages handed to the finisher and not delivered yet; beyond that a message is refused
@@ -33,7 +33,7 @@ impl Chat {
     ///
     /// # Errors
     /// `unavailable` when the finisher has too many messages waiting.
-    pub(super) fn hand_to_finisher(
+    pub(in crate::chat) fn hand_to_finisher(
         &self,
         store: &StoreHandle,
         answer: QueuedAppend,
@@ -78,7 +78,7 @@ impl Chat {
     ///
     /// # Errors
     /// `unavailable` when the write failed (nothing was stored: a retry is stored afresh).
-    pub(super) async fn finish_queued(
+    pub(in crate::chat) async fn finish_queued(
         &self,
         store: StoreHandle,
         answer: QueuedAppend,
