@@ -5,16 +5,16 @@
 //! public surface.
 //!
 //! Layers, each importing only the ones below it:
-//! - `chat`: the room, its rules and the dispatcher that answers requests;
+//! - `chat`: the rooms, their rules and the dispatcher that answers requests;
 //! - `names`: owned names (the name book: devices, link codes, idle expiry);
 //! - `transport`: Engine.IO / Socket.IO sessions over WebSocket and long-polling, handing
 //!   events up through `transport::Application`;
 //! - `ops`: the operators' endpoints (`/healthz`, `/metrics`), reading the chat and the
 //!   sessions;
 //! - `listener` (connections, caps, request-head deadline), `origin` (the browser origin
-//!   guard), `proxy` (the client's address behind a trusted reverse proxy), `store` (`SQLite`
-//!   history), `metrics` (the counters), `throttle` (rate-limited log lines), `clock`,
-//!   `config`, `error`.
+//!   guard), `proxy` (the client's address behind a trusted reverse proxy), `store` (history,
+//!   rooms and markers: an `SQLite` file, or PostgreSQL for several nodes), `metrics` (the
+//!   counters), `throttle` (rate-limited log lines), `clock`, `config`, `error`.
 
 mod chat;
 mod clock;
@@ -91,7 +91,7 @@ pub async fn run(
         )?,
     };
     let metrics = Arc::new(metrics::Metrics::default());
-    let room = Chat::new(
+    let chat = Chat::new(
         loaded,
         store,
         Arc::new(book),
@@ -102,13 +102,13 @@ pub async fn run(
     let (stop_sessions, sessions_stop) = tokio::sync::watch::channel(false);
     let tasks = TaskTracker::new();
     let context = Arc::new(Context::new(
-        Arc::new(room.clone()),
+        Arc::new(chat.clone()),
         config.clone(),
         sessions_stop,
         tasks.clone(),
     ));
     let ops = Arc::new(ops::Ops {
-        chat: room.clone(),
+        chat: chat.clone(),
         sessions: context.clone(),
         metrics,
     });
@@ -132,12 +132,12 @@ pub async fn run(
             origin::guard,
         ));
 
-    let upkeep = tokio::spawn(upkeep(room.clone()));
-    let database_watch = tokio::spawn(watch_database(room.clone()));
+    let upkeep = tokio::spawn(upkeep(chat.clone()));
+    let database_watch = tokio::spawn(watch_database(chat.clone()));
     let (heard, hearing) = tokio::sync::mpsc::channel(HEARD_QUEUE);
     let cluster = match &store_handle {
         Some(store) if store.listen(heard)? => {
-            Some(tokio::spawn(follow_other_nodes(room.clone(), hearing)))
+            Some(tokio::spawn(follow_other_nodes(chat.clone(), hearing)))
         }
         _ => None,
     };
@@ -174,7 +174,7 @@ pub async fn run(
     }
     // Messages are stored before they are acked: nothing is left to write but when the last
     // devices were seen.
-    let flushing = room.clone();
+    let flushing = chat.clone();
     let flushed = tokio::task::spawn_blocking(move || {
         flushing.flush_seen();
         flushing.flush_markers();
@@ -184,7 +184,7 @@ pub async fn run(
     if let Err(e) = flushed {
         tracing::error!(error = %e, "the last writes failed");
     }
-    drop(room);
+    drop(chat);
     tracing::info!("every accepted message is stored; bye");
     Ok(())
 }
@@ -272,17 +272,17 @@ async fn watch_database(chat: Chat) {
 fn connection_cap(configured: usize) -> usize {
     match rlimit::getrlimit(rlimit::Resource::NOFILE) {
         Ok((soft, _)) => {
-            let room =
+            let fits =
                 usize::try_from(soft.saturating_sub(SPARE_DESCRIPTORS)).unwrap_or(usize::MAX);
-            if room < configured {
+            if fits < configured {
                 tracing::warn!(
                     configured,
                     open_files_limit = soft,
-                    cap = room,
+                    cap = fits,
                     "connection cap lowered to what the open-files limit allows"
                 );
             }
-            configured.min(room.max(1))
+            configured.min(fits.max(1))
         }
         Err(_) => configured,
     }
