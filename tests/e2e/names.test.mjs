@@ -144,8 +144,12 @@ test('a name is owned: refused elsewhere, linked with a code, one person on two 
     await forget.scrollIntoView();
     await forget.click();
     await (await desktop.$('//button[normalize-space()="Yes, forget this device"]')).click();
-    const welcome = await desktop.$('h1#profile-title');
-    await eventually(async () => (await welcome.getText()) === 'Welcome to Charla', 'back to the first screen');
+    // Looked up inside the wait: the page is being replaced, and a handle taken too early can
+    // go stale before its text is read (seen once, on a warm run).
+    await eventually(
+      async () => (await (await desktop.$('h1#profile-title')).getText()) === 'Welcome to Charla',
+      'back to the first screen',
+    );
     assert.equal(await (await field(desktop, 'Username')).getValue(), '', 'no name saved any more');
     await eventually(async () => {
       const items = [];
