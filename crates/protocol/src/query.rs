@@ -8,6 +8,10 @@
 //! left before the star; a shorter one is a plain word (`a*` is `a`: a one-letter prefix
 //! matches most of a history, and one query of them could keep a database busy for seconds).
 //! Each store quotes the words in its own query language and drops its own quoting characters.
+//!
+//! [`Needle`] is how a text matches a word character by character, as a person reads it: the
+//! chat marks matches in snippets and ranks results with it, and a history kept in memory
+//! searches with it.
 
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
@@ -40,6 +44,74 @@ pub fn query_words(typed: &str) -> Vec<QueryWord> {
             })
         })
         .collect()
+}
+
+/// A query word as texts are matched against it: folded, without quotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needle {
+    chars: Vec<char>,
+    prefix: bool,
+}
+
+impl Needle {
+    /// The needles of a typed query (the words of [`query_words`] that hold a letter after
+    /// quotes are dropped).
+    #[must_use]
+    pub fn all_of(typed: &str) -> Vec<Self> {
+        query_words(typed)
+            .into_iter()
+            .filter_map(|word| {
+                let chars: Vec<char> = fold(&word.text).into_iter().filter(|c| *c != '"').collect();
+                (!chars.is_empty()).then_some(Self {
+                    chars,
+                    prefix: word.prefix,
+                })
+            })
+            .collect()
+    }
+
+    /// Where it occurs in `folded` (a text [`fold`]ed) as a whole word (or a word's start,
+    /// for a prefix, then up to that word's end), as `[start, end)` in characters.
+    #[must_use]
+    pub fn spans_in(&self, folded: &[char]) -> Vec<[usize; 2]> {
+        let n = self.chars.len();
+        let is_word = |c: char| c.is_alphanumeric();
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i + n <= folded.len() {
+            let starts = i == 0 || !is_word(folded[i - 1]);
+            let ends = self.prefix || i + n == folded.len() || !is_word(folded[i + n]);
+            if starts && ends && folded[i..i + n] == self.chars[..] {
+                let mut end = i + n;
+                if self.prefix {
+                    while end < folded.len() && is_word(folded[end]) {
+                        end += 1;
+                    }
+                }
+                found.push([i, end]);
+                i = end;
+            } else {
+                i += 1;
+            }
+        }
+        found
+    }
+}
+
+/// A text as words are compared: each character lowercased, one for one (so positions in
+/// the folded text are positions in the text).
+#[must_use]
+pub fn fold(text: &str) -> Vec<char> {
+    text.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
+}
+
+/// Whether `text` holds every one of `needles`.
+#[must_use]
+pub fn holds_all(text: &str, needles: &[Needle]) -> bool {
+    let folded = fold(text);
+    needles.iter().all(|n| !n.spans_in(&folded).is_empty())
 }
 
 /// Whether `c` ends a word of a query.
@@ -81,6 +153,17 @@ mod tests {
     fn a_prefix_needs_two_characters() {
         assert_eq!(shown("dep* a* é* ép*"), ["dep*", "a", "é", "ép*"]);
         assert_eq!(shown("x** ab**"), ["x", "ab*"]);
+    }
+
+    #[test]
+    fn needles_match_whole_words_and_the_starts_of_words() {
+        let needles = Needle::all_of("Deploy fri*");
+        let text = fold("We deploy on Friday, not redeploy.");
+        assert_eq!(needles[0].spans_in(&text), [[3, 9]]);
+        assert_eq!(needles[1].spans_in(&text), [[13, 19]]);
+        assert!(holds_all("FRIDAY we DEPLOY", &needles));
+        assert!(!holds_all("we redeploy on friday", &needles));
+        assert!(Needle::all_of("\"\" *").is_empty());
     }
 
     #[test]

@@ -63,21 +63,19 @@ pub async fn run(
     let options = store::StoreOptions {
         recent: config.history_limit,
         room_recent: chat::ROOM_WINDOW_MESSAGES,
+        room_recent_bytes: chat::ROOM_WINDOW_BYTES,
         remembered_ids: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
         retention: config.retention_messages,
         max_bytes: config.db_max_bytes,
         searches: config.max_searches,
     };
-    let (store, loaded) = match store::open(&config.storage, options)? {
-        Some((store, loaded)) => (Some(store), loaded),
-        None => (None, store::memory_loaded()),
-    };
-    let store_handle = store.clone();
+    let opened = store::open(&config.storage, options)?;
+    let cluster = opened.cluster.clone();
     tracing::info!(
-        recent = loaded.recent.len(),
-        last_seq = loaded.last_seq,
-        oldest_seq = loaded.oldest_seq,
-        epoch = %loaded.epoch,
+        recent = opened.loaded.recent.len(),
+        last_seq = opened.loaded.last_seq,
+        oldest_seq = opened.loaded.oldest_seq,
+        epoch = %opened.loaded.epoch,
         "history loaded"
     );
     let book = match &config.storage {
@@ -91,13 +89,7 @@ pub async fn run(
         )?,
     };
     let metrics = Arc::new(metrics::Metrics::default());
-    let chat = Chat::new(
-        loaded,
-        store,
-        Arc::new(book),
-        config.clone(),
-        metrics.clone(),
-    );
+    let chat = Chat::new(opened, Arc::new(book), config.clone(), metrics.clone());
 
     let (stop_sessions, sessions_stop) = tokio::sync::watch::channel(false);
     let tasks = TaskTracker::new();
@@ -135,11 +127,12 @@ pub async fn run(
     let upkeep = tokio::spawn(upkeep(chat.clone()));
     let database_watch = tokio::spawn(watch_database(chat.clone()));
     let (heard, hearing) = tokio::sync::mpsc::channel(HEARD_QUEUE);
-    let cluster = match &store_handle {
-        Some(store) if store.listen(heard)? => {
+    let cluster = match cluster {
+        Some(cluster) => {
+            cluster.listen(heard)?;
             Some(tokio::spawn(follow_other_nodes(chat.clone(), hearing)))
         }
-        _ => None,
+        None => None,
     };
     let (stop_metrics, metrics_stop) = tokio::sync::watch::channel(false);
     if let Some(listener) = metrics_listener {

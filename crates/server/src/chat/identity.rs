@@ -188,11 +188,11 @@ impl Chat {
         Ok(reply)
     }
 
-    /// Asks the store whether the name may be held here, when other nodes serve the same
+    /// Asks the cluster whether the name may be held here, when other nodes serve the same
     /// users: a guest's name is held once in the cluster, and a guest cannot take a name held
     /// anywhere.
     fn hold_in_cluster(&self, sid: Sid, key: &str, name: &str, guest: bool) -> Result<(), Refusal> {
-        let Some(store) = &self.inner.store else {
+        let Some(cluster) = &self.inner.cluster else {
             return Ok(());
         };
         let held = crate::store::HeldName {
@@ -200,7 +200,7 @@ impl Chat {
             name: name.to_owned(),
             guest,
         };
-        match store.hold_name(&held) {
+        match cluster.hold_name(&held) {
             Ok(true) => Ok(()),
             Ok(false) => Err(taken(sid, name)),
             Err(e) => {
@@ -273,10 +273,8 @@ impl Chat {
             general.markers.remove(key);
         }
         let now = self.inner.config.clock.now();
-        if let Some(store) = &self.inner.store {
-            if let Err(e) = store.forget_name(key, now) {
-                tracing::error!(error = %e, "could not forget the rooms of a name claimed afresh");
-            }
+        if let Err(e) = self.inner.store.forget_name(key, now) {
+            tracing::error!(error = %e, "could not forget the rooms of a name claimed afresh");
         }
         for room in rooms {
             let Some(name) = state

@@ -10,10 +10,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use charla_protocol::chat::{
     ChatMessage, Gap, RoomInfo, RoomKind, RoomReplay, RoomState, RoomSummary, GENERAL_ROOM,
 };
-use charla_protocol::rules::username_key;
 use chrono::{DateTime, Utc};
 
-use crate::store::{Member, RoomId, StoredRoom, GENERAL};
+use crate::store::{message_size, Member, RoomId, StoredRoom, GENERAL};
 
 /// The newest messages of one room, oldest first, bounded in count and in bytes.
 pub(super) struct Window {
@@ -35,7 +34,7 @@ impl Window {
 
     /// Adds the newest message, dropping the oldest ones past the bounds (never the newest).
     pub(super) fn push(&mut self, message: ChatMessage) {
-        self.bytes += approximate_size(&message);
+        self.bytes += message_size(&message);
         self.messages.push_back(message);
         while self.messages.len() > self.max_messages
             || (self.bytes > self.max_bytes && self.messages.len() > 1)
@@ -46,7 +45,7 @@ impl Window {
 
     fn pop_front(&mut self) {
         if let Some(old) = self.messages.pop_front() {
-            self.bytes = self.bytes.saturating_sub(approximate_size(&old));
+            self.bytes = self.bytes.saturating_sub(message_size(&old));
         }
     }
 
@@ -67,17 +66,6 @@ impl Window {
     }
 }
 
-/// A message's size in JSON, near enough (escapes aside) to bound a reply.
-pub(super) fn approximate_size(m: &ChatMessage) -> usize {
-    m.text.len()
-        + m.username.len()
-        + m.id.len()
-        + m.client_id.as_ref().map_or(0, String::len)
-        + m.room.as_ref().map_or(0, String::len)
-        + m.mentions.iter().map(|n| n.len() + 3).sum::<usize>()
-        + 96
-}
-
 /// How many of the newest `messages` fit in `max_bytes`; at least one (if there is one) when
 /// `at_least_one`.
 pub(super) fn newest_within<'a>(
@@ -88,7 +76,7 @@ pub(super) fn newest_within<'a>(
     let mut bytes = 0;
     let mut count = 0;
     for m in messages.into_iter().rev() {
-        let size = approximate_size(m);
+        let size = message_size(m);
         if (count > 0 || !at_least_one) && bytes + size > max_bytes {
             break;
         }
@@ -215,18 +203,6 @@ impl RoomLog {
     pub(super) fn unread_after(&self, read: u64) -> u64 {
         self.last_seq
             .saturating_sub(read.max(self.oldest_kept.saturating_sub(1)))
-    }
-
-    /// Messages in the window after `read` that mention `key` (the count without a store).
-    pub(super) fn mentions_in_window(&self, key: &str, read: u64) -> u64 {
-        let count = self
-            .window
-            .messages
-            .iter()
-            .filter(|m| m.seq > Some(read))
-            .filter(|m| m.mentions.iter().any(|name| username_key(name) == key))
-            .count();
-        u64::try_from(count).unwrap_or(u64::MAX)
     }
 
     /// The room as `key` sees it, with its counts (`mentions` given by the caller, who may ask

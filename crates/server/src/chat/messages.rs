@@ -102,9 +102,9 @@ impl Chat {
         };
         // On the server's clock, the one retention reads.
         let at = charla_protocol::timestamp::millis(config.clock.now());
-        if let Some(store) = self.inner.store.clone().filter(|store| store.is_remote()) {
+        if let Some(cluster) = self.inner.cluster.clone() {
             // Queued now, in the order sent; the lock is not held while the database answers.
-            let answer = store.append_queued(room, draft, at);
+            let answer = cluster.append_queued(room, draft, at);
             let queued = Queued {
                 room,
                 dedupe_key,
@@ -112,7 +112,7 @@ impl Chat {
                 guest,
                 started: Instant::now(),
             };
-            let replied = self.hand_to_finisher(&store, answer, queued)?;
+            let replied = self.hand_to_finisher(&cluster, answer, queued)?;
             drop(guard);
             // Without an ack wanted, the message is delivered all the same.
             return Ok(if answer_wanted {
@@ -129,23 +129,17 @@ impl Chat {
                 Reply::Nothing
             });
         }
-        let next_seq = state.rooms.get(room).map_or(1, |log| log.last_seq + 1);
-        let appended = match &self.inner.store {
-            None => Appended::New(draft.into_message(next_seq, at)),
-            Some(store) => {
-                let started = Instant::now();
-                let stored = store.append(room, draft, at);
-                self.inner.metrics.committed(started.elapsed());
-                stored.map_err(|NotStored(reason)| {
-                    tracing::warn!(reason, "a message was refused: it could not be stored");
-                    Refusal::later(
-                        ErrorCode::Unavailable,
-                        "the server could not store the message; it will be retried",
-                        1000,
-                    )
-                })?
-            }
-        };
+        let started = Instant::now();
+        let stored = self.inner.store.append(room, draft, at);
+        self.inner.metrics.committed(started.elapsed());
+        let appended = stored.map_err(|NotStored(reason)| {
+            tracing::warn!(reason, "a message was refused: it could not be stored");
+            Refusal::later(
+                ErrorCode::Unavailable,
+                "the server could not store the message; it will be retried",
+                1000,
+            )
+        })?;
         let wire_room = state.rooms.get(room).and_then(RoomLog::wire_name);
         let mut message = match appended {
             Appended::New(message) => message,
@@ -233,17 +227,17 @@ impl Chat {
         if let Some(conn) = state.conns.get_mut(&sid) {
             conn.typing = now_in;
         }
-        let store = self.inner.store.as_ref();
+        let cluster = self.inner.cluster.as_ref();
         if let Some(stopped_in) = before.filter(|r| typing || *r == room) {
             let stopped = state.stopped_typing(username.clone(), stopped_in);
             state.broadcast_room(stopped_in, &stopped, Some(sid), &self.inner.cuts);
-            if let Some(store) = store {
-                store.announce_typing(stopped_in, &username, false);
+            if let Some(cluster) = cluster {
+                cluster.announce_typing(stopped_in, &username, false);
             }
         }
         if typing {
-            if let Some(store) = store {
-                store.announce_typing(room, &username, true);
+            if let Some(cluster) = cluster {
+                cluster.announce_typing(room, &username, true);
             }
             let wire = state.rooms.get(room).and_then(RoomLog::wire_name);
             let started = typing_notice(username, true, wire);
@@ -279,16 +273,14 @@ impl Chat {
         let window = log.window.messages();
         let below = window.partition_point(|m| m.seq < Some(request.before));
         let window_front = log.window.front_seq().unwrap_or(log.last_seq + 1);
-        let store = match &self.inner.store {
-            Some(store) if below < limit && window_front > log.oldest_kept => store.clone(),
-            _ => {
-                let messages: Vec<ChatMessage> = window
-                    .range(below.saturating_sub(limit)..below)
-                    .cloned()
-                    .collect();
-                return Reply::now(link, &page(messages, log.oldest_kept, max_bytes));
-            }
-        };
+        if below >= limit || window_front <= log.oldest_kept {
+            let messages: Vec<ChatMessage> = window
+                .range(below.saturating_sub(limit)..below)
+                .cloned()
+                .collect();
+            return Reply::now(link, &page(messages, log.oldest_kept, max_bytes));
+        }
+        let store = self.inner.store.clone();
         let (oldest, wire_name) = (log.oldest_kept, log.wire_name());
         self.read_later(guard, link, Lane::History, move || {
             let mut messages = store.page_before(room, request.before, limit)?;
@@ -393,24 +385,14 @@ impl Chat {
         };
         let rooms: Vec<RoomId> = self.lock().rooms.all().map(|log| log.id).collect();
         for room in rooms {
-            let oldest = if let Some(store) = &self.inner.store {
-                store.expire_before(room, cutoff).unwrap_or_else(|e| {
+            let oldest = self
+                .inner
+                .store
+                .expire_before(room, cutoff)
+                .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, room, "could not remove messages past the retention age");
                     None
-                })
-            } else {
-                let state = self.lock();
-                state.rooms.get(room).and_then(|log| {
-                    let window = log.window.messages();
-                    window.front().filter(|m| m.timestamp < cutoff).map(|_| {
-                        window
-                            .iter()
-                            .find(|m| m.timestamp >= cutoff)
-                            .and_then(|m| m.seq)
-                            .unwrap_or(log.last_seq + 1)
-                    })
-                })
-            };
+                });
             if let Some(oldest) = oldest {
                 let mut state = self.lock();
                 if let Some(log) = state.rooms.get_mut(room) {
@@ -421,16 +403,16 @@ impl Chat {
         }
     }
 
-    /// Messages of `log` after `read` that mention `key`: counted by the store, or in the
-    /// window without one.
+    /// Kept messages of `log` after `read` that mention `key`, as the store counts them.
     pub(super) fn mentions_after(&self, log: &RoomLog, key: &str, read: u64) -> u64 {
-        match &self.inner.store {
-            Some(store) => store.mentions_after(log.id, key, read).unwrap_or_else(|e| {
+        let after = read.max(log.oldest_kept.saturating_sub(1));
+        self.inner
+            .store
+            .mentions_after(log.id, key, after)
+            .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "could not count mentions");
                 0
-            }),
-            None => log.mentions_in_window(key, read),
-        }
+            })
     }
 }
 

@@ -41,7 +41,7 @@ mod search;
 mod state;
 
 pub(crate) use reply::Reply;
-pub(crate) use state::{Chat, MIN_REMEMBERED_CLIENT_IDS, ROOM_WINDOW_MESSAGES};
+pub(crate) use state::{Chat, MIN_REMEMBERED_CLIENT_IDS, ROOM_WINDOW_BYTES, ROOM_WINDOW_MESSAGES};
 
 /// The refusal for a connection the chat does not hold: one it has just cut is told to try
 /// again (it will, after reconnecting), anything else to join first.

@@ -22,7 +22,7 @@ use super::log::RoomLog;
 use super::reply::Reply;
 use super::state::{Chat, ChatState, ROOM_WINDOW_BYTES, ROOM_WINDOW_MESSAGES};
 use super::{not_joined, too_many};
-use crate::store::{Member, RoomId, GENERAL};
+use crate::store::{Member, RoomChange, RoomId, GENERAL};
 use crate::transport::Link;
 
 /// Rooms (and DMs) one name may be a member of.
@@ -114,11 +114,14 @@ impl Chat {
                 key: asker.key.clone(),
                 name: asker.name.clone(),
             };
-            if let Some(store) = &self.inner.store {
-                store
-                    .add_member(room, &member, self.inner.config.clock.now())
-                    .map_err(|e| not_written(&e))?;
-            }
+            self.inner
+                .store
+                .change_room(
+                    room,
+                    RoomChange::Join(&member),
+                    self.inner.config.clock.now(),
+                )
+                .map_err(|e| not_written(&e))?;
             state.rooms.add_member(room, &member);
             state.markers_due.insert((asker.key.clone(), room));
             self.announce_member_change(state, room, asker.name.clone(), true, Some(link.id()));
@@ -148,11 +151,10 @@ impl Chat {
         }
         self.may_change_rooms(state, &asker)?;
         let now = self.inner.config.clock.now();
-        if let Some(store) = &self.inner.store {
-            store
-                .remove_member(room, &asker.key, now)
-                .map_err(|e| not_written(&e))?;
-        }
+        self.inner
+            .store
+            .change_room(room, RoomChange::Leave { key: &asker.key }, now)
+            .map_err(|e| not_written(&e))?;
         // Its typing there stops with it.
         let typing_here: Vec<_> = state
             .connections_of(&asker.key)
@@ -167,8 +169,8 @@ impl Chat {
             }
             let stopped = state.stopped_typing(asker.name.clone(), room);
             state.broadcast_room(room, &stopped, None, &self.inner.cuts);
-            if let Some(store) = &self.inner.store {
-                store.announce_typing(room, &asker.name, false);
+            if let Some(cluster) = &self.inner.cluster {
+                cluster.announce_typing(room, &asker.name, false);
             }
         }
         state.rooms.remove_member(room, &asker.key, now);
@@ -217,9 +219,14 @@ impl Chat {
         let room = state.member_room(Some(&request.room), &asker.key, false)?;
         let topic = normalize_topic(&request.topic)?;
         self.may_change_rooms(state, &asker)?;
-        if let Some(store) = &self.inner.store {
-            store.set_topic(room, &topic).map_err(|e| not_written(&e))?;
-        }
+        self.inner
+            .store
+            .change_room(
+                room,
+                RoomChange::Topic(&topic),
+                self.inner.config.clock.now(),
+            )
+            .map_err(|e| not_written(&e))?;
         let Some(log) = state.rooms.get_mut(room) else {
             return Err(no_such_room());
         };
@@ -318,10 +325,6 @@ impl Chat {
     /// Writes the read markers that moved since the last call (once a second, off the
     /// message path).
     pub fn flush_markers(&self) {
-        let Some(store) = &self.inner.store else {
-            self.lock().markers_due.clear();
-            return;
-        };
         let due: Vec<(String, RoomId, u64)> = {
             let mut state = self.lock();
             let due: Vec<(String, RoomId)> = state.markers_due.drain().collect();
@@ -335,7 +338,7 @@ impl Chat {
         if due.is_empty() {
             return;
         }
-        if let Err(e) = store.save_markers(&due) {
+        if let Err(e) = self.inner.store.save_markers(&due) {
             tracing::warn!(error = %e, markers = due.len(), "could not write read markers; retrying");
             let mut state = self.lock();
             state
@@ -363,15 +366,13 @@ impl Chat {
         let mut state = self.lock();
         let idle_rooms = state.rooms.empty_since_before(cutoff);
         for room in idle_rooms.into_iter().take(RETIRED_PER_CALL) {
-            if let Some(store) = &self.inner.store {
-                match store.retire_room(room, cutoff) {
-                    Ok(true) => state.retiring.push(room),
-                    // Joined meanwhile on another node: this node hears of it.
-                    Ok(false) => continue,
-                    Err(e) => {
-                        tracing::warn!(error = %e, room, "could not retire a room nobody is in; retrying");
-                        return;
-                    }
+            match self.inner.store.retire_room(room, cutoff) {
+                Ok(true) => state.retiring.push(room),
+                // Joined meanwhile on another node: this node hears of it.
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, room, "could not retire a room nobody is in; retrying");
+                    return;
                 }
             }
             if let Some(log) = state.rooms.remove(room) {
@@ -384,9 +385,7 @@ impl Chat {
     /// Goes on removing retired rooms' messages from the store (a batch each, at most a few
     /// rooms a call), off the chat's lock. Blocking: call it off the async threads.
     pub fn purge_retired(&self) {
-        let Some(store) = &self.inner.store else {
-            return;
-        };
+        let store = &self.inner.store;
         let rooms: Vec<RoomId> = self
             .lock()
             .retiring
@@ -490,18 +489,14 @@ impl Chat {
         topic: &str,
         members: &[Member],
     ) -> Result<RoomId, Refusal> {
-        let (id, name) = if let Some(store) = &self.inner.store {
-            store
-                .create_room(name, kind, topic, members, self.inner.config.clock.now())
-                .map_err(|e| match e {
-                    crate::error::Error::RoomExists(name) => room_exists(&name),
-                    other => not_written(&other),
-                })?
-        } else {
-            let id = state.next_room;
-            state.next_room += 1;
-            (id, name.map_or_else(|| format!("dm:{id}"), str::to_owned))
-        };
+        let (id, name) = self
+            .inner
+            .store
+            .create_room(name, kind, topic, members, self.inner.config.clock.now())
+            .map_err(|e| match e {
+                crate::error::Error::RoomExists(name) => room_exists(&name),
+                other => not_written(&other),
+            })?;
         let log = RoomLog::stored(
             crate::store::StoredRoom {
                 id,

@@ -1,21 +1,19 @@
 //! `search`: messages of the asker's rooms and DMs (a guest's: `general`'s) that hold every
 //! word of a query, best first, each with a snippet around the match and where the words are.
 //!
-//! With a store the index finds the newest matches ([`crate::store::StoreHandle::search`]),
+//! The store finds the newest matches ([`crate::store::Store::search`]),
 //! off the async threads and never under the chat's lock nor on the connection messages are
 //! stored through, within [`crate::config::ServerConfig::search_budget`]; they are ranked here
 //! ([`score`]). At most `max_searches` run at once on the server and one per connection: more
 //! are refused `rate_limited`; one past its budget is refused `search_too_broad` (never
-//! `unavailable`, which would make a client send it again). A chat kept only in memory looks
-//! through its rooms' windows.
+//! `unavailable`, which would make a client send it again).
 
 use charla_protocol::chat::{
     ChatMessage, Refusal, SearchHit, SearchRequest, SearchResults, MAX_QUERY_CHARS,
     MAX_SEARCH_RESULTS,
 };
-use charla_protocol::query::query_words;
+use charla_protocol::query::{fold, Needle};
 
-use super::log::RoomLog;
 use super::messages::Lane;
 use super::not_joined;
 use super::reply::Reply;
@@ -44,7 +42,7 @@ impl Chat {
             )));
         }
         let query = request.query.clone();
-        let words = words_of(&request.query);
+        let words = Needle::all_of(&request.query);
         let limit = request.limit.clamp(1, MAX_SEARCH_RESULTS);
         let offset = request.offset.min(SEARCH_SCAN);
         let mut guard = self.lock();
@@ -84,12 +82,7 @@ impl Chat {
                 .map(|(_, name)| name.clone())
                 .unwrap_or_default()
         };
-        let Some(store) = self.inner.store.clone() else {
-            let logs: Vec<&RoomLog> = rooms.iter().filter_map(|id| state.rooms.get(*id)).collect();
-            // Without a store nothing is older than the windows: `before` has nothing to skip.
-            let results = search_windows(&logs, &words, offset, limit);
-            return Reply::now(link, &results);
-        };
+        let store = self.inner.store.clone();
         let budget = self.inner.config.search_budget;
         self.read_later(guard, link, Lane::Search, move || {
             let scanned = store.search(&query, &rooms, request.before, budget)?;
@@ -116,91 +109,11 @@ impl Chat {
     }
 }
 
-/// A search without a store: the messages of the rooms' windows holding every word, ranked.
-fn search_windows(logs: &[&RoomLog], words: &[Word], offset: usize, limit: usize) -> SearchResults {
-    let mut found: Vec<(&RoomLog, &ChatMessage)> = logs
-        .iter()
-        .flat_map(|log| log.window.messages().iter().map(move |m| (*log, m)))
-        .filter(|(_, m)| {
-            let text = fold(&m.text);
-            words.iter().all(|w| !matches_in(&text, w).is_empty())
-        })
-        .collect();
-    // Newest first, then best first (stable: the newest among equals).
-    found.sort_by_key(|(_, m)| std::cmp::Reverse(m.timestamp));
-    found.sort_by(|a, b| score(&b.1.text, words).total_cmp(&score(&a.1.text, words)));
-    let more = found.len() > offset + limit;
-    SearchResults {
-        ok: true,
-        results: found
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(log, m)| hit(log.name.clone(), m, words))
-            .collect(),
-        more,
-        next: None,
-    }
-}
-
-/// A query word, folded, and whether it matches as a prefix.
-struct Word {
-    chars: Vec<char>,
-    prefix: bool,
-}
-
-fn words_of(query: &str) -> Vec<Word> {
-    query_words(query)
-        .into_iter()
-        .filter_map(|word| {
-            let chars: Vec<char> = fold(&word.text).into_iter().filter(|c| *c != '"').collect();
-            (!chars.is_empty()).then_some(Word {
-                chars,
-                prefix: word.prefix,
-            })
-        })
-        .collect()
-}
-
-/// A text as words are compared: each character lowercased, one for one (so positions in
-/// the folded text are positions in the text).
-fn fold(text: &str) -> Vec<char> {
-    text.chars()
-        .map(|c| c.to_lowercase().next().unwrap_or(c))
-        .collect()
-}
-
-/// Where `word` occurs in `text` as a whole word (or a word's start, for a prefix), as
-/// `[start, end)` in characters.
-fn matches_in(text: &[char], word: &Word) -> Vec<[usize; 2]> {
-    let n = word.chars.len();
-    let is_word = |c: char| c.is_alphanumeric();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i + n <= text.len() {
-        let starts = i == 0 || !is_word(text[i - 1]);
-        let ends = word.prefix || i + n == text.len() || !is_word(text[i + n]);
-        if starts && ends && text[i..i + n] == word.chars[..] {
-            let mut end = i + n;
-            if word.prefix {
-                while end < text.len() && is_word(text[end]) {
-                    end += 1;
-                }
-            }
-            found.push([i, end]);
-            i = end;
-        } else {
-            i += 1;
-        }
-    }
-    found
-}
-
 /// How well a text matches: how often the words occur in it, relative to its length (a short
 /// message that is about the words beats a long one that mentions them once).
-fn score(text: &str, words: &[Word]) -> f64 {
+fn score(text: &str, words: &[Needle]) -> f64 {
     let folded = fold(text);
-    let hits: usize = words.iter().map(|w| matches_in(&folded, w).len()).sum();
+    let hits: usize = words.iter().map(|w| w.spans_in(&folded).len()).sum();
     let length = text.split_whitespace().count().max(1);
     #[allow(clippy::cast_precision_loss)]
     let score = hits as f64 / (length as f64).sqrt();
@@ -208,10 +121,10 @@ fn score(text: &str, words: &[Word]) -> f64 {
 }
 
 /// A result: the text around the first match (all of it when short), and the matches in it.
-fn hit(room: String, m: &ChatMessage, words: &[Word]) -> SearchHit {
+fn hit(room: String, m: &ChatMessage, words: &[Needle]) -> SearchHit {
     let chars: Vec<char> = m.text.chars().collect();
     let folded = fold(&m.text);
-    let mut spans: Vec<[usize; 2]> = words.iter().flat_map(|w| matches_in(&folded, w)).collect();
+    let mut spans: Vec<[usize; 2]> = words.iter().flat_map(|w| w.spans_in(&folded)).collect();
     spans.sort_unstable();
     let first = spans.first().map_or(0, |s| s[0]);
     let start = first.saturating_sub(CONTEXT_CHARS);
@@ -257,7 +170,7 @@ mod tests {
 
     #[test]
     fn snippets_mark_whole_words_and_prefixes() {
-        let words = words_of("Deploy fri*");
+        let words = Needle::all_of("Deploy fri*");
         let found = hit(
             "ops".into(),
             &message("We deploy on Friday, not redeploy."),
@@ -274,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_short_message_about_the_words_ranks_above_a_long_mention() {
-        let words = words_of("deploy");
+        let words = Needle::all_of("deploy");
         let about = score("deploy deploy: is the deploy done?", &words);
         let mention = score(
             "lunch at noon, then the review, then maybe we deploy, and coffee after that",
@@ -287,7 +200,7 @@ mod tests {
     #[test]
     fn long_texts_are_cut_around_the_match() {
         let text = format!("{} needle {}", "a".repeat(500), "b".repeat(500));
-        let found = hit("general".into(), &message(&text), &words_of("needle"));
+        let found = hit("general".into(), &message(&text), &Needle::all_of("needle"));
         assert!(found.snippet.starts_with('…') && found.snippet.ends_with('…'));
         let [s, e] = found.highlights[0];
         let marked: String = found.snippet.chars().skip(s).take(e - s).collect();

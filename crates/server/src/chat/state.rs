@@ -25,7 +25,7 @@ use super::log::{RoomLog, Rooms, Window};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::names::{DeviceId, NameBook};
-use crate::store::{HeldName, Loaded, RoomId, StoreHandle, GENERAL, RETIRED_PREFIX};
+use crate::store::{ClusterHandle, HeldName, Opened, RoomId, StoreHandle, GENERAL, RETIRED_PREFIX};
 use crate::throttle::Throttle;
 use crate::transport::{Encoded, Link, SendFailure, Sid};
 
@@ -39,7 +39,7 @@ const CONCURRENT_READS: usize = 4;
 /// Messages of a room other than `general` kept in memory (older ones are read from disk).
 pub(crate) const ROOM_WINDOW_MESSAGES: usize = 50;
 /// Bytes of a room other than `general` kept in memory: with 10,000 rooms, 640 MiB at most.
-pub(super) const ROOM_WINDOW_BYTES: usize = 64 * 1024;
+pub(crate) const ROOM_WINDOW_BYTES: usize = 64 * 1024;
 
 /// The chat. Cheap to clone.
 #[derive(Clone)]
@@ -49,7 +49,9 @@ pub struct Chat {
 
 pub(super) struct Shared {
     state: Mutex<ChatState>,
-    pub(super) store: Option<StoreHandle>,
+    pub(super) store: StoreHandle,
+    /// What other nodes store and hold, when several serve the same people.
+    pub(super) cluster: Option<ClusterHandle>,
     pub(super) config: Arc<ServerConfig>,
     pub(super) epoch: String,
     pub(super) reads: Arc<Semaphore>,
@@ -132,8 +134,6 @@ pub(super) struct ChatState {
     pub(super) accepted: AcceptedIds,
     /// Read markers moved since they were last written: (name key, room).
     pub(super) markers_due: HashSet<(String, RoomId)>,
-    /// The next room number, for a chat without a store.
-    pub(super) next_room: RoomId,
 }
 
 /// `clientId`s already stored, per author, with the ack they got, oldest evicted first.
@@ -167,16 +167,19 @@ pub(super) fn send_ack(message: &ChatMessage, seq: u64) -> SendAck {
 }
 
 impl Chat {
-    /// A chat resuming from what the store held (`store` is `None` for a history kept only
-    /// in memory).
+    /// A chat resuming from what the store held.
     #[must_use]
     pub fn new(
-        loaded: Loaded,
-        store: Option<StoreHandle>,
+        opened: Opened,
         book: Arc<NameBook>,
         config: Arc<ServerConfig>,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let Opened {
+            store,
+            cluster,
+            loaded,
+        } = opened;
         let mut accepted = AcceptedIds {
             acks: HashMap::new(),
             order: VecDeque::new(),
@@ -215,7 +218,6 @@ impl Chat {
                 log.markers.insert(key, seq);
             }
         }
-        let next_room = rooms.all().map(|r| r.id).max().unwrap_or(GENERAL) + 1;
         let searches = config.max_searches.max(1);
         Self {
             inner: Arc::new(Shared {
@@ -231,9 +233,9 @@ impl Chat {
                     clients_sent_away: false,
                     accepted,
                     markers_due: HashSet::new(),
-                    next_room,
                 }),
                 store,
+                cluster,
                 epoch: loaded.epoch,
                 config,
                 reads: Arc::new(Semaphore::new(CONCURRENT_READS)),
@@ -252,25 +254,22 @@ impl Chat {
         }
     }
 
-    /// Whether the history store answers within `within` (always, without one). Blocking:
-    /// call it off the async threads.
+    /// Whether the history store answers within `within`. Blocking: call it off the async
+    /// threads.
     ///
     /// # Errors
     /// [`crate::error::Error::Unreachable`] when it does not.
     pub fn check_store(&self, within: std::time::Duration) -> crate::error::Result<()> {
-        match &self.inner.store {
-            Some(store) => store.check(within),
-            None => Ok(()),
-        }
+        self.inner.store.check(within)
     }
 
-    /// Whether the store answers (always, without one).
+    /// Whether the shared database answered lately (a store of this node's own always does).
     #[must_use]
     pub fn database_reachable(&self) -> bool {
         self.inner
-            .store
+            .cluster
             .as_ref()
-            .is_none_or(|store| store.is_reachable())
+            .is_none_or(|cluster| cluster.is_reachable())
     }
 
     /// Sends every client away when the store has not answered for [`SEND_AWAY_AFTER`]
@@ -353,10 +352,10 @@ impl Chat {
     /// Forgets a connection; its name is free again and everyone is told it left.
     pub fn leave(&self, sid: Sid) {
         let mut state = self.lock();
-        if let (Some(store), Some(conn)) = (&self.inner.store, state.conns.get(&sid)) {
+        if let (Some(cluster), Some(conn)) = (&self.inner.cluster, state.conns.get(&sid)) {
             if let (Some(room), Some(name)) = (conn.typing, &conn.username) {
                 // Its typing stops on the other nodes too.
-                store.announce_typing(room, name, false);
+                cluster.announce_typing(room, name, false);
             }
         }
         state.remove_all(vec![sid], &self.inner.cuts);

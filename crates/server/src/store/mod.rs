@@ -16,15 +16,20 @@ use chrono::{DateTime, Utc};
 use crate::config::Storage;
 use crate::error::Result;
 
+pub mod cluster;
+pub mod memory;
 pub mod pg;
 pub mod sqlite;
+
+pub use cluster::{Cluster, ClusterHandle, Heard, HeldName, QueuedAppend, RoomHead};
 
 pub use sqlite::make_parent_dir;
 
 /// A store, shared by the chat's tasks.
 pub type StoreHandle = Arc<dyn Store>;
 
-/// What the chat asks of a store.
+/// What the chat asks of a store: persistence only. What only several nodes need is
+/// [`Cluster`]'s.
 pub trait Store: Send + Sync {
     /// Whether the store answers within `within`.
     ///
@@ -44,21 +49,6 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> std::result::Result<Appended, NotStored>;
 
-    /// Starts storing a draft, as [`Store::append`] does, and returns at once: the answer
-    /// comes on the receiver. Drafts are stored in the order this is called, so one sender's
-    /// messages keep their order.
-    fn append_queued(&self, room: RoomId, draft: Draft, at: DateTime<Utc>) -> QueuedAppend;
-
-    /// Whether a write is a round trip over the network (a shared database): the chat then
-    /// does not hold its lock while a message is stored.
-    fn is_remote(&self) -> bool;
-
-    /// Whether the store answered lately (a database over the network that stopped
-    /// answering is known before any request waits for it); a local file always does.
-    fn is_reachable(&self) -> bool {
-        true
-    }
-
     /// Removes `room`'s messages stored before `cutoff`, at most [`EXPIRE_BATCH`] at a time;
     /// returns the lowest `seq` still kept afterwards (`None`: nothing was old enough).
     ///
@@ -76,7 +66,8 @@ pub trait Store: Send + Sync {
     /// Returns the number and the name.
     ///
     /// # Errors
-    /// When the store cannot be written (or the name is taken: the chat checks first).
+    /// [`crate::error::Error::RoomExists`] when the name is taken; any other when the store
+    /// cannot be written.
     fn create_room(
         &self,
         name: Option<&str>,
@@ -86,18 +77,11 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<(RoomId, String)>;
 
-    /// Adds a member (nothing when it is one already).
+    /// Changes a room: a member in or out, or its topic (see [`RoomChange`]).
     ///
     /// # Errors
     /// When the store cannot be written.
-    fn add_member(&self, room: RoomId, member: &Member, at: DateTime<Utc>) -> Result<()>;
-
-    /// Removes a member and its read marker of the room; a room left without members is
-    /// noted as empty since `at`.
-    ///
-    /// # Errors
-    /// When the store cannot be written.
-    fn remove_member(&self, room: RoomId, key: &str, at: DateTime<Utc>) -> Result<()>;
+    fn change_room(&self, room: RoomId, change: RoomChange<'_>, at: DateTime<Utc>) -> Result<()>;
 
     /// Forgets every membership, marker and mention of a name claimed afresh (rooms left
     /// without members are noted as empty since `at`).
@@ -124,12 +108,6 @@ pub trait Store: Send + Sync {
     /// When the store cannot be written.
     fn purge_retired(&self, room: RoomId) -> Result<bool>;
 
-    /// Sets a room's topic.
-    ///
-    /// # Errors
-    /// When the store cannot be written.
-    fn set_topic(&self, room: RoomId, topic: &str) -> Result<()>;
-
     /// Writes read markers (name key, room, seq); a marker never moves back.
     ///
     /// # Errors
@@ -144,7 +122,8 @@ pub trait Store: Send + Sync {
 
     /// The newest [`SCAN`] matches of the typed words in `rooms`, stored before `before` (a
     /// position [`Scanned::next`] gave; `None`: all), searched for at most `budget`. Never on
-    /// the connection messages are stored through.
+    /// the connection messages are stored through. Each store turns the words
+    /// ([`charla_protocol::query::query_words`]) into its own query language.
     ///
     /// # Errors
     /// [`crate::error::Error::SearchTimedOut`] past the budget; any other when the store
@@ -156,124 +135,22 @@ pub trait Store: Send + Sync {
         before: Option<u64>,
         budget: Duration,
     ) -> Result<Scanned>;
-
-    /// The oldest `limit` messages of `room` with a `seq` above `after`, oldest first (what
-    /// other nodes stored that this one has not delivered).
-    ///
-    /// # Errors
-    /// When the store cannot be read.
-    fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<ChatMessage>>;
-
-    /// Every room's highest `seq` and version, when other writers may have changed them (a
-    /// shared database); `None` for a store this node alone writes.
-    ///
-    /// # Errors
-    /// When the store cannot be read.
-    fn heads(&self) -> Result<Option<Vec<RoomHead>>>;
-
-    /// A room as it is stored now, with its `recent` newest messages, when other writers may
-    /// have changed it (a shared database); `None` for a room that does not exist, or a
-    /// store this node alone writes (its rooms change only through this node).
-    ///
-    /// # Errors
-    /// When the store cannot be read.
-    fn changed_room(&self, room: RoomId, recent: usize) -> Result<Option<StoredRoom>>;
-
-    /// Records that a connection here holds a name, when other nodes serve the same users (a
-    /// shared database): `false` when the name is held elsewhere in a way that excludes it (a
-    /// guest's name is held once; a guest cannot take a name anyone holds). A store this
-    /// node alone writes says `true`: the chat's own memory is the whole truth there.
-    ///
-    /// # Errors
-    /// When the store cannot be written.
-    fn hold_name(&self, held: &HeldName) -> Result<bool>;
-
-    /// Says this node is alive and holds exactly `held`, forgets nodes gone silent, and
-    /// returns the names held on other nodes; `None` for a store this node alone writes.
-    ///
-    /// # Errors
-    /// When the store cannot be read or written.
-    fn sync_presence(&self, held: &[HeldName]) -> Result<Option<Vec<HeldName>>>;
-
-    /// Tells the other nodes that `name` started or stopped typing in `room`, without waiting
-    /// (typing is a hint: lost when the database does not answer). Nothing where only this
-    /// node serves.
-    fn announce_typing(&self, room: RoomId, name: &str, typing: bool);
-
-    /// Forgets this node's names (it is stopping).
-    ///
-    /// # Errors
-    /// When the store cannot be written.
-    fn leave_presence(&self) -> Result<()>;
-
-    /// Starts telling `heard` what other nodes store, when they can (a shared database);
-    /// whether it does.
-    ///
-    /// # Errors
-    /// When the listener cannot be started.
-    fn listen(&self, heard: tokio::sync::mpsc::Sender<Heard>) -> Result<bool>;
 }
 
-/// A name held by the connections of one node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldName {
-    /// Its uniqueness key.
-    pub key: String,
-    /// As shown.
-    pub name: String,
-    /// Nobody owns it.
-    pub guest: bool,
-}
-
-/// A room's newest `seq` and the version of its name, topic and members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomHead {
-    /// The room.
-    pub room: RoomId,
-    /// Its highest `seq`.
-    pub last_seq: u64,
-    /// Raised by every change of its name, topic or members.
-    pub version: u64,
-}
-
-/// What a store that other nodes write says it heard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Heard {
-    /// A node stored message `seq` of `room`.
-    Stored {
-        /// The room.
-        room: RoomId,
-        /// Its `seq`.
-        seq: u64,
+/// A change of a room that [`Store::change_room`] writes.
+#[derive(Debug, Clone, Copy)]
+pub enum RoomChange<'a> {
+    /// A member joins (nothing when it is one already); the room is no longer empty.
+    Join(&'a Member),
+    /// A member leaves, with its read marker of the room; a room left without members is
+    /// noted as empty since the change.
+    Leave {
+        /// The member's name key.
+        key: &'a str,
     },
-    /// A room was made, or its topic or members changed.
-    Room(RoomId),
-    /// Names were taken or let go on some node.
-    Presence,
-    /// Someone on another node started or stopped typing.
-    Typing {
-        /// The room.
-        room: RoomId,
-        /// Who.
-        name: String,
-        /// Started or stopped.
-        typing: bool,
-    },
-    /// A name's read marker of a room moved forward.
-    Marker {
-        /// The room.
-        room: RoomId,
-        /// The name's key.
-        key: String,
-        /// Read up to this `seq`.
-        seq: u64,
-    },
-    /// Every room may have news: a second went by, or the listener came back after a cut.
-    Look,
+    /// The topic is set.
+    Topic(&'a str),
 }
-
-/// The answer of [`Store::append_queued`], to come.
-pub type QueuedAppend = tokio::sync::oneshot::Receiver<std::result::Result<Appended, NotStored>>;
 
 /// What storing a draft came to.
 #[derive(Debug, Clone)]
@@ -285,21 +162,46 @@ pub enum Appended {
     Existing(ChatMessage),
 }
 
-/// Opens the store `storage` names and reads back what the chat needs; `None` for a history
-/// kept in memory.
+/// A store as opened: the store, its cluster when other nodes share it, and what it holds.
+pub struct Opened {
+    /// Where history is kept.
+    pub store: StoreHandle,
+    /// What other nodes store and hold (a shared database only).
+    pub cluster: Option<ClusterHandle>,
+    /// What the chat starts with.
+    pub loaded: Loaded,
+}
+
+/// Opens the store `storage` names and reads back what the chat needs.
 ///
 /// # Errors
 /// When the store cannot be opened or read.
-pub fn open(storage: &Storage, options: StoreOptions) -> Result<Option<(StoreHandle, Loaded)>> {
+pub fn open(storage: &Storage, options: StoreOptions) -> Result<Opened> {
     match storage {
-        Storage::Memory => Ok(None),
+        Storage::Memory => {
+            let (store, loaded) = memory::open(options);
+            Ok(Opened {
+                store: Arc::new(store),
+                cluster: None,
+                loaded,
+            })
+        }
         Storage::Sqlite(path) => {
             let (store, loaded) = sqlite::open(path, options)?;
-            Ok(Some((Arc::new(store), loaded)))
+            Ok(Opened {
+                store: Arc::new(store),
+                cluster: None,
+                loaded,
+            })
         }
         Storage::Postgres(url) => {
             let (store, loaded) = pg::open(url, options)?;
-            Ok(Some((Arc::new(store), loaded)))
+            let store = Arc::new(store);
+            Ok(Opened {
+                store: store.clone(),
+                cluster: Some(store),
+                loaded,
+            })
         }
     }
 }
@@ -378,6 +280,8 @@ pub struct StoreOptions {
     pub recent: usize,
     /// Messages of each other room loaded into memory at start.
     pub room_recent: usize,
+    /// Bytes (as [`message_size`] counts them) of each other room's messages held in memory.
+    pub room_recent_bytes: usize,
     /// Messages whose `clientId`s are loaded for de-duplication.
     pub remembered_ids: usize,
     /// Keep at most this many messages (`None`: all of them).
@@ -429,6 +333,18 @@ pub struct StoredRoom {
     pub emptied_at: Option<DateTime<Utc>>,
 }
 
+/// A message's size in JSON, near enough (escapes aside) to bound a reply or a window.
+#[must_use]
+pub fn message_size(m: &ChatMessage) -> usize {
+    m.text.len()
+        + m.username.len()
+        + m.id.len()
+        + m.client_id.as_ref().map_or(0, String::len)
+        + m.room.as_ref().map_or(0, String::len)
+        + m.mentions.iter().map(|n| n.len() + 3).sum::<usize>()
+        + 96
+}
+
 /// The name a retired room has while its messages are removed: no room name can start so.
 pub const RETIRED_PREFIX: &str = "retired:";
 
@@ -462,21 +378,6 @@ impl Scanned {
             found: matches.into_iter().map(|(_, found)| found).collect(),
             next,
         }
-    }
-}
-
-/// What a history kept only in memory starts with: nothing, and a new epoch (its `seq`s start
-/// over at every start).
-#[must_use]
-pub fn memory_loaded() -> Loaded {
-    Loaded {
-        recent: Vec::new(),
-        recent_ids: Vec::new(),
-        rooms: Vec::new(),
-        markers: Vec::new(),
-        last_seq: 0,
-        oldest_seq: 1,
-        epoch: new_epoch(),
     }
 }
 

@@ -26,7 +26,7 @@ use charla_protocol::rules::username_key;
 
 use crate::chat::log::{RoomLog, Window};
 use crate::chat::state::{Chat, ChatState, ROOM_WINDOW_BYTES, ROOM_WINDOW_MESSAGES};
-use crate::store::{Heard, Member, RoomId, StoreHandle, StoredRoom, GENERAL, RETIRED_PREFIX};
+use crate::store::{ClusterHandle, Heard, Member, RoomId, StoredRoom, GENERAL, RETIRED_PREFIX};
 
 /// Messages read from the store at once while catching a room up.
 const CATCH_UP_BATCH: usize = 500;
@@ -35,7 +35,7 @@ impl Chat {
     /// Catches up what `heard` names: one room, or every room behind the store. Blocking:
     /// call it off the async threads.
     pub fn heard(&self, heard: &[Heard]) {
-        let Some(store) = self.inner.store.clone() else {
+        let Some(cluster) = self.inner.cluster.clone() else {
             return;
         };
         let mut rooms = BTreeSet::new();
@@ -59,8 +59,8 @@ impl Chat {
             }
         }
         if look {
-            match store.heads() {
-                Ok(Some(heads)) => {
+            match cluster.heads() {
+                Ok(heads) => {
                     let state = self.lock();
                     // A room known here but not in the heads may be gone, or made here after
                     // the heads were read: read again under the lock, where it is decided.
@@ -88,15 +88,14 @@ impl Chat {
                         }
                     }
                 }
-                Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "could not read the rooms' heads; retrying"),
             }
         }
         for room in changed {
-            self.refresh_room(&store, room);
+            self.refresh_room(&cluster, room);
         }
         for room in rooms {
-            self.catch_up(&store, room);
+            self.catch_up(&cluster, room);
         }
         if presence {
             self.sync_presence();
@@ -106,10 +105,10 @@ impl Chat {
     /// Reads `room` again and tells the clients here what changed. The read is made under
     /// the chat's lock, as this node's own room changes are written under it: the copy read
     /// has every change this node made (room changes are rare; messages are not read here).
-    fn refresh_room(&self, store: &StoreHandle, room: RoomId) {
+    fn refresh_room(&self, cluster: &ClusterHandle, room: RoomId) {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let stored = match store.changed_room(room, ROOM_WINDOW_MESSAGES) {
+        let stored = match cluster.changed_room(room, ROOM_WINDOW_MESSAGES) {
             Ok(Some(stored)) if !stored.name.starts_with(RETIRED_PREFIX) => stored,
             Ok(_) => {
                 // Removed (nobody was in it for the idle time), or being removed, by a node.
@@ -253,12 +252,12 @@ impl Chat {
     }
 
     /// Delivers `room`'s stored messages past the newest delivered here, in `seq` order.
-    fn catch_up(&self, store: &StoreHandle, room: RoomId) {
+    fn catch_up(&self, cluster: &ClusterHandle, room: RoomId) {
         loop {
             let Some(after) = self.delivered_up_to(room) else {
                 return;
             };
-            let missing = match store.page_after(room, after, CATCH_UP_BATCH) {
+            let missing = match cluster.page_after(room, after, CATCH_UP_BATCH) {
                 Ok(missing) => missing,
                 Err(e) => {
                     tracing::warn!(error = %e, room, "could not read what other nodes stored; retrying");

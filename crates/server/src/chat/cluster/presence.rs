@@ -15,7 +15,7 @@ impl Chat {
     /// Writes which names this node holds and reads those held elsewhere (blocking: call it
     /// off the async threads).
     pub fn sync_presence(&self) {
-        let Some(store) = self.inner.store.clone() else {
+        let Some(cluster) = self.inner.cluster.clone() else {
             return;
         };
         let held: Vec<HeldName> = self
@@ -28,9 +28,8 @@ impl Chat {
                 guest: holder.guest,
             })
             .collect();
-        let elsewhere = match store.sync_presence(&held) {
-            Ok(Some(elsewhere)) => elsewhere,
-            Ok(None) => return,
+        let elsewhere = match cluster.sync_presence(&held) {
+            Ok(elsewhere) => elsewhere,
             Err(e) => {
                 self.inner.presence_failures.warn(|suppressed| {
                     tracing::warn!(error = %e, suppressed, "could not share presence with other nodes; retrying");
@@ -67,8 +66,8 @@ impl Chat {
     /// Forgets this node's names in the store (it is stopping: its users go offline on the
     /// other nodes now, not when it is found silent).
     pub fn leave_presence(&self) {
-        if let Some(store) = &self.inner.store {
-            if let Err(e) = store.leave_presence() {
+        if let Some(cluster) = &self.inner.cluster {
+            if let Err(e) = cluster.leave_presence() {
                 tracing::warn!(error = %e, "could not tell other nodes this one stops");
             }
         }

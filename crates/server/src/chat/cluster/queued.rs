@@ -20,7 +20,7 @@ use super::finish::{Finish, Queued};
 use crate::chat::log::RoomLog;
 use crate::chat::reply;
 use crate::chat::state::{send_ack, Chat, Shared};
-use crate::store::{Appended, NotStored, QueuedAppend, RoomId, StoreHandle};
+use crate::store::{Appended, ClusterHandle, NotStored, QueuedAppend, RoomId};
 
 /// Messages handed to the finisher and not delivered yet; beyond that a message is refused
 /// as `unavailable` (its write may be committed: the announcement of it delivers it, and the
@@ -35,7 +35,7 @@ impl Chat {
     /// `unavailable` when the finisher has too many messages waiting.
     pub(in crate::chat) fn hand_to_finisher(
         &self,
-        store: &StoreHandle,
+        cluster: &ClusterHandle,
         answer: QueuedAppend,
         queued: Queued,
     ) -> Result<oneshot::Receiver<Result<String, Refusal>>, Refusal> {
@@ -43,7 +43,7 @@ impl Chat {
             let (hand, taken) = mpsc::channel(FINISH_QUEUE);
             tokio::spawn(finish_in_order(
                 Arc::downgrade(&self.inner),
-                Arc::clone(store),
+                Arc::clone(cluster),
                 taken,
             ));
             hand
@@ -80,7 +80,7 @@ impl Chat {
     /// `unavailable` when the write failed (nothing was stored: a retry is stored afresh).
     pub(in crate::chat) async fn finish_queued(
         &self,
-        store: StoreHandle,
+        cluster: ClusterHandle,
         answer: QueuedAppend,
         queued: Queued,
     ) -> Result<String, Refusal> {
@@ -114,7 +114,7 @@ impl Chat {
             }
         };
         let seq = message.seq.unwrap_or_default();
-        let before = self.read_before(&store, room, seq).await;
+        let before = self.read_before(&cluster, room, seq).await;
 
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -158,7 +158,7 @@ impl Chat {
     /// `seq` is), read without the lock; empty when there are none or the read failed.
     async fn read_before(
         &self,
-        store: &StoreHandle,
+        cluster: &ClusterHandle,
         room: RoomId,
         seq: u64,
     ) -> Vec<charla_protocol::chat::ChatMessage> {
@@ -169,8 +169,8 @@ impl Chat {
             return Vec::new();
         }
         let wanted = usize::try_from(seq - after - 1).unwrap_or(usize::MAX);
-        let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.page_after(room, after, wanted)).await {
+        let cluster = cluster.clone();
+        match tokio::task::spawn_blocking(move || cluster.page_after(room, after, wanted)).await {
             Ok(Ok(rows)) => rows.into_iter().filter(|m| m.seq < Some(seq)).collect(),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, room, "could not read what other nodes stored before a message");
@@ -188,7 +188,7 @@ impl Chat {
 /// gone.
 async fn finish_in_order(
     chat: Weak<Shared>,
-    store: StoreHandle,
+    cluster: ClusterHandle,
     mut taken: mpsc::Receiver<Finish>,
 ) {
     while let Some(finish) = taken.recv().await {
@@ -197,7 +197,7 @@ async fn finish_in_order(
         };
         let chat = Chat { inner };
         let result = chat
-            .finish_queued(Arc::clone(&store), finish.answer, finish.queued)
+            .finish_queued(Arc::clone(&cluster), finish.answer, finish.queued)
             .await;
         // The sender may have gone; the message is delivered all the same.
         let _ = finish.reply.send(result);

@@ -15,6 +15,7 @@
 //! never holds back a catch-up or makes `/healthz` fail.
 
 mod batch;
+mod cluster;
 mod health;
 mod listen;
 mod migrate;
@@ -31,8 +32,8 @@ use postgres::Row;
 
 use self::worker::{pg_error, Worker};
 use super::{
-    Appended, Draft, Found, Heard, HeldName, Loaded, Member, NotStored, QueuedAppend, RoomHead,
-    RoomId, Scanned, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, RETIRED_PREFIX, SCAN,
+    Appended, Draft, Found, Loaded, Member, NotStored, RoomChange, RoomId, Scanned, Store,
+    StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, RETIRED_PREFIX, SCAN,
 };
 use crate::error::{Error, Result};
 
@@ -393,6 +394,51 @@ fn not_stored(e: &Error, room: RoomId) -> NotStored {
     NotStored(e.to_string())
 }
 
+impl PgStore {
+    fn add_member(&self, room: RoomId, member: &Member, at: DateTime<Utc>) -> Result<()> {
+        let member = member.clone();
+        self.writer.run(move |client| {
+            let mut tx = client.transaction().map_err(pg_error)?;
+            insert_member(&mut tx, room, &member, at)?;
+            tx.execute(
+                "UPDATE rooms SET emptied_ms = NULL WHERE room_id = $1 AND emptied_ms IS NOT NULL",
+                &[&room],
+            )
+            .map_err(pg_error)?;
+            tx.commit().map_err(pg_error)
+        })
+    }
+
+    fn remove_member(&self, room: RoomId, key: &str, at: DateTime<Utc>) -> Result<()> {
+        let key = key.to_owned();
+        self.writer.run(move |client| {
+            let mut tx = client.transaction().map_err(pg_error)?;
+            for table in ["members", "read_markers"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE room_id = $1 AND name_key = $2"),
+                    &[&room, &key],
+                )
+                .map_err(pg_error)?;
+            }
+            note_empty(&mut tx, &[room], at)?;
+            tx.commit().map_err(pg_error)
+        })
+    }
+
+    fn set_topic(&self, room: RoomId, topic: &str) -> Result<()> {
+        let topic = topic.to_owned();
+        self.writer.run(move |client| {
+            client
+                .execute(
+                    "UPDATE rooms SET topic = $1 WHERE room_id = $2",
+                    &[&topic, &room],
+                )
+                .map(|_| ())
+                .map_err(pg_error)
+        })
+    }
+}
+
 impl Store for PgStore {
     fn check(&self, within: std::time::Duration) -> Result<()> {
         if !self.health.reachable() {
@@ -419,20 +465,6 @@ impl Store for PgStore {
         self.writer
             .run_prepared(Arc::clone(&self.append), job)
             .map_err(|e| not_stored(&e, room))
-    }
-
-    fn append_queued(&self, room: RoomId, draft: Draft, at: DateTime<Utc>) -> QueuedAppend {
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        self.batcher.push(&self.writer, room, draft, at, answer);
-        answered
-    }
-
-    fn is_remote(&self) -> bool {
-        true
-    }
-
-    fn is_reachable(&self) -> bool {
-        self.health.reachable()
     }
 
     fn expire_before(&self, room: RoomId, cutoff: DateTime<Utc>) -> Result<Option<u64>> {
@@ -554,34 +586,12 @@ impl Store for PgStore {
         })
     }
 
-    fn add_member(&self, room: RoomId, member: &Member, at: DateTime<Utc>) -> Result<()> {
-        let member = member.clone();
-        self.writer.run(move |client| {
-            let mut tx = client.transaction().map_err(pg_error)?;
-            insert_member(&mut tx, room, &member, at)?;
-            tx.execute(
-                "UPDATE rooms SET emptied_ms = NULL WHERE room_id = $1 AND emptied_ms IS NOT NULL",
-                &[&room],
-            )
-            .map_err(pg_error)?;
-            tx.commit().map_err(pg_error)
-        })
-    }
-
-    fn remove_member(&self, room: RoomId, key: &str, at: DateTime<Utc>) -> Result<()> {
-        let key = key.to_owned();
-        self.writer.run(move |client| {
-            let mut tx = client.transaction().map_err(pg_error)?;
-            for table in ["members", "read_markers"] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE room_id = $1 AND name_key = $2"),
-                    &[&room, &key],
-                )
-                .map_err(pg_error)?;
-            }
-            note_empty(&mut tx, &[room], at)?;
-            tx.commit().map_err(pg_error)
-        })
+    fn change_room(&self, room: RoomId, change: RoomChange<'_>, at: DateTime<Utc>) -> Result<()> {
+        match change {
+            RoomChange::Join(member) => self.add_member(room, member, at),
+            RoomChange::Leave { key } => self.remove_member(room, key, at),
+            RoomChange::Topic(topic) => self.set_topic(room, topic),
+        }
     }
 
     fn forget_name(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
@@ -655,19 +665,6 @@ impl Store for PgStore {
         })
     }
 
-    fn set_topic(&self, room: RoomId, topic: &str) -> Result<()> {
-        let topic = topic.to_owned();
-        self.writer.run(move |client| {
-            client
-                .execute(
-                    "UPDATE rooms SET topic = $1 WHERE room_id = $2",
-                    &[&topic, &room],
-                )
-                .map(|_| ())
-                .map_err(pg_error)
-        })
-    }
-
     fn save_markers(&self, markers: &[(String, RoomId, u64)]) -> Result<()> {
         let markers = markers.to_vec();
         self.writer.run(move |client| {
@@ -699,85 +696,6 @@ impl Store for PgStore {
                 .get(0);
             Ok(to_u64(count))
         })
-    }
-
-    fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<ChatMessage>> {
-        self.reader.run(move |client| {
-            let rows = client
-                .query(
-                    &format!(
-                        "SELECT {FIELDS} FROM messages WHERE room_id = $1 AND seq > $2
-                         ORDER BY seq LIMIT $3"
-                    ),
-                    &[&room, &to_i64(after), &to_i64(limit as u64)],
-                )
-                .map_err(pg_error)?;
-            rows.iter().map(message).collect()
-        })
-    }
-
-    fn heads(&self) -> Result<Option<Vec<RoomHead>>> {
-        self.reader.run(|client| {
-            let rows = client
-                .query("SELECT room_id, last_seq, version FROM rooms", &[])
-                .map_err(pg_error)?;
-            Ok(Some(
-                rows.iter()
-                    .map(|row| RoomHead {
-                        room: row.get(0),
-                        last_seq: to_u64(row.get(1)),
-                        version: to_u64(row.get(2)),
-                    })
-                    .collect(),
-            ))
-        })
-    }
-
-    fn hold_name(&self, held: &HeldName) -> Result<bool> {
-        let (node, held) = (self.node.clone(), held.clone());
-        self.writer
-            .run(move |client| presence::hold(client, &node, &held))
-    }
-
-    fn sync_presence(&self, held: &[HeldName]) -> Result<Option<Vec<HeldName>>> {
-        let (node, held) = (self.node.clone(), held.to_vec());
-        self.writer
-            .run(move |client| presence::sync(client, &node, &held).map(Some))
-    }
-
-    fn announce_typing(&self, room: RoomId, name: &str, typing: bool) {
-        let payload = listen::typing_payload(&self.node, room, name, typing);
-        let queued = self.writer.submit_on_link(move |link| {
-            if let Err(e) = link.client().and_then(|client| {
-                client
-                    .execute(
-                        "SELECT pg_notify($1, $2)",
-                        &[&listen::TYPING_CHANNEL, &payload],
-                    )
-                    .map_err(worker::pg_error)
-            }) {
-                tracing::debug!(error = %e, "could not tell other nodes of typing");
-            }
-        });
-        if let Err(e) = queued {
-            tracing::debug!(error = %e, "could not tell other nodes of typing");
-        }
-    }
-
-    fn leave_presence(&self) -> Result<()> {
-        let node = self.node.clone();
-        self.writer
-            .run(move |client| presence::leave(client, &node))
-    }
-
-    fn changed_room(&self, room: RoomId, recent: usize) -> Result<Option<StoredRoom>> {
-        self.reader
-            .run(move |client| stored_room(client, room, recent))
-    }
-
-    fn listen(&self, heard: tokio::sync::mpsc::Sender<Heard>) -> Result<bool> {
-        listen::start(self.config.clone(), Arc::clone(&self.node), heard)?;
-        Ok(true)
     }
 
     fn search(
@@ -866,6 +784,7 @@ fn insert_member(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Cluster;
 
     #[test]
     fn every_word_is_a_quoted_lexeme_and_prefixes_are_kept() {
@@ -898,6 +817,7 @@ mod tests {
         StoreOptions {
             recent: 10,
             room_recent: 10,
+            room_recent_bytes: 64 * 1024,
             remembered_ids: 10,
             retention: None,
             max_bytes: None,

@@ -30,9 +30,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    new_epoch, Appended, Draft, Found, Heard, HeldName, Loaded, Member, NotStored, QueuedAppend,
-    RoomHead, RoomId, Scanned, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL,
-    RETIRED_PREFIX,
+    new_epoch, Appended, Draft, Found, Loaded, Member, NotStored, RoomChange, RoomId, Scanned,
+    Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, RETIRED_PREFIX,
 };
 use crate::error::{Error, Result};
 
@@ -294,28 +293,6 @@ impl SqliteStore {
         Ok(Some(keep_from))
     }
 
-    /// The oldest `limit` messages of `room` with a `seq` above `after`, oldest first.
-    ///
-    /// # Errors
-    /// When the database cannot be read.
-    pub fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<ChatMessage>> {
-        let writer = self.write();
-        let mut statement = writer.conn.prepare_cached(&format!(
-            "SELECT {MESSAGE_FIELDS} FROM messages
-             WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-        ))?;
-        let rows = statement.query_map(
-            params![
-                room,
-                i64::try_from(after).unwrap_or(i64::MAX),
-                i64::try_from(limit).unwrap_or(i64::MAX)
-            ],
-            row_to_parts,
-        )?;
-        rows.map(|row| row.map_err(Error::from).and_then(parts_to_message))
-            .collect()
-    }
-
     /// The newest `limit` messages of `room` with a `seq` below `before`, oldest first.
     /// Blocking: call it off the async threads.
     ///
@@ -378,12 +355,12 @@ impl Store for SqliteStore {
         SqliteStore::create_room(self, name, kind, topic, members, at)
     }
 
-    fn add_member(&self, room: RoomId, member: &Member, at: DateTime<Utc>) -> Result<()> {
-        SqliteStore::add_member(self, room, member, at)
-    }
-
-    fn remove_member(&self, room: RoomId, key: &str, at: DateTime<Utc>) -> Result<()> {
-        SqliteStore::remove_member(self, room, key, at)
+    fn change_room(&self, room: RoomId, change: RoomChange<'_>, at: DateTime<Utc>) -> Result<()> {
+        match change {
+            RoomChange::Join(member) => SqliteStore::add_member(self, room, member, at),
+            RoomChange::Leave { key } => SqliteStore::remove_member(self, room, key, at),
+            RoomChange::Topic(topic) => SqliteStore::set_topic(self, room, topic),
+        }
     }
 
     fn forget_name(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
@@ -398,62 +375,12 @@ impl Store for SqliteStore {
         SqliteStore::purge_retired(self, room)
     }
 
-    fn set_topic(&self, room: RoomId, topic: &str) -> Result<()> {
-        SqliteStore::set_topic(self, room, topic)
-    }
-
     fn save_markers(&self, markers: &[(String, RoomId, u64)]) -> Result<()> {
         SqliteStore::save_markers(self, markers)
     }
 
     fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
         SqliteStore::mentions_after(self, room, key, after)
-    }
-
-    fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<ChatMessage>> {
-        SqliteStore::page_after(self, room, after, limit)
-    }
-
-    fn heads(&self) -> Result<Option<Vec<RoomHead>>> {
-        // This node is the only writer: it knows every head.
-        Ok(None)
-    }
-
-    fn append_queued(&self, room: RoomId, draft: Draft, at: DateTime<Utc>) -> QueuedAppend {
-        // A local file: the write is as quick as queueing it would be.
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        let _ = answer.send(Store::append(self, room, draft, at));
-        answered
-    }
-
-    fn is_remote(&self) -> bool {
-        false
-    }
-
-    fn hold_name(&self, _held: &HeldName) -> Result<bool> {
-        // This node serves every user: the chat's memory decides.
-        Ok(true)
-    }
-
-    fn sync_presence(&self, _held: &[HeldName]) -> Result<Option<Vec<HeldName>>> {
-        Ok(None)
-    }
-
-    fn leave_presence(&self) -> Result<()> {
-        Ok(())
-    }
-
-    fn announce_typing(&self, _room: RoomId, _name: &str, _typing: bool) {
-        // Every client is on this node: the chat told them already.
-    }
-
-    fn changed_room(&self, _room: RoomId, _recent: usize) -> Result<Option<StoredRoom>> {
-        // This node is the only writer: its rooms change only through it.
-        Ok(None)
-    }
-
-    fn listen(&self, _heard: tokio::sync::mpsc::Sender<Heard>) -> Result<bool> {
-        Ok(false)
     }
 
     fn search(
@@ -775,6 +702,7 @@ mod tests {
         StoreOptions {
             recent: 3,
             room_recent: 2,
+            room_recent_bytes: 64 * 1024,
             remembered_ids: 10,
             retention,
             max_bytes: None,

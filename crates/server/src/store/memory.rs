@@ -1,0 +1,445 @@
+//! `--db :memory:`: a store that keeps each room's newest messages in memory, no more of them
+//! than the chat's window of the room holds, and nothing across a restart (its `seq`s start
+//! over with a new epoch at every start).
+//!
+//! The chat then runs as it does on a database: every message is given its `seq` here, pages,
+//! mention counts, retention and searches are answered here. Rooms' names, topics, members
+//! and read markers live in the chat's memory, which is all this store would hold of them: it
+//! keeps none of them twice. Searches match words as the chat marks them in snippets
+//! ([`charla_protocol::query::Needle`]), newest first.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use charla_protocol::chat::{ChatMessage, RoomKind};
+use charla_protocol::query::{holds_all, Needle};
+use chrono::{DateTime, Utc};
+
+use super::{
+    message_size, new_epoch, Appended, Draft, Found, Loaded, Member, NotStored, RoomChange, RoomId,
+    Scanned, Store, StoreOptions, EXPIRE_BATCH, GENERAL,
+};
+use crate::error::Result;
+
+/// The store kept in memory.
+pub struct MemoryStore {
+    rooms: Mutex<Rooms>,
+    /// `general`'s window: messages (its bytes are not bounded).
+    recent: usize,
+    /// Every other room's window: messages and bytes.
+    room_recent: usize,
+    room_recent_bytes: usize,
+}
+
+/// Every room's newest messages.
+struct Rooms {
+    by_id: HashMap<RoomId, Kept>,
+    /// The number the next room gets.
+    next_room: RoomId,
+    /// The next message's position in the order of the whole store (a search's `before`).
+    next_position: u64,
+}
+
+/// One room's newest messages, bounded.
+struct Kept {
+    last_seq: u64,
+    messages: VecDeque<Entry>,
+    bytes: usize,
+    max_messages: usize,
+    max_bytes: usize,
+}
+
+/// A kept message, with what only the store needs of it.
+struct Entry {
+    position: u64,
+    message: ChatMessage,
+    /// The keys of the names it mentions.
+    mentions: Vec<String>,
+}
+
+/// An empty store, and what the chat starts with: nothing, and a new epoch.
+#[must_use]
+pub fn open(options: StoreOptions) -> (MemoryStore, Loaded) {
+    let store = MemoryStore {
+        rooms: Mutex::new(Rooms {
+            by_id: HashMap::new(),
+            next_room: GENERAL + 1,
+            next_position: 1,
+        }),
+        recent: options.recent.max(1),
+        room_recent: options.room_recent.max(1),
+        room_recent_bytes: options.room_recent_bytes,
+    };
+    let loaded = Loaded {
+        recent: Vec::new(),
+        recent_ids: Vec::new(),
+        rooms: Vec::new(),
+        markers: Vec::new(),
+        last_seq: 0,
+        oldest_seq: 1,
+        epoch: new_epoch(),
+    };
+    (store, loaded)
+}
+
+impl MemoryStore {
+    fn rooms(&self) -> MutexGuard<'_, Rooms> {
+        // Every change below leaves the rooms whole: one a panicking thread left is usable.
+        self.rooms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn empty_room(&self, room: RoomId) -> Kept {
+        let (max_messages, max_bytes) = if room == GENERAL {
+            (self.recent, usize::MAX)
+        } else {
+            (self.room_recent, self.room_recent_bytes)
+        };
+        Kept {
+            last_seq: 0,
+            messages: VecDeque::new(),
+            bytes: 0,
+            max_messages,
+            max_bytes,
+        }
+    }
+}
+
+impl Kept {
+    /// Adds the newest message, dropping the oldest past the bounds (never the newest).
+    fn push(&mut self, entry: Entry) {
+        self.bytes += message_size(&entry.message);
+        self.messages.push_back(entry);
+        while self.messages.len() > self.max_messages
+            || (self.bytes > self.max_bytes && self.messages.len() > 1)
+        {
+            self.pop_front();
+        }
+    }
+
+    fn pop_front(&mut self) {
+        if let Some(old) = self.messages.pop_front() {
+            self.bytes = self.bytes.saturating_sub(message_size(&old.message));
+        }
+    }
+
+    /// The lowest `seq` kept (`last_seq + 1` when none is).
+    fn oldest(&self) -> u64 {
+        self.messages
+            .front()
+            .and_then(|e| e.message.seq)
+            .unwrap_or(self.last_seq + 1)
+    }
+}
+
+impl Store for MemoryStore {
+    fn check(&self, _within: Duration) -> Result<()> {
+        Ok(())
+    }
+
+    fn append(
+        &self,
+        room: RoomId,
+        draft: Draft,
+        at: DateTime<Utc>,
+    ) -> std::result::Result<Appended, NotStored> {
+        let mut rooms = self.rooms();
+        let position = rooms.next_position;
+        rooms.next_position += 1;
+        let kept = rooms
+            .by_id
+            .entry(room)
+            .or_insert_with(|| self.empty_room(room));
+        kept.last_seq += 1;
+        let mentions = draft.mentions.iter().map(|m| m.key.clone()).collect();
+        let message = draft.into_message(kept.last_seq, at);
+        kept.push(Entry {
+            position,
+            message: message.clone(),
+            mentions,
+        });
+        // The chat's memory of `clientId`s answers retries before they get here.
+        Ok(Appended::New(message))
+    }
+
+    fn expire_before(&self, room: RoomId, cutoff: DateTime<Utc>) -> Result<Option<u64>> {
+        let mut rooms = self.rooms();
+        let Some(kept) = rooms.by_id.get_mut(&room) else {
+            return Ok(None);
+        };
+        if kept
+            .messages
+            .front()
+            .is_none_or(|e| e.message.timestamp >= cutoff)
+        {
+            return Ok(None);
+        }
+        let mut removed = 0;
+        while removed < EXPIRE_BATCH
+            && kept
+                .messages
+                .front()
+                .is_some_and(|e| e.message.timestamp < cutoff)
+        {
+            kept.pop_front();
+            removed += 1;
+        }
+        Ok(Some(kept.oldest()))
+    }
+
+    fn page_before(&self, room: RoomId, before: u64, limit: usize) -> Result<Vec<ChatMessage>> {
+        let rooms = self.rooms();
+        let Some(kept) = rooms.by_id.get(&room) else {
+            return Ok(Vec::new());
+        };
+        let below = kept
+            .messages
+            .partition_point(|e| e.message.seq < Some(before));
+        Ok(kept
+            .messages
+            .range(below.saturating_sub(limit)..below)
+            .map(|e| e.message.clone())
+            .collect())
+    }
+
+    fn create_room(
+        &self,
+        name: Option<&str>,
+        _kind: RoomKind,
+        _topic: &str,
+        _members: &[Member],
+        _at: DateTime<Utc>,
+    ) -> Result<(RoomId, String)> {
+        // The chat checks the name, and keeps the room's topic and members itself.
+        let mut rooms = self.rooms();
+        let id = rooms.next_room;
+        rooms.next_room += 1;
+        let kept = self.empty_room(id);
+        rooms.by_id.insert(id, kept);
+        Ok((id, name.map_or_else(|| format!("dm:{id}"), str::to_owned)))
+    }
+
+    fn change_room(
+        &self,
+        _room: RoomId,
+        _change: RoomChange<'_>,
+        _at: DateTime<Utc>,
+    ) -> Result<()> {
+        // Members and topics live in the chat's memory.
+        Ok(())
+    }
+
+    fn forget_name(&self, key: &str, _at: DateTime<Utc>) -> Result<()> {
+        let mut rooms = self.rooms();
+        for kept in rooms.by_id.values_mut() {
+            for entry in &mut kept.messages {
+                entry.mentions.retain(|k| k != key);
+            }
+        }
+        Ok(())
+    }
+
+    fn retire_room(&self, room: RoomId, _emptied_before: DateTime<Utc>) -> Result<bool> {
+        // Nobody else can join it meanwhile: this node is the only one.
+        self.rooms().by_id.remove(&room);
+        Ok(true)
+    }
+
+    fn purge_retired(&self, _room: RoomId) -> Result<bool> {
+        // Its messages went when it was retired.
+        Ok(true)
+    }
+
+    fn save_markers(&self, _markers: &[(String, RoomId, u64)]) -> Result<()> {
+        // Read markers live in the chat's memory.
+        Ok(())
+    }
+
+    fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
+        let rooms = self.rooms();
+        let count = rooms.by_id.get(&room).map_or(0, |kept| {
+            kept.messages
+                .iter()
+                .filter(|e| e.message.seq > Some(after) && e.mentions.iter().any(|k| k == key))
+                .count()
+        });
+        Ok(u64::try_from(count).unwrap_or(u64::MAX))
+    }
+
+    fn search(
+        &self,
+        typed: &str,
+        rooms: &[RoomId],
+        before: Option<u64>,
+        _budget: Duration,
+    ) -> Result<Scanned> {
+        let needles = Needle::all_of(typed);
+        if needles.is_empty() {
+            return Ok(Scanned {
+                found: Vec::new(),
+                next: None,
+            });
+        }
+        let kept = self.rooms();
+        // At most the windows' messages are read: well within any budget.
+        let mut matches: Vec<(u64, Found)> = rooms
+            .iter()
+            .filter_map(|room| kept.by_id.get(room).map(|k| (*room, k)))
+            .flat_map(|(room, k)| k.messages.iter().map(move |e| (room, e)))
+            .filter(|(_, e)| before.is_none_or(|b| e.position < b))
+            .filter(|(_, e)| holds_all(&e.message.text, &needles))
+            .map(|(room, e)| {
+                let found = Found {
+                    room,
+                    message: e.message.clone(),
+                };
+                (e.position, found)
+            })
+            .collect();
+        matches.sort_by_key(|(position, _)| std::cmp::Reverse(*position));
+        matches.truncate(super::SCAN);
+        Ok(Scanned::from_positions(matches))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> StoreOptions {
+        StoreOptions {
+            recent: 3,
+            room_recent: 2,
+            room_recent_bytes: 64 * 1024,
+            remembered_ids: 0,
+            retention: None,
+            max_bytes: None,
+            searches: 1,
+        }
+    }
+
+    fn draft(text: &str, mentions: &[&str]) -> Draft {
+        Draft {
+            id_prefix: "s".into(),
+            username: "ana".into(),
+            text: text.into(),
+            client_id: None,
+            guest: false,
+            mentions: mentions
+                .iter()
+                .map(|k| Member {
+                    key: (*k).into(),
+                    name: (*k).into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn at(second: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + second, 0).unwrap_or_default()
+    }
+
+    fn stored(
+        store: &MemoryStore,
+        room: RoomId,
+        text: &str,
+        mentions: &[&str],
+        second: i64,
+    ) -> u64 {
+        match store.append(room, draft(text, mentions), at(second)) {
+            Ok(Appended::New(m)) => m.seq.unwrap_or_default(),
+            other => panic!("not stored: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_room_keeps_its_window_and_its_own_seqs() {
+        let (store, loaded) = open(options());
+        assert_eq!(loaded.last_seq, 0);
+        let (room, name) = store
+            .create_room(Some("ops"), RoomKind::Room, "", &[], at(0))
+            .expect("made");
+        assert_eq!((room, name.as_str()), (GENERAL + 1, "ops"));
+        for n in 1..=5_u64 {
+            let second = i64::try_from(n).unwrap_or_default();
+            assert_eq!(stored(&store, GENERAL, &format!("g{n}"), &[], second), n);
+            assert_eq!(stored(&store, room, &format!("r{n}"), &[], second), n);
+        }
+        let texts = |room, before| -> Vec<String> {
+            store
+                .page_before(room, before, 10)
+                .expect("read")
+                .into_iter()
+                .map(|m| m.text)
+                .collect()
+        };
+        assert_eq!(texts(GENERAL, 99), ["g3", "g4", "g5"]);
+        assert_eq!(texts(room, 99), ["r4", "r5"]);
+        assert_eq!(texts(GENERAL, 5), ["g3", "g4"]);
+        let (dm, dm_name) = store
+            .create_room(None, RoomKind::Dm, "", &[], at(0))
+            .expect("made");
+        assert_eq!(dm_name, format!("dm:{dm}"));
+    }
+
+    #[test]
+    fn retention_mentions_and_a_name_claimed_afresh() {
+        let (store, _) = open(options());
+        stored(&store, GENERAL, "hi @bo", &["bo"], 1);
+        stored(&store, GENERAL, "later @bo", &["bo"], 10);
+        assert_eq!(store.mentions_after(GENERAL, "bo", 0).ok(), Some(2));
+        assert_eq!(store.mentions_after(GENERAL, "bo", 1).ok(), Some(1));
+        assert_eq!(store.expire_before(GENERAL, at(0)).ok(), Some(None));
+        assert_eq!(store.expire_before(GENERAL, at(5)).ok(), Some(Some(2)));
+        assert_eq!(store.expire_before(GENERAL, at(11)).ok(), Some(Some(3)));
+        stored(&store, GENERAL, "@bo again", &["bo"], 12);
+        store.forget_name("bo", at(13)).expect("forgotten");
+        assert_eq!(store.mentions_after(GENERAL, "bo", 0).ok(), Some(0));
+    }
+
+    #[test]
+    fn a_search_finds_the_newest_matches_of_the_rooms_asked() {
+        let (store, _) = open(options());
+        let (room, _) = store
+            .create_room(Some("ops"), RoomKind::Room, "", &[], at(0))
+            .expect("made");
+        stored(&store, GENERAL, "deploy friday", &[], 1);
+        stored(&store, room, "we deploy on Friday", &[], 2);
+        stored(&store, room, "redeploy friday", &[], 3);
+        let texts = |rooms: &[RoomId], before| -> Vec<String> {
+            store
+                .search("deploy fri*", rooms, before, Duration::from_secs(1))
+                .expect("searched")
+                .found
+                .into_iter()
+                .map(|f| f.message.text)
+                .collect()
+        };
+        assert_eq!(
+            texts(&[GENERAL, room], None),
+            ["we deploy on Friday", "deploy friday"]
+        );
+        assert_eq!(texts(&[room], None), ["we deploy on Friday"]);
+        assert_eq!(texts(&[GENERAL, room], Some(2)), ["deploy friday"]);
+        assert!(texts(&[GENERAL], Some(1)).is_empty());
+        assert!(store
+            .search("\u{0} \"", &[GENERAL], None, Duration::from_secs(1))
+            .expect("searched")
+            .found
+            .is_empty());
+    }
+
+    #[test]
+    fn a_retired_room_keeps_nothing() {
+        let (store, _) = open(options());
+        let (room, _) = store
+            .create_room(Some("ops"), RoomKind::Room, "", &[], at(0))
+            .expect("made");
+        stored(&store, room, "x", &[], 1);
+        assert_eq!(store.retire_room(room, at(2)).ok(), Some(true));
+        assert_eq!(store.purge_retired(room).ok(), Some(true));
+        assert!(store.page_before(room, 99, 10).expect("read").is_empty());
+    }
+}
