@@ -20,6 +20,9 @@ pub enum Error {
     /// PostgreSQL could not be reached, or refused a statement.
     #[error("PostgreSQL: {0}")]
     Postgres(String),
+    /// A database's schema could not be brought up to date, or is newer than this server's.
+    #[error("schema: {0}")]
+    Schema(String),
     /// A room of that name exists already (made by another node a moment before).
     #[error("a room called {0} exists already")]
     RoomExists(String),

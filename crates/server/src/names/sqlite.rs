@@ -20,27 +20,6 @@ use crate::error::Result;
 /// How long a write waits for `charla-server names …` to finish its own.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS names (
-    name_key TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS devices (
-    -- Never reused: a connection holding a released device's id must not find it again.
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name_key TEXT NOT NULL REFERENCES names(name_key) ON DELETE CASCADE,
-    key_hash TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    last_seen_ms INTEGER NOT NULL,
-    UNIQUE (name_key, key_hash)
-);
-CREATE TABLE IF NOT EXISTS links (
-    code_hash TEXT PRIMARY KEY,
-    name_key TEXT NOT NULL REFERENCES names(name_key) ON DELETE CASCADE,
-    expires_ms INTEGER NOT NULL
-);";
-
 /// The book's connection, and what it last knew of other processes' writes.
 pub(crate) struct SqliteLedger {
     inner: Mutex<Inner>,
@@ -58,14 +37,14 @@ impl SqliteLedger {
     /// # Errors
     /// When the file cannot be opened or its tables made.
     pub(crate) fn open(path: Option<&Path>) -> Result<Self> {
-        let conn = match path {
+        let mut conn = match path {
             Some(path) => {
                 crate::store::make_parent_dir(path)?;
                 Connection::open(path)?
             }
             None => Connection::open_in_memory()?,
         };
-        prepare(&conn)?;
+        prepare(&mut conn)?;
         let data_version = data_version(&conn)?;
         Ok(Self {
             inner: Mutex::new(Inner { conn, data_version }),
@@ -340,17 +319,17 @@ pub(crate) fn release(path: &Path, key: &str) -> Result<Option<u32>> {
 }
 
 fn connect_existing(path: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-    prepare(&conn)?;
+    let mut conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    prepare(&mut conn)?;
     Ok(conn)
 }
 
-fn prepare(conn: &Connection) -> Result<()> {
+fn prepare(conn: &mut Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    conn.execute_batch(SCHEMA)?;
+    crate::store::sqlite::schema::migrate(conn, "name book", crate::store::migrate::SQLITE_NAMES)?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use crate::error::Result;
 
 pub mod cluster;
 pub mod memory;
+pub mod migrate;
 pub mod pg;
 pub mod sqlite;
 

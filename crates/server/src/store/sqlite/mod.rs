@@ -34,8 +34,11 @@ use super::{
     Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, RETIRED_PREFIX,
 };
 use crate::error::{Error, Result};
+use crate::store::migrate::SQLITE_HISTORY;
 
+mod before_versions;
 mod rooms;
+pub(crate) mod schema;
 mod search;
 
 pub use search::fts_query;
@@ -69,10 +72,9 @@ struct Writer {
 /// When the database cannot be created, opened or read.
 pub fn open(path: &Path, options: StoreOptions) -> Result<(SqliteStore, Loaded)> {
     let mut conn = connect(path)?;
-    // Before the size cap: moving the old table holds it twice for a moment.
-    migrate_to_rooms(&mut conn)?;
-    search::drop_inline_index(&conn)?;
-    rooms::note_empty_rooms(&conn)?;
+    // Before the size cap: moving an old table holds it twice for a moment.
+    before_versions::bring_up(&mut conn)?;
+    schema::migrate(&mut conn, "history database", SQLITE_HISTORY)?;
     cap_size(&conn, options.max_bytes)?;
     // Checkpoints run on their own thread (below), not inside a message's commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -424,27 +426,6 @@ fn connect(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS messages {MESSAGES_COLUMNS};
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS room_seqs (room_id INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL);
-        {}
-        {}",
-        rooms::SCHEMA,
-        search::HISTORY_SCHEMA
-    ))?;
-    add_column(
-        &conn,
-        "guest",
-        "INTEGER NOT NULL DEFAULT 1",
-        "history from before owned names: its messages are marked as guests'",
-    )?;
-    add_column(
-        &conn,
-        "mentions",
-        "TEXT",
-        "history from before mentions: a mentions column is added",
-    )?;
     Ok(conn)
 }
 
@@ -460,52 +441,8 @@ fn cap_size(conn: &Connection, max_bytes: Option<u64>) -> Result<()> {
     Ok(())
 }
 
-/// The messages table: one order per room, `(room_id, seq)` unique. Rows stay in a rowid table
-/// (appended in commit order) with a small index beside it: clustered on `(room_id, seq)`
-/// (WITHOUT ROWID), whole messages sat in the key's B-tree on 1 KiB pages and fan-out measured
-/// about 10 % lower. The rowid is also what a full-text index refers to.
-const MESSAGES_COLUMNS: &str = "(
-    room_id INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    username TEXT NOT NULL,
-    text TEXT NOT NULL,
-    timestamp TEXT NOT NULL,
-    client_id TEXT,
-    guest INTEGER NOT NULL DEFAULT 0,
-    mentions TEXT,
-    UNIQUE (room_id, seq)
-)";
-
 /// The columns a message is read from, in [`row_to_parts`]'s order.
 const MESSAGE_FIELDS: &str = "seq, id, username, text, timestamp, client_id, guest, mentions";
-
-/// Databases from before rooms number every message in one sequence: those messages become
-/// `general`'s, with the same `seq`s (the ones clients hold), in one transaction.
-fn migrate_to_rooms(conn: &mut Connection) -> Result<()> {
-    let has_rooms: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'room_id'")?
-        .exists([])?;
-    if has_rooms {
-        return Ok(());
-    }
-    let tx = conn.transaction()?;
-    tx.execute_batch(&format!(
-        "ALTER TABLE messages RENAME TO messages_before_rooms;
-        CREATE TABLE messages {MESSAGES_COLUMNS};
-        INSERT INTO messages (room_id, seq, id, username, text, timestamp, client_id, guest)
-            SELECT {GENERAL}, seq, id, username, text, timestamp, client_id, guest
-            FROM messages_before_rooms;
-        DROP TABLE messages_before_rooms;"
-    ))?;
-    let moved: i64 = tx.query_row("SELECT count(*) FROM messages", [], |row| row.get(0))?;
-    tx.commit()?;
-    tracing::info!(
-        messages = moved,
-        "history from before rooms: its messages are general's now"
-    );
-    Ok(())
-}
 
 /// The highest `seq` `room` ever gave, 0 when none: its newest message's, or the one recorded
 /// when retention emptied it.
@@ -516,21 +453,6 @@ fn last_seq_of(conn: &Connection, room: RoomId) -> rusqlite::Result<u64> {
         [room],
         |row| row.get(0),
     )
-}
-
-/// Adds a column the messages table of an older database lacks: `guest` (from before owned
-/// names: their messages are marked as guests', nobody owned a name then), `mentions`.
-fn add_column(conn: &Connection, column: &str, definition: &str, why: &str) -> Result<()> {
-    let has_it: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = ?1")?
-        .exists([column])?;
-    if !has_it {
-        conn.execute_batch(&format!(
-            "ALTER TABLE messages ADD COLUMN {column} {definition}"
-        ))?;
-        tracing::info!("{why}");
-    }
-    Ok(())
 }
 
 /// The database's epoch, made when the database is.
@@ -794,15 +716,9 @@ mod tests {
         let path = dir.path().join("history.db");
         {
             let conn = Connection::open(&path).expect("opens");
-            conn.execute_batch(
-                "CREATE TABLE messages (seq INTEGER PRIMARY KEY, id TEXT NOT NULL,
-                     username TEXT NOT NULL, text TEXT NOT NULL, timestamp TEXT NOT NULL,
-                     client_id TEXT);
-                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 INSERT INTO meta VALUES ('epoch', 'e-old');
-                 INSERT INTO messages VALUES (7, 's-7', 'ann', 'seven', '2026-11-25T17:08:42.787Z', 'c7');
-                 INSERT INTO messages VALUES (8, 's-8', 'bob', 'eight', '2026-11-25T17:08:43.000Z', NULL);",
-            )
+            conn.execute_batch(include_str!(
+                "../../../tests/fixtures/history-before-rooms.sql"
+            ))
             .expect("an old database");
         }
         let (store, loaded) = open(&path, options(None)).expect("migrates");
@@ -836,6 +752,37 @@ mod tests {
         drop(store);
         let (_, again) = open(&path, options(None)).expect("reopens without migrating again");
         assert_eq!(again.last_seq, 9);
+        let conn = Connection::open(&path).expect("opens");
+        assert_eq!(
+            schema::version_of(&conn).ok(),
+            Some(1),
+            "versioned from now on"
+        );
+        let trigger: String = conn
+            .query_row(
+                "SELECT tbl_name FROM sqlite_master WHERE name = 'messages_unindex'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("the search's removal trigger");
+        assert_eq!(trigger, "messages", "on the new table");
+    }
+
+    #[test]
+    fn a_history_of_a_newer_server_is_refused_untouched() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("history.db");
+        drop(open(&path, options(None)).expect("made"));
+        Connection::open(&path)
+            .and_then(|conn| conn.pragma_update(None, "user_version", 99))
+            .expect("marked newer");
+        let refused = open(&path, options(None)).err().expect("refused");
+        assert!(
+            refused.to_string().contains("newer than this server"),
+            "{refused}"
+        );
+        let conn = Connection::open(&path).expect("opens");
+        assert_eq!(schema::version_of(&conn).ok(), Some(99));
     }
 
     #[test]

@@ -13,39 +13,6 @@ use super::{last_seq_of, newest, parts_to_message, row_to_parts, SqliteStore};
 use super::{Member, RoomId, StoredRoom, EXPIRE_BATCH, GENERAL, MESSAGE_FIELDS, RETIRED_PREFIX};
 use crate::error::{Error, Result};
 
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS rooms (
-    room_id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    topic TEXT NOT NULL DEFAULT '',
-    creator TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    emptied_ms INTEGER
-);
-INSERT OR IGNORE INTO rooms (room_id, name, kind, topic, creator, created_ms)
-    VALUES (1, 'general', 'room', '', '', 0);
-CREATE TABLE IF NOT EXISTS members (
-    room_id INTEGER NOT NULL,
-    name_key TEXT NOT NULL,
-    name TEXT NOT NULL,
-    joined_ms INTEGER NOT NULL,
-    PRIMARY KEY (room_id, name_key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS members_by_name ON members (name_key);
-CREATE TABLE IF NOT EXISTS read_markers (
-    name_key TEXT NOT NULL,
-    room_id INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (name_key, room_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS mentions (
-    name_key TEXT NOT NULL,
-    room_id INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (name_key, room_id, seq)
-) WITHOUT ROWID;";
-
 fn kind_text(kind: RoomKind) -> &'static str {
     match kind {
         RoomKind::Room => "room",
@@ -276,25 +243,6 @@ fn note_empty(tx: &Transaction<'_>, room: RoomId, at: DateTime<Utc>) -> Result<(
              AND NOT EXISTS (SELECT 1 FROM members WHERE room_id = ?1)",
     )?
     .execute(params![room, at.timestamp_millis()])?;
-    Ok(())
-}
-
-/// A database from before empty rooms were removed: its rooms get the column, and those
-/// without members count as empty from now.
-pub(super) fn note_empty_rooms(conn: &Connection) -> Result<()> {
-    let has_it: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('rooms') WHERE name = 'emptied_ms'")?
-        .exists([])?;
-    if !has_it {
-        conn.execute_batch(&format!(
-            "ALTER TABLE rooms ADD COLUMN emptied_ms INTEGER;
-             UPDATE rooms SET emptied_ms = {}
-             WHERE room_id <> {GENERAL}
-               AND NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = rooms.room_id);",
-            Utc::now().timestamp_millis()
-        ))?;
-        tracing::info!("rooms nobody is in are removed after a while: empty ones count from now");
-    }
     Ok(())
 }
 

@@ -34,6 +34,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::{parts_to_message, row_to_parts, Found, RoomId, Scanned, Writer, MESSAGE_FIELDS};
 use crate::error::{Error, Result};
+use crate::store::migrate::SQLITE_SEARCH;
 use crate::store::SCAN;
 
 /// Messages read from the history at most in one batch: the history's connection (and so the
@@ -43,44 +44,6 @@ pub(super) const BATCH: usize = 500;
 const PASS_TIME: Duration = Duration::from_millis(900);
 /// How often a running search's progress is looked at, in `SQLite` virtual machine steps.
 const PROGRESS_STEPS: i32 = 1000;
-
-/// What the history database holds for the index: removed messages, until the index has
-/// forgotten them.
-pub(super) const HISTORY_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS search_changes (row INTEGER PRIMARY KEY);
-CREATE TRIGGER IF NOT EXISTS messages_unindex AFTER DELETE ON messages
-BEGIN
-    INSERT OR IGNORE INTO search_changes (row) VALUES (old.rowid);
-END;";
-
-const INDEX_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (
-    row INTEGER PRIMARY KEY,
-    room_id INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    username TEXT NOT NULL,
-    text TEXT NOT NULL,
-    timestamp TEXT NOT NULL,
-    client_id TEXT,
-    guest INTEGER NOT NULL,
-    mentions TEXT
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
-    text, room_id UNINDEXED,
-    content = 'entries', content_rowid = 'row',
-    tokenize = 'unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS entries_indexed AFTER INSERT ON entries
-BEGIN
-    INSERT INTO entries_fts (rowid, text, room_id) VALUES (new.row, new.text, new.room_id);
-END;
-CREATE TRIGGER IF NOT EXISTS entries_unindexed AFTER DELETE ON entries
-BEGIN
-    INSERT INTO entries_fts (entries_fts, rowid, text, room_id)
-        VALUES ('delete', old.row, old.text, old.room_id);
-END;";
 
 /// The index file: the indexer's connection, and the connections searches read through.
 pub(super) struct SearchIndex {
@@ -327,12 +290,12 @@ fn indexed_to(conn: &Connection) -> Result<i64> {
 /// it held another history's.
 fn open_indexer(path: &Path, epoch: &str) -> Result<Connection> {
     super::make_parent_dir(path)?;
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // Each pass is a few commits a second at most, so every one is synced: a removal the
     // history then forgets (`search_changes`) must not come back after a power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.execute_batch(INDEX_SCHEMA)?;
+    super::schema::migrate(&mut conn, "search index", SQLITE_SEARCH)?;
     let indexed_epoch: Option<String> = conn
         .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |row| {
             row.get(0)
@@ -378,22 +341,6 @@ fn remove_files(path: &Path) {
             }
         }
     }
-}
-
-/// Removes the index that older versions kept inside the history database (`messages_fts`).
-pub(super) fn drop_inline_index(conn: &Connection) -> Result<()> {
-    let inline: bool = conn
-        .prepare("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'")?
-        .exists([])?;
-    if inline {
-        conn.execute_batch(
-            "DROP TRIGGER IF EXISTS messages_fts_delete;
-             DROP TABLE IF EXISTS messages_fts;
-             DELETE FROM meta WHERE key = 'fts_indexed';",
-        )?;
-        tracing::info!("the search index moved to a file of its own; it is made again there");
-    }
-    Ok(())
 }
 
 /// A query as FTS5 reads it: each word quoted (so no word is ever syntax), a prefix word
