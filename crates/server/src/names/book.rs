@@ -16,12 +16,10 @@ use charla_protocol::chat::{format_link_code, DeviceLink, ErrorCode, Refusal};
 use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
-use super::ledger::{from_ms, LedgerTx};
-pub use super::ledger::{DeviceId, NameEntry};
-use super::pg::PgLedger;
-use super::sqlite::SqliteLedger;
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::store::ledger::{from_ms, LedgerTx, PgLedger, SqliteLedger};
+pub use crate::store::ledger::{DeviceId, NameEntry};
 
 /// How long a link code works.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -473,7 +471,7 @@ mod tests {
             book.revoked(|| vec![device]).expect("reads"),
             Vec::<DeviceId>::new()
         );
-        let listed = super::super::sqlite::list(
+        let listed = crate::store::ledger::list(
             &dir.path().join("names.db"),
             Duration::from_secs(3600),
             Utc::now(),
@@ -487,7 +485,7 @@ mod tests {
             [("Alice", 1, false)]
         );
         assert_eq!(
-            super::super::sqlite::release(&dir.path().join("names.db"), "alice").expect("releases"),
+            crate::store::ledger::release(&dir.path().join("names.db"), "alice").expect("releases"),
             Some(1)
         );
         assert_eq!(book.revoked(|| vec![device]).expect("reads"), [device]);
@@ -505,7 +503,7 @@ mod tests {
             }
         );
         assert_eq!(
-            super::super::sqlite::release(&dir.path().join("names.db"), "bob").expect("nobody's"),
+            crate::store::ledger::release(&dir.path().join("names.db"), "bob").expect("nobody's"),
             None
         );
     }

@@ -2,24 +2,23 @@
 //! proving itself with its own key, until the last is forgotten, an operator releases the name,
 //! or all its devices stay away longer than the idle limit.
 //!
-//! - [`book`]: the name book and its rules, over [`ledger::LedgerTx`];
-//! - `sqlite`: the book in its own file, and what `charla-server names …` does with it;
-//! - `pg`: the book in PostgreSQL, shared by every node.
+//! - [`book`]: the name book and its rules, over [`crate::store::ledger::LedgerTx`], which the
+//!   stores implement: the book in an `SQLite` file of its own (what `charla-server names …`
+//!   reads and changes while the server runs), or in PostgreSQL, shared by every node. No SQL
+//!   is written here.
 //!
 //! The room asks the book at each join ([`NameBook::authorize`]) and answers `device-link` and
 //! `device-forget` with it; the rules about who else is connected stay in the room.
 
 mod book;
-mod ledger;
-mod pg;
-mod sqlite;
 
 use std::path::Path;
 
 use charla_protocol::rules::{normalize_username, username_key};
 
 pub use book::{Became, Credential, DeviceId, NameBook, NameEntry, Standing};
-pub use sqlite::list;
+
+use crate::store::ledger::{self, PgLedger};
 
 /// Every owned name in the PostgreSQL book at `url`, by name.
 ///
@@ -30,7 +29,7 @@ pub fn list_postgres(
     idle: std::time::Duration,
     now: chrono::DateTime<chrono::Utc>,
 ) -> crate::error::Result<Vec<NameEntry>> {
-    pg::PgLedger::open(url)?.list(idle, now)
+    PgLedger::open(url)?.list(idle, now)
 }
 
 /// Frees the name an operator typed in the PostgreSQL book at `url` (see [`release`]).
@@ -38,7 +37,7 @@ pub fn list_postgres(
 /// # Errors
 /// When PostgreSQL cannot be reached or written.
 pub fn release_postgres(url: &str, typed: &str) -> crate::error::Result<Option<u32>> {
-    pg::PgLedger::open(url)?.release(&key_of(typed))
+    PgLedger::open(url)?.release(&key_of(typed))
 }
 
 /// A typed name's uniqueness key, compared as joins compare names.
@@ -53,5 +52,18 @@ fn key_of(typed: &str) -> String {
 /// # Errors
 /// When there is no name book at `path`, or it cannot be written.
 pub fn release(path: &Path, typed: &str) -> crate::error::Result<Option<u32>> {
-    sqlite::release(path, &key_of(typed))
+    ledger::release(path, &key_of(typed))
+}
+
+/// Every owned name in the book at `path`, by name, with its devices and when one was last
+/// seen.
+///
+/// # Errors
+/// When there is no name book at `path`, or it cannot be read.
+pub fn list(
+    path: &Path,
+    idle: std::time::Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::error::Result<Vec<NameEntry>> {
+    ledger::list(path, idle, now)
 }

@@ -17,6 +17,7 @@ use crate::config::Storage;
 use crate::error::Result;
 
 pub mod cluster;
+pub(crate) mod ledger;
 pub mod memory;
 pub mod migrate;
 pub mod pg;

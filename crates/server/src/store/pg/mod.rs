@@ -19,6 +19,7 @@ mod cluster;
 mod health;
 mod listen;
 mod migrate;
+pub(crate) mod names;
 mod presence;
 pub(crate) mod worker;
 

@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::store::migrate::SQLITE_HISTORY;
 
 mod before_versions;
+pub(crate) mod names;
 mod rooms;
 pub(crate) mod schema;
 mod search;

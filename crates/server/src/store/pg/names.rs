@@ -9,9 +9,9 @@ use charla_protocol::chat::Refusal;
 use chrono::{DateTime, TimeDelta, Utc};
 use postgres::Transaction;
 
-use super::ledger::{from_ms, unavailable, DeviceId, LedgerTx, NameEntry};
+use super::worker::{self, pg_error, Worker};
 use crate::error::Result;
-use crate::store::pg::worker::{self, pg_error, Worker};
+use crate::store::ledger::{from_ms, unavailable, DeviceId, LedgerTx, NameEntry};
 
 /// The book's own connection (its writes are rare; they wait for no message).
 pub(crate) struct PgLedger {

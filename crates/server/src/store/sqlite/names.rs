@@ -14,8 +14,8 @@ use charla_protocol::chat::Refusal;
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::ledger::{from_ms, unavailable, DeviceId, LedgerTx, NameEntry};
 use crate::error::Result;
+use crate::store::ledger::{from_ms, unavailable, DeviceId, LedgerTx, NameEntry};
 
 /// How long a write waits for `charla-server names …` to finish its own.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
@@ -277,7 +277,7 @@ impl LedgerTx for SqliteTx<'_> {
 ///
 /// # Errors
 /// When there is no book there, or it cannot be read.
-pub fn list(path: &Path, idle: Duration, now: DateTime<Utc>) -> Result<Vec<NameEntry>> {
+pub(crate) fn list(path: &Path, idle: Duration, now: DateTime<Utc>) -> Result<Vec<NameEntry>> {
     let conn = connect_existing(path)?;
     let idle = TimeDelta::from_std(idle).unwrap_or(TimeDelta::MAX);
     let mut statement = conn.prepare(
@@ -329,7 +329,7 @@ fn prepare(conn: &mut Connection) -> Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    crate::store::sqlite::schema::migrate(conn, "name book", crate::store::migrate::SQLITE_NAMES)?;
+    super::schema::migrate(conn, "name book", crate::store::migrate::SQLITE_NAMES)?;
     Ok(())
 }
 
