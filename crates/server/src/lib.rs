@@ -44,6 +44,8 @@ pub use config::{ServerConfig, Storage, DEFAULT_NAME_IDLE_DAYS, DEFAULT_PORT};
 pub use error::{Error, Result};
 
 use chat::{Chat, MIN_REMEMBERED_CLIENT_IDS};
+use metrics::Metrics;
+use store::ClusterHandle;
 use transport::route::Context;
 
 /// File descriptors kept free for the database, logs and the listener itself.
@@ -60,37 +62,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let config = Arc::new(config);
-    let options = store::StoreOptions {
-        recent: config.history_limit,
-        room_recent: chat::ROOM_WINDOW_MESSAGES,
-        room_recent_bytes: chat::ROOM_WINDOW_BYTES,
-        remembered_ids: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
-        retention: config.retention_messages,
-        max_bytes: config.db_max_bytes,
-        searches: config.max_searches,
-    };
-    let opened = store::open(&config.storage, options)?;
-    let cluster = opened.cluster.clone();
-    tracing::info!(
-        recent = opened.loaded.recent.len(),
-        last_seq = opened.loaded.last_seq,
-        oldest_seq = opened.loaded.oldest_seq,
-        epoch = %opened.loaded.epoch,
-        "history loaded"
-    );
-    let book = match &config.storage {
-        Storage::Postgres(url) => {
-            names::NameBook::open_postgres(url, config.name_idle, config.clock.clone())?
-        }
-        storage => names::NameBook::open(
-            storage.names_path().as_deref(),
-            config.name_idle,
-            config.clock.clone(),
-        )?,
-    };
-    let metrics = Arc::new(metrics::Metrics::default());
-    let chat = Chat::new(opened, Arc::new(book), config.clone(), metrics.clone());
-
+    let (chat, cluster, metrics) = open_chat(&config)?;
     let (stop_sessions, sessions_stop) = tokio::sync::watch::channel(false);
     let tasks = TaskTracker::new();
     let context = Arc::new(Context::new(
@@ -158,6 +130,50 @@ pub async fn run(
     if let Some(cluster) = cluster {
         cluster.abort();
     }
+    drain(chat, tasks).await;
+    Ok(())
+}
+
+/// Opens the store and the name book `config` names and builds the chat over them; the
+/// cluster, when other nodes share the store.
+fn open_chat(config: &Arc<ServerConfig>) -> Result<(Chat, Option<ClusterHandle>, Arc<Metrics>)> {
+    let options = store::StoreOptions {
+        recent: config.history_limit,
+        room_recent: chat::ROOM_WINDOW_MESSAGES,
+        room_recent_bytes: chat::ROOM_WINDOW_BYTES,
+        remembered_ids: config.history_limit.max(MIN_REMEMBERED_CLIENT_IDS),
+        retention: config.retention_messages,
+        max_bytes: config.db_max_bytes,
+        searches: config.max_searches,
+    };
+    let opened = store::open(&config.storage, options)?;
+    let cluster = opened.cluster.clone();
+    tracing::info!(
+        recent = opened.loaded.recent.len(),
+        last_seq = opened.loaded.last_seq,
+        oldest_seq = opened.loaded.oldest_seq,
+        epoch = %opened.loaded.epoch,
+        "history loaded"
+    );
+    let book = match &config.storage {
+        Storage::Postgres(url) => {
+            names::NameBook::open_postgres(url, config.name_idle, config.clock.clone())?
+        }
+        storage => names::NameBook::open(
+            storage.names_path().as_deref(),
+            config.name_idle,
+            config.clock.clone(),
+        )?,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let chat = Chat::new(opened, Arc::new(book), Arc::clone(config), metrics.clone());
+
+    Ok((chat, cluster, metrics))
+}
+
+/// Waits for the connections to close (10 s at most), then writes what is left: when the last
+/// devices were seen, read markers, and this node's leaving.
+async fn drain(chat: Chat, tasks: TaskTracker) {
     tasks.close();
     if tokio::time::timeout(std::time::Duration::from_secs(10), tasks.wait())
         .await
@@ -179,7 +195,6 @@ pub async fn run(
     }
     drop(chat);
     tracing::info!("every accepted message is stored; bye");
-    Ok(())
 }
 
 /// Announcements from the store waiting for the chat (the listener waits when it is full).

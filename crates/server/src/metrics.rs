@@ -108,33 +108,25 @@ impl Metrics {
             "charla_connections{transport=\"polling\"}",
             gauges.polling,
         );
-        family(
+        single(
             &mut out,
             "charla_joined_users",
             "gauge",
             "Distinct names joined.",
+            gauges.joined_users,
         );
-        sample(&mut out, "charla_joined_users", gauges.joined_users);
-        family(
+        single(
             &mut out,
             "charla_messages_accepted_total",
             "counter",
             "Messages stored and published.",
-        );
-        sample(
-            &mut out,
-            "charla_messages_accepted_total",
             self.accepted.load(Ordering::Relaxed),
         );
-        family(
+        single(
             &mut out,
             "charla_messages_retried_total",
             "counter",
             "Retries of stored messages, acked again.",
-        );
-        sample(
-            &mut out,
-            "charla_messages_retried_total",
             self.retried.load(Ordering::Relaxed),
         );
         family(
@@ -155,26 +147,18 @@ impl Metrics {
                 count,
             );
         }
-        family(
+        single(
             &mut out,
             "charla_deliveries_total",
             "counter",
             "Messages queued to receivers.",
-        );
-        sample(
-            &mut out,
-            "charla_deliveries_total",
             self.deliveries.load(Ordering::Relaxed),
         );
-        family(
+        single(
             &mut out,
             "charla_queue_cutoffs_total",
             "counter",
             "Clients disconnected because their queue was full.",
-        );
-        sample(
-            &mut out,
-            "charla_queue_cutoffs_total",
             self.cutoffs.load(Ordering::Relaxed),
         );
         family(
@@ -189,8 +173,8 @@ impl Metrics {
             &mut out,
             "charla_cluster_notify_lag_seconds",
             "histogram",
-            "From a message's acceptance on a node to its delivery here, for messages read \
-             after a store's announcement (several nodes on PostgreSQL; empty otherwise). \
+            "From a message's acceptance on another node to its delivery here, for every \
+             message read back from the store (several nodes on PostgreSQL; empty otherwise). \
              Across machines it includes their clocks' difference.",
         );
         self.cluster_lag.render(
@@ -200,6 +184,12 @@ impl Metrics {
         );
         out
     }
+}
+
+/// A family of one series.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    sample(out, name, value);
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

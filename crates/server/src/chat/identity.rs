@@ -43,25 +43,7 @@ impl Chat {
         let sid = link.id();
         let mut guard = self.lock();
         let state = &mut *guard;
-        let conn = state.conns.get(&sid).ok_or_else(gone)?;
-        if let Some(current) = &conn.username {
-            // Refused before anything is built: repeating `join` costs the server nothing.
-            return Err(Refusal::new(
-                ErrorCode::AlreadyJoined,
-                format!("this connection already joined as {current}"),
-            ));
-        }
-        let name = normalize_username(&request.username)?;
-        let key = username_key(&name);
-        let held_by_owner = match state.names.get(&key) {
-            Some(holder) if holder.guest => return Err(taken(sid, &name)),
-            Some(_) => true,
-            None => false,
-        };
-        if state.elsewhere.get(&key).is_some_and(|held| held.guest) {
-            // A guest holds it on another node.
-            return Err(taken(sid, &name));
-        }
+        let (name, key, held_by_owner) = Self::name_to_join(state, sid, &request.username)?;
         let standing = self.authorize(state, link, &key, &name, &request, held_by_owner)?;
         let device = match standing {
             Standing::Owner { device, .. } => Some(device),
@@ -105,72 +87,17 @@ impl Chat {
         if !held_by_owner {
             self.hold_in_cluster(sid, &key, &name, guest)?;
         }
-        let conn = state.conns.get_mut(&sid).ok_or_else(gone)?;
-        conn.username = Some(name.clone());
-        conn.key.clone_from(&key);
-        conn.device = device;
-        let first = match state.names.entry(key.clone()) {
-            Entry::Occupied(mut holder) => {
-                holder.get_mut().connections.push(sid);
-                false
-            }
-            Entry::Vacant(free) => {
-                free.insert(Holder {
-                    name: name.clone(),
-                    connections: smallvec![sid],
-                    guest,
-                });
-                true
-            }
-        };
+        let first = state.hold(sid, &key, &name, device)?;
         link.mark_joined();
 
         let (users, guests) = state.users();
-        // A `since` from another epoch counts for nothing here: the client starts over.
-        let same_epoch = request
-            .epoch
-            .as_deref()
-            .is_none_or(|e| e == self.inner.epoch);
-        let since = request.since.filter(|s| *s > 0 && same_epoch);
+        let joined = Joined { name, key, guest };
         let reply = if answer_wanted {
-            let budget = self.inner.config.history_bytes();
-            let general = state.rooms.general().map_or_else(
-                || RoomReplay {
-                    messages: Vec::new(),
-                    more: false,
-                    gap: None,
-                },
-                |g| g.replay(since, budget, true),
-            );
-            let (rooms, replay) = if guest {
-                (Vec::new(), BTreeMap::new())
-            } else {
-                let rooms = self.room_states(state, &key);
-                let wanted = if same_epoch {
-                    request.rooms
-                } else {
-                    BTreeMap::new()
-                };
-                (rooms, Self::replay_rooms(state, &key, &wanted, budget))
-            };
-            Reply::now(
-                link,
-                &JoinAck {
-                    ok: true,
-                    username: name.clone(),
-                    users: users.clone(),
-                    history: general.messages,
-                    epoch: Some(self.inner.epoch.clone()),
-                    more: general.more,
-                    gap: general.gap,
-                    owned: !guest,
-                    rooms,
-                    replay,
-                },
-            )?
+            self.join_ack(state, link, request, &joined, users.clone())?
         } else {
             Reply::Nothing
         };
+        let Joined { name, key, guest } = joined;
         if let Err(e) = link.emit(&ServerEvent::Users { users, guests }) {
             tracing::debug!(sid = %sid, error = %e, "could not send users");
         }
@@ -186,6 +113,89 @@ impl Chat {
             );
         }
         Ok(reply)
+    }
+
+    /// The answer to a join: `general`'s newest messages (after the client's `since`), and an
+    /// owner's rooms with their states and what each missed.
+    fn join_ack(
+        &self,
+        state: &mut ChatState,
+        link: &Link,
+        request: JoinRequest,
+        joined: &Joined,
+        users: Vec<String>,
+    ) -> Result<Reply, Refusal> {
+        let Joined { name, key, guest } = joined;
+        let guest = *guest;
+        // A `since` from another epoch counts for nothing here: the client starts over.
+        let same_epoch = request
+            .epoch
+            .as_deref()
+            .is_none_or(|e| e == self.inner.epoch);
+        let since = request.since.filter(|s| *s > 0 && same_epoch);
+        let budget = self.inner.config.history_bytes();
+        let general = state.rooms.general().map_or_else(
+            || RoomReplay {
+                messages: Vec::new(),
+                more: false,
+                gap: None,
+            },
+            |g| g.replay(since, budget, true),
+        );
+        let (rooms, replay) = if guest {
+            (Vec::new(), BTreeMap::new())
+        } else {
+            let rooms = self.room_states(state, key);
+            let wanted = if same_epoch {
+                request.rooms
+            } else {
+                BTreeMap::new()
+            };
+            (rooms, Self::replay_rooms(state, key, &wanted, budget))
+        };
+        Reply::now(
+            link,
+            &JoinAck {
+                ok: true,
+                username: name.clone(),
+                users,
+                history: general.messages,
+                epoch: Some(self.inner.epoch.clone()),
+                more: general.more,
+                gap: general.gap,
+                owned: !guest,
+                rooms,
+                replay,
+            },
+        )
+    }
+
+    /// The name a join asks for, its key, and whether an owner's devices hold it now: refused
+    /// when this connection joined already (before anything is built: repeating `join` costs
+    /// the server nothing), the name is invalid, or a guest holds it here or on another node.
+    fn name_to_join(
+        state: &ChatState,
+        sid: Sid,
+        typed: &str,
+    ) -> Result<(String, String, bool), Refusal> {
+        let conn = state.conns.get(&sid).ok_or_else(gone)?;
+        if let Some(current) = &conn.username {
+            return Err(Refusal::new(
+                ErrorCode::AlreadyJoined,
+                format!("this connection already joined as {current}"),
+            ));
+        }
+        let name = normalize_username(typed)?;
+        let key = username_key(&name);
+        let held_by_owner = match state.names.get(&key) {
+            Some(holder) if holder.guest => return Err(taken(sid, &name)),
+            Some(_) => true,
+            None => false,
+        };
+        if state.elsewhere.get(&key).is_some_and(|held| held.guest) {
+            return Err(taken(sid, &name));
+        }
+        Ok((name, key, held_by_owner))
     }
 
     /// Asks the cluster whether the name may be held here, when other nodes serve the same
@@ -582,4 +592,45 @@ fn taken(sid: Sid, name: &str) -> Refusal {
         ErrorCode::UsernameTaken,
         format!("{name} is already in the chat"),
     )
+}
+
+/// Who a join made of a connection.
+struct Joined {
+    /// The name as shown.
+    name: String,
+    /// Its uniqueness key.
+    key: String,
+    /// Nobody owns it.
+    guest: bool,
+}
+
+impl ChatState {
+    /// Gives connection `sid` the name (held by `device`, or a guest's); true when it is the
+    /// name's first connection here.
+    fn hold(
+        &mut self,
+        sid: Sid,
+        key: &str,
+        name: &str,
+        device: Option<DeviceId>,
+    ) -> Result<bool, Refusal> {
+        let conn = self.conns.get_mut(&sid).ok_or_else(gone)?;
+        conn.username = Some(name.to_owned());
+        key.clone_into(&mut conn.key);
+        conn.device = device;
+        Ok(match self.names.entry(key.to_owned()) {
+            Entry::Occupied(mut holder) => {
+                holder.get_mut().connections.push(sid);
+                false
+            }
+            Entry::Vacant(free) => {
+                free.insert(Holder {
+                    name: name.to_owned(),
+                    connections: smallvec![sid],
+                    guest: device.is_none(),
+                });
+                true
+            }
+        })
+    }
 }

@@ -2,6 +2,7 @@
 //! why, built from the server's settings. The token buckets themselves are [`super::rate_limit`].
 
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use charla_protocol::chat::RoomKind;
 
@@ -73,6 +74,22 @@ impl Limits {
             rooms_by_address: Limiters::per_day(config.rooms_per_address_per_day),
             dms_by_address: Limiters::per_day(config.dms_per_address_per_day),
         }
+    }
+
+    /// Takes a message's token from its author's bucket and its address's, only when both have
+    /// one; else how long until they do.
+    pub(super) fn take_message(
+        &mut self,
+        name_key: &String,
+        address: IpAddr,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        self.messages_by_name
+            .check(name_key, now)
+            .and(self.messages_by_address.check(&address, now))?;
+        let _ = self.messages_by_name.take(name_key, now);
+        let _ = self.messages_by_address.take(&address, now);
+        Ok(())
     }
 
     /// The allowance per address for the day of new rooms of `kind`.

@@ -27,7 +27,7 @@ use super::state::{send_ack, Chat, ChatState, DedupeKey, Fanout};
 use super::{missing, not_joined, too_many};
 use crate::config::{ServerConfig, Storage};
 use crate::store::{Appended, Draft, Member, NotStored, RoomId};
-use crate::transport::Link;
+use crate::transport::{Link, Sid};
 
 impl Chat {
     /// Accepts a message: stores it (which gives it the next `seq` of its room), then
@@ -58,34 +58,17 @@ impl Chat {
             .client_id
             .as_ref()
             .map(|id| (name_key.clone(), id.clone()));
-        if let Some(key) = &dedupe_key {
-            if let Some(previous) = state.accepted.acks.get(key) {
-                tracing::debug!(sid = %sid, "retry of a stored message acked again");
-                self.inner.metrics.retried();
-                return if answer_wanted {
-                    Reply::now(link, previous)
-                } else {
-                    Ok(Reply::Nothing)
-                };
-            }
+        if let Some(previous) = dedupe_key.as_ref().and_then(|k| state.accepted.acks.get(k)) {
+            tracing::debug!(sid = %sid, "retry of a stored message acked again");
+            return self.acked_again(link, previous, answer_wanted);
         }
-        // Both buckets must have a token; one is taken from each only when both do.
-        let now = Instant::now();
         let peer = super::rate_limit::address_bucket(link.peer());
         state
             .limits
-            .messages_by_name
-            .check(&name_key, now)
-            .and(state.limits.messages_by_address.check(&peer, now))
+            .take_message(&name_key, peer, Instant::now())
             .map_err(|wait| too_many("messages", wait))?;
-        let _ = state.limits.messages_by_name.take(&name_key, now);
-        let _ = state.limits.messages_by_address.take(&peer, now);
-        if let Some(conn) = state.conns.get_mut(&sid) {
-            // The message says the typing is over.
-            if conn.typing == Some(room) {
-                conn.typing = None;
-            }
-        }
+        // The message says the typing is over.
+        state.typing_ends_in(sid, room);
 
         let mentioned = if outgoing.text.contains('@') {
             Self::mentioned(state, room, &outgoing.text)
@@ -150,12 +133,7 @@ impl Chat {
                 if let Some(key) = dedupe_key {
                     state.accepted.insert(key, ack.clone());
                 }
-                self.inner.metrics.retried();
-                return if answer_wanted {
-                    Reply::now(link, &ack)
-                } else {
-                    Ok(Reply::Nothing)
-                };
+                return self.acked_again(link, &ack, answer_wanted);
             }
         };
         message.room = wire_room;
@@ -167,6 +145,21 @@ impl Chat {
         }
         if answer_wanted {
             Reply::now(link, &ack)
+        } else {
+            Ok(Reply::Nothing)
+        }
+    }
+
+    /// Answers a retry of a stored message with the ack it got (nothing is stored again).
+    fn acked_again(
+        &self,
+        link: &Link,
+        ack: &SendAck,
+        answer_wanted: bool,
+    ) -> Result<Reply, Refusal> {
+        self.inner.metrics.retried();
+        if answer_wanted {
+            Reply::now(link, ack)
         } else {
             Ok(Reply::Nothing)
         }
@@ -417,6 +410,15 @@ impl Chat {
 }
 
 impl ChatState {
+    /// Connection `sid` no longer types in `room` (it sent its message there).
+    fn typing_ends_in(&mut self, sid: Sid, room: RoomId) {
+        if let Some(conn) = self.conns.get_mut(&sid) {
+            if conn.typing == Some(room) {
+                conn.typing = None;
+            }
+        }
+    }
+
     /// Makes a stored message visible (the room's window, the dedupe memory, the room's
     /// audience) and returns its ack.
     pub(super) fn publish(
