@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::error::Result;
-use crate::store::ledger::{from_ms, LedgerTx, PgLedger, SqliteLedger};
+use crate::store::ledger::{from_ms, LedgerTx};
 pub use crate::store::ledger::{DeviceId, NameEntry};
+use crate::store::{PgLedger, SqliteLedger};
 
 /// How long a link code works.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -471,7 +472,7 @@ mod tests {
             book.revoked(|| vec![device]).expect("reads"),
             Vec::<DeviceId>::new()
         );
-        let listed = crate::store::ledger::list(
+        let listed = crate::store::list_names(
             &dir.path().join("names.db"),
             Duration::from_secs(3600),
             Utc::now(),
@@ -485,7 +486,7 @@ mod tests {
             [("Alice", 1, false)]
         );
         assert_eq!(
-            crate::store::ledger::release(&dir.path().join("names.db"), "alice").expect("releases"),
+            crate::store::release_name(&dir.path().join("names.db"), "alice").expect("releases"),
             Some(1)
         );
         assert_eq!(book.revoked(|| vec![device]).expect("reads"), [device]);
@@ -503,7 +504,7 @@ mod tests {
             }
         );
         assert_eq!(
-            crate::store::ledger::release(&dir.path().join("names.db"), "bob").expect("nobody's"),
+            crate::store::release_name(&dir.path().join("names.db"), "bob").expect("nobody's"),
             None
         );
     }

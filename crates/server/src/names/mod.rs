@@ -18,7 +18,7 @@ use charla_protocol::rules::{normalize_username, username_key};
 
 pub use book::{Became, Credential, DeviceId, NameBook, NameEntry, Standing};
 
-use crate::store::ledger::{self, PgLedger};
+use crate::store::{list_names, release_name, PgLedger};
 
 /// Every owned name in the PostgreSQL book at `url`, by name.
 ///
@@ -52,7 +52,7 @@ fn key_of(typed: &str) -> String {
 /// # Errors
 /// When there is no name book at `path`, or it cannot be written.
 pub fn release(path: &Path, typed: &str) -> crate::error::Result<Option<u32>> {
-    ledger::release(path, &key_of(typed))
+    release_name(path, &key_of(typed))
 }
 
 /// Every owned name in the book at `path`, by name, with its devices and when one was last
@@ -65,5 +65,5 @@ pub fn list(
     idle: std::time::Duration,
     now: chrono::DateTime<chrono::Utc>,
 ) -> crate::error::Result<Vec<NameEntry>> {
-    ledger::list(path, idle, now)
+    list_names(path, idle, now)
 }

@@ -1,14 +1,12 @@
 //! What the name book's rules ask of a database, inside one transaction: [`LedgerTx`], which
-//! the `SQLite` book ([`SqliteLedger`], its own file) and the PostgreSQL one ([`PgLedger`]) each
+//! the `SQLite` book ([`super::SqliteLedger`], its own file) and the PostgreSQL one
+//! ([`super::PgLedger`]) each
 //! implement, so the rules themselves ([`crate::names`]) are written once and hold no SQL.
 //!
 //! Secrets arrive hashed (a device key's and a link code's SHA-256), times as milliseconds.
 
 use charla_protocol::chat::{ErrorCode, Refusal};
 use chrono::{DateTime, Utc};
-
-pub(crate) use super::pg::names::PgLedger;
-pub(crate) use super::sqlite::names::{list, release, SqliteLedger};
 
 /// A device's row id.
 pub type DeviceId = i64;

@@ -1,6 +1,9 @@
-//! Where history, rooms, members, read markers and mentions are kept: the [`Store`] trait, and
-//! its two kinds, chosen by `--db`: an `SQLite` file (the default, nothing to install;
-//! [`sqlite`]) or a PostgreSQL database that several nodes share ([`pg`]).
+//! Where history, rooms, members, read markers, mentions and the name book are kept: the
+//! [`Store`] trait and its three kinds, chosen by `--db`: `SQLite` files (the default, nothing to
+//! install; [`sqlite`]), a PostgreSQL database that several nodes share ([`pg`], which alone
+//! also implements [`Cluster`]), or memory ([`memory`], nothing kept across a restart). Every
+//! line of SQL of the server is under this folder; the schemas are numbered files run by
+//! [`migrate`].
 //!
 //! The chat calls the store synchronously, under its lock where order matters: a message is
 //! stored (and given its room's next `seq`) before anyone sees it. Reads that may take long
@@ -24,6 +27,9 @@ pub mod pg;
 pub mod sqlite;
 
 pub use cluster::{Cluster, ClusterHandle, Heard, HeldName, QueuedAppend, RoomHead};
+/// The name book's two databases, for the rules of [`crate::names`].
+pub(crate) use pg::names::PgLedger;
+pub(crate) use sqlite::names::{list as list_names, release as release_name, SqliteLedger};
 
 pub use sqlite::make_parent_dir;
 
