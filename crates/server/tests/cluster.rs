@@ -325,3 +325,79 @@ async fn a_room_made_on_one_node_is_one_room_on_every_node() {
     assert!(node_a.terminate().success());
     assert!(node_b.terminate().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --test cluster -- --include-ignored"]
+async fn a_node_that_fell_behind_retention_goes_on_from_what_is_kept() {
+    // Each room keeps its newest 5 messages. Node B stalls while node A stores 20: the rows B
+    // never delivered are gone when it comes back. It must go on from the oldest kept (the
+    // gap is retention's), not wait for rows that will never come.
+    assert!(
+        charla_testkit::on_postgres(),
+        "run it under scripts/pg.sh (CHARLA_TEST_DB)"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = charla_testkit::db_arg_in(dir.path());
+    let args = [
+        "--db",
+        &db,
+        "--rate-limit",
+        "0",
+        "--retention-messages-per-room",
+        "5",
+    ];
+    let mut node_a = ServerChild::spawn(&args, &[]);
+    let mut node_b = ServerChild::spawn(&args, &[]);
+    let a = node_a.ready().await;
+    let b = node_b.ready().await;
+    let (mut reader, _) = TestClient::joined(&b, "reader").await;
+    let writer = TestClient::joined(&a, "writer").await.0;
+    let mut writer = send_all(writer, "before", 0, 1).await;
+    let first = reader.event("message").await;
+    let first_seq = first[0]["seq"].as_u64().expect("a seq");
+
+    node_b.pause();
+    writer = send_all(writer, "while B stalls", 0, 20).await;
+    node_b.resume();
+    let ack: Value = writer
+        .emit_ack("chat-message", vec![json!({"text": "after"})])
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let after_seq = ack["seq"].as_u64().expect("a seq");
+
+    let mut seqs = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(event) = reader.next_event(left).await else {
+            panic!(
+                "B delivered {seqs:?}, not \"after\" (seq {after_seq}), within 20 s\n{}",
+                node_b.log()
+            );
+        };
+        if event.name != "message" {
+            continue;
+        }
+        seqs.push(event.args[0]["seq"].as_u64().expect("a seq"));
+        if event.args[0]["text"] == "after" {
+            break;
+        }
+    }
+    assert!(
+        seqs.first().is_some_and(|s| *s > first_seq + 1),
+        "what retention removed was skipped: {seqs:?}"
+    );
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1) && seqs.len() <= 6,
+        "the kept rows, once each, in order: {seqs:?}"
+    );
+    assert_eq!(seqs.last(), Some(&after_seq));
+    assert!(
+        node_b
+            .log()
+            .contains("removed by retention before this node delivered them"),
+        "B says what it skipped"
+    );
+    assert!(node_a.terminate().success());
+    assert!(node_b.terminate().success());
+}

@@ -771,6 +771,24 @@ impl ServerChild {
         self.child.kill().expect("SIGKILL sent");
         self.child.wait().expect("reaped")
     }
+
+    /// Stops the process where it is (SIGSTOP), as a machine that stalls does.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused process go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        let status = std::process::Command::new("kill")
+            .args([which, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {which} failed");
+    }
 }
 
 /// The port in the "listening" log line (`address=Some(127.0.0.1:PORT)`).

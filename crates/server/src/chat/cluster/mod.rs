@@ -267,6 +267,9 @@ impl Chat {
             let complete = missing.len() < CATCH_UP_BATCH;
             let mut guard = self.lock();
             let state = &mut *guard;
+            if let Some(first) = missing.first().and_then(|m| m.seq) {
+                state.skip_removed(room, after, first);
+            }
             for message in missing {
                 state.publish_stored(room, message, &self.inner.config, &self.inner.cuts);
             }
@@ -279,6 +282,30 @@ impl Chat {
 }
 
 impl ChatState {
+    /// What the store holds of `room` after `after` (the newest delivered here when it was
+    /// read) starts at `first`. Rows are committed in `seq` order, so when `first` is not the
+    /// next one, the rows between were stored and then removed by retention before this node
+    /// delivered them (it was stalled or cut off), and with them every older row (retention
+    /// removes the oldest first): the room goes on at `first`, and clients are told the gap as
+    /// for any message retention removed. Nothing when a message was delivered meanwhile.
+    pub(in crate::chat) fn skip_removed(&mut self, room: RoomId, after: u64, first: u64) {
+        let Some(log) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if log.last_seq != after || first <= after + 1 {
+            return;
+        }
+        tracing::warn!(
+            room,
+            from = after + 1,
+            to = first - 1,
+            "messages other nodes stored were removed by retention before this node delivered them"
+        );
+        log.last_seq = first - 1;
+        log.oldest_kept = log.oldest_kept.max(first);
+        log.window.drop_below(first);
+    }
+
     /// Delivers a message another node stored, if it is the room's next one here (an older
     /// one was delivered already: it is skipped).
     pub(in crate::chat) fn publish_stored(

@@ -114,10 +114,20 @@ impl Chat {
             }
         };
         let seq = message.seq.unwrap_or_default();
-        let before = self.read_before(&cluster, room, seq).await;
+        let read = self.read_before(&cluster, room, seq).await;
 
         let mut guard = self.lock();
         let state = &mut *guard;
+        let before = match read {
+            Some((after, rows)) => {
+                // Nothing between the newest delivered and this message: retention removed
+                // what there was.
+                let first = rows.first().and_then(|m| m.seq).unwrap_or(seq);
+                state.skip_removed(room, after, first);
+                rows
+            }
+            None => Vec::new(),
+        };
         for earlier in before {
             state.publish_stored(room, earlier, &self.inner.config, &self.inner.cuts);
         }
@@ -154,31 +164,33 @@ impl Chat {
         reply::encode(&ack)
     }
 
-    /// The rows of `room` between the newest delivered here and `seq` (committed, since
-    /// `seq` is), read without the lock; empty when there are none or the read failed.
+    /// The rows of `room` between the newest delivered here (returned with them) and `seq`
+    /// (committed, since `seq` is), read without the lock; `None` when the room is unknown
+    /// here or the read failed.
     async fn read_before(
         &self,
         cluster: &ClusterHandle,
         room: RoomId,
         seq: u64,
-    ) -> Vec<charla_protocol::chat::ChatMessage> {
-        let Some(after) = self.delivered_up_to(room) else {
-            return Vec::new();
-        };
+    ) -> Option<(u64, Vec<charla_protocol::chat::ChatMessage>)> {
+        let after = self.delivered_up_to(room)?;
         if seq <= after + 1 {
-            return Vec::new();
+            return Some((after, Vec::new()));
         }
         let wanted = usize::try_from(seq - after - 1).unwrap_or(usize::MAX);
         let cluster = cluster.clone();
         match tokio::task::spawn_blocking(move || cluster.page_after(room, after, wanted)).await {
-            Ok(Ok(rows)) => rows.into_iter().filter(|m| m.seq < Some(seq)).collect(),
+            Ok(Ok(rows)) => Some((
+                after,
+                rows.into_iter().filter(|m| m.seq < Some(seq)).collect(),
+            )),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, room, "could not read what other nodes stored before a message");
-                Vec::new()
+                None
             }
             Err(e) => {
                 tracing::error!(error = %e, "reading what other nodes stored failed");
-                Vec::new()
+                None
             }
         }
     }
