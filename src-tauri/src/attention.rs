@@ -414,7 +414,13 @@ mod tests {
         assert!(!mentions("anabel", "ana"));
         assert!(!mentions("ana_b", "ana"));
         assert!(mentions("ping José.", "josé"));
+        assert!(mentions("(ana)", "ana") && mentions("🙂ana🙂", "ana"));
+        assert!(!mentions("ana-b and ana2", "ana"));
+        assert!(!mentions("élodieé", "élodie") && mentions("hi ÉLODIE!", "élodie"));
+        assert!(mentions("hi Mary Jane", " mary jane "));
         assert!(!mentions("anything", "  "));
+        // Matches are looked for left to right without overlapping.
+        assert!(!mentions("yx a x a x", "x a x"));
         let listed = ChatMessage {
             seq: Some(3),
             mentions: vec!["Ana".into()],

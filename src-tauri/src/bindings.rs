@@ -17,6 +17,7 @@ use ts_rs::TS;
 
 use crate::error::{AppErrorKind, Body};
 use crate::session::Settings;
+use crate::whose::Whose;
 
 /// Where the UI reads them.
 fn bindings_file() -> PathBuf {
@@ -28,7 +29,13 @@ fn generate() -> String {
     // `seq`, `retryAfterMs` and the like are JSON numbers: `number`, not `bigint`.
     let cfg = ts_rs::Config::new().with_large_int("number");
     let declarations = [
-        ChatMessage::decl(&cfg),
+        Whose::decl(&cfg),
+        // Every message the app hands the window is marked (`whose.rs`): the window's
+        // `ChatMessage` is the server's and whose it is.
+        format!(
+            "{} & Whose;",
+            ChatMessage::decl(&cfg).trim_end().trim_end_matches(';')
+        ),
         ErrorCode::decl(&cfg),
         Refusal::decl(&cfg),
         DeviceLink::decl(&cfg),

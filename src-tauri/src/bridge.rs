@@ -1,6 +1,7 @@
 //! The one event the webview listens to, and the bridge task that feeds it: client events in
 //! order, batched, emitted. Imports nothing else of the app: what must see each event on its way
-//! (unread counts, notifications) is handed to [`WebviewSink`] at setup.
+//! (unread counts, notifications) and writes what the window receives of it (each message
+//! marked, `whose`) is handed to [`WebviewSink`] at setup.
 
 use std::sync::Arc;
 
@@ -28,10 +29,11 @@ pub trait EventSink: Send + 'static {
     }
 }
 
-/// A function that sees every event on its way to the window.
-pub type Observer = Arc<dyn Fn(&ClientEvent) + Send + Sync>;
+/// A function that sees every event on its way to the window and writes what the window
+/// receives of it (`None`: nothing).
+pub type Observer = Arc<dyn Fn(&ClientEvent) -> Option<serde_json::Value> + Send + Sync>;
 
-/// The app's webview, with what must see each event before it (the notifier).
+/// The app's webview, with what must see each event before it and write it (the notifier).
 #[derive(Clone)]
 pub struct WebviewSink {
     app: AppHandle,
@@ -39,7 +41,7 @@ pub struct WebviewSink {
 }
 
 impl WebviewSink {
-    /// Events go to `app`'s webview, each seen by `observe` first.
+    /// Events go to `app`'s webview as `observe` writes them.
     #[must_use]
     pub fn new(app: AppHandle, observe: Observer) -> Self {
         Self { app, observe }
@@ -54,10 +56,9 @@ impl EventSink for WebviewSink {
     /// One emit for the whole batch: each emit is a script the webview evaluates; batching a
     /// burst of a thousand messages saved the web process about 12 MiB (`npm run footprint`).
     fn deliver_all(&self, events: &[ClientEvent]) {
-        for event in events {
-            (self.observe)(event);
-        }
-        if let Err(e) = self.app.emit(CLIENT_EVENT, events) {
+        let written: Vec<serde_json::Value> =
+            events.iter().filter_map(|e| (self.observe)(e)).collect();
+        if let Err(e) = self.app.emit(CLIENT_EVENT, written) {
             tracing::warn!(error = %e, "could not forward events to the window");
         }
     }

@@ -6,7 +6,7 @@
 //! - `session` (the client and its bridge), `tray`;
 //! - `window` (show, hide, close to the tray, the unread title);
 //! - `notify` (the unread counts and notifications), `popup` (showing one; its click);
-//! - `attention` and `counts` (pure rules), `config_store` (the config's one owner), `bridge`
+//! - `attention`, `counts` and `whose` (pure rules), `config_store` (the config's one owner), `bridge`
 //!   (events to the webview), `wake`, `error`.
 
 mod attention;
@@ -22,6 +22,7 @@ mod popup;
 pub mod session;
 mod tray;
 mod wake;
+mod whose;
 mod window;
 
 use std::sync::{Arc, OnceLock};
@@ -125,7 +126,7 @@ pub fn run() {
             let observer = notifier.clone();
             app.manage(WebviewSink::new(
                 handle,
-                Arc::new(move |event| observer.observe(event)),
+                Arc::new(move |event| observer.observe_for_window(event)),
             ));
             app.manage(notifier);
             app.manage(window.clone());

@@ -17,6 +17,7 @@ use crate::attention::{self, Attention, Context};
 use crate::config_store::ConfigStore;
 use crate::counts::{room_of, same_name, Counted, Counts, Totals};
 use crate::popup::Popups;
+use crate::whose::{whose, ForWindow};
 
 /// Whether the user is looking at the chat now.
 pub type InFront = Box<dyn Fn() -> bool + Send + Sync>;
@@ -93,9 +94,9 @@ impl State {
         now: Instant,
     ) -> Option<(String, Instant)> {
         let room = room_of(message.room.as_deref()).to_owned();
-        // A guest's message under my name is someone else's (the app always joins with its key).
-        let own = same_name(&message.username, &self.me) && !message.guest;
-        let mention = !own && attention::mentions_me(message, &self.me);
+        let whose = whose(message, &self.me);
+        let own = whose.own;
+        let mention = !own && whose.mentions_me;
         let seen = in_front && room == self.showing;
         let counted = self
             .counts
@@ -198,6 +199,23 @@ impl Notifier {
                 notifier.show_due_notification(&room);
             });
         }
+    }
+
+    /// Sees `event` (as [`Self::observe`]) and writes what the window receives of it: its
+    /// messages marked for the user by the rule that counted them. `None` (logged) when it
+    /// cannot be written.
+    pub fn observe_for_window(self: &Arc<Self>, event: &ClientEvent) -> Option<serde_json::Value> {
+        self.observe(event);
+        event
+            .for_window(&self.me())
+            .inspect_err(|e| tracing::warn!(error = %e, "could not write an event for the window"))
+            .ok()
+    }
+
+    /// The name the user joined with (empty before the first join).
+    #[must_use]
+    pub fn me(&self) -> String {
+        lock(&self.state).me.clone()
     }
 
     /// A new session starts (a new profile, a reloaded window): what the last one counted is

@@ -194,7 +194,7 @@ describe('owned names', () => {
     const history = [
       message(1, 'bob', 'from an owned name'),
       { ...message(2, 'tut', 'from a guest'), guest: true },
-      message(3, 'alice', 'mine'),
+      message(3, 'alice', 'mine', { own: true }),
       { ...message(4, 'alice', 'a guest using my name'), guest: true },
     ];
     await send({ event: 'joined', username: 'alice', users: ['alice', 'bob', 'tut'], owned: true, history });
@@ -526,7 +526,7 @@ describe('safety and people', () => {
       { event: 'message', ...message(3, 'carol', 'two') },
     ]);
     expect(heard).toHaveTextContent(/^carol: two$/);
-    await send({ event: 'message', ...message(4, 'alice', 'mine') });
+    await send({ event: 'message', ...message(4, 'alice', 'mine', { own: true }) });
     expect(heard).toHaveTextContent(/^carol: two$/);
   });
 
@@ -543,8 +543,8 @@ describe('safety and people', () => {
 const SERVER = 'ws://localhost:3050';
 
 
-const inRoom = (room: string, seqs: number[], username = 'bob'): ClientEvent[] =>
-  seqs.map((seq) => ({ event: 'message', ...message(seq, username, `${room} message ${seq}`), room }));
+const inRoom = (room: string, seqs: number[], username = 'bob', extra: Partial<ChatMessage> = {}): ClientEvent[] =>
+  seqs.map((seq) => ({ event: 'message', ...message(seq, username, `${room} message ${seq}`, extra), room }));
 
 /** A page of `load_history`: the `limit` messages before `before`, oldest first. */
 function historyPage(room: string) {
@@ -611,7 +611,7 @@ describe('sidebar', () => {
 
     await send(inRoom('dm:4', [3]));
     expect(entry('dm:4')).toHaveAccessibleName('bob, 1 unread');
-    await send(inRoom('dm:4', [4], 'alice'));
+    await send(inRoom('dm:4', [4], 'alice', { own: true }));
     expect(entry('dm:4')).toHaveAttribute('data-unread', '0');
 
     await user.click(ops);
@@ -656,7 +656,7 @@ describe('sidebar', () => {
     expect(ops).toHaveClass('dim');
     expect(within(ops).queryByText('3')).not.toBeInTheDocument();
     expect(ops).toHaveAccessibleName('ops, muted, new messages');
-    await send({ event: 'message', ...message(11, 'bob', 'hey', { mentions: ['alice'] }), room: 'ops' });
+    await send({ event: 'message', ...message(11, 'bob', 'hey', { mentions: ['alice'], mentionsMe: true }), room: 'ops' });
     expect(ops).toHaveClass('unread');
     expect(within(ops).getByText('@1')).toBeInTheDocument();
   });
@@ -772,7 +772,7 @@ describe('composer', () => {
     await send({ event: 'users', users: ['alice', 'bob', 'bea'], guests: [] });
     await user.type(screen.getByLabelText('Message'), '@b');
     expect(within(screen.getByRole('listbox')).getAllByRole('option').map((o) => o.textContent)).toEqual(['@bob', '@bea']);
-    await send({ event: 'message', ...message(1, 'bob', 'hey @alice', { mentions: ['alice'] }) });
+    await send({ event: 'message', ...message(1, 'bob', 'hey @alice', { mentions: ['alice'], mentionsMe: true }) });
     await send({ event: 'message', ...message(2, 'bob', 'hey all', { mentions: [] }) });
     const [mention, plain] = screen.getAllByTestId('message') as [HTMLElement, HTMLElement];
     expect(mention).toHaveClass('mention');

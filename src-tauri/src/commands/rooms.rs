@@ -1,5 +1,6 @@
 //! Conversations: rooms and DMs, their history and read markers, search, mute, and which one
-//! the window shows. Each asks the client (and through it the server) and returns its answer.
+//! the window shows. Each asks the client (and through it the server) and returns its answer;
+//! messages in it come marked for the user (`whose`).
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use tauri::State;
 use crate::error::Result;
 use crate::notify::Notifier;
 use crate::session::AppState;
+use crate::whose::Marked;
 
 /// The public rooms, most recently active first.
 #[tauri::command]
@@ -23,16 +25,23 @@ pub async fn list_rooms(state: State<'_, AppState>) -> Result<RoomList> {
 #[tauri::command]
 pub async fn create_room(
     state: State<'_, AppState>,
+    notifier: State<'_, Arc<Notifier>>,
     room: String,
     topic: String,
-) -> Result<RoomEntered> {
-    Ok(state.handle().await?.create_room(&room, &topic).await?)
+) -> Result<Marked<RoomEntered>> {
+    let entered = state.handle().await?.create_room(&room, &topic).await?;
+    Ok(Marked::new(entered, notifier.me()))
 }
 
 /// Joins a room (or opens one this name is in).
 #[tauri::command]
-pub async fn join_room(state: State<'_, AppState>, room: String) -> Result<RoomEntered> {
-    Ok(state.handle().await?.join_room(&room).await?)
+pub async fn join_room(
+    state: State<'_, AppState>,
+    notifier: State<'_, Arc<Notifier>>,
+    room: String,
+) -> Result<Marked<RoomEntered>> {
+    let entered = state.handle().await?.join_room(&room).await?;
+    Ok(Marked::new(entered, notifier.me()))
 }
 
 /// Leaves a room.
@@ -49,19 +58,26 @@ pub async fn set_topic(state: State<'_, AppState>, room: String, topic: String) 
 
 /// Opens the direct message with `username` (made the first time).
 #[tauri::command]
-pub async fn open_dm(state: State<'_, AppState>, username: String) -> Result<RoomEntered> {
-    Ok(state.handle().await?.open_dm(&username).await?)
+pub async fn open_dm(
+    state: State<'_, AppState>,
+    notifier: State<'_, Arc<Notifier>>,
+    username: String,
+) -> Result<Marked<RoomEntered>> {
+    let entered = state.handle().await?.open_dm(&username).await?;
+    Ok(Marked::new(entered, notifier.me()))
 }
 
 /// A page of a room's messages before `before`, oldest first.
 #[tauri::command]
 pub async fn load_history(
     state: State<'_, AppState>,
+    notifier: State<'_, Arc<Notifier>>,
     room: String,
     before: u64,
     limit: usize,
-) -> Result<HistoryPage> {
-    Ok(state.handle().await?.history(&room, before, limit).await?)
+) -> Result<Marked<HistoryPage>> {
+    let page = state.handle().await?.history(&room, before, limit).await?;
+    Ok(Marked::new(page, notifier.me()))
 }
 
 /// Marks a room read up to `seq` (every device of the name follows).

@@ -135,9 +135,8 @@ function RowView({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, 
       break;
   }
   const m = item.message;
-  const mention = mentionsMe(m, me);
-  // A guest's message under my name is not mine: this app always joins with its key.
-  const own = isOwn(m, me);
+  const mention = mentionsMe(m);
+  const own = isOwn(m);
   return (
     <article
       className={`message${own ? ' own' : ''}${mention ? ' mention' : ''}${highlighted ? ' highlighted' : ''}`}

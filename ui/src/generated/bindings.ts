@@ -1,7 +1,9 @@
 // Generated from the Rust types by `cargo test -p charla-desktop bindings`; do not edit.
 // `CHARLA_BLESS_BINDINGS=1 cargo test -p charla-desktop bindings` rewrites it.
 
-export type ChatMessage = { id: string, username: string, text: string, timestamp: string, seq?: number, clientId?: string, guest?: boolean, room?: string, mentions?: Array<string>, };
+export type Whose = { own?: boolean, mentionsMe?: boolean, };
+
+export type ChatMessage = { id: string, username: string, text: string, timestamp: string, seq?: number, clientId?: string, guest?: boolean, room?: string, mentions?: Array<string>, } & Whose;
 
 export type ErrorCode = "invalid_payload" | "invalid_username" | "username_taken" | "name_owned" | "invalid_link" | "not_owned" | "name_released" | "not_joined" | "already_joined" | "empty_message" | "message_too_long" | "rate_limited" | "unavailable" | "unknown_event" | "invalid_room" | "room_exists" | "no_such_room" | "not_member" | "no_such_user" | "limit_reached" | "search_too_broad" | "unknown";
 

@@ -109,7 +109,7 @@ describe('what arrives', () => {
     expect(state.arrival).toMatchObject({ room: 'general', username: 'bob', text: 'm2' });
     const n = state.arrival?.n ?? 0;
     // Mine, another conversation's, a copy that came again, a page of history: not announced.
-    state = run(state, { event: 'message', ...m(3, 'alice') }, { event: 'message', ...m(11), room: 'ops' }, { event: 'message', ...m(2) });
+    state = run(state, { event: 'message', ...m(3, 'alice'), own: true }, { event: 'message', ...m(11), room: 'ops' }, { event: 'message', ...m(2) });
     state = chatReducer(state, { event: 'local:history', room: 'general', before: 1, page: page([]) });
     expect(state.arrival?.n).toBe(n);
     state = chatReducer(state, { event: 'local:open', room: 'ops' });

@@ -101,7 +101,7 @@ describe('counting', () => {
     state = chatReducer(state, { event: 'message', ...m(10), room: 'ops' });
     expect(counts(conv(state, 'ops'))).toEqual({ read: 7, unread: 3, mentions: 1 });
     state = chatBatchReducer(state, [
-      { event: 'message', ...m(11, 'hey @Alice', { mentions: ['ALICE'] }), room: 'ops' },
+      { event: 'message', ...m(11, 'hey @Alice', { mentions: ['ALICE'], mentionsMe: true }), room: 'ops' },
       { event: 'message', ...m(12), room: 'ops' },
       { event: 'message', ...m(6, 'dm', { username: 'carol' }), room: 'dm:4' },
     ]);
@@ -110,10 +110,10 @@ describe('counting', () => {
     expect(counts(conv(state, 'dm:4'))).toEqual({ read: 5, unread: 1, mentions: 0 });
   });
 
-  test('my own message reads the conversation; a guest using my name does not', () => {
+  test('my own message (as the app marks it) reads the conversation; another under my name does not', () => {
     let state = chatReducer(base(), { event: 'message', ...m(11, 'a guest', { username: 'alice', guest: true }), room: 'ops' });
     expect(conv(state, 'ops').unread).toBe(4);
-    state = chatReducer(state, { event: 'message', ...m(12, 'mine', { username: 'Alice' }), room: 'ops' });
+    state = chatReducer(state, { event: 'message', ...m(12, 'mine', { username: 'Alice', own: true }), room: 'ops' });
     expect(counts(conv(state, 'ops'))).toEqual({ read: 12, unread: 0, mentions: 0 });
   });
 

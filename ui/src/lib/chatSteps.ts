@@ -106,16 +106,16 @@ export function arrive(state: ChatState, room: string, incoming: readonly ChatMe
   let heard: ChatMessage | undefined;
   for (const m of incoming) {
     const fresh = c !== undefined && (m.seq === undefined || m.seq > c.lastSeq);
-    if (c) c = countMessage(c, m, state.me, seen);
+    if (c) c = countMessage(c, m, seen);
     // Without a seq (the tutorial's server) a message is always new, wherever it is.
-    else if (m.seq === undefined) c = countMessage(newConversation(room), m, state.me, seen);
+    else if (m.seq === undefined) c = countMessage(newConversation(room), m, seen);
     else if (phantom(state, room)) continue;
     // A room we had no numbers for (a join's replay): what it replays is history.
     else c = newConversation(room, { lastSeq: m.seq });
     // While a conversation's newest are missing, its messages come with its newest page.
     if (c.newerMissing && m.seq !== undefined) continue;
     shown.push(withRoom(m, room));
-    if ((fresh || m.seq === undefined) && !isOwn(m, state.me)) heard = m;
+    if ((fresh || m.seq === undefined) && !isOwn(m)) heard = m;
   }
   if (!c) return state;
   const added = boundNewest(addMessages(c, shown, state.generation), isOpen);

@@ -3,7 +3,7 @@
 // the server's numbers first (a join's room states, every read marker), then each message newer
 // than the newest `seq` known (every message without a `seq`), not the user's own, in a
 // conversation not in front of the user, adds one unread (and one mention when it names the
-// user, see attention.ts). How much of a timeline is kept is bounds.ts's.
+// user). Whose a message is and whom it names the app says on each message (attention.ts). How much of a timeline is kept is bounds.ts's.
 import type { ChatMessage, HistoryPage, ReadMarker, RoomInfo, RoomKind, RoomState } from '../types';
 import { isOwn, mentionsMe } from './attention';
 import { coverGaps, mergeAnchored, segmentStart, seqRange, type TimelineItem } from './timeline';
@@ -112,8 +112,8 @@ export function addMessages(c: Conversation, messages: ChatMessage[], generation
  * Counts a message that arrived (`seen`: its conversation is in front of the user). Only new
  * messages count: those after the newest `seq` known; one's own reads the conversation.
  */
-export function countMessage(c: Conversation, message: ChatMessage, me: string | null, seen: boolean): Conversation {
-  const own = isOwn(message, me);
+export function countMessage(c: Conversation, message: ChatMessage, seen: boolean): Conversation {
+  const own = isOwn(message);
   let { lastSeq, read, unread, mentions } = c;
   if (message.seq !== undefined) {
     const fresh = message.seq > lastSeq;
@@ -126,7 +126,7 @@ export function countMessage(c: Conversation, message: ChatMessage, me: string |
     mentions = 0;
   } else {
     unread += 1;
-    if (mentionsMe(message, me)) mentions += 1;
+    if (mentionsMe(message)) mentions += 1;
   }
   return { ...c, lastSeq, read, unread, mentions };
 }

@@ -25,25 +25,27 @@ describe('counting', () => {
     expect(run(joined('alice', true)).owned).toBe(true);
   });
 
-  test('own messages and mentions compare names Unicode-lowercased', () => {
-    let state = run(joined('Élodie'), withRooms);
+  test("own messages and mentions are the app's marks (src-tauri/src/whose.rs), not the names'", () => {
+    let state = run(joined('Straße'), withRooms);
     state = chatBatchReducer(state, [
-      { event: 'message', ...m(11, 'hey', { mentions: ['ÉLODIE'] }), room: 'ops' },
-      { event: 'message', ...m(12, 'hey élodie', { mentions: [] }), room: 'ops' },
+      { event: 'message', ...m(11, 'hey', { mentions: ['STRASSE'], mentionsMe: true }), room: 'ops' },
+      { event: 'message', ...m(12, 'hey straße', { mentions: ['straße'] }), room: 'ops' },
     ]);
     expect(counts(conv(state, 'ops'))).toEqual({ read: 7, unread: 5, mentions: 2 });
-    state = chatBatchReducer(state, [{ event: 'message', ...m(13, 'mine', { username: 'éLODIE' }), room: 'ops' }]);
-    expect(counts(conv(state, 'ops'))).toEqual({ read: 13, unread: 0, mentions: 0 });
+    state = chatBatchReducer(state, [{ event: 'message', ...m(13, 'not mine', { username: 'straße' }), room: 'ops' }]);
+    expect(counts(conv(state, 'ops'))).toEqual({ read: 7, unread: 6, mentions: 2 });
+    state = chatBatchReducer(state, [{ event: 'message', ...m(14, 'mine', { username: 'STRASSE', own: true }), room: 'ops' }]);
+    expect(counts(conv(state, 'ops'))).toEqual({ read: 14, unread: 0, mentions: 0 });
   });
 
-  test('without a seq: every message of others counts, a mention is the name in the text, in a conversation unknown until then too', () => {
+  test('without a seq: every message of others counts, in a conversation unknown until then too', () => {
     const state = run(
       joined(),
       withRooms,
-      { event: 'message', ...m(undefined, 'hi @Alice!', { mentions: [] }) },
+      { event: 'message', ...m(undefined, 'hi @Alice!', { mentionsMe: true }) },
       { event: 'message', ...m(undefined, 'malice') },
-      { event: 'message', ...m(undefined, 'alice?'), room: 'elsewhere' },
-      { event: 'message', ...m(undefined, 'me', { username: 'alice' }), room: 'quiet' },
+      { event: 'message', ...m(undefined, 'alice?', { mentionsMe: true }), room: 'elsewhere' },
+      { event: 'message', ...m(undefined, 'me', { username: 'alice', own: true }), room: 'quiet' },
     );
     expect(counts(conv(state, 'general'))).toEqual({ read: 0, unread: 2, mentions: 1 });
     expect(counts(conv(state, 'elsewhere'))).toEqual({ read: 0, unread: 1, mentions: 1 });
