@@ -13,6 +13,8 @@ mod attention;
 #[cfg(test)]
 mod bindings;
 pub mod bridge;
+#[cfg(test)]
+mod cases;
 mod commands;
 mod config_store;
 mod counts;

@@ -2,7 +2,7 @@
 // server's refusal (a taken name, a bad one) is shown here.
 import { useState, type FormEvent } from 'react';
 import { api, toAppError } from '../api';
-import { roomNameProblem } from '../lib/rooms';
+import { normalizeRoomName, roomNameProblem } from '../lib/rooms';
 import type { RoomEntered } from '../types';
 import { Dialog } from './Dialog';
 import { FormActions } from './FormActions';
@@ -16,10 +16,9 @@ export function NewRoomDialog({ onClose, onEntered }: { onClose: () => void; onE
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const room = name.trim();
-    const problem = roomNameProblem(room);
-    if (problem) {
-      setError(problem);
+    const room = normalizeRoomName(name);
+    if (room === null) {
+      setError(roomNameProblem(name));
       return;
     }
     setBusy(true);

@@ -1,14 +1,8 @@
 import { expect, test } from 'vitest';
 import type { ChatMessage } from '../types';
-import { isOwn, mentionsMe, sameName } from './attention';
+import { isOwn, mentionsMe } from './attention';
 
 const msg = (extra: Partial<ChatMessage>): ChatMessage => ({ id: 'a', username: 'bob', text: '', timestamp: '2026-11-26T10:00:00.000Z', ...extra });
-
-test('names compare Unicode-lowercased on both sides', () => {
-  expect(sameName('Élodie', 'éLODIE')).toBe(true);
-  expect(sameName('ΣΟΦΙΑ', 'σοφια')).toBe(true);
-  expect(sameName('ana', 'anna')).toBe(false);
-});
 
 test("whose a message is and whom it names are the app's marks, whatever the names and text say", () => {
   expect(isOwn(msg({ username: 'alice', own: true }))).toBe(true);

@@ -1,7 +1,7 @@
 // Whom "New message" offers a direct message with: the owned names online first, then the
 // names known from this user's conversations (the members of its rooms, its DM peers), each
-// once whatever its case, never this user nor a guest (a name nobody owns).
-import { sameName } from './attention';
+// once whatever its case (the server's key), never this user nor a guest (a name nobody owns).
+import { nameKey, sameName } from './attention';
 import { GENERAL, type Conversation } from './conversations';
 
 export interface Candidate {
@@ -17,11 +17,11 @@ export function dmCandidates(
   guests: ReadonlySet<string>,
   me: string | null,
 ): Candidate[] {
-  const guestKeys = new Set([...guests].map((g) => g.toLowerCase()));
+  const guestKeys = new Set([...guests].map(nameKey));
   const taken = new Set<string>();
   const out: Candidate[] = [];
   const add = (name: string, online: boolean) => {
-    const key = name.toLowerCase();
+    const key = nameKey(name);
     if (taken.has(key) || guestKeys.has(key) || (me !== null && sameName(name, me))) return;
     taken.add(key);
     out.push({ name, online });

@@ -5,15 +5,26 @@ import type { Config } from '../types';
 import { sameName } from './attention';
 import { GENERAL, type Conversation } from './conversations';
 
-/** The server's rule for room names. */
-export const ROOM_NAME = /^[a-z0-9_-]{1,32}$/;
+/** The server's rule for room names, once trimmed and lowercased. */
+const ROOM_NAME = /^[a-z0-9_-]{1,32}$/;
+
+/**
+ * A room name as typed in the one form the server keeps (charla-protocol's
+ * `normalize_room_name`, held to it by rules.cases.json): trimmed of White_Space, ASCII
+ * lowercase, 1–32 of a-z, 0-9, `-`, `_`. Null when it cannot be one.
+ */
+export function normalizeRoomName(typed: string): string | null {
+  const name = typed.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return ROOM_NAME.test(name) ? name : null;
+}
 
 /** Why the server would refuse this room name, in words for people; null when it looks fine. */
-export function roomNameProblem(name: string): string | null {
+export function roomNameProblem(typed: string): string | null {
+  if (normalizeRoomName(typed) !== null) return null;
+  const name = typed.trim();
   if (name === '') return 'Choose a name for the room.';
-  if (name.startsWith('dm:')) return 'Names starting with “dm:” are for direct messages.';
-  if (!ROOM_NAME.test(name)) return 'Use up to 32 lowercase letters, digits, “-” or “_”.';
-  return null;
+  if (name.toLowerCase().startsWith('dm:')) return 'Names starting with “dm:” are for direct messages.';
+  return 'Use up to 32 lowercase letters, digits, “-” or “_”.';
 }
 
 /** The other person of a DM (from its members, else from who wrote in it). */
