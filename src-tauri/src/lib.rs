@@ -140,33 +140,7 @@ pub fn run() {
                 behaviour.on_event(window.label(), event);
             }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::profile::load_settings,
-            commands::profile::save_profile,
-            commands::profile::save_preferences,
-            commands::profile::start_session,
-            commands::profile::save_draft,
-            commands::profile::link_code,
-            commands::profile::forget_device,
-            commands::chat::send_message,
-            commands::chat::retry_message,
-            commands::chat::discard_message,
-            commands::chat::set_typing,
-            commands::chat::reconnect_now,
-            commands::rooms::list_rooms,
-            commands::rooms::create_room,
-            commands::rooms::join_room,
-            commands::rooms::leave_room,
-            commands::rooms::set_topic,
-            commands::rooms::open_dm,
-            commands::rooms::load_history,
-            commands::rooms::mark_read,
-            commands::rooms::search,
-            commands::rooms::show_conversation,
-            commands::rooms::set_room_muted,
-            commands::window::hide_window,
-            commands::window::unread_count,
-        ])
+        .invoke_handler(commands::handler())
         .run(tauri::generate_context!())
         .expect("the Charla window could not start");
 }

@@ -255,12 +255,6 @@ impl Notifier {
         self.show_if_changed();
     }
 
-    /// Unread messages right now.
-    #[must_use]
-    pub fn totals(&self) -> Totals {
-        lock(&self.state).counts.totals()
-    }
-
     fn show_if_changed(&self) {
         let totals = {
             let mut state = lock(&self.state);
