@@ -1,8 +1,9 @@
 //! (test) The rules the UI applies too, run against one table of cases in JSON
 //! (`ui/src/lib/rules.cases.json`), which Vitest runs against the UI's copies: names compared
-//! as one, room names as typed, and one conversation's counts.
+//! as one, room names and usernames as typed, and one conversation's counts.
 
 use charla_protocol::chat::{normalize_room_name, ReadMarker, RoomKind, RoomState};
+use charla_protocol::rules::normalize_username;
 use serde::Deserialize;
 
 use crate::counts::{same_name, Counts, Totals};
@@ -14,6 +15,7 @@ const CASES: &str = include_str!("../../ui/src/lib/rules.cases.json");
 struct Cases {
     same_name: Vec<(String, String, bool)>,
     room_name: Vec<(String, Option<String>)>,
+    username: Vec<(String, Option<String>)>,
     counting: Vec<Counting>,
 }
 
@@ -88,6 +90,15 @@ fn room_names_are_kept_in_the_table_s_form() {
     assert!(cases.len() > 10);
     for (typed, kept) in cases {
         assert_eq!(normalize_room_name(&typed), kept, "{typed:?}");
+    }
+}
+
+#[test]
+fn usernames_are_shown_or_refused_by_the_table() {
+    let cases = cases().username;
+    assert!(cases.len() > 10);
+    for (typed, shown) in cases {
+        assert_eq!(normalize_username(&typed).ok(), shown, "{typed:?}");
     }
 }
 

@@ -1,5 +1,5 @@
 // The UI's copies of the app's rules against the one table both run (rules.cases.json; the Rust
-// side is src-tauri/src/cases.rs): names compared as one, room names as typed, one
+// side is src-tauri/src/cases.rs): names compared as one, room names and usernames as typed, one
 // conversation's counts.
 import { describe, expect, test } from 'vitest';
 import { roomState } from '../test-fixtures';
@@ -8,6 +8,7 @@ import { sameName } from './attention';
 import { applyReadMarker, applyRoomState, countMessage, newConversation } from './conversations';
 import cases from './rules.cases.json';
 import { normalizeRoomName } from './rooms';
+import { normalizeUsername, usernameProblem } from './username';
 
 interface Step {
   message?: { seq?: number; own?: boolean; mentionsMe?: boolean; seen?: boolean };
@@ -23,6 +24,11 @@ describe('rules.cases.json', () => {
 
   test.each(cases.roomName as [string, string | null][])('room name %j is kept as %j', (typed, kept) => {
     expect(normalizeRoomName(typed)).toBe(kept);
+  });
+
+  test.each(cases.username as [string, string | null][])('username %j is shown as %j', (typed, shown) => {
+    if (shown === null) expect(usernameProblem(typed)).not.toBeNull();
+    else expect({ problem: usernameProblem(typed), name: normalizeUsername(typed) }).toEqual({ problem: null, name: shown });
   });
 
   test.each(cases.counting.map((c) => [c.what, c] as const))('counting: %s', (_what, { room, steps }) => {
