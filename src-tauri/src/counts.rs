@@ -1,6 +1,6 @@
 //! Unread messages and mentions per conversation, for the tray, the window title and the
 //! launcher badge. Pure (no Tauri), unit-tested; the window's sidebar counts by the same rule
-//! (`ui/src/lib/conversations.ts`).
+//! (`ui/src/lib/conversations.ts`), both held to `ui/src/lib/rules.cases.json` (`cases`).
 //!
 //! The server's numbers come first (each join's room states, a room entered, every
 //! `read-marker`); between

@@ -3,7 +3,9 @@
 // the server's numbers first (a join's room states, every read marker), then each message newer
 // than the newest `seq` known (every message without a `seq`), not the user's own, in a
 // conversation not in front of the user, adds one unread (and one mention when it names the
-// user). Whose a message is and whom it names the app says on each message (attention.ts). How much of a timeline is kept is bounds.ts's.
+// user); both copies run rules.cases.json's counting cases. Whose a message is and whom it
+// names the app says on each message (attention.ts). How much of a timeline is kept is
+// bounds.ts's.
 import type { ChatMessage, HistoryPage, ReadMarker, RoomInfo, RoomKind, RoomState } from '../types';
 import { isOwn, mentionsMe } from './attention';
 import { coverGaps, mergeAnchored, segmentStart, seqRange, type TimelineItem } from './timeline';
