@@ -97,21 +97,27 @@ export const message = (seq: number, username: string, text: string, extra: Part
   ...extra,
 });
 
-/** Registers the hooks every App test file runs: fresh mocks, no focus, cleanup. */
+/**
+ * Registers what every App test file runs: fresh mocks, no focus, cleanup; and a longer budget
+ * per test. Each file's first test renders the whole app cold (React, jsdom and the app's modules
+ * warming up): alone in App.test.tsx that cost came once, split per feature it comes once per
+ * file, and on a busy machine it took one test past Vitest's 5 s default.
+ */
 export function installAppHooks() {
-beforeEach(() => {
-  setup();
-  localStorage.clear();
-  // Not in front of the user unless a test says so (jsdom calls a document with focus "focused").
-  vi.spyOn(document, 'hasFocus').mockReturnValue(false);
-});
-afterEach(async () => {
-  cleanup();
-  await new Promise((r) => setTimeout(r, 0));
-  clearMocks();
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-});
+  vi.setConfig({ testTimeout: 15_000 });
+  beforeEach(() => {
+    setup();
+    localStorage.clear();
+    // Not in front of the user unless a test says so (jsdom calls a document with focus "focused").
+    vi.spyOn(document, 'hasFocus').mockReturnValue(false);
+  });
+  afterEach(async () => {
+    cleanup();
+    await new Promise((r) => setTimeout(r, 0));
+    clearMocks();
+    vi.restoreAllMocks();
+    vi.unstubAllGlobals();
+  });
 }
 
 export const SERVER = 'ws://localhost:3050';
