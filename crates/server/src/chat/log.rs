@@ -5,7 +5,7 @@
 //! `general` is a room like the others except that everyone is in it: its member list is
 //! empty and never consulted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use charla_protocol::chat::{
     ChatMessage, Gap, RoomInfo, RoomKind, RoomReplay, RoomState, RoomSummary, GENERAL_ROOM,
@@ -15,56 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::store::{message_size, Member, RoomId, StoredRoom, GENERAL};
 
 /// The newest messages of one room, oldest first, bounded in count and in bytes.
-pub(super) struct Window {
-    messages: VecDeque<ChatMessage>,
-    bytes: usize,
-    max_messages: usize,
-    max_bytes: usize,
-}
-
-impl Window {
-    pub(super) fn new(max_messages: usize, max_bytes: usize) -> Self {
-        Self {
-            messages: VecDeque::new(),
-            bytes: 0,
-            max_messages: max_messages.max(1),
-            max_bytes,
-        }
-    }
-
-    /// Adds the newest message, dropping the oldest ones past the bounds (never the newest).
-    pub(super) fn push(&mut self, message: ChatMessage) {
-        self.bytes += message_size(&message);
-        self.messages.push_back(message);
-        while self.messages.len() > self.max_messages
-            || (self.bytes > self.max_bytes && self.messages.len() > 1)
-        {
-            self.pop_front();
-        }
-    }
-
-    fn pop_front(&mut self) {
-        if let Some(old) = self.messages.pop_front() {
-            self.bytes = self.bytes.saturating_sub(message_size(&old));
-        }
-    }
-
-    /// Drops the messages below `seq`.
-    pub(super) fn drop_below(&mut self, seq: u64) {
-        while self.messages.front().is_some_and(|m| m.seq < Some(seq)) {
-            self.pop_front();
-        }
-    }
-
-    pub(super) fn messages(&self) -> &VecDeque<ChatMessage> {
-        &self.messages
-    }
-
-    /// The `seq` of the oldest message held, if any.
-    pub(super) fn front_seq(&self) -> Option<u64> {
-        self.messages.front().and_then(|m| m.seq)
-    }
-}
+pub(super) type Window = crate::store::window::Window<ChatMessage>;
 
 /// How many of the newest `messages` fit in `max_bytes`; at least one (if there is one) when
 /// `at_least_one`.
@@ -128,7 +79,7 @@ impl RoomLog {
             version: 0,
             emptied_at: None,
         };
-        general.last_activity = general.window.messages.back().map(|m| m.timestamp);
+        general.last_activity = general.window.messages().back().map(|m| m.timestamp);
         general
     }
 
@@ -146,7 +97,7 @@ impl RoomLog {
             members: room.members.into_iter().map(|m| (m.key, m.name)).collect(),
             last_seq: room.last_seq,
             oldest_kept: room.oldest_seq,
-            last_activity: window.messages.back().map(|m| m.timestamp),
+            last_activity: window.messages().back().map(|m| m.timestamp),
             window,
             markers: HashMap::new(),
             version: room.version,
@@ -235,7 +186,7 @@ impl RoomLog {
             from: s + 1,
             to: self.oldest_kept - 1,
         });
-        let window = &self.window.messages;
+        let window = self.window.messages();
         let newer = window.len() - window.partition_point(|m| m.seq <= Some(floor));
         let count = newest_within(
             window.range(window.len() - newer..),

@@ -8,7 +8,7 @@
 //! keeps none of them twice. Searches match words as the chat marks them in snippets
 //! ([`charla_protocol::query::Needle`]), newest first.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -16,9 +16,10 @@ use charla_protocol::chat::{ChatMessage, RoomKind};
 use charla_protocol::query::{holds_all, Needle};
 use chrono::{DateTime, Utc};
 
+use super::window::{Held, Window};
 use super::{
-    message_size, new_epoch, Appended, Draft, Found, Loaded, Member, NotStored, RoomChange, RoomId,
-    Scanned, Store, StoreOptions, EXPIRE_BATCH, GENERAL,
+    new_epoch, Appended, Draft, Found, Loaded, Member, NotStored, RoomChange, RoomId, Scanned,
+    Store, StoreOptions, EXPIRE_BATCH, GENERAL,
 };
 use crate::error::Result;
 
@@ -41,13 +42,10 @@ struct Rooms {
     next_position: u64,
 }
 
-/// One room's newest messages, bounded.
+/// One room's newest messages, bounded as the chat's window of it is.
 struct Kept {
     last_seq: u64,
-    messages: VecDeque<Entry>,
-    bytes: usize,
-    max_messages: usize,
-    max_bytes: usize,
+    window: Window<Entry>,
 }
 
 /// A kept message, with what only the store needs of it.
@@ -56,6 +54,12 @@ struct Entry {
     message: ChatMessage,
     /// The keys of the names it mentions.
     mentions: Vec<String>,
+}
+
+impl Held for Entry {
+    fn message(&self) -> &ChatMessage {
+        &self.message
+    }
 }
 
 /// An empty store, and what the chat starts with: nothing, and a new epoch.
@@ -99,38 +103,15 @@ impl MemoryStore {
         };
         Kept {
             last_seq: 0,
-            messages: VecDeque::new(),
-            bytes: 0,
-            max_messages,
-            max_bytes,
+            window: Window::new(max_messages, max_bytes),
         }
     }
 }
 
 impl Kept {
-    /// Adds the newest message, dropping the oldest past the bounds (never the newest).
-    fn push(&mut self, entry: Entry) {
-        self.bytes += message_size(&entry.message);
-        self.messages.push_back(entry);
-        while self.messages.len() > self.max_messages
-            || (self.bytes > self.max_bytes && self.messages.len() > 1)
-        {
-            self.pop_front();
-        }
-    }
-
-    fn pop_front(&mut self) {
-        if let Some(old) = self.messages.pop_front() {
-            self.bytes = self.bytes.saturating_sub(message_size(&old.message));
-        }
-    }
-
     /// The lowest `seq` kept (`last_seq + 1` when none is).
     fn oldest(&self) -> u64 {
-        self.messages
-            .front()
-            .and_then(|e| e.message.seq)
-            .unwrap_or(self.last_seq + 1)
+        self.window.front_seq().unwrap_or(self.last_seq + 1)
     }
 }
 
@@ -155,7 +136,7 @@ impl Store for MemoryStore {
         kept.last_seq += 1;
         let mentions = draft.mentions.iter().map(|m| m.key.clone()).collect();
         let message = draft.into_message(kept.last_seq, at);
-        kept.push(Entry {
+        kept.window.push(Entry {
             position,
             message: message.clone(),
             mentions,
@@ -169,21 +150,18 @@ impl Store for MemoryStore {
         let Some(kept) = rooms.by_id.get_mut(&room) else {
             return Ok(None);
         };
-        if kept
-            .messages
-            .front()
-            .is_none_or(|e| e.message.timestamp >= cutoff)
-        {
+        let is_old = |kept: &Kept| {
+            kept.window
+                .messages()
+                .front()
+                .is_some_and(|e| e.message.timestamp < cutoff)
+        };
+        if !is_old(kept) {
             return Ok(None);
         }
         let mut removed = 0;
-        while removed < EXPIRE_BATCH
-            && kept
-                .messages
-                .front()
-                .is_some_and(|e| e.message.timestamp < cutoff)
-        {
-            kept.pop_front();
+        while removed < EXPIRE_BATCH && is_old(kept) {
+            kept.window.pop_front();
             removed += 1;
         }
         Ok(Some(kept.oldest()))
@@ -195,10 +173,12 @@ impl Store for MemoryStore {
             return Ok(Vec::new());
         };
         let below = kept
-            .messages
+            .window
+            .messages()
             .partition_point(|e| e.message.seq < Some(before));
         Ok(kept
-            .messages
+            .window
+            .messages()
             .range(below.saturating_sub(limit)..below)
             .map(|e| e.message.clone())
             .collect())
@@ -234,7 +214,7 @@ impl Store for MemoryStore {
     fn forget_name(&self, key: &str, _at: DateTime<Utc>) -> Result<()> {
         let mut rooms = self.rooms();
         for kept in rooms.by_id.values_mut() {
-            for entry in &mut kept.messages {
+            for entry in kept.window.iter_mut() {
                 entry.mentions.retain(|k| k != key);
             }
         }
@@ -260,7 +240,8 @@ impl Store for MemoryStore {
     fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
         let rooms = self.rooms();
         let count = rooms.by_id.get(&room).map_or(0, |kept| {
-            kept.messages
+            kept.window
+                .messages()
                 .iter()
                 .filter(|e| e.message.seq > Some(after) && e.mentions.iter().any(|k| k == key))
                 .count()
@@ -287,7 +268,7 @@ impl Store for MemoryStore {
         let mut matches: Vec<(u64, Found)> = rooms
             .iter()
             .filter_map(|room| kept.by_id.get(room).map(|k| (*room, k)))
-            .flat_map(|(room, k)| k.messages.iter().map(move |e| (room, e)))
+            .flat_map(|(room, k)| k.window.messages().iter().map(move |e| (room, e)))
             .filter(|(_, e)| before.is_none_or(|b| e.position < b))
             .filter(|(_, e)| holds_all(&e.message.text, &needles))
             .map(|(room, e)| {

@@ -25,6 +25,7 @@ pub mod memory;
 pub mod migrate;
 pub mod pg;
 pub mod sqlite;
+pub mod window;
 
 pub use cluster::{Cluster, ClusterHandle, Heard, HeldName, QueuedAppend, RoomHead};
 /// The name book's two databases, for the rules of [`crate::names`].
