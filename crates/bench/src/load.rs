@@ -133,17 +133,57 @@ pub async fn run_between(
     flavor: Flavor,
     spec: &LoadSpec,
 ) -> Result<LoadResult> {
-    let shared = Arc::new(Shared {
-        clock: Instant::now(),
-        frames: AtomicU64::new(0),
-        delivered: AtomicU64::new(0),
-        measure_from_us: AtomicU64::new(u64::MAX),
-        sent: (0..spec.senders).map(|_| AtomicU64::new(0)).collect(),
-        refused: AtomicU64::new(0),
-        finished: AtomicU64::new(0),
-    });
+    let shared = Arc::new(Shared::new(spec.senders));
     let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
+    let tasks = start_connections(send_to, receive_from, flavor, spec, &shared, &phase_rx).await?;
+    settle(&shared).await?;
+    let measured = measure(spec, &shared, &phase_tx).await;
+    drain(spec, &shared).await;
+    let _ = phase_tx.send(Phase::Stop);
+    let mut ledgers = hand_in(tasks).await?;
+    let sent: Vec<u64> = shared
+        .sent
+        .iter()
+        .map(|s| s.load(Ordering::Relaxed))
+        .collect();
+    let verdict = Verdict::judge(&ledgers, &sent, shared.refused.load(Ordering::Relaxed));
+    let mut latencies: Vec<u32> = ledgers
+        .iter_mut()
+        .flat_map(|l| std::mem::take(&mut l.latencies_us))
+        .collect();
+    let seconds = spec.measure.as_secs_f64();
+    Ok(LoadResult {
+        deliveries_per_sec: measured.delivered as f64 / seconds,
+        messages_per_sec: measured.sent as f64 / seconds,
+        latency: Percentiles::of(&mut latencies),
+        verdict,
+    })
+}
 
+impl Shared {
+    fn new(senders: usize) -> Self {
+        Self {
+            clock: Instant::now(),
+            frames: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            measure_from_us: AtomicU64::new(u64::MAX),
+            sent: (0..senders).map(|_| AtomicU64::new(0)).collect(),
+            refused: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Connects and joins the receivers (on `receive_from`) and the senders (on `send_to`), and
+/// starts a task for each that hands in its ledger at the end.
+async fn start_connections(
+    send_to: SocketAddr,
+    receive_from: SocketAddr,
+    flavor: Flavor,
+    spec: &LoadSpec,
+    shared: &Arc<Shared>,
+    phase: &watch::Receiver<Phase>,
+) -> Result<Vec<JoinHandle<Result<Ledger>>>> {
     let receivers = connect_all(receive_from, flavor, spec.receivers, "bench-r").await?;
     let senders = connect_all(send_to, flavor, spec.senders, "bench-s").await?;
     let mut tasks: Vec<JoinHandle<Result<Ledger>>> = Vec::new();
@@ -152,7 +192,7 @@ pub async fn run_between(
             ws,
             spec.senders,
             shared.clone(),
-            phase_rx.clone(),
+            phase.clone(),
         )));
     }
     for (index, ws) in senders.into_iter().enumerate() {
@@ -163,14 +203,19 @@ pub async fn run_between(
             pace: per_sender_pace(spec.pace, spec.senders),
             senders: spec.senders,
         };
-        tasks.push(tokio::spawn(sender.run(
-            ws,
-            shared.clone(),
-            phase_rx.clone(),
-        )));
+        tasks.push(tokio::spawn(sender.run(ws, shared.clone(), phase.clone())));
     }
-    settle(&shared).await?;
+    Ok(tasks)
+}
 
+/// Deliveries and messages sent during the measured stretch.
+struct Measured {
+    delivered: u64,
+    sent: u64,
+}
+
+/// Tells the senders to send, lets the warmup pass, then counts over the measured stretch.
+async fn measure(spec: &LoadSpec, shared: &Shared, phase: &watch::Sender<Phase>) -> Measured {
     let start = Instant::now();
     let measured_from = start + spec.warmup;
     let deadline = measured_from + spec.measure;
@@ -180,17 +225,22 @@ pub async fn run_between(
             .store(shared.us_of(measured_from), Ordering::Relaxed);
     }
     // A send watch only fails when every task has already ended; the drain below reports it.
-    let _ = phase_tx.send(Phase::Send { deadline });
+    let _ = phase.send(Phase::Send { deadline });
     tokio::time::sleep_until(measured_from.into()).await;
     let delivered_before = shared.delivered.load(Ordering::Relaxed);
     let sent_before = total(&shared.sent);
     tokio::time::sleep_until(deadline.into()).await;
-    let delivered_after = shared.delivered.load(Ordering::Relaxed);
-    let sent_after = total(&shared.sent);
+    Measured {
+        delivered: shared.delivered.load(Ordering::Relaxed) - delivered_before,
+        sent: total(&shared.sent) - sent_before,
+    }
+}
 
-    // A sender whose turn came just before the deadline may not have sent yet: wait until
-    // every sender has sent its last message, then until every connection (senders too) has
-    // received everything that was sent.
+/// A sender whose turn came just before the deadline may not have sent yet: waits until
+/// every sender has sent its last message, then until every connection (senders too) has
+/// received everything that was sent, within [`DRAIN_LIMIT`] (what is missing then is lost,
+/// which the ledgers show).
+async fn drain(spec: &LoadSpec, shared: &Shared) {
     let connections = (spec.receivers + spec.senders) as u64;
     let drained_by = Instant::now() + DRAIN_LIMIT;
     while shared.finished.load(Ordering::Relaxed) < spec.senders as u64
@@ -205,8 +255,10 @@ pub async fn run_between(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _ = phase_tx.send(Phase::Stop);
+}
 
+/// Every connection's ledger, once told to stop; the first task that failed, if any did.
+async fn hand_in(tasks: Vec<JoinHandle<Result<Ledger>>>) -> Result<Vec<Ledger>> {
     let mut ledgers = Vec::with_capacity(tasks.len());
     for task in tasks {
         match task.await {
@@ -219,23 +271,7 @@ pub async fn run_between(
             }
         }
     }
-    let sent: Vec<u64> = shared
-        .sent
-        .iter()
-        .map(|s| s.load(Ordering::Relaxed))
-        .collect();
-    let verdict = Verdict::judge(&ledgers, &sent, shared.refused.load(Ordering::Relaxed));
-    let mut latencies: Vec<u32> = ledgers
-        .iter_mut()
-        .flat_map(|l| std::mem::take(&mut l.latencies_us))
-        .collect();
-    let seconds = spec.measure.as_secs_f64();
-    Ok(LoadResult {
-        deliveries_per_sec: (delivered_after - delivered_before) as f64 / seconds,
-        messages_per_sec: (sent_after - sent_before) as f64 / seconds,
-        latency: Percentiles::of(&mut latencies),
-        verdict,
-    })
+    Ok(ledgers)
 }
 
 fn total(counters: &[AtomicU64]) -> u64 {

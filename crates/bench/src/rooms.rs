@@ -9,12 +9,14 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde_json::{json, Value};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::conn;
+use crate::conn::{self, Ws};
 use crate::error::Result;
 use crate::stats::Percentiles;
 
@@ -86,6 +88,52 @@ fn room(owner: usize) -> String {
 /// # Errors
 /// Connections, joins or room requests that fail.
 pub async fn run(addr: SocketAddr, spec: Spec) -> Result<Outcome> {
+    let (sockets, member_of) = seat(addr, spec).await?;
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let started = Instant::now();
+    let pace = Pace {
+        started,
+        until: started + Duration::from_secs_f64(spec.seconds),
+        per_message: Duration::from_secs_f64(1.0 / spec.rate.max(0.001)),
+        users: spec.rooms,
+    };
+    let local = tokio::task::LocalSet::new();
+    let sent = Rc::new(RefCell::new(0u64));
+    let mut readers = Vec::new();
+    for ((user, ws), rooms) in sockets.into_iter().enumerate().zip(member_of) {
+        let (sink, stream) = ws.split();
+        // The server's pings arrive on the reader's half; the pongs go out on the writer's.
+        let (pongs, to_pong) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let checker = Checker {
+            next_seq: rooms.into_iter().map(|r| (r, 1)).collect(),
+            outcome: tally.clone(),
+            started,
+        };
+        readers.push(local.spawn_local(read_deliveries(stream, checker, pace.until, pongs)));
+        local.spawn_local(send_messages(user, pace, sink, to_pong, sent.clone()));
+    }
+    local.await;
+    for reader in readers {
+        let _ = reader.await;
+    }
+    let sent = *sent.borrow();
+    let tally = std::mem::take(&mut *tally.borrow_mut());
+    Ok(tally.outcome(spec, sent))
+}
+
+/// When the senders send: from `started` until `until`, one message every `per_message` each,
+/// the `users` senders spread evenly over that period.
+#[derive(Clone, Copy)]
+struct Pace {
+    started: Instant,
+    until: Instant,
+    per_message: Duration,
+    users: usize,
+}
+
+/// Connects every user, each making its room and joining the next `members - 1`; their
+/// sockets, and the rooms each is a member of.
+async fn seat(addr: SocketAddr, spec: Spec) -> Result<(Vec<Ws>, Vec<Vec<String>>)> {
     let users = spec.rooms;
     let mut sockets = Vec::with_capacity(users);
     for user in 0..users {
@@ -110,108 +158,105 @@ pub async fn run(addr: SocketAddr, spec: Spec) -> Result<Outcome> {
         }
         member_of.push(rooms);
     }
+    Ok((sockets, member_of))
+}
 
-    let tally = Rc::new(RefCell::new(Tally::default()));
-    let started = Instant::now();
-    let until = started + Duration::from_secs_f64(spec.seconds);
-    let per_message = Duration::from_secs_f64(1.0 / spec.rate.max(0.001));
-    let local = tokio::task::LocalSet::new();
-    let sent = Rc::new(RefCell::new(0u64));
-    let mut readers = Vec::new();
-    for (user, ws) in sockets.into_iter().enumerate() {
-        let (mut sink, mut stream) = ws.split();
-        // The server's pings arrive on the reader's half; the pongs go out on the writer's.
-        let (pongs, mut to_pong) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let mut checker = Checker {
-            next_seq: member_of[user].iter().map(|r| (r.clone(), 1)).collect(),
-            outcome: tally.clone(),
-            started,
-        };
-        readers.push(local.spawn_local(async move {
-            // Reads until the line has been quiet for a second after the senders stopped.
-            let quiet = Duration::from_secs(2);
-            while let Ok(Some(Ok(frame))) = tokio::time::timeout(
-                if Instant::now() < until {
-                    Duration::from_secs(30)
-                } else {
-                    quiet
-                },
-                stream.next(),
-            )
-            .await
-            {
-                if let Message::Text(text) = frame {
-                    if text == "2" {
-                        let _ = pongs.send(());
-                    } else {
-                        checker.on_frame(&text);
-                    }
-                }
+/// One user's reader: every delivery checked, the server's pings handed to the writer, until
+/// the line has been quiet for a while after the senders stopped.
+async fn read_deliveries(
+    mut stream: SplitStream<Ws>,
+    mut checker: Checker,
+    until: Instant,
+    pongs: UnboundedSender<()>,
+) {
+    let quiet = Duration::from_secs(2);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(
+        if Instant::now() < until {
+            Duration::from_secs(30)
+        } else {
+            quiet
+        },
+        stream.next(),
+    )
+    .await
+    {
+        if let Message::Text(text) = frame {
+            if text == "2" {
+                let _ = pongs.send(());
+            } else {
+                checker.on_frame(&text);
             }
-        }));
-        let sent = sent.clone();
-        let my_room = room(user);
-        local.spawn_local(async move {
-            let mut n = 0u64;
-            // Senders spread evenly over the period: a thousand ticking at the same instant is a
-            // burst the server drains one commit at a time, not the steady rate asked for.
-            #[allow(clippy::cast_precision_loss)]
-            let offset = per_message.mul_f64(user as f64 / users as f64);
-            let mut tick =
-                tokio::time::interval_at(tokio::time::Instant::now() + offset, per_message);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            while Instant::now() < until {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    Some(()) = to_pong.recv() => {
-                        if sink.send(Message::text("3")).await.is_err() {
-                            break;
-                        }
-                        continue;
-                    }
-                }
-                let micros = started.elapsed().as_micros();
-                let text = format!("{user} {n} {micros}");
-                let frame = format!(
-                    "42{}",
-                    json!(["chat-message", {"text": text, "room": my_room}])
-                );
-                if sink.send(Message::text(frame)).await.is_err() {
+        }
+    }
+}
+
+/// One user's writer: a message into its room at the pace asked, pongs in between, then open
+/// (still answering pings) while the last deliveries drain.
+async fn send_messages(
+    user: usize,
+    pace: Pace,
+    mut sink: SplitSink<Ws, Message>,
+    mut to_pong: UnboundedReceiver<()>,
+    sent: Rc<RefCell<u64>>,
+) {
+    let my_room = room(user);
+    let mut n = 0u64;
+    // Senders spread evenly over the period: a thousand ticking at the same instant is a
+    // burst the server drains one commit at a time, not the steady rate asked for.
+    #[allow(clippy::cast_precision_loss)]
+    let offset = pace.per_message.mul_f64(user as f64 / pace.users as f64);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, pace.per_message);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while Instant::now() < pace.until {
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some(()) = to_pong.recv() => {
+                if sink.send(Message::text("3")).await.is_err() {
                     break;
                 }
-                n += 1;
-                *sent.borrow_mut() += 1;
+                continue;
             }
-            // Open while the last deliveries drain (the reader stops after 2 quiet seconds).
-            let drained = tokio::time::sleep(Duration::from_secs(3));
-            tokio::pin!(drained);
-            loop {
-                tokio::select! {
-                    () = &mut drained => break,
-                    Some(()) = to_pong.recv() => {
-                        let _ = sink.send(Message::text("3")).await;
-                    }
-                }
+        }
+        let micros = pace.started.elapsed().as_micros();
+        let text = format!("{user} {n} {micros}");
+        let frame = format!(
+            "42{}",
+            json!(["chat-message", {"text": text, "room": my_room}])
+        );
+        if sink.send(Message::text(frame)).await.is_err() {
+            break;
+        }
+        n += 1;
+        *sent.borrow_mut() += 1;
+    }
+    // Open while the last deliveries drain (the reader stops after 2 quiet seconds).
+    let drained = tokio::time::sleep(Duration::from_secs(3));
+    tokio::pin!(drained);
+    loop {
+        tokio::select! {
+            () = &mut drained => break,
+            Some(()) = to_pong.recv() => {
+                let _ = sink.send(Message::text("3")).await;
             }
-        });
+        }
     }
-    local.await;
-    for reader in readers {
-        let _ = reader.await;
+}
+
+impl Tally {
+    /// What every receiver saw, against the `sent` messages of `spec`.
+    fn outcome(self, spec: Spec, sent: u64) -> Outcome {
+        let mut latencies = self.latencies;
+        Outcome {
+            sent,
+            expected: sent * spec.members as u64,
+            verified: self.verified,
+            crossed: self.crossed,
+            out_of_order: self.out_of_order,
+            #[allow(clippy::cast_precision_loss)]
+            deliveries_per_sec: self.verified as f64 / spec.seconds,
+            latency: Percentiles::of(&mut latencies),
+        }
     }
-    let sent = *sent.borrow();
-    let tally = std::mem::take(&mut *tally.borrow_mut());
-    let mut latencies = tally.latencies;
-    Ok(Outcome {
-        sent,
-        expected: sent * spec.members as u64,
-        verified: tally.verified,
-        crossed: tally.crossed,
-        out_of_order: tally.out_of_order,
-        #[allow(clippy::cast_precision_loss)]
-        deliveries_per_sec: tally.verified as f64 / spec.seconds,
-        latency: Percentiles::of(&mut latencies),
-    })
 }
 
 impl Checker {

@@ -95,137 +95,189 @@ pub async fn run(
             Ok(())
         }
     };
-    Ok(match name {
-        "help" => Printed::new(name, HELP.to_owned(), json!(HELP)),
+    match name {
+        "help" => Ok(Printed::new(name, HELP.to_owned(), json!(HELP))),
         "join" => {
             need("a room name")?;
-            // As on IRC: joining a room nobody made yet makes it.
-            let (entered, made) = match client.join_room(arg).await {
-                Err(charla_client::Error::Refused(refusal))
-                    if refusal.code == ErrorCode::NoSuchRoom =>
-                {
-                    (client.create_room(arg, "").await?, true)
-                }
-                other => (other?, false),
-            };
-            rooms.current.clone_from(&entered.room.room);
-            let text = format!(
-                "* {} {} ({}){}",
-                if made { "made and now in" } else { "now in" },
-                entered.room.room,
-                members(entered.room.members.len()),
-                topic_of(&entered.room.topic)
-            );
-            Printed::new(name, text, json!(entered))
+            join(client, rooms, arg).await
         }
         "dm" => {
             need("a name")?;
-            let entered = client.open_dm(arg).await?;
-            rooms.current.clone_from(&entered.room.room);
-            let text = format!(
-                "* now in {} with {}",
-                entered.room.room,
-                entered.room.members.join(" and ")
-            );
-            Printed::new(name, text, json!(entered))
+            open_dm(client, rooms, arg).await
         }
         "room" => {
             need("a room name")?;
-            arg.clone_into(&mut rooms.current);
-            Printed::new(
-                name,
-                format!("* lines go to {arg}"),
-                json!({"ok": true, "room": arg}),
-            )
+            Ok(switch_to(rooms, arg))
         }
-        "leave" => {
-            let room = rooms.current.clone();
-            let done = client.leave_room(&room).await?;
-            GENERAL_ROOM.clone_into(&mut rooms.current);
-            Printed::new(
-                name,
-                format!("* left {room}; lines go to general"),
-                json!(done),
-            )
-        }
-        "rooms" => {
-            let list = client.rooms().await?;
-            let lines: Vec<String> = list
-                .rooms
-                .iter()
-                .map(|r| {
-                    format!(
-                        "  {}{} ({}){}",
-                        r.room,
-                        if r.joined { " [joined]" } else { "" },
-                        members(r.members),
-                        topic_of(&r.topic)
-                    )
-                })
-                .collect();
-            Printed::new(name, format!("* rooms:\n{}", lines.join("\n")), json!(list))
-        }
-        "topic" => {
-            let done = client.set_topic(&rooms.current, arg).await?;
-            Printed::new(
-                name,
-                format!("* topic of {} set", rooms.current),
-                json!(done),
-            )
-        }
-        "history" => {
-            let count: usize = arg.parse().unwrap_or(20);
-            let page = client.history(&rooms.current, u64::MAX, count).await?;
-            let lines: Vec<String> = page
-                .messages
-                .iter()
-                .map(|m| format!("  {} {}: {}", m.seq.unwrap_or_default(), m.username, m.text))
-                .collect();
-            let more = if page.more {
-                "\n  (older ones are kept)"
-            } else {
-                ""
-            };
-            Printed::new(
-                name,
-                format!("* {}:\n{}{more}", rooms.current, lines.join("\n")),
-                json!(page),
-            )
-        }
+        "leave" => leave(client, rooms).await,
+        "rooms" => list_rooms(client).await,
+        "topic" => set_topic(client, rooms, arg).await,
+        "history" => history(client, rooms, arg).await,
         "search" => {
             need("words")?;
-            let found = client
-                .search(SearchRequest {
-                    query: arg.to_owned(),
-                    room: None,
-                    before: None,
-                    limit: 20,
-                    offset: 0,
-                })
-                .await?;
-            let lines: Vec<String> = found
-                .results
-                .iter()
-                .map(|r| format!("  {} #{} {}: {}", r.room, r.seq, r.username, r.snippet))
-                .collect();
-            Printed::new(
-                name,
-                format!("* {} found:\n{}", found.results.len(), lines.join("\n")),
-                json!(found),
-            )
+            search(client, arg).await
         }
-        "read" => {
-            let page = client.history(&rooms.current, u64::MAX, 1).await?;
-            let newest = page.messages.last().and_then(|m| m.seq).unwrap_or_default();
-            let done = client.mark_read(&rooms.current, newest).await?;
-            Printed::new(
-                name,
-                format!("* {} read up to {newest}", rooms.current),
-                json!(done),
-            )
+        "read" => mark_read(client, rooms).await,
+        other => Err(CommandError::Unknown(other.to_owned())),
+    }
+}
+
+/// `/join ROOM`: enters the room, making it when nobody has (as on IRC), and sends lines there.
+async fn join(
+    client: &ClientHandle,
+    rooms: &mut Rooms,
+    room: &str,
+) -> Result<Printed, CommandError> {
+    let (entered, made) = match client.join_room(room).await {
+        Err(charla_client::Error::Refused(refusal)) if refusal.code == ErrorCode::NoSuchRoom => {
+            (client.create_room(room, "").await?, true)
         }
-        other => return Err(CommandError::Unknown(other.to_owned())),
-    })
+        other => (other?, false),
+    };
+    rooms.current.clone_from(&entered.room.room);
+    let text = format!(
+        "* {} {} ({}){}",
+        if made { "made and now in" } else { "now in" },
+        entered.room.room,
+        members(entered.room.members.len()),
+        topic_of(&entered.room.topic)
+    );
+    Ok(Printed::new("join", text, json!(entered)))
+}
+
+/// `/dm NAME`: opens the direct conversation with `name` and sends lines there.
+async fn open_dm(
+    client: &ClientHandle,
+    rooms: &mut Rooms,
+    name: &str,
+) -> Result<Printed, CommandError> {
+    let entered = client.open_dm(name).await?;
+    rooms.current.clone_from(&entered.room.room);
+    let text = format!(
+        "* now in {} with {}",
+        entered.room.room,
+        entered.room.members.join(" and ")
+    );
+    Ok(Printed::new("dm", text, json!(entered)))
+}
+
+/// `/room ROOM`: sends lines to `room` from now on (nothing is asked of the server).
+fn switch_to(rooms: &mut Rooms, room: &str) -> Printed {
+    room.clone_into(&mut rooms.current);
+    Printed::new(
+        "room",
+        format!("* lines go to {room}"),
+        json!({"ok": true, "room": room}),
+    )
+}
+
+/// `/leave`: leaves the current room; lines go to `general` again.
+async fn leave(client: &ClientHandle, rooms: &mut Rooms) -> Result<Printed, CommandError> {
+    let room = rooms.current.clone();
+    let done = client.leave_room(&room).await?;
+    GENERAL_ROOM.clone_into(&mut rooms.current);
+    Ok(Printed::new(
+        "leave",
+        format!("* left {room}; lines go to general"),
+        json!(done),
+    ))
+}
+
+/// `/rooms`: every room, whether joined, its members and topic.
+async fn list_rooms(client: &ClientHandle) -> Result<Printed, CommandError> {
+    let list = client.rooms().await?;
+    let lines: Vec<String> = list
+        .rooms
+        .iter()
+        .map(|r| {
+            format!(
+                "  {}{} ({}){}",
+                r.room,
+                if r.joined { " [joined]" } else { "" },
+                members(r.members),
+                topic_of(&r.topic)
+            )
+        })
+        .collect();
+    Ok(Printed::new(
+        "rooms",
+        format!("* rooms:\n{}", lines.join("\n")),
+        json!(list),
+    ))
+}
+
+/// `/topic TEXT`: sets the current room's topic (empty clears it).
+async fn set_topic(
+    client: &ClientHandle,
+    rooms: &Rooms,
+    topic: &str,
+) -> Result<Printed, CommandError> {
+    let done = client.set_topic(&rooms.current, topic).await?;
+    Ok(Printed::new(
+        "topic",
+        format!("* topic of {} set", rooms.current),
+        json!(done),
+    ))
+}
+
+/// `/history N`: the current room's newest `N` messages (20 when `N` is not a number).
+async fn history(
+    client: &ClientHandle,
+    rooms: &Rooms,
+    count: &str,
+) -> Result<Printed, CommandError> {
+    let count: usize = count.parse().unwrap_or(20);
+    let page = client.history(&rooms.current, u64::MAX, count).await?;
+    let lines: Vec<String> = page
+        .messages
+        .iter()
+        .map(|m| format!("  {} {}: {}", m.seq.unwrap_or_default(), m.username, m.text))
+        .collect();
+    let more = if page.more {
+        "\n  (older ones are kept)"
+    } else {
+        ""
+    };
+    Ok(Printed::new(
+        "history",
+        format!("* {}:\n{}{more}", rooms.current, lines.join("\n")),
+        json!(page),
+    ))
+}
+
+/// `/search WORDS`: up to 20 messages that match, from any room.
+async fn search(client: &ClientHandle, words: &str) -> Result<Printed, CommandError> {
+    let found = client
+        .search(SearchRequest {
+            query: words.to_owned(),
+            room: None,
+            before: None,
+            limit: 20,
+            offset: 0,
+        })
+        .await?;
+    let lines: Vec<String> = found
+        .results
+        .iter()
+        .map(|r| format!("  {} #{} {}: {}", r.room, r.seq, r.username, r.snippet))
+        .collect();
+    Ok(Printed::new(
+        "search",
+        format!("* {} found:\n{}", found.results.len(), lines.join("\n")),
+        json!(found),
+    ))
+}
+
+/// `/read`: marks the current room read up to its newest message.
+async fn mark_read(client: &ClientHandle, rooms: &Rooms) -> Result<Printed, CommandError> {
+    let page = client.history(&rooms.current, u64::MAX, 1).await?;
+    let newest = page.messages.last().and_then(|m| m.seq).unwrap_or_default();
+    let done = client.mark_read(&rooms.current, newest).await?;
+    Ok(Printed::new(
+        "read",
+        format!("* {} read up to {newest}", rooms.current),
+        json!(done),
+    ))
 }
 
 fn members(count: usize) -> String {

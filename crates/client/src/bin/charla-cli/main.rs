@@ -14,14 +14,17 @@ use std::time::Duration;
 
 use charla_client::settings::{Config, Paths};
 use charla_client::{
-    spawn, ClientEvent, ClientOptions, ConnectionStatus, DisconnectReason, OutboxEntry, OutboxState,
+    spawn, ClientEvent, ClientHandle, ClientOptions, ConnectionStatus, DisconnectReason,
+    OutboxEntry, OutboxState,
 };
 use clap::Parser;
 use commands::{Line, Rooms};
+use print::print_event;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 mod commands;
+mod print;
 
 /// Chat on a Charla (or Socket.IO tutorial) server from the terminal.
 #[derive(Debug, Parser)]
@@ -90,6 +93,46 @@ enum CliError {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let options = client_options(&cli)?;
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let mut chat = Chat::new(spawn(options, tx), &cli);
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let mut drain_deadline: Option<tokio::time::Instant> = None;
+    loop {
+        if let Some(tally) = chat.nothing_left(stdin_open) {
+            // Refused messages will not go out by themselves: waiting longer is useless.
+            chat.client.disconnect().await;
+            return Ok(tally.exit_code());
+        }
+        tokio::select! {
+            line = lines.next_line(), if stdin_open && chat.entering.is_none() => match line {
+                Ok(Some(text)) if !text.trim().is_empty() => chat.on_line(text).await,
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    stdin_open = false;
+                    drain_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(cli.drain_timeout));
+                }
+            },
+            event = events.recv() => {
+                let Some(event) = event else { return Ok(ExitCode::FAILURE) };
+                if let Some(code) = chat.on_event(&event).await {
+                    return Ok(code);
+                }
+            }
+            () = async {
+                match drain_deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => return Ok(chat.drain_timed_out().await),
+        }
+    }
+}
+
+/// The client's options from the command line and the saved config: the server, the name, the
+/// token, and (unless `--guest`) this device's key for the name, made on first use.
+fn client_options(cli: &Cli) -> Result<ClientOptions, CliError> {
     let paths = match &cli.data_dir {
         Some(dir) => Paths::under(dir),
         None => Paths::from_env()?,
@@ -103,123 +146,157 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         .ok_or(CliError::NoUsername)?;
     let outbox = paths.outbox_file(&server, &username);
     let mut options = ClientOptions::new(&server, &username, outbox)?;
-    options.token = cli.token.clone();
+    options.token.clone_from(&cli.token);
     if !cli.guest {
         // Made and written before it is ever sent; the same file on every later run.
         let key_file = paths.device_key_file(&options.server_url, &options.username);
         options.device_key = Some(charla_client::device_key::load_or_create(&key_file)?);
-        options.link_code = cli.link.clone();
+        options.link_code.clone_from(&cli.link);
+    }
+    Ok(options)
+}
+
+/// The running chat between stdin and the client: where lines go, the lines waiting for the
+/// server, and what the outbox last said.
+struct Chat {
+    client: ClientHandle,
+    json: bool,
+    rooms: Rooms,
+    /// Unknown until the first outbox event.
+    tally: Option<Tally>,
+    /// The refused messages printed already.
+    reported: HashSet<String>,
+    /// The id of the last line queued until an outbox report shows it: reports made before it
+    /// (the one at start, say) must not count as the final word on what was delivered.
+    unseen: Option<String>,
+    /// Lines that wait for the chat: a command needs the server, and every line after a
+    /// waiting one waits too, so that a message typed after `/join ops` goes to ops. A plain
+    /// line with nothing waiting goes to the outbox at once, connected or not.
+    held: VecDeque<String>,
+    connected: bool,
+    /// The room or DM of the command line, entered once the first join is answered.
+    entering: Option<(&'static str, String)>,
+}
+
+impl Chat {
+    fn new(client: ClientHandle, cli: &Cli) -> Self {
+        Self {
+            client,
+            json: cli.json,
+            rooms: Rooms {
+                current: charla_protocol::chat::GENERAL_ROOM.to_owned(),
+            },
+            tally: None,
+            reported: HashSet::new(),
+            unseen: None,
+            held: VecDeque::new(),
+            connected: false,
+            entering: match (&cli.dm, cli.room.as_str()) {
+                (Some(name), _) => Some(("dm", name.clone())),
+                (None, "general") => None,
+                (None, room) => Some(("join", room.to_owned())),
+            },
+        }
     }
 
-    let (tx, mut events) = mpsc::unbounded_channel();
-    let client = spawn(options, tx);
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut stdin_open = true;
-    let mut tally: Option<Tally> = None; // unknown until the first outbox event
-    let mut reported = HashSet::new();
-    let mut drain_deadline: Option<tokio::time::Instant> = None;
+    /// Once stdin is closed and every line ran: what the outbox holds, when nothing in it can
+    /// still go by itself.
+    fn nothing_left(&self, stdin_open: bool) -> Option<Tally> {
+        self.tally.filter(|t| {
+            !stdin_open && self.held.is_empty() && self.unseen.is_none() && t.pending == 0
+        })
+    }
 
-    // The id of the last line queued until an outbox report shows it: reports made before it
-    // (the one at start, say) must not count as the final word on what was delivered.
-    let mut unseen: Option<String> = None;
-    let mut rooms = Rooms {
-        current: charla_protocol::chat::GENERAL_ROOM.to_owned(),
-    };
-    // Lines that wait for the chat: a command needs the server, and every line after a waiting
-    // one waits too, so that a message typed after `/join ops` goes to ops. A plain line with
-    // nothing waiting goes to the outbox at once, connected or not.
-    let mut held: VecDeque<String> = VecDeque::new();
-    let mut connected = false;
-    // The room or DM of the command line, entered once the first join is answered.
-    let mut entering = match (&cli.dm, cli.room.as_str()) {
-        (Some(name), _) => Some(("dm", name.clone())),
-        (None, "general") => None,
-        (None, room) => Some(("join", room.to_owned())),
-    };
-    loop {
-        if let Some(tally) =
-            tally.filter(|t| !stdin_open && held.is_empty() && unseen.is_none() && t.pending == 0)
-        {
-            // Refused messages will not go out by themselves: waiting longer is useless.
-            client.disconnect().await;
-            return Ok(tally.exit_code());
+    /// A line from stdin: held while it must wait for the server, run otherwise.
+    async fn on_line(&mut self, text: String) {
+        let is_command = matches!(commands::parse(&text), Line::Command(..));
+        if (is_command && !self.connected) || !self.held.is_empty() {
+            self.held.push_back(text);
+        } else {
+            self.run_line(&text).await;
         }
-        tokio::select! {
-            line = lines.next_line(), if stdin_open && entering.is_none() => match line {
-                Ok(Some(text)) if !text.trim().is_empty() => {
-                    let is_command = matches!(commands::parse(&text), Line::Command(..));
-                    if (is_command && !connected) || !held.is_empty() {
-                        held.push_back(text);
-                    } else if let Some(id) = handle_line(&client, &mut rooms, &text, cli.json).await {
-                        unseen = Some(id);
-                    }
-                }
-                Ok(Some(_)) => {}
-                Ok(None) | Err(_) => {
-                    stdin_open = false;
-                    drain_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(cli.drain_timeout));
-                }
-            },
-            event = events.recv() => {
-                let Some(event) = event else { return Ok(ExitCode::FAILURE) };
-                if let ClientEvent::Outbox { entries } = &event {
-                    tally = Some(Tally::of(entries));
-                    if unseen.as_ref().is_some_and(|id| entries.iter().any(|e| &e.client_id == id)) {
-                        unseen = None;
-                    }
-                }
-                print_event(&event, cli.json, &mut reported);
-                match &event {
-                    ClientEvent::Joined { .. } => connected = true,
-                    ClientEvent::Status(ConnectionStatus::Connected { .. }) => {}
-                    ClientEvent::Status(_) => connected = false,
-                    _ => {}
-                }
-                if matches!(event, ClientEvent::Joined { .. }) {
-                    if let Some((name, arg)) = entering.take() {
-                        if !command(&client, &mut rooms, name, &arg, cli.json).await {
-                            client.disconnect().await;
-                            return Ok(ExitCode::FAILURE);
-                        }
-                    }
-                    while let Some(text) = held.pop_front() {
-                        if let Some(id) = handle_line(&client, &mut rooms, &text, cli.json).await {
-                            unseen = Some(id);
-                        }
-                    }
-                }
-                if let ClientEvent::Status(ConnectionStatus::Disconnected { cause, .. }) = &event {
+    }
+
+    async fn run_line(&mut self, text: &str) {
+        if let Some(id) = handle_line(&self.client, &mut self.rooms, text, self.json).await {
+            self.unseen = Some(id);
+        }
+    }
+
+    /// An event from the client, printed and acted on; the exit code when the CLI is done.
+    async fn on_event(&mut self, event: &ClientEvent) -> Option<ExitCode> {
+        if let ClientEvent::Outbox { entries } = event {
+            self.tally = Some(Tally::of(entries));
+            if self
+                .unseen
+                .as_ref()
+                .is_some_and(|id| entries.iter().any(|e| &e.client_id == id))
+            {
+                self.unseen = None;
+            }
+        }
+        print_event(event, self.json, &mut self.reported);
+        match event {
+            ClientEvent::Joined { .. } => {
+                self.connected = true;
+                return self.on_joined().await;
+            }
+            ClientEvent::Status(ConnectionStatus::Connected { .. }) => {}
+            ClientEvent::Status(status) => {
+                self.connected = false;
+                if let ConnectionStatus::Disconnected { cause, .. } = status {
                     if *cause != DisconnectReason::Stopped {
-                        // Refused for good (a name someone owns, a wrong token): waiting changes
-                        // nothing. What was typed stays in the outbox for the next run.
-                        client.disconnect().await;
-                        if let Some(tally) = tally {
-                            tally.report_undelivered();
-                        }
-                        return Ok(ExitCode::FAILURE);
+                        return Some(self.refused_for_good().await);
                     }
                 }
             }
-            () = async {
-                match drain_deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            } => {
-                client.disconnect().await;
-                if !held.is_empty() {
-                    eprintln!("charla-cli: {} line(s) waited for the server in vain and were not run", held.len());
-                    return Ok(ExitCode::FAILURE);
-                }
-                return Ok(tally.map_or(ExitCode::FAILURE, Tally::exit_code));
+            _ => {}
+        }
+        None
+    }
+
+    /// Joined: the room or DM of the command line is entered (its failure ends the CLI), then
+    /// the lines held for the server run.
+    async fn on_joined(&mut self) -> Option<ExitCode> {
+        if let Some((name, arg)) = self.entering.take() {
+            if !command(&self.client, &mut self.rooms, name, &arg, self.json).await {
+                self.client.disconnect().await;
+                return Some(ExitCode::FAILURE);
             }
         }
+        while let Some(text) = self.held.pop_front() {
+            self.run_line(&text).await;
+        }
+        None
+    }
+
+    /// Refused for good (a name someone owns, a wrong token): waiting changes nothing. What
+    /// was typed stays in the outbox for the next run.
+    async fn refused_for_good(&self) -> ExitCode {
+        self.client.disconnect().await;
+        if let Some(tally) = self.tally {
+            tally.report_undelivered();
+        }
+        ExitCode::FAILURE
+    }
+
+    /// `--drain-timeout` passed after stdin closed: what is left is reported, and the CLI ends.
+    async fn drain_timed_out(&self) -> ExitCode {
+        self.client.disconnect().await;
+        if !self.held.is_empty() {
+            eprintln!(
+                "charla-cli: {} line(s) waited for the server in vain and were not run",
+                self.held.len()
+            );
+            return ExitCode::FAILURE;
+        }
+        self.tally.map_or(ExitCode::FAILURE, Tally::exit_code)
     }
 }
 
 /// One stdin line: a message to the current room (its outbox id), or a command.
 async fn handle_line(
-    client: &charla_client::ClientHandle,
+    client: &ClientHandle,
     rooms: &mut Rooms,
     text: &str,
     json: bool,
@@ -241,7 +318,7 @@ async fn handle_line(
 
 /// Runs a `/command`, printing its answer (or why it failed, on stderr); whether it worked.
 async fn command(
-    client: &charla_client::ClientHandle,
+    client: &ClientHandle,
     rooms: &mut Rooms,
     name: &str,
     arg: &str,
@@ -260,20 +337,6 @@ async fn command(
             eprintln!("charla-cli: /{name}: {why}");
             false
         }
-    }
-}
-
-/// Where a message was said, as a prefix (nothing for `general`).
-fn place(room: Option<&String>) -> String {
-    room.map_or_else(String::new, |room| format!("#{room} "))
-}
-
-/// A message's author, marked when nobody owns the name.
-fn author(m: &charla_protocol::chat::ChatMessage) -> String {
-    if m.guest {
-        format!("{} (guest)", m.username)
-    } else {
-        m.username.clone()
     }
 }
 
@@ -316,144 +379,5 @@ impl Tally {
                 self.refused, self.pending
             );
         }
-    }
-}
-
-/// Prints an event; a refused message is reported once (`reported` holds their ids), not on
-/// every later outbox change.
-fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) {
-    if json {
-        match serde_json::to_string(event) {
-            Ok(line) => println!("{line}"),
-            Err(e) => eprintln!("charla-cli: cannot print an event: {e}"),
-        }
-        return;
-    }
-    let time = |m: &charla_protocol::chat::ChatMessage| {
-        m.timestamp
-            .with_timezone(&chrono::Local)
-            .format("%H:%M")
-            .to_string()
-    };
-    match event {
-        ClientEvent::Message(m) => println!(
-            "[{}] {}{}: {}",
-            time(m),
-            place(m.room.as_ref()),
-            author(m),
-            m.text
-        ),
-        ClientEvent::Joined { history, .. } => {
-            for m in history {
-                println!("[{}] {}: {}", time(m), author(m), m.text);
-            }
-        }
-        ClientEvent::Rooms { rooms } => {
-            let line: Vec<String> = rooms
-                .iter()
-                .map(|r| match (r.unread, r.mentions) {
-                    (0, _) => r.room.clone(),
-                    (unread, 0) => format!("{} ({unread} unread)", r.room),
-                    (unread, mentions) => {
-                        format!("{} ({unread} unread, {mentions} mentions)", r.room)
-                    }
-                })
-                .collect();
-            println!("* your rooms: {}", line.join(", "));
-        }
-        ClientEvent::RoomUpdated(info) if info.topic.is_empty() => {
-            println!("* #{}: {}", info.room, info.members.join(", "));
-        }
-        ClientEvent::RoomUpdated(info) => {
-            println!(
-                "* #{} ({}): {}",
-                info.room,
-                info.topic,
-                info.members.join(", ")
-            );
-        }
-        ClientEvent::RoomTopic(change) => {
-            let by = change
-                .username
-                .as_ref()
-                .map(|name| format!("{name} set "))
-                .unwrap_or_default();
-            if change.topic.is_empty() {
-                println!("* #{}: {by}no topic", change.room);
-            } else {
-                println!("* #{}: {by}the topic: {}", change.room, change.topic);
-            }
-        }
-        ClientEvent::MemberJoined(change) => {
-            println!("* {} joined #{}", change.username, change.room);
-        }
-        ClientEvent::MemberLeft(change) => {
-            println!("* {} left #{}", change.username, change.room);
-        }
-        ClientEvent::ReadMarker(marker) => {
-            println!("* #{} read up to {}", marker.room, marker.read);
-        }
-        // Every join is followed by the presence snapshot, with who is a guest.
-        ClientEvent::Users { users, guests } => {
-            let here: Vec<String> = users
-                .iter()
-                .map(|u| {
-                    if guests.contains(u) {
-                        format!("{u} (guest)")
-                    } else {
-                        u.clone()
-                    }
-                })
-                .collect();
-            println!("* here: {}", here.join(", "));
-        }
-        ClientEvent::Gap {
-            room,
-            from,
-            to,
-            kept,
-        } => {
-            let count = to - from + 1;
-            let room = place(room.as_ref());
-            if *kept {
-                println!("* {room}{count} missed message(s) not loaded (seq {from} to {to})");
-            } else {
-                println!(
-                    "* {room}{count} older message(s) no longer available (seq {from} to {to})"
-                );
-            }
-        }
-        ClientEvent::HistoryReset => println!("* the server's history started over"),
-        ClientEvent::UserJoined { username, guest } => {
-            println!(
-                "* {username}{} joined",
-                if *guest { " (guest)" } else { "" }
-            );
-        }
-        ClientEvent::UserLeft { username } => println!("* {username} left"),
-        ClientEvent::Status(ConnectionStatus::Reconnecting { delay, reason, .. }) => {
-            eprintln!(
-                "* offline ({reason}); retrying in {:.1} s",
-                delay.as_secs_f64()
-            );
-        }
-        ClientEvent::Status(ConnectionStatus::Disconnected { reason, .. }) => {
-            eprintln!("* disconnected: {reason}");
-        }
-        ClientEvent::Status(ConnectionStatus::Connected { compat: true }) => {
-            eprintln!("* connected (tutorial server: no acks, no history)");
-        }
-        ClientEvent::Error(error) => eprintln!("* error: {}", error.message),
-        ClientEvent::Outbox { entries } => {
-            for entry in entries {
-                if let OutboxState::Failed { message, .. } = &entry.state {
-                    if reported.insert(entry.client_id.clone()) {
-                        eprintln!("* not sent ({message}): {}", entry.text);
-                    }
-                }
-            }
-        }
-        // Entering a room: the command that entered it says so.
-        ClientEvent::Status(_) | ClientEvent::Typing { .. } | ClientEvent::RoomEntered(_) => {}
     }
 }

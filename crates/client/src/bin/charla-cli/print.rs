@@ -1,0 +1,193 @@
+//! How `charla-cli` shows what the client reports: one JSON object per event with `--json`;
+//! otherwise a line for people, the chat on stdout and the connection's state on stderr.
+//!
+//! Apart from `main.rs` so that the loop between stdin and the client reads on one page, and
+//! each kind of event's wording is found by its name.
+
+use std::collections::HashSet;
+
+use charla_client::{ClientEvent, ConnectionStatus, OutboxEntry, OutboxState};
+use charla_protocol::chat::{ChatMessage, RoomInfo, RoomState, TopicChange};
+
+/// Prints an event; a refused message is reported once (`reported` holds their ids), not on
+/// every later outbox change.
+pub fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) {
+    if json {
+        print_json(event);
+        return;
+    }
+    match event {
+        ClientEvent::Message(m) => println!(
+            "[{}] {}{}: {}",
+            time(m),
+            place(m.room.as_ref()),
+            author(m),
+            m.text
+        ),
+        ClientEvent::Joined { history, .. } => {
+            for m in history {
+                println!("[{}] {}: {}", time(m), author(m), m.text);
+            }
+        }
+        ClientEvent::Rooms { rooms } => println!("* your rooms: {}", your_rooms(rooms)),
+        ClientEvent::RoomUpdated(info) => println!("{}", room_line(info)),
+        ClientEvent::RoomTopic(change) => println!("{}", topic_line(change)),
+        ClientEvent::MemberJoined(change) => {
+            println!("* {} joined #{}", change.username, change.room);
+        }
+        ClientEvent::MemberLeft(change) => {
+            println!("* {} left #{}", change.username, change.room);
+        }
+        ClientEvent::ReadMarker(marker) => {
+            println!("* #{} read up to {}", marker.room, marker.read);
+        }
+        // Every join is followed by the presence snapshot, with who is a guest.
+        ClientEvent::Users { users, guests } => println!("* here: {}", here(users, guests)),
+        ClientEvent::Gap {
+            room,
+            from,
+            to,
+            kept,
+        } => println!("{}", gap_line(room.as_ref(), *from, *to, *kept)),
+        ClientEvent::HistoryReset => println!("* the server's history started over"),
+        ClientEvent::UserJoined { username, guest } => {
+            println!(
+                "* {username}{} joined",
+                if *guest { " (guest)" } else { "" }
+            );
+        }
+        ClientEvent::UserLeft { username } => println!("* {username} left"),
+        ClientEvent::Status(status) => print_status(status),
+        ClientEvent::Error(error) => eprintln!("* error: {}", error.message),
+        ClientEvent::Outbox { entries } => print_refused(entries, reported),
+        // Entering a room: the command that entered it says so.
+        ClientEvent::Typing { .. } | ClientEvent::RoomEntered(_) => {}
+    }
+}
+
+/// `--json`: the event as the desktop app's UI receives it, on one line.
+fn print_json(event: &ClientEvent) {
+    match serde_json::to_string(event) {
+        Ok(line) => println!("{line}"),
+        Err(e) => eprintln!("charla-cli: cannot print an event: {e}"),
+    }
+}
+
+/// The connection's changes that a person needs to know of, on stderr.
+fn print_status(status: &ConnectionStatus) {
+    match status {
+        ConnectionStatus::Reconnecting { delay, reason, .. } => {
+            eprintln!(
+                "* offline ({reason}); retrying in {:.1} s",
+                delay.as_secs_f64()
+            );
+        }
+        ConnectionStatus::Disconnected { reason, .. } => eprintln!("* disconnected: {reason}"),
+        ConnectionStatus::Connected { compat: true } => {
+            eprintln!("* connected (tutorial server: no acks, no history)");
+        }
+        ConnectionStatus::Connecting | ConnectionStatus::Connected { compat: false } => {}
+    }
+}
+
+/// The messages refused for good that were not printed yet, on stderr.
+fn print_refused(entries: &[OutboxEntry], reported: &mut HashSet<String>) {
+    for entry in entries {
+        if let OutboxState::Failed { message, .. } = &entry.state {
+            if reported.insert(entry.client_id.clone()) {
+                eprintln!("* not sent ({message}): {}", entry.text);
+            }
+        }
+    }
+}
+
+/// A message's time of day, in the local time zone.
+fn time(m: &ChatMessage) -> String {
+    m.timestamp
+        .with_timezone(&chrono::Local)
+        .format("%H:%M")
+        .to_string()
+}
+
+/// Where a message was said, as a prefix (nothing for `general`).
+fn place(room: Option<&String>) -> String {
+    room.map_or_else(String::new, |room| format!("#{room} "))
+}
+
+/// A message's author, marked when nobody owns the name.
+fn author(m: &ChatMessage) -> String {
+    if m.guest {
+        format!("{} (guest)", m.username)
+    } else {
+        m.username.clone()
+    }
+}
+
+/// This name's rooms, each with what is unread in it.
+fn your_rooms(rooms: &[RoomState]) -> String {
+    let names: Vec<String> = rooms
+        .iter()
+        .map(|r| match (r.unread, r.mentions) {
+            (0, _) => r.room.clone(),
+            (unread, 0) => format!("{} ({unread} unread)", r.room),
+            (unread, mentions) => {
+                format!("{} ({unread} unread, {mentions} mentions)", r.room)
+            }
+        })
+        .collect();
+    names.join(", ")
+}
+
+/// A room made or joined elsewhere: its name, topic and members.
+fn room_line(info: &RoomInfo) -> String {
+    if info.topic.is_empty() {
+        format!("* #{}: {}", info.room, info.members.join(", "))
+    } else {
+        format!(
+            "* #{} ({}): {}",
+            info.room,
+            info.topic,
+            info.members.join(", ")
+        )
+    }
+}
+
+/// A topic set or cleared, and by whom when the server says.
+fn topic_line(change: &TopicChange) -> String {
+    let by = change
+        .username
+        .as_ref()
+        .map(|name| format!("{name} set "))
+        .unwrap_or_default();
+    if change.topic.is_empty() {
+        format!("* #{}: {by}no topic", change.room)
+    } else {
+        format!("* #{}: {by}the topic: {}", change.room, change.topic)
+    }
+}
+
+/// Who is here, guests marked.
+fn here(users: &[String], guests: &[String]) -> String {
+    let here: Vec<String> = users
+        .iter()
+        .map(|u| {
+            if guests.contains(u) {
+                format!("{u} (guest)")
+            } else {
+                u.clone()
+            }
+        })
+        .collect();
+    here.join(", ")
+}
+
+/// Messages that will not be shown: not loaded (still on the server) or gone from it.
+fn gap_line(room: Option<&String>, from: u64, to: u64, kept: bool) -> String {
+    let count = to - from + 1;
+    let room = place(room);
+    if kept {
+        format!("* {room}{count} missed message(s) not loaded (seq {from} to {to})")
+    } else {
+        format!("* {room}{count} older message(s) no longer available (seq {from} to {to})")
+    }
+}
