@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use charla_client::{ClientEvent, ClientHandle};
-use charla_testkit::{health, pg_ctl, wait_healthy};
+use charla_testkit::{eventually, health, pg_ctl, wait_healthy, Deadline};
 use common::{free_port, options, start, start_node, Process};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
@@ -103,16 +103,12 @@ async fn send_all(client: ClientHandle, name: &'static str) {
 
 /// Joins `room` through `client`, waiting for the node to hear that it was made elsewhere.
 async fn join_when_known(client: &ClientHandle, room: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match client.join_room(room).await {
-            Ok(_) => return,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "could not join {room}: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
+    eventually(
+        Deadline::within(Duration::from_secs(10)).every(Duration::from_millis(100)),
+        &format!("joining {room}"),
+        async || client.join_room(room).await,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,11 +163,12 @@ async fn three_nodes_lose_nothing_through_a_killed_node_and_a_restarted_database
     let total = ROOMS.len() * SENDERS.len() * PER_ROOM;
     let watch = &progress[1];
     let until_progress = |share: usize| async move {
-        let deadline = Instant::now() + DEADLINE;
-        while watch.load(Ordering::Relaxed) < total * share / 3 {
-            assert!(Instant::now() < deadline, "no progress to {share}/3");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(
+            Deadline::within(DEADLINE).every(Duration::from_millis(20)),
+            &format!("progress to {share}/3"),
+            async || watch.load(Ordering::Relaxed) >= total * share / 3,
+        )
+        .await;
     };
     until_progress(1).await;
     if let Some(node) = nodes[2].take() {

@@ -7,10 +7,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use charla_client::{spawn, ClientEvent, ClientOptions};
-use charla_testkit::{free_port, Process, TestServer};
+use charla_testkit::{eventually_blocking, free_port, Process, TestServer};
 use tokio::sync::mpsc;
 
 const NGINX: &str = "/usr/sbin/nginx";
@@ -155,16 +155,15 @@ http {{
         process: Process(child),
         log,
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    eventually_blocking(Duration::from_secs(10), "nginx listening", || {
+        let listening = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
         assert!(
-            matches!(nginx.process.0.try_wait(), Ok(None)),
+            listening || matches!(nginx.process.0.try_wait(), Ok(None)),
             "nginx exited:\n{}",
             std::fs::read_to_string(&nginx.log).unwrap_or_default()
         );
-        assert!(Instant::now() < deadline, "nginx did not listen in 10 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        listening
+    });
     nginx
 }
 

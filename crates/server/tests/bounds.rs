@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
+use charla_testkit::{eventually, poll, Deadline};
 use common::process::{http_exchange, ServerProcess};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -342,18 +343,20 @@ async fn joins_and_chats(addr: SocketAddr, name: &str) -> std::io::Result<Vec<St
 /// Like [`joins_and_chats`], retried for a while (a place given back is noticed
 /// asynchronously by the server).
 async fn eventually_joins_and_chats(addr: SocketAddr, name: &str) -> Vec<String> {
-    let started = Instant::now();
-    loop {
-        match tokio::time::timeout(STEP, joins_and_chats(addr, name)).await {
-            Ok(Ok(users)) => return users,
-            Ok(Err(e)) if started.elapsed() < Duration::from_secs(10) => {
+    let deadline = Deadline::within(Duration::from_secs(10)).every(Duration::from_millis(200));
+    eventually(
+        deadline,
+        &format!("{name} joining and chatting"),
+        async || match tokio::time::timeout(STEP, joins_and_chats(addr, name)).await {
+            Ok(Ok(users)) => Ok(users),
+            Ok(Err(e)) => {
                 println!("  (join as {name} not yet possible: {e})");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                Err(e)
             }
-            Ok(Err(e)) => panic!("{name} could not join and chat: {e}"),
             Err(elapsed) => panic!("{name} timed out joining and chatting: {elapsed}"),
-        }
-    }
+        },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -642,10 +645,8 @@ async fn a_stall_cascade_does_not_overflow_the_stack() {
     let cascade_start = Instant::now();
     let text = "x".repeat(60_000);
     let speech = speak_until_cut(&server, speaker, &text, "st", clients, 40, Duration::ZERO).await;
-    let wait_log = Instant::now();
-    while left_in_log(&server, "st") < clients && wait_log.elapsed() < STEP {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Measured, not asserted: the cut is judged below.
+    let _ = poll(STEP, async || left_in_log(&server, "st") >= clients).await;
     let cascade = cascade_start.elapsed();
     let cut = left_in_log(&server, "st");
     let peak_rss = speech.peak_rss_kib.max(server.rss_kib());
@@ -932,10 +933,8 @@ async fn clients_that_stop_reading_are_reaped() {
     let stopped = Instant::now();
     let text = "x".repeat(20_000);
     let speech = speak_until_cut(&server, speaker, &text, "sl", 100, 100, pace).await;
-    let wait_log = Instant::now();
-    while left_in_log(&server, "sl") < 100 && wait_log.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let deadline = Deadline::within(Duration::from_secs(5)).every(Duration::from_millis(20));
+    let _ = poll(deadline, async || left_in_log(&server, "sl") >= 100).await;
     let cut_at = stopped.elapsed();
     assert_eq!(left_in_log(&server, "sl"), 100, "the room says they left");
 
@@ -1167,10 +1166,9 @@ async fn idle_connections(server: &ServerProcess, n: usize) -> Vec<TcpStream> {
     for _ in 0..n {
         conns.push(TcpStream::connect(server.addr).await.expect("connects"));
     }
-    let started = Instant::now();
-    while server.open_fds() < before + n && started.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let deadline = Deadline::within(Duration::from_secs(5)).every(Duration::from_millis(20));
+    // Taken or not, the caller judges what the server does with them.
+    let _ = poll(deadline, async || server.open_fds() >= before + n).await;
     conns
 }
 

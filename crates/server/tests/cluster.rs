@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use charla_protocol::chat::{ErrorCode, Refusal};
+use charla_testkit::{eventually, Deadline};
 use common::{ServerChild, TestClient, TestServer};
 use serde_json::{json, Value};
 
@@ -238,18 +239,16 @@ async fn a_retry_that_reaches_another_node_is_acked_with_the_stored_message() {
     // guest name is free on B once A has noticed she left: within a second or two.)
     drop(first_try);
     let mut retry = TestClient::connect(&b).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let deadline = Deadline::within(Duration::from_secs(10)).every(Duration::from_millis(200));
+    eventually(deadline, "ana joining B", async || {
         let joined: Value = retry.emit_ack("join", vec![json!("ana")]).await;
         if joined["ok"] == true {
-            break;
+            Ok(())
+        } else {
+            Err(joined)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "ana could not join B: {joined}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     let again: Value = retry.emit_ack("chat-message", vec![message]).await;
     assert_eq!(again["ok"], true, "{again}");
     assert_eq!(again["seq"], ack["seq"], "the same message: {ack} {again}");

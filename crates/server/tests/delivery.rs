@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use charla_protocol::chat::{ChatMessage, ErrorCode, Gap, HistoryPage, JoinAck, Refusal, SendAck};
 use charla_server::ServerConfig;
+use charla_testkit::{eventually, Deadline};
 use common::{PollingClient, ServerChild, TestClient, TestServer, WAIT};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
@@ -122,15 +123,17 @@ fn collect_messages(mut client: TestClient) -> (Arc<Mutex<Vec<Value>>>, JoinHand
 /// Joins as `name`, retrying while the name is still held by a connection that is closing.
 async fn join_retrying(server: &TestServer, name: &str) -> TestClient {
     let mut client = TestClient::connect(server).await;
-    for _ in 0..300 {
+    let deadline = Deadline::within(Duration::from_secs(3)).every(Duration::from_millis(10));
+    eventually(deadline, &format!("{name} free again"), async || {
         let ack = client.emit_ack("join", vec![json!(name)]).await;
         if ack["ok"] == json!(true) {
-            return client;
+            return true;
         }
         assert_eq!(refusal(&ack).code, ErrorCode::UsernameTaken, "{ack}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{name} was never free again");
+        false
+    })
+    .await;
+    client
 }
 
 // --- Item 6 ---
@@ -572,12 +575,15 @@ async fn kill_9_loses_nothing_anyone_saw() {
         (sent, acked)
     });
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while seen.lock().expect("not poisoned").len() < KILL_AFTER_SEEN {
-        assert!(Instant::now() < deadline, "the load never got going");
+    let deadline = Deadline::within(Duration::from_secs(60)).every(Duration::from_millis(1));
+    eventually(deadline, "the load getting going", async || {
+        if seen.lock().expect("not poisoned").len() >= KILL_AFTER_SEEN {
+            return true;
+        }
         assert!(!sender.is_finished(), "the sender stopped early");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+        false
+    })
+    .await;
     let status = process.kill_hard();
     let seen_at_kill = seen.lock().expect("not poisoned").len();
     assert!(!status.success());

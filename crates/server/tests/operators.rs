@@ -7,6 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use charla_testkit::poll;
 use common::{http, logged_address, PollingClient, ServerChild, TestClient, WAIT};
 use serde_json::json;
 
@@ -107,17 +108,11 @@ async fn metrics_count_connections_messages_refusals_and_deliveries() {
 async fn metrics_addr_serves_metrics_there_only() {
     let mut child = ServerChild::spawn(&["--db", ":memory:", "--metrics-addr", "127.0.0.1:0"], &[]);
     let server = child.ready().await;
-    let metrics_addr = {
-        let mut found = None;
-        for _ in 0..100 {
-            found = logged_address(&child.log(), "metrics listening");
-            if found.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        found.unwrap_or_else(|| panic!("no metrics address logged:\n{}", child.log()))
-    };
+    let metrics_addr = poll(Duration::from_secs(5), async || {
+        logged_address(&child.log(), "metrics listening")
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no metrics address logged:\n{}", child.log()));
     assert_ne!(metrics_addr.port(), server.addr.port());
     let there = get(metrics_addr, "/metrics", &[]).await;
     assert_eq!(there.status, 200);

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use charla_protocol::chat::JoinAck;
+use charla_testkit::eventually;
 use serde_json::json;
 
 struct Server {
@@ -32,16 +33,13 @@ impl Server {
     }
 
     async fn ready(&self) -> common::TestServer {
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+        eventually(Duration::from_secs(5), "the server listening", async || {
+            tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
                 .is_ok()
-            {
-                return common::TestServer::external(self.port);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("server did not start");
+        })
+        .await;
+        common::TestServer::external(self.port)
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {

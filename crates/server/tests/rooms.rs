@@ -11,6 +11,7 @@ use charla_protocol::chat::{
     ErrorCode, JoinAck, Refusal, RoomEntered, RoomList, SearchResults, SendAck,
 };
 use charla_server::ServerConfig;
+use charla_testkit::{poll, Deadline};
 use common::{TestClient, TestServer};
 use serde_json::{json, Value};
 
@@ -889,15 +890,18 @@ async fn rooms_nobody_is_in_are_removed_after_the_idle_time() {
         "six days: kept"
     );
     offset_days.store(8, std::sync::atomic::Ordering::Relaxed);
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let names = loop {
+    let deadline = Deadline::within(Duration::from_secs(20)).every(Duration::from_millis(200));
+    let names = poll(deadline, async || {
         let listed: RoomList = parse(ana.emit_ack("rooms", vec![]).await);
         let names: Vec<String> = listed.rooms.into_iter().map(|r| r.room).collect();
-        if !names.iter().any(|n| n == "attic") || std::time::Instant::now() > deadline {
-            break names;
+        if names.iter().any(|n| n == "attic") {
+            Err(names)
+        } else {
+            Ok(names)
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await
+    .unwrap_or_else(|last| last.expect("the rooms were listed"));
     assert!(
         !names.iter().any(|n| n == "attic"),
         "eight days empty: removed ({names:?})"

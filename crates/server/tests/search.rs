@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use charla_protocol::chat::{ErrorCode, Refusal, SearchResults};
 use charla_server::ServerConfig;
+use charla_testkit::{poll, Deadline};
 use common::{TestClient, TestServer};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -48,18 +49,21 @@ async fn fill(client: &mut TestClient, count: usize, text: impl Fn(usize) -> Str
 /// Searches `query` until it finds `count` results (the index is filled once a second), for
 /// at most 20 s; the last answer.
 async fn eventually_found(client: &mut TestClient, query: &str, count: usize) -> SearchResults {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    let deadline = Deadline::within(Duration::from_secs(20)).every(Duration::from_millis(200));
+    poll(deadline, async || {
         let found = results(
             &client
                 .emit_ack("search", vec![json!({ "query": query })])
                 .await,
         );
-        if found.results.len() >= count || std::time::Instant::now() > deadline {
-            return found;
+        if found.results.len() >= count {
+            Ok(found)
+        } else {
+            Err(found)
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
+    .unwrap_or_else(|last| last.expect("the search answered"))
 }
 
 fn results(answer: &Value) -> SearchResults {
@@ -133,16 +137,19 @@ async fn a_search_past_its_budget_is_refused_as_too_broad() {
     })
     .await;
     // Until the index holds them, the search has nothing to read and answers at once.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let answer = loop {
+    let deadline = Deadline::within(Duration::from_secs(20)).every(Duration::from_millis(200));
+    let answer = poll(deadline, async || {
         let answer = ana
             .emit_ack("search", vec![json!({"query": "plum* fig*"})])
             .await;
-        if answer["ok"] != true || std::time::Instant::now() > deadline {
-            break answer;
+        if answer["ok"] == true {
+            Err(answer)
+        } else {
+            Ok(answer)
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await
+    .unwrap_or_else(|last| last.expect("the search answered"));
     let refusal = Refusal::from_ack(&answer).unwrap_or_else(|| panic!("refused: {answer}"));
     assert_eq!(refusal.code, ErrorCode::SearchTooBroad, "{answer}");
     assert!(

@@ -6,7 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::Instant;
+
+use crate::wait::{poll, Deadline};
 
 /// Runs `pg_ctl` on the test run's PostgreSQL (`scripts/pg.sh`'s) as the user that owns it.
 pub fn pg_ctl(args: &[&str]) {
@@ -64,12 +65,10 @@ pub async fn health(port: u16) -> String {
 
 /// Whether the node on `port` says it is healthy within 20 s (asked every 100 ms).
 pub async fn wait_healthy(port: u16) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if health(port).await.starts_with("HTTP/1.1 200") {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
+    let deadline = Deadline::within(Duration::from_secs(20)).every(Duration::from_millis(100));
+    poll(deadline, async || {
+        health(port).await.starts_with("HTTP/1.1 200")
+    })
+    .await
+    .is_ok()
 }

@@ -6,6 +6,8 @@
 //!   has one.
 //! - [`client_options`], [`start_client`], [`until`]: clients that reconnect within
 //!   milliseconds, and waiting, bounded in time, for the event a test expects.
+//! - [`eventually`], [`poll`], [`eventually_blocking`]: waiting, bounded in time, for a
+//!   condition to hold, looked at again at a stated pace ([`Deadline`]).
 //! - [`pg_ctl`], [`health`], [`wait_healthy`]: the run's PostgreSQL stopped and started, and
 //!   a node's `/healthz`.
 //!
@@ -18,9 +20,11 @@ mod database;
 mod process;
 mod server;
 mod storage;
+mod wait;
 
 pub use client::{client_options, start_client, until, WAIT};
 pub use database::{health, pg_ctl, wait_healthy};
 pub use process::{free_port, Process};
 pub use server::TestServer;
 pub use storage::{db_arg_in, on_postgres, storage_in, TEST_DB_VARIABLE};
+pub use wait::{eventually, eventually_blocking, poll, Check, Deadline, POLL};

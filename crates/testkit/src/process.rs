@@ -4,6 +4,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command};
 use std::time::Duration;
 
+use crate::wait::{eventually_blocking, Deadline};
+
 /// A port nobody listens on now (for a child process that must be told its port).
 #[must_use]
 pub fn free_port() -> u16 {
@@ -20,13 +22,13 @@ impl Process {
     /// Spawns `command` and waits (5 s at most) until something listens on `port`.
     pub fn listening(command: &mut Command, port: u16) -> Self {
         let process = Self(command.spawn().expect("process starts"));
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return process;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("nothing listened on {port}"); // `process` is dropped: killed and reaped
+        // On a panic, `process` is dropped: killed and reaped.
+        eventually_blocking(
+            Deadline::within(Duration::from_secs(5)).every(Duration::from_millis(25)),
+            &format!("something listening on {port}"),
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+        process
     }
 
     /// SIGKILL, and wait for it to be gone.

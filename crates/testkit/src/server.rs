@@ -7,6 +7,7 @@ use charla_server::ServerConfig;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::wait::eventually;
 use crate::WAIT;
 
 /// A server running in this process until dropped or stopped.
@@ -27,17 +28,12 @@ impl TestServer {
     /// stand in for a server that restarted: the address may stay busy for a moment, so
     /// binding is retried for up to 5 s).
     pub async fn start_on(addr: SocketAddr, config: ServerConfig) -> Self {
-        let mut attempts = 0;
-        let listener = loop {
-            match tokio::net::TcpListener::bind(addr).await {
-                Ok(listener) => break listener,
-                Err(_) if attempts < 100 => {
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("bind {addr}: {e}"),
-            }
-        };
+        let listener = eventually(
+            Duration::from_secs(5),
+            &format!("bind {addr}"),
+            async || tokio::net::TcpListener::bind(addr).await,
+        )
+        .await;
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(charla_server::run(listener, config, async move {
