@@ -1,6 +1,10 @@
 //! `charla-cli` as a script uses it: lines piped in, the exit status and stderr read back,
 //! against a real charla-server in this process. Messages refused for now (rate limited) are
 //! resent by themselves; the exit status is 0 only when every message was delivered.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test here tells one story from start to end"
+)]
 
 use std::io::Write;
 use std::path::Path;

@@ -10,6 +10,10 @@
 //!
 //! Needs the run's PostgreSQL, which it restarts: `scripts/pg.sh -- cargo test -p
 //! charla-client --test cluster -- --include-ignored` (what `npm test` runs).
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test here tells one story from start to end"
+)]
 
 mod common;
 

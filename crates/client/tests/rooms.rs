@@ -3,6 +3,10 @@
 //! (queued in its outbox, and missed from others) caught up per room at the reconnect, read
 //! markers crossing devices, a topic another member set, and the answers of search and
 //! history.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test here tells one story from start to end"
+)]
 
 use std::time::Duration;
 

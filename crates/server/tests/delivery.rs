@@ -2,6 +2,10 @@
 //! them: hostile `clientId`s, typing floods, replay past the in-memory window and past
 //! retention, a full disk, `kill -9`, an in-memory restart, rate limits dodged by rejoining,
 //! and repeated joins. Each test prints what it measured.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test here tells one story from start to end"
+)]
 
 mod common;
 

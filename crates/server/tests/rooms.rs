@@ -1,6 +1,10 @@
 //! Rooms, direct messages, read markers, mentions and search against a real server on
 //! 127.0.0.1: each rule of the conversations issue, on the `SQLite` store (the guests' test in
 //! memory), with the tutorial's client still seeing only `general`.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test here tells one story from start to end"
+)]
 
 mod common;
 
