@@ -1,7 +1,7 @@
 //! The name book: which names are owned, by which devices, and the link codes waiting to be
 //! redeemed; its rules written once over [`LedgerTx`], kept in an `SQLite` file of its own
-//! ([`super::sqlite`]) or, with `--db postgres://…`, in PostgreSQL beside the history
-//! ([`super::pg`]), shared by every node.
+//! ([`SqliteLedger`]) or, with `--db postgres://…`, in PostgreSQL beside the history
+//! ([`PgLedger`]), shared by every node.
 //!
 //! Its writes are rare (a claim, a link, a forget, last-seen times once a second), so what it
 //! costs is not on any message's path. Only a SHA-256 of each device key and of each link code
