@@ -770,6 +770,45 @@ mod tests {
     }
 
     #[test]
+    fn a_history_of_the_last_unversioned_server_is_recognised_once() {
+        // The servers before versions made every table as version 1 does, and left
+        // `user_version` at 0: such a file opens with its messages, rooms and epoch, and is
+        // version 1 from then on.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("history.db");
+        let epoch = {
+            let (store, loaded) = open(&path, options(None)).expect("made");
+            store
+                .create_room(
+                    Some("ops"),
+                    charla_protocol::chat::RoomKind::Room,
+                    "",
+                    &[],
+                    Utc::now(),
+                )
+                .expect("a room");
+            store.append(GENERAL, draft(1), Utc::now()).expect("stored");
+            loaded.epoch
+        };
+        Connection::open(&path)
+            .and_then(|conn| conn.pragma_update(None, "user_version", 0))
+            .expect("as the last server left it");
+        let (_, again) = open(&path, options(None)).expect("opens");
+        assert_eq!(again.epoch, epoch);
+        assert_eq!(again.last_seq, 1);
+        assert_eq!(
+            again
+                .rooms
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
+            ["ops"]
+        );
+        let conn = Connection::open(&path).expect("opens");
+        assert_eq!(schema::version_of(&conn).ok(), Some(1));
+    }
+
+    #[test]
     fn a_history_of_a_newer_server_is_refused_untouched() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("history.db");
