@@ -1161,14 +1161,21 @@ async fn refused(addr: SocketAddr) -> Option<String> {
 
 /// Opens `n` idle TCP connections and waits until the server has taken them.
 async fn idle_connections(server: &ServerProcess, n: usize) -> Vec<TcpStream> {
-    let before = server.open_fds();
+    // The start's health checks count against the caps until the server has dropped them,
+    // which a busy machine can put off past their answers: none may be left.
+    eventually(
+        Deadline::within(Duration::from_secs(20)).every(Duration::from_millis(20)),
+        "the server holds no connection before the test opens its own",
+        async || server.held_connections() == 0,
+    )
+    .await;
     let mut conns = Vec::new();
     for _ in 0..n {
         conns.push(TcpStream::connect(server.addr).await.expect("connects"));
     }
     let deadline = Deadline::within(Duration::from_secs(5)).every(Duration::from_millis(20));
     // Taken or not, the caller judges what the server does with them.
-    let _ = poll(deadline, async || server.open_fds() >= before + n).await;
+    let _ = poll(deadline, async || server.held_connections() >= n).await;
     conns
 }
 

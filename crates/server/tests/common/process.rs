@@ -105,6 +105,41 @@ impl ServerProcess {
         std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map_or(0, Iterator::count)
     }
 
+    /// TCP connections the server holds on its port, from its accepting one until it drops it
+    /// (as its connection caps count them): its sockets in `/proc/<pid>/fd` that
+    /// `/proc/<pid>/net/tcp` lists on that port, the listener left out.
+    pub fn held_connections(&self) -> usize {
+        let sockets: std::collections::HashSet<String> =
+            std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+                .map(|entries| {
+                    entries
+                        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+                        .filter_map(|target| {
+                            let target = target.to_string_lossy().into_owned();
+                            let inode = target.strip_prefix("socket:[")?.strip_suffix(']')?;
+                            Some(inode.to_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        let port = format!(":{:04X}", self.addr.port());
+        let table =
+            std::fs::read_to_string(format!("/proc/{}/net/tcp", self.pid())).unwrap_or_default();
+        table
+            .lines()
+            .skip(1)
+            .filter(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // local address, state (0A: listening), inode
+                matches!(
+                    (fields.get(1), fields.get(3), fields.get(9)),
+                    (Some(local), Some(state), Some(inode))
+                        if local.ends_with(&port) && *state != "0A" && sockets.contains(*inode)
+                )
+            })
+            .count()
+    }
+
     /// Everything the server has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
