@@ -46,6 +46,9 @@ struct Rooms {
 struct Kept {
     last_seq: u64,
     window: Window<Entry>,
+    /// The room's name as messages carry it (`None` for `general`), so a kept message weighs
+    /// what the chat's copy of it weighs.
+    wire_name: Option<String>,
 }
 
 /// A kept message, with what only the store needs of it.
@@ -95,7 +98,7 @@ impl MemoryStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn empty_room(&self, room: RoomId) -> Kept {
+    fn empty_room(&self, room: RoomId, wire_name: Option<String>) -> Kept {
         let (max_messages, max_bytes) = if room == GENERAL {
             (self.recent, usize::MAX)
         } else {
@@ -104,6 +107,7 @@ impl MemoryStore {
         Kept {
             last_seq: 0,
             window: Window::new(max_messages, max_bytes),
+            wire_name,
         }
     }
 }
@@ -132,13 +136,15 @@ impl Store for MemoryStore {
         let kept = rooms
             .by_id
             .entry(room)
-            .or_insert_with(|| self.empty_room(room));
+            .or_insert_with(|| self.empty_room(room, None));
         kept.last_seq += 1;
         let mentions = draft.mentions.iter().map(|m| m.key.clone()).collect();
         let message = draft.into_message(kept.last_seq, at);
+        let mut copy = message.clone();
+        copy.room.clone_from(&kept.wire_name);
         kept.window.push(Entry {
             position,
-            message: message.clone(),
+            message: copy,
             mentions,
         });
         // The chat's memory of `clientId`s answers retries before they get here.
@@ -196,9 +202,10 @@ impl Store for MemoryStore {
         let mut rooms = self.rooms();
         let id = rooms.next_room;
         rooms.next_room += 1;
-        let kept = self.empty_room(id);
+        let name = name.map_or_else(|| format!("dm:{id}"), str::to_owned);
+        let kept = self.empty_room(id, Some(name.clone()));
         rooms.by_id.insert(id, kept);
-        Ok((id, name.map_or_else(|| format!("dm:{id}"), str::to_owned)))
+        Ok((id, name))
     }
 
     fn change_room(
@@ -264,13 +271,19 @@ impl Store for MemoryStore {
             });
         }
         let kept = self.rooms();
-        // At most the windows' messages are read: well within any budget.
-        let mut matches: Vec<(u64, Found)> = rooms
+        // At most the windows' messages are read (well within any budget), and only the
+        // newest matches copied.
+        let mut matches: Vec<(RoomId, &Entry)> = rooms
             .iter()
             .filter_map(|room| kept.by_id.get(room).map(|k| (*room, k)))
             .flat_map(|(room, k)| k.window.messages().iter().map(move |e| (room, e)))
             .filter(|(_, e)| before.is_none_or(|b| e.position < b))
             .filter(|(_, e)| holds_all(&e.message.text, &needles))
+            .collect();
+        matches.sort_by_key(|(_, e)| std::cmp::Reverse(e.position));
+        matches.truncate(super::SCAN);
+        let found = matches
+            .into_iter()
             .map(|(room, e)| {
                 let found = Found {
                     room,
@@ -279,9 +292,7 @@ impl Store for MemoryStore {
                 (e.position, found)
             })
             .collect();
-        matches.sort_by_key(|(position, _)| std::cmp::Reverse(*position));
-        matches.truncate(super::SCAN);
-        Ok(Scanned::from_positions(matches))
+        Ok(Scanned::from_positions(found))
     }
 }
 

@@ -38,7 +38,8 @@ impl Chat {
         let Some(cluster) = self.inner.cluster.clone() else {
             return;
         };
-        let mut rooms = BTreeSet::new();
+        // Rooms behind, each with the newest `seq` known to be committed in it.
+        let mut rooms: BTreeMap<RoomId, u64> = BTreeMap::new();
         let mut changed = BTreeSet::new();
         let mut look = false;
         let mut presence = false;
@@ -46,7 +47,8 @@ impl Chat {
             match item {
                 Heard::Stored { room, seq } => {
                     if self.delivered_up_to(*room).is_some_and(|last| *seq > last) {
-                        rooms.insert(*room);
+                        let known = rooms.entry(*room).or_default();
+                        *known = (*known).max(*seq);
                     }
                 }
                 Heard::Room(room) => {
@@ -76,7 +78,8 @@ impl Chat {
                         match state.rooms.get(head.room) {
                             Some(log) => {
                                 if head.last_seq > log.last_seq {
-                                    rooms.insert(head.room);
+                                    let known = rooms.entry(head.room).or_default();
+                                    *known = (*known).max(head.last_seq);
                                 }
                                 if head.version > log.version {
                                     changed.insert(head.room);
@@ -94,8 +97,8 @@ impl Chat {
         for room in changed {
             self.refresh_room(&cluster, room);
         }
-        for room in rooms {
-            self.catch_up(&cluster, room);
+        for (room, known) in rooms {
+            self.catch_up(&cluster, room, known);
         }
         if presence {
             self.sync_presence();
@@ -251,8 +254,10 @@ impl Chat {
         self.lock().rooms.get(room).map(|log| log.last_seq)
     }
 
-    /// Delivers `room`'s stored messages past the newest delivered here, in `seq` order.
-    fn catch_up(&self, cluster: &ClusterHandle, room: RoomId) {
+    /// Delivers `room`'s stored messages past the newest delivered here, in `seq` order;
+    /// `known` is committed (announced, or a head), so rows up to it that cannot be read were
+    /// removed by retention.
+    fn catch_up(&self, cluster: &ClusterHandle, room: RoomId, known: u64) {
         loop {
             let Some(after) = self.delivered_up_to(room) else {
                 return;
@@ -267,8 +272,9 @@ impl Chat {
             let complete = missing.len() < CATCH_UP_BATCH;
             let mut guard = self.lock();
             let state = &mut *guard;
-            if let Some(first) = missing.first().and_then(|m| m.seq) {
-                state.skip_removed(room, after, first);
+            match missing.first().and_then(|m| m.seq) {
+                Some(first) => state.skip_removed(room, after, first),
+                None => state.skip_removed(room, after, known + 1),
             }
             for message in missing {
                 state.publish_stored(room, message, &self.inner.config, &self.inner.cuts);

@@ -116,15 +116,17 @@ fn drop_inline_index(conn: &Connection) -> Result<()> {
 
 /// Rooms from before empty ones were removed get the column; those without members count as
 /// empty from now.
-fn note_empty_rooms(conn: &Connection) -> Result<()> {
+fn note_empty_rooms(conn: &mut Connection) -> Result<()> {
     if !has_column(conn, "rooms", "emptied_ms")? {
-        conn.execute_batch(&format!(
+        let tx = conn.transaction()?;
+        tx.execute_batch(&format!(
             "ALTER TABLE rooms ADD COLUMN emptied_ms INTEGER;
              UPDATE rooms SET emptied_ms = {}
              WHERE room_id <> {GENERAL}
                AND NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = rooms.room_id);",
             Utc::now().timestamp_millis()
         ))?;
+        tx.commit()?;
         tracing::info!("rooms nobody is in are removed after a while: empty ones count from now");
     }
     Ok(())

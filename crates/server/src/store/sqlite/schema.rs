@@ -32,7 +32,15 @@ impl Versioned for Schema<'_> {
 
     fn apply(&mut self, migration: &Migration) -> Result<()> {
         // `user_version` is in the file's header: written by the same commit as the tables.
-        let tx = self.0.transaction()?;
+        // The write lock is taken first and the version read again under it: the name book's
+        // file may be opened by `charla-server names …` at the same moment, and only one of
+        // them runs each migration.
+        let tx = self
+            .0
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if version_of(&tx)? >= migration.version {
+            return Ok(());
+        }
         tx.execute_batch(migration.sql)?;
         tx.pragma_update(None, "user_version", migration.version)?;
         tx.commit()?;
