@@ -238,6 +238,7 @@ mod tests {
             guest: false,
             room: None,
             mentions: Vec::new(),
+            living: charla_protocol::chat::Living::default(),
         }
     }
 

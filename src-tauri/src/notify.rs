@@ -316,6 +316,7 @@ mod tests {
             guest: false,
             room: (room != GENERAL_ROOM).then(|| room.to_owned()),
             mentions: Vec::new(),
+            living: charla_protocol::chat::Living::default(),
         }
     }
 

@@ -155,6 +155,7 @@ mod tests {
             guest: false,
             room: None,
             mentions: mentions.iter().map(|m| (*m).to_owned()).collect(),
+            living: charla_protocol::chat::Living::default(),
         }
     }
 
@@ -226,6 +227,7 @@ mod tests {
                 messages: vec![own, other],
                 more: false,
                 gap: None,
+                changes: None,
             },
         };
         let entered = entered.for_window("ána").expect("json");

@@ -118,6 +118,7 @@ impl ClientHandle {
         self.request(ClientRequest::RoomJoin(RoomJoin {
             room: room.to_owned(),
             since: None,
+            rev: None,
         }))
         .await
     }

@@ -47,6 +47,8 @@ pub enum ServerEvent {
     RoomTopic(TopicChange),
     /// `read-marker`: the user's read marker of a room moved (on any of their devices).
     ReadMarker(ReadMarker),
+    /// `message-updated`: a message as it is after a change (edit, delete, reaction, pin).
+    MessageUpdated(ChatMessage),
 }
 
 impl ServerEvent {
@@ -65,6 +67,7 @@ impl ServerEvent {
             Self::RoomUpdated(_) => events::ROOM_UPDATED,
             Self::RoomTopic(_) => events::ROOM_TOPIC,
             Self::ReadMarker(_) => events::READ_MARKER,
+            Self::MessageUpdated(_) => events::MESSAGE_UPDATED,
         }
     }
 
@@ -77,7 +80,9 @@ impl ServerEvent {
     pub fn to_json(&self) -> serde_json::Result<String> {
         let name = self.name();
         match self {
-            Self::Message(message) => serde_json::to_string(&(name, message)),
+            Self::Message(message) | Self::MessageUpdated(message) => {
+                serde_json::to_string(&(name, message))
+            }
             Self::UserJoined {
                 username,
                 guest: true,
@@ -123,6 +128,9 @@ impl ServerEvent {
             events::MESSAGE => {
                 Self::Message(ChatMessage::deserialize(first).map_err(|_| read("a message"))?)
             }
+            events::MESSAGE_UPDATED => Self::MessageUpdated(
+                ChatMessage::deserialize(first).map_err(|_| read("a message"))?,
+            ),
             events::USER_JOINED => Self::UserJoined {
                 username: String::deserialize(first).map_err(|_| read("a username"))?,
                 guest: second.get("guest").and_then(Value::as_bool) == Some(true),
@@ -202,8 +210,15 @@ mod tests {
             "id": "m1", "username": "alice", "text": "hi", "timestamp": "2026-11-25T17:08:42.787Z", "seq": 3
         }))
         .expect("a message");
+        let mut changed = message.clone();
+        changed.living.rev = 4;
+        changed.living.reactions = vec![crate::chat::Reaction {
+            emoji: "👍".into(),
+            names: vec!["bob".into()],
+        }];
         for event in [
             ServerEvent::Message(message),
+            ServerEvent::MessageUpdated(changed),
             ServerEvent::UserJoined {
                 username: "bob".into(),
                 guest: false,

@@ -59,3 +59,23 @@ pub const MEMBER_LEFT: &str = "member-left";
 pub const ROOM_UPDATED: &str = "room-updated";
 /// server → client: a [`ReadMarker`](super::ReadMarker), to every device of its user.
 pub const READ_MARKER: &str = "read-marker";
+/// client → server: `{room?, seq, text, clientId?}`: the author's new text, answered with a
+/// [`ChangeAck`](super::ChangeAck).
+pub const MESSAGE_EDIT: &str = "message-edit";
+/// client → server: `{room?, seq, clientId?}`: the author deletes the message, answered with
+/// a [`ChangeAck`](super::ChangeAck).
+pub const MESSAGE_DELETE: &str = "message-delete";
+/// client → server: `{room?, seq, emoji, on?, clientId?}`: add (`on`, the default) or take
+/// back a reaction, answered with a [`ChangeAck`](super::ChangeAck).
+pub const REACTION: &str = "reaction";
+/// client → server: `{room?, seq, pinned?, clientId?}`: pin (the default) or unpin, answered
+/// with a [`ChangeAck`](super::ChangeAck).
+pub const PIN: &str = "pin";
+/// client → server: `{room?}`: the room's pinned messages, a [`PinList`](super::PinList).
+pub const PINS: &str = "pins";
+/// client → server: a [`ChangesRequest`](super::ChangesRequest), answered with a
+/// [`ChangesPage`](super::ChangesPage).
+pub const CHANGES: &str = "changes";
+/// server → client: a [`ChatMessage`](super::ChatMessage) as it is after a change, to the
+/// room's audience.
+pub const MESSAGE_UPDATED: &str = "message-updated";

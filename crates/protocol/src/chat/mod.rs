@@ -10,6 +10,7 @@
 //! Server, client and load generator all read and write events through these, so an event's
 //! name and shape are written down once.
 
+mod change;
 mod device;
 mod event;
 pub mod events;
@@ -19,18 +20,23 @@ mod refusal;
 mod request;
 mod rooms;
 
+pub use change::{
+    emoji_is_valid, ChangeAck, ChangeRequest, Changes, ChangesPage, ChangesRequest, MessageChange,
+    MessageRef, PinList, Pinned, Reaction, MAX_CHANGES_PAGE, MAX_EMOJI_CHARS, MAX_PINS_PER_ROOM,
+    MAX_REACTIONS_PER_MESSAGE,
+};
 pub use device::{
     device_key_is_valid, format_link_code, normalize_link_code, DeviceForgotten, DeviceLink,
     DEVICE_KEY_HEX_DIGITS, LINK_CODE_CHARS,
 };
 pub use event::ServerEvent;
-pub use message::{ChatMessage, Gap};
+pub use message::{ChatMessage, Gap, Living};
 pub use payload::{
     client_id_is_valid, HistoryPage, HistoryRequest, JoinAck, JoinRequest, OutgoingMessage,
     SendAck, TypingNotice, MAX_CLIENT_ID_CHARS, MAX_HISTORY_PAGE,
 };
 pub use refusal::{parse_ack, ErrorCode, Refusal};
-pub use request::{ClientRequest, DmOpen, ReadUpTo, RoomJoin, RoomRef, RoomTopic};
+pub use request::{ClientRequest, DmOpen, ReadUpTo, RoomJoin, RoomOrGeneral, RoomRef, RoomTopic};
 pub use rooms::{
     dm_number, invalid_room, normalize_room_name, Done, MemberChange, ReadMarker, RoomEntered,
     RoomInfo, RoomKind, RoomList, RoomReplay, RoomState, RoomSummary, SearchHit, SearchRequest,

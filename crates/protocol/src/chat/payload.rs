@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::change::Changes;
 use super::device::{device_key_is_valid, normalize_link_code};
 use super::message::{ChatMessage, Gap};
 use super::refusal::{ErrorCode, Refusal};
@@ -62,6 +63,9 @@ pub struct JoinRequest {
     /// The last `seq` the client has of each room other than `general` (whose is `since`);
     /// the ack replays what came after, room by room.
     pub rooms: BTreeMap<String, u64>,
+    /// The highest change `rev` the client has of each room (`general` by its name): the ack
+    /// replays the messages changed after it.
+    pub revs: BTreeMap<String, u64>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +87,8 @@ struct SinceObject {
     link: Option<String>,
     #[serde(default)]
     rooms: BTreeMap<String, u64>,
+    #[serde(default)]
+    revs: BTreeMap<String, u64>,
 }
 
 impl SinceObject {
@@ -113,6 +119,7 @@ impl SinceObject {
             key: self.key,
             link,
             rooms: self.rooms,
+            revs: self.revs,
         })
     }
 }
@@ -134,10 +141,11 @@ impl JoinRequest {
                         key: None,
                         link: None,
                         rooms: BTreeMap::new(),
+                        revs: BTreeMap::new(),
                     },
                     Some(extra) => SinceObject::deserialize(extra).map_err(|_| {
                         Refusal::invalid_payload(
-                            "the second argument must be {since?, epoch?, key?, link?, rooms?}",
+                            "the second argument must be {since?, epoch?, key?, link?, rooms?, revs?}",
                         )
                     })?,
                 };
@@ -293,6 +301,10 @@ pub struct JoinAck {
     /// What came after each `seq` the join named in `rooms` (`general`'s is `history`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub replay: BTreeMap<String, RoomReplay>,
+    /// `general`'s messages up to `since` changed after the client's `revs.general`, and the
+    /// `rev` it has now (absent from servers that predate living messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
 }
 
 /// The answer to `chat-message`.

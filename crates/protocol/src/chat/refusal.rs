@@ -57,6 +57,14 @@ pub enum ErrorCode {
     /// A search ran past the server's time budget and was stopped: more words, or longer
     /// ones, make it narrower. Sending it again unchanged would fail again.
     SearchTooBroad,
+    /// No message of that `seq` is kept in the room (never sent, or removed by retention).
+    NoSuchMessage,
+    /// Only the message's author may edit or delete it.
+    NotAuthor,
+    /// The message was deleted: it cannot be edited or reacted to.
+    MessageDeleted,
+    /// Not an emoji a reaction may be.
+    InvalidEmoji,
     /// A code this version does not know.
     #[serde(other)]
     Unknown,

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use serde::{Deserialize, Serialize};
 
+use super::change::{ChangeRequest, ChangesRequest, MessageChange};
 use super::events;
 use super::payload::{HistoryRequest, JoinRequest, OutgoingMessage};
 use super::refusal::Refusal;
@@ -47,6 +48,12 @@ pub enum ClientRequest {
     Read(ReadUpTo),
     /// `search`: messages of the user's rooms and DMs that match words.
     Search(SearchRequest),
+    /// `message-edit`, `message-delete`, `reaction`, `pin`: a change to a message.
+    Change(ChangeRequest),
+    /// `changes`: the messages of a room changed after a `rev`.
+    Changes(ChangesRequest),
+    /// `pins`: a room's pinned messages.
+    Pins(RoomOrGeneral),
     /// An event this protocol does not define (the tutorial's server ignores these; Charla's
     /// refuses it when an answer is asked for).
     Unknown(String),
@@ -94,6 +101,14 @@ impl ClientRequest {
                 args,
                 "{query: string, room?: string, before?: number, limit?: number, offset?: number}",
             )?),
+            events::MESSAGE_EDIT | events::MESSAGE_DELETE | events::REACTION | events::PIN => {
+                Self::Change(ChangeRequest::from_args(name, args)?)
+            }
+            events::CHANGES => Self::Changes(first_arg(
+                args,
+                "{room?: string, after: number, upto?: number}",
+            )?),
+            events::PINS => Self::Pins(first_arg(args, "{room?: string}")?),
             other => Self::Unknown(other.to_owned()),
         })
     }
@@ -116,6 +131,14 @@ impl ClientRequest {
             Self::DmOpen(_) => events::DM_OPEN,
             Self::Read(_) => events::READ,
             Self::Search(_) => events::SEARCH,
+            Self::Change(request) => match request.change {
+                MessageChange::Edit(_) => events::MESSAGE_EDIT,
+                MessageChange::Delete => events::MESSAGE_DELETE,
+                MessageChange::React { .. } => events::REACTION,
+                MessageChange::Pin { .. } => events::PIN,
+            },
+            Self::Changes(_) => events::CHANGES,
+            Self::Pins(_) => events::PINS,
             Self::Unknown(name) => name,
         }
     }
@@ -142,6 +165,9 @@ impl ClientRequest {
                 if !join.rooms.is_empty() {
                     resume["rooms"] = json!(join.rooms);
                 }
+                if !join.revs.is_empty() {
+                    resume["revs"] = json!(join.revs);
+                }
                 vec![json!(join.username), resume]
             }
             Self::ChatMessage(message) => {
@@ -166,6 +192,9 @@ impl ClientRequest {
             Self::DmOpen(request) => vec![json!(request)],
             Self::Read(request) => vec![json!(request)],
             Self::Search(request) => vec![json!(request)],
+            Self::Change(request) => vec![request.to_json()],
+            Self::Changes(request) => vec![json!(request)],
+            Self::Pins(request) => vec![json!(request)],
             Self::DeviceLink | Self::DeviceForget | Self::Rooms | Self::Unknown(_) => Vec::new(),
         }
     }
@@ -183,6 +212,14 @@ struct RoomTyping {
 pub struct RoomRef {
     /// The room.
     pub room: String,
+}
+
+/// A request about one room, `general` when it names none (`pins`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomOrGeneral {
+    /// The room (default `general`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// `room-create` and `room-topic`: a room and its topic.
@@ -203,6 +240,10 @@ pub struct RoomJoin {
     /// The last `seq` the client has of it: the answer replays what came after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<u64>,
+    /// The highest change `rev` the client has of it: the answer's `changes` are the messages
+    /// up to `since` changed after it (0 or absent: all changed ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<u64>,
 }
 
 /// `dm-open`.
@@ -239,6 +280,7 @@ mod tests {
             key: Some("ab".repeat(32)),
             link: Some("0123456789ABCDEF".into()),
             rooms: [("ops".to_owned(), 3)].into_iter().collect(),
+            revs: [("general".to_owned(), 2)].into_iter().collect(),
         });
         assert_eq!(round_trip(&join), join);
         let message = ClientRequest::ChatMessage(OutgoingMessage {
@@ -287,7 +329,14 @@ mod tests {
             ClientRequest::RoomJoin(RoomJoin {
                 room: "ops".into(),
                 since: Some(4),
+                rev: Some(2),
             }),
+            ClientRequest::Changes(ChangesRequest {
+                room: Some("ops".into()),
+                after: 3,
+                upto: Some(9),
+            }),
+            ClientRequest::Pins(RoomOrGeneral { room: None }),
             ClientRequest::RoomLeave(RoomRef { room: "ops".into() }),
             ClientRequest::DmOpen(DmOpen {
                 username: "ana".into(),
@@ -315,6 +364,34 @@ mod tests {
             ..JoinRequest::default()
         });
         assert_eq!(join.encode(), vec![json!("bob"), json!({"since": 0})]);
+    }
+
+    #[test]
+    fn changes_are_named_by_what_they_do() {
+        use crate::chat::change::MessageRef;
+        for (change, name) in [
+            (MessageChange::Edit("x".into()), events::MESSAGE_EDIT),
+            (MessageChange::Delete, events::MESSAGE_DELETE),
+            (
+                MessageChange::React {
+                    emoji: "👍".into(),
+                    on: true,
+                },
+                events::REACTION,
+            ),
+            (MessageChange::Pin { on: false }, events::PIN),
+        ] {
+            let request = ClientRequest::Change(ChangeRequest {
+                target: MessageRef {
+                    room: None,
+                    seq: 1,
+                    client_id: None,
+                },
+                change,
+            });
+            assert_eq!(request.name(), name);
+            assert_eq!(round_trip(&request), request);
+        }
     }
 
     #[test]

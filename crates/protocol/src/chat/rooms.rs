@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
+use super::change::Changes;
 use super::message::{ChatMessage, Gap};
 use super::refusal::{ErrorCode, Refusal};
 
@@ -134,6 +135,11 @@ pub struct RoomReplay {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub gap: Option<Gap>,
+    /// The messages up to the client's `seq` changed after its `rev`, and the `rev` it has
+    /// now (absent from servers that predate living messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub changes: Option<Changes>,
 }
 
 /// The answer to `room-create`, `room-join` and `dm-open`: the room, and its newest messages

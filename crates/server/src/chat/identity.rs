@@ -139,6 +139,7 @@ impl Chat {
                 messages: Vec::new(),
                 more: false,
                 gap: None,
+                changes: None,
             },
             |g| g.replay(since, budget, true),
         );
@@ -166,6 +167,7 @@ impl Chat {
                 owned: !guest,
                 rooms,
                 replay,
+                changes: None,
             },
         )
     }

@@ -202,6 +202,7 @@ impl RoomLog {
             more: first > (floor + 1).max(self.oldest_kept),
             messages,
             gap,
+            changes: None,
         }
     }
 }

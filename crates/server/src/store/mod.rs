@@ -251,6 +251,7 @@ impl Draft {
             guest: self.guest,
             room: None,
             mentions: self.mentions.into_iter().map(|m| m.name).collect(),
+            living: charla_protocol::chat::Living::default(),
         }
     }
 }

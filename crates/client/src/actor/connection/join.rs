@@ -78,6 +78,7 @@ impl Actor {
             owned: false,
             rooms: Vec::new(),
             replay: BTreeMap::new(),
+            changes: None,
         };
         self.on_joined(session, presence, Vec::new()).await
     }

@@ -12,7 +12,7 @@ mod incoming;
 mod join;
 mod sending;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use charla_protocol::chat::{
@@ -110,6 +110,7 @@ impl Actor {
             key: self.options.device_key.clone(),
             link: self.options.link_code.clone(),
             rooms: self.room_seqs.clone(),
+            revs: BTreeMap::new(),
         })
     }
 
@@ -213,12 +214,16 @@ impl Actor {
                 None
             }
             Some(Command::Ask(mut request, reply)) if session.joined && !session.compat => {
-                if let ClientRequest::RoomJoin(RoomJoin { room, since: None }) = &request {
+                if let ClientRequest::RoomJoin(RoomJoin {
+                    room, since: None, ..
+                }) = &request
+                {
                     // Only what this client has not reported yet.
                     let since = self.room_seqs.get(room).copied();
                     request = ClientRequest::RoomJoin(RoomJoin {
                         room: room.clone(),
                         since,
+                        rev: None,
                     });
                 }
                 let pending = Pending::Asked(request.clone(), reply);
@@ -352,6 +357,8 @@ impl Actor {
                 });
             }
             ServerEvent::Error(refusal) => self.emit(ClientEvent::Error(refusal)),
+            // Kept by the client from the next step on; until then a change is not shown.
+            ServerEvent::MessageUpdated(_) => {}
         }
         None
     }

@@ -126,6 +126,7 @@ fn message(row: &Row) -> Result<ChatMessage> {
         guest: row.try_get(6).map_err(pg_error)?,
         room: None,
         mentions: row.try_get(7).map_err(pg_error)?,
+        living: charla_protocol::chat::Living::default(),
     })
 }
 

@@ -517,6 +517,7 @@ fn parts_to_message(
         mentions: mentions
             .map(|names| names.lines().map(str::to_owned).collect())
             .unwrap_or_default(),
+        living: charla_protocol::chat::Living::default(),
     })
 }
 
