@@ -400,3 +400,118 @@ async fn a_node_that_fell_behind_retention_goes_on_from_what_is_kept() {
     assert!(node_a.terminate().success());
     assert!(node_b.terminate().success());
 }
+
+/// Reactions each person adds and takes back in turn.
+const TOGGLES: u64 = 40;
+
+/// Adds and takes back `emoji` on message `seq`, [`TOGGLES`] times, each acked before the next.
+async fn toggle(mut client: TestClient, seq: u64, emoji: &str) -> TestClient {
+    for i in 0..TOGGLES {
+        let body = json!({"seq": seq, "emoji": emoji, "on": i % 2 == 0});
+        let ack: Value = client.emit_ack("reaction", vec![body]).await;
+        assert_eq!(ack["ok"], true, "{ack}");
+    }
+    client
+}
+
+/// Reads `message-updated` events (bounded in time) until one has `rev` `last`: (rev, the
+/// message's reactions as `emoji:names`) in arrival order.
+async fn read_changes(client: &mut TestClient, last: u64) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while got.last().is_none_or(|(rev, _)| *rev < last) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(event) = client.next_event(left).await else {
+            panic!("{} changes, not up to rev {last}, within 60 s", got.len());
+        };
+        if event.name == "message-updated" {
+            let m = &event.args[0];
+            let reactions: Vec<String> = m["reactions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| format!("{}:{}", r["emoji"], r["names"]))
+                .collect();
+            got.push((m["rev"].as_u64().expect("a rev"), reactions.join(" ")));
+        }
+    }
+    got
+}
+
+/// Two people on two nodes react to one message at once: readers on both nodes see its
+/// changes in one order (the room's `rev`), each state once, ending in the same state; a device that
+/// reconnects to the other node with the `rev` it had learns the message as it is now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --test cluster -- --include-ignored"]
+async fn changes_made_on_two_nodes_reach_every_node_in_one_order() {
+    let (_dir, (mut node_a, a), (mut node_b, b)) = two_nodes().await;
+    let key_a = "a1".repeat(32);
+    let key_b = "b2".repeat(32);
+    let mut ana = TestClient::connect(&a).await;
+    let joined = ana
+        .emit_ack("join", vec![json!("ana"), json!({"key": key_a})])
+        .await;
+    assert_eq!(joined["owned"], true, "{joined}");
+    let mut bo = TestClient::connect(&b).await;
+    let joined = bo
+        .emit_ack("join", vec![json!("bo"), json!({"key": key_b})])
+        .await;
+    assert_eq!(joined["owned"], true, "{joined}");
+    let (mut reader_a, _) = TestClient::joined(&a, "reader-a").await;
+    let (mut reader_b, _) = TestClient::joined(&b, "reader-b").await;
+    let said: Value = ana
+        .emit_ack("chat-message", vec![json!({"text": "react to me"})])
+        .await;
+    let seq = said["seq"].as_u64().expect("a seq");
+
+    let (ana, bo) = tokio::join!(toggle(ana, seq, "👍"), toggle(bo, seq, "🎉"));
+    let (seen_a, seen_b) = tokio::join!(
+        read_changes(&mut reader_a, 2 * TOGGLES),
+        read_changes(&mut reader_b, 2 * TOGGLES)
+    );
+    // A node that reads two changes of one message at once delivers the later state only
+    // (it holds the earlier one): each node's list is part of the one order, never out of it.
+    let states: HashMap<u64, &str> = seen_b.iter().map(|(rev, s)| (*rev, s.as_str())).collect();
+    for (rev, state) in &seen_a {
+        if let Some(other) = states.get(rev) {
+            assert_eq!(other, state, "rev {rev} is one state on both nodes");
+        }
+    }
+    for seen in [&seen_a, &seen_b] {
+        let revs: Vec<u64> = seen.iter().map(|(rev, _)| *rev).collect();
+        assert!(
+            revs.windows(2).all(|w| w[0] < w[1]),
+            "in order, once: {revs:?}"
+        );
+        assert!(
+            revs.len() > 1,
+            "changes are delivered as they come, not only the last: {revs:?}"
+        );
+        assert_eq!(
+            seen.last().map(|(_, state)| state.as_str()),
+            Some(""),
+            "every reaction taken back in the end"
+        );
+    }
+
+    // A device that had the message at rev 10, back on the other node.
+    let mut back = TestClient::connect(&b).await;
+    let ack = back
+        .emit_ack(
+            "join",
+            vec![
+                json!("late"),
+                json!({"since": seq, "revs": {"general": 10}}),
+            ],
+        )
+        .await;
+    let changes = &ack["changes"];
+    assert_eq!(changes["rev"], 2 * TOGGLES, "{ack}");
+    assert_eq!(
+        changes["changes"][0]["seq"], seq,
+        "the message as it is now: {ack}"
+    );
+    drop((ana, bo, reader_a));
+    assert!(node_a.terminate().success());
+    assert!(node_b.terminate().success());
+}

@@ -12,18 +12,8 @@ use std::time::Duration;
 use charla_protocol::chat::{DeviceLink, ErrorCode, JoinAck, Refusal};
 use charla_server::{Clock, ServerConfig};
 use chrono::{TimeDelta, Utc};
-use common::{ServerChild, TestClient, TestServer};
+use common::{code_of, ServerChild, TestClient, TestServer, KEY_A, KEY_B, KEY_C};
 use serde_json::{json, Value};
-
-const KEY_A: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
-const KEY_B: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
-const KEY_C: &str = "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3";
-
-fn code_of(ack: &Value) -> ErrorCode {
-    Refusal::from_ack(ack)
-        .unwrap_or_else(|| panic!("a refusal, got {ack}"))
-        .code
-}
 
 fn accepted(ack: Value) -> JoinAck {
     serde_json::from_value(ack.clone()).unwrap_or_else(|_| panic!("joined, got {ack}"))

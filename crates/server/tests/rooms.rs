@@ -16,25 +16,12 @@ use charla_protocol::chat::{
 };
 use charla_server::ServerConfig;
 use charla_testkit::{poll, Deadline};
-use common::{TestClient, TestServer};
+use common::{code_of, parse, TestClient, TestServer, KEY_A, KEY_B, KEY_C};
 use serde_json::{json, Value};
 
-const KEY_A: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
-const KEY_B: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
-const KEY_C: &str = "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3";
 const QUIET: Duration = Duration::from_millis(300);
 /// Messages are indexed for search once a second.
 const INDEXED: Duration = Duration::from_millis(1500);
-
-fn code_of(ack: &Value) -> ErrorCode {
-    Refusal::from_ack(ack)
-        .unwrap_or_else(|| panic!("a refusal, got {ack}"))
-        .code
-}
-
-fn parse<T: serde::de::DeserializeOwned>(ack: Value) -> T {
-    serde_json::from_value(ack.clone()).unwrap_or_else(|e| panic!("{e}: {ack}"))
-}
 
 fn on_disk(dir: &tempfile::TempDir) -> ServerConfig {
     ServerConfig {

@@ -77,18 +77,9 @@ fn apply(
         ClientRequest::DmOpen(request) => chat.dm_open(link, &request),
         ClientRequest::Read(request) => chat.read(link, &request),
         ClientRequest::Search(request) => chat.search(link, request, answer_wanted),
-        // Living messages come with the stores that keep them.
-        ClientRequest::Change(_) | ClientRequest::Changes(_) | ClientRequest::Pins(_)
-            if answer_wanted =>
-        {
-            Err(Refusal::new(
-                ErrorCode::UnknownEvent,
-                "this server does not change messages yet",
-            ))
-        }
-        ClientRequest::Change(_) | ClientRequest::Changes(_) | ClientRequest::Pins(_) => {
-            Ok(Reply::Nothing)
-        }
+        ClientRequest::Change(request) => chat.change(link, request, answer_wanted),
+        ClientRequest::Changes(request) => chat.changes(link, request, answer_wanted),
+        ClientRequest::Pins(request) => chat.pins(link, &request, answer_wanted),
         // The tutorial's server ignores unknown events; one that waits for an answer is told.
         ClientRequest::Unknown(name) if answer_wanted => Err(Refusal::new(
             ErrorCode::UnknownEvent,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use charla_protocol::chat::{
     DeviceForgotten, ErrorCode, JoinAck, JoinRequest, MemberChange, Refusal, RoomReplay, RoomState,
-    ServerEvent, TypingNotice,
+    ServerEvent, TypingNotice, GENERAL_ROOM,
 };
 use charla_protocol::rules::{normalize_username, username_key};
 use smallvec::smallvec;
@@ -134,6 +134,7 @@ impl Chat {
             .is_none_or(|e| e == self.inner.epoch);
         let since = request.since.filter(|s| *s > 0 && same_epoch);
         let budget = self.inner.config.history_bytes();
+        let general_rev = request.revs.get(GENERAL_ROOM).copied();
         let general = state.rooms.general().map_or_else(
             || RoomReplay {
                 messages: Vec::new(),
@@ -141,7 +142,7 @@ impl Chat {
                 gap: None,
                 changes: None,
             },
-            |g| g.replay(since, budget, true),
+            |g| g.replay((since, general_rev), budget, true),
         );
         let (rooms, replay) = if guest {
             (Vec::new(), BTreeMap::new())
@@ -152,7 +153,10 @@ impl Chat {
             } else {
                 BTreeMap::new()
             };
-            (rooms, Self::replay_rooms(state, key, &wanted, budget))
+            (
+                rooms,
+                Self::replay_rooms(state, key, (&wanted, &request.revs), budget),
+            )
         };
         Reply::now(
             link,
@@ -167,7 +171,7 @@ impl Chat {
                 owned: !guest,
                 rooms,
                 replay,
-                changes: None,
+                changes: general.changes,
             },
         )
     }
@@ -255,7 +259,7 @@ impl Chat {
     fn replay_rooms(
         state: &ChatState,
         key: &str,
-        wanted: &BTreeMap<String, u64>,
+        (wanted, revs): (&BTreeMap<String, u64>, &BTreeMap<String, u64>),
         budget: usize,
     ) -> BTreeMap<String, RoomReplay> {
         let rooms: Vec<(&String, RoomId, u64)> = wanted
@@ -272,7 +276,8 @@ impl Chat {
             .filter_map(|(name, id, since)| {
                 let log = state.rooms.get(id)?;
                 let since = (since > 0).then_some(since);
-                Some((name.clone(), log.replay(since, share, false)))
+                let rev = revs.get(name).copied();
+                Some((name.clone(), log.replay((since, rev), share, false)))
             })
             .collect()
     }

@@ -40,6 +40,8 @@ pub(super) struct Limits {
     pub(super) messages_by_name: Limiters<String>,
     /// Messages per address, all names together.
     pub(super) messages_by_address: Limiters<IpAddr>,
+    /// Reactions and pins per name, at the rate of messages: each is sent to the whole room.
+    pub(super) reactions_by_name: Limiters<String>,
     /// Typing starts per name.
     pub(super) typing_by_name: Limiters<String>,
     /// Refused joins of an owned name, per name and per address.
@@ -64,6 +66,7 @@ impl Limits {
         Self {
             messages_by_name: Limiters::new(config.rate_limit_per_sec),
             messages_by_address: Limiters::new(config.rate_limit_per_address_per_sec),
+            reactions_by_name: Limiters::new(config.rate_limit_per_sec),
             typing_by_name: Limiters::with_burst(TYPING_PER_SEC, TYPING_BURST),
             refused_by_name: Limiters::with_burst(REFUSED_JOINS_PER_SEC, REFUSED_JOINS_BURST),
             refused_by_address: Limiters::with_burst(REFUSED_JOINS_PER_SEC, REFUSED_JOINS_BURST),

@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use charla_protocol::chat::{
-    ChatMessage, Gap, RoomInfo, RoomKind, RoomReplay, RoomState, RoomSummary, GENERAL_ROOM,
+    Changes, ChatMessage, Gap, RoomInfo, RoomKind, RoomReplay, RoomState, RoomSummary,
+    GENERAL_ROOM, MAX_CHANGES_PAGE,
 };
 use chrono::{DateTime, Utc};
 
@@ -37,6 +38,10 @@ pub(super) fn newest_within<'a>(
     count
 }
 
+/// Changes of each room remembered (which `rev` changed which `seq`), so that a reconnect
+/// replays the changes it missed without asking the store: 2,000 changes, 16 bytes each.
+const REMEMBERED_CHANGES: usize = 2_000;
+
 /// One room.
 pub(super) struct RoomLog {
     pub(super) id: RoomId,
@@ -60,11 +65,21 @@ pub(super) struct RoomLog {
     pub(super) version: u64,
     /// Since when nobody has been a member (`None`: somebody is; always for `general`).
     pub(super) emptied_at: Option<DateTime<Utc>>,
+    /// The highest `rev` delivered (the room's change counter).
+    pub(super) last_rev: u64,
+    /// The newest changes: `rev` → the `seq` it changed.
+    changes: BTreeMap<u64, u64>,
+    /// Every change after this `rev` is in `changes`.
+    changes_known_after: u64,
 }
 
 impl RoomLog {
     /// `general`, from what the store loaded of it.
-    pub(super) fn general(window: Window, last_seq: u64, oldest_kept: u64) -> Self {
+    pub(super) fn general(
+        window: Window,
+        (last_seq, last_rev): (u64, u64),
+        oldest_kept: u64,
+    ) -> Self {
         let mut general = Self {
             id: GENERAL,
             name: GENERAL_ROOM.to_owned(),
@@ -78,6 +93,9 @@ impl RoomLog {
             last_activity: None,
             version: 0,
             emptied_at: None,
+            last_rev,
+            changes: BTreeMap::new(),
+            changes_known_after: last_rev,
         };
         general.last_activity = general.window.messages().back().map(|m| m.timestamp);
         general
@@ -102,6 +120,9 @@ impl RoomLog {
             markers: HashMap::new(),
             version: room.version,
             emptied_at: room.emptied_at,
+            last_rev: room.last_rev,
+            changes: BTreeMap::new(),
+            changes_known_after: room.last_rev,
             name,
         }
     }
@@ -174,10 +195,11 @@ impl RoomLog {
     /// The messages after `since` (or the recent ones, without it), newest first up to
     /// `max_bytes` (the newest one at least, when `at_least_one`); `more` when kept messages
     /// between those and `since` were left out; `gap` for those after `since` the room no
-    /// longer keeps.
+    /// longer keeps; and the messages up to `since` changed after `rev` (none without a
+    /// `since`: the messages sent are as they are now).
     pub(super) fn replay(
         &self,
-        since: Option<u64>,
+        (since, rev): (Option<u64>, Option<u64>),
         max_bytes: usize,
         at_least_one: bool,
     ) -> RoomReplay {
@@ -198,12 +220,94 @@ impl RoomLog {
             .first()
             .and_then(|m| m.seq)
             .unwrap_or(self.last_seq + 1);
+        let changes = match since {
+            Some(since) => self.changes_after(rev.unwrap_or(0), since, max_bytes),
+            None => Changes {
+                changes: Vec::new(),
+                rev: self.last_rev,
+                more: false,
+            },
+        };
         RoomReplay {
             more: first > (floor + 1).max(self.oldest_kept),
             messages,
             gap,
-            changes: None,
+            changes: Some(changes),
         }
+    }
+
+    /// The messages up to `upto` changed after `rev`, as they are now, in the order of their
+    /// last change, up to [`MAX_CHANGES_PAGE`] of them and `max_bytes`, from memory. What
+    /// memory does not have (changes older than those remembered, a message older than the
+    /// window) is left to a `changes` request: `more`, with `rev` where it stopped.
+    pub(super) fn changes_after(&self, rev: u64, upto: u64, max_bytes: usize) -> Changes {
+        let up_to_here = |rev, more| Changes {
+            changes: Vec::new(),
+            rev,
+            more,
+        };
+        if rev >= self.last_rev {
+            return up_to_here(self.last_rev, false);
+        }
+        if rev < self.changes_known_after {
+            return up_to_here(rev, true);
+        }
+        // Each message once, at its last change.
+        let mut last_change: BTreeMap<u64, u64> = BTreeMap::new();
+        for (changed, seq) in self.changes.range(rev + 1..) {
+            if *seq <= upto {
+                last_change.insert(*seq, *changed);
+            }
+        }
+        let mut order: Vec<(u64, u64)> = last_change.into_iter().map(|(s, r)| (r, s)).collect();
+        order.sort_unstable();
+        let mut changes = Changes {
+            changes: Vec::new(),
+            rev: self.last_rev,
+            more: false,
+        };
+        let mut bytes = 0;
+        for (changed, seq) in order {
+            if seq < self.oldest_kept {
+                // Gone since (retention): nothing left to change.
+                continue;
+            }
+            let message = self.window.get(seq);
+            let size = message.map_or(0, message_size);
+            if message.is_none()
+                || changes.changes.len() == MAX_CHANGES_PAGE
+                || (bytes + size > max_bytes && !changes.changes.is_empty())
+            {
+                // Everything before this change is in; the rest is the store's to page.
+                changes.rev = changed - 1;
+                changes.more = true;
+                break;
+            }
+            bytes += size;
+            changes.changes.extend(message.cloned());
+        }
+        changes
+    }
+
+    /// A change of one of the room's messages (as it is after it): held in the window, and
+    /// remembered for replays. False when it is not newer than what was delivered already.
+    pub(super) fn note_change(&mut self, mut message: ChatMessage) -> bool {
+        let (rev, Some(seq)) = (message.living.rev, message.seq) else {
+            return false;
+        };
+        if rev <= self.last_rev {
+            return false;
+        }
+        self.last_rev = rev;
+        self.changes.insert(rev, seq);
+        while self.changes.len() > REMEMBERED_CHANGES {
+            if let Some((forgotten, _)) = self.changes.pop_first() {
+                self.changes_known_after = forgotten;
+            }
+        }
+        message.room = self.wire_name();
+        self.window.update(seq, |held| *held = message);
+        true
     }
 }
 

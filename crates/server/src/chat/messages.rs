@@ -26,7 +26,7 @@ use super::reply::{self, Reply};
 use super::state::{send_ack, Chat, ChatState, DedupeKey, Fanout};
 use super::{missing, not_joined, too_many};
 use crate::config::{ServerConfig, Storage};
-use crate::store::{Appended, Draft, Member, NotStored, RoomId};
+use crate::store::{Appended, Draft, Member, NotStored, RoomId, Selection};
 use crate::transport::{Link, Sid};
 
 impl Chat {
@@ -81,6 +81,7 @@ impl Chat {
             text: outgoing.text,
             client_id: outgoing.client_id,
             guest,
+            author_key: (!guest).then(|| name_key.clone()),
             mentions: mentioned,
         };
         // On the server's clock, the one retention reads.
@@ -167,7 +168,7 @@ impl Chat {
 
     /// The members of `room` that `text` mentions (in `general`, any owned name, or a guest
     /// online).
-    fn mentioned(state: &ChatState, room: RoomId, text: &str) -> Vec<Member> {
+    pub(super) fn mentioned(state: &ChatState, room: RoomId, text: &str) -> Vec<Member> {
         let Some(log) = state.rooms.get(room) else {
             return Vec::new();
         };
@@ -276,7 +277,8 @@ impl Chat {
         let store = self.inner.store.clone();
         let (oldest, wire_name) = (log.oldest_kept, log.wire_name());
         self.read_later(guard, link, Lane::History, move || {
-            let mut messages = store.page_before(room, request.before, limit)?;
+            let before = request.before;
+            let mut messages = store.read(room, Selection::Before { before, limit })?;
             for m in &mut messages {
                 m.room.clone_from(&wire_name);
             }

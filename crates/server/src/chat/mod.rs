@@ -7,6 +7,7 @@
 //!   it refused ([`Refusal`]).
 //! - [`identity`]: `join`, owned names' devices, names an operator released.
 //! - [`messages`]: `chat-message`, `typing`, `history`, retention by age.
+//! - [`changes`]: living messages: edits, deletions, reactions, pins, and their replay.
 //! - [`rooms`]: rooms, direct messages, read markers.
 //! - [`search`]: `search`, with snippets.
 //! - [`log`]: one room's log in memory (window, markers, replay), and every room by name.
@@ -27,6 +28,7 @@ use charla_protocol::chat::{ErrorCode, Refusal};
 
 use crate::transport::Link;
 
+mod changes;
 mod cluster;
 pub(crate) mod handlers;
 mod identity;

@@ -81,7 +81,7 @@ impl Chat {
         };
         let room = self.make_room(state, Some(&name), RoomKind::Room, &topic, &[member])?;
         tracing::info!(username = ?asker.name, room = ?name, "room created");
-        let entered = self.entered(state, room, &asker.key, None)?;
+        let entered = self.entered(state, room, &asker.key, (None, None))?;
         // The creator's other devices learn of it too.
         if let Some(log) = state.rooms.get(room) {
             let info = ServerEvent::RoomUpdated(log.info());
@@ -126,7 +126,7 @@ impl Chat {
             state.markers_due.insert((asker.key.clone(), room));
             self.announce_member_change(state, room, asker.name.clone(), true, Some(link.id()));
         }
-        let entered = self.entered(state, room, &asker.key, request.since)?;
+        let entered = self.entered(state, room, &asker.key, (request.since, request.rev))?;
         Reply::now(link, &entered)
     }
 
@@ -288,7 +288,7 @@ impl Chat {
             }
             room
         };
-        let entered = self.entered(state, room, &asker.key, None)?;
+        let entered = self.entered(state, room, &asker.key, (None, None))?;
         Reply::now(link, &entered)
     }
 
@@ -411,12 +411,12 @@ impl Chat {
         state: &mut ChatState,
         room: RoomId,
         key: &str,
-        since: Option<u64>,
+        (since, rev): (Option<u64>, Option<u64>),
     ) -> Result<RoomEntered, Refusal> {
         let budget = self.inner.config.history_bytes();
         let log = state.rooms.get(room).ok_or_else(no_such_room)?;
         let read = log.marker(key);
-        let replay: RoomReplay = log.replay(since.filter(|s| *s > 0), budget, true);
+        let replay: RoomReplay = log.replay((since.filter(|s| *s > 0), rev), budget, true);
         Ok(RoomEntered {
             ok: true,
             room: log.state(read, self.mentions_after(log, key, read)),
@@ -506,6 +506,7 @@ impl Chat {
                 members: Vec::new(),
                 recent: Vec::new(),
                 last_seq: 0,
+                last_rev: 0,
                 oldest_seq: 1,
                 version: 0,
                 emptied_at: None,

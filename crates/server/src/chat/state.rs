@@ -200,7 +200,7 @@ impl Chat {
         let mut rooms = Rooms::default();
         rooms.insert(RoomLog::general(
             general_window,
-            loaded.last_seq,
+            (loaded.last_seq, loaded.last_rev),
             loaded.oldest_seq,
         ));
         let mut retiring = Vec::new();

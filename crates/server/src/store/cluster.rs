@@ -105,6 +105,8 @@ pub struct RoomHead {
     pub last_seq: u64,
     /// Raised by every change of its name, topic or members.
     pub version: u64,
+    /// Its highest `rev` (its messages' changes).
+    pub last_rev: u64,
 }
 
 /// What the cluster says it heard from other nodes.
@@ -116,6 +118,13 @@ pub enum Heard {
         room: RoomId,
         /// Its `seq`.
         seq: u64,
+    },
+    /// A node changed a message of `room`, which took `rev`.
+    Changed {
+        /// The room.
+        room: RoomId,
+        /// The change's `rev`.
+        rev: u64,
     },
     /// A room was made, or its topic or members changed.
     Room(RoomId),

@@ -8,7 +8,7 @@
 //! keeps none of them twice. Searches match words as the chat marks them in snippets
 //! ([`charla_protocol::query::Needle`]), newest first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -16,10 +16,11 @@ use charla_protocol::chat::{ChatMessage, RoomKind};
 use charla_protocol::query::{holds_all, Needle};
 use chrono::{DateTime, Utc};
 
+use super::living::{self, Effect, State, StoredReactions};
 use super::window::{Held, Window};
 use super::{
-    new_epoch, Appended, Draft, Found, Loaded, Member, NotStored, RoomChange, RoomId, Scanned,
-    Store, StoreOptions, EXPIRE_BATCH, GENERAL,
+    new_epoch, Appended, Change, ChangeRefused, Changed, Draft, Found, Loaded, Member, NotStored,
+    RoomChange, RoomId, Scanned, Selection, Store, StoreOptions, EXPIRE_BATCH, GENERAL,
 };
 use crate::error::Result;
 
@@ -40,11 +41,22 @@ struct Rooms {
     next_room: RoomId,
     /// The next message's position in the order of the whole store (a search's `before`).
     next_position: u64,
+    /// Changes applied with a `clientId`: (room, author key, id) → (seq, rev), the newest
+    /// [`KEPT_CHANGE_IDS`].
+    change_ids: HashMap<(RoomId, String, String), (u64, u64)>,
+    change_order: VecDeque<(RoomId, String, String)>,
+    /// Names claimed afresh, and since when: their messages from before are nobody's.
+    forgotten: HashMap<String, DateTime<Utc>>,
 }
+
+/// Changes' `clientId`s remembered (a retry of an older one is applied again).
+const KEPT_CHANGE_IDS: usize = 10_000;
 
 /// One room's newest messages, bounded as the chat's window of it is.
 struct Kept {
     last_seq: u64,
+    /// The room's change counter.
+    last_rev: u64,
     window: Window<Entry>,
     /// The room's name as messages carry it (`None` for `general`), so a kept message weighs
     /// what the chat's copy of it weighs.
@@ -57,6 +69,10 @@ struct Entry {
     message: ChatMessage,
     /// The keys of the names it mentions.
     mentions: Vec<String>,
+    /// Its author's name key (`None`: a guest's).
+    author_key: Option<String>,
+    /// Its reactions, with the names' keys.
+    reactions: StoredReactions,
 }
 
 impl Held for Entry {
@@ -73,6 +89,9 @@ pub fn open(options: StoreOptions) -> (MemoryStore, Loaded) {
             by_id: HashMap::new(),
             next_room: GENERAL + 1,
             next_position: 1,
+            change_ids: HashMap::new(),
+            change_order: VecDeque::new(),
+            forgotten: HashMap::new(),
         }),
         recent: options.recent.max(1),
         room_recent: options.room_recent.max(1),
@@ -84,6 +103,7 @@ pub fn open(options: StoreOptions) -> (MemoryStore, Loaded) {
         rooms: Vec::new(),
         markers: Vec::new(),
         last_seq: 0,
+        last_rev: 0,
         oldest_seq: 1,
         epoch: new_epoch(),
     };
@@ -106,6 +126,7 @@ impl MemoryStore {
         };
         Kept {
             last_seq: 0,
+            last_rev: 0,
             window: Window::new(max_messages, max_bytes),
             wire_name,
         }
@@ -139,6 +160,7 @@ impl Store for MemoryStore {
             .or_insert_with(|| self.empty_room(room, None));
         kept.last_seq += 1;
         let mentions = draft.mentions.iter().map(|m| m.key.clone()).collect();
+        let author_key = draft.author_key.clone();
         let message = draft.into_message(kept.last_seq, at);
         let mut copy = message.clone();
         copy.room.clone_from(&kept.wire_name);
@@ -146,6 +168,8 @@ impl Store for MemoryStore {
             position,
             message: copy,
             mentions,
+            author_key,
+            reactions: StoredReactions::default(),
         });
         // The chat's memory of `clientId`s answers retries before they get here.
         Ok(Appended::New(message))
@@ -173,21 +197,123 @@ impl Store for MemoryStore {
         Ok(Some(kept.oldest()))
     }
 
-    fn page_before(&self, room: RoomId, before: u64, limit: usize) -> Result<Vec<ChatMessage>> {
+    fn read(&self, room: RoomId, which: Selection) -> Result<Vec<ChatMessage>> {
         let rooms = self.rooms();
         let Some(kept) = rooms.by_id.get(&room) else {
             return Ok(Vec::new());
         };
-        let below = kept
+        let messages = kept.window.messages();
+        let mut read: Vec<ChatMessage> = match which {
+            Selection::Before { before, limit } => {
+                let below = messages.partition_point(|e| e.message.seq < Some(before));
+                messages
+                    .range(below.saturating_sub(limit)..below)
+                    .map(|e| e.message.clone())
+                    .collect()
+            }
+            Selection::ChangedAfter { rev, upto, limit } => {
+                let mut changed: Vec<&Entry> = messages
+                    .iter()
+                    .filter(|e| e.message.living.rev > rev && e.message.seq <= Some(upto))
+                    .collect();
+                changed.sort_by_key(|e| e.message.living.rev);
+                changed.truncate(limit);
+                changed.into_iter().map(|e| e.message.clone()).collect()
+            }
+            Selection::Pinned => {
+                let mut pinned: Vec<&Entry> = messages
+                    .iter()
+                    .filter(|e| e.message.living.pinned.is_some())
+                    .collect();
+                pinned.sort_by_key(|e| {
+                    std::cmp::Reverse(e.message.living.pinned.as_ref().map(|p| p.at))
+                });
+                pinned.into_iter().map(|e| e.message.clone()).collect()
+            }
+        };
+        for message in &mut read {
+            // The copies carry the room's name, as the chat's do; the store's answers do not.
+            message.room = None;
+        }
+        Ok(read)
+    }
+
+    fn change_message(
+        &self,
+        room: RoomId,
+        seq: u64,
+        change: &Change<'_>,
+        at: DateTime<Utc>,
+    ) -> std::result::Result<Changed, ChangeRefused> {
+        let mut guard = self.rooms();
+        let rooms = &mut *guard;
+        let id_key = change
+            .client_id
+            .map(|id| (room, change.by.key.clone(), id.to_owned()));
+        if let Some((seq, rev)) = id_key.as_ref().and_then(|k| rooms.change_ids.get(k)) {
+            return Ok(Changed::Retried {
+                seq: *seq,
+                rev: *rev,
+            });
+        }
+        let Some(kept) = rooms.by_id.get_mut(&room) else {
+            return Err(ChangeRefused::NoSuchMessage);
+        };
+        let pins = kept
             .window
             .messages()
-            .partition_point(|e| e.message.seq < Some(before));
-        Ok(kept
-            .window
-            .messages()
-            .range(below.saturating_sub(limit)..below)
-            .map(|e| e.message.clone())
-            .collect())
+            .iter()
+            .filter(|e| e.message.living.pinned.is_some())
+            .count();
+        let Some(entry) = kept.window.get(seq) else {
+            return Err(ChangeRefused::NoSuchMessage);
+        };
+        let author_key = entry.author_key.clone().filter(|key| {
+            rooms
+                .forgotten
+                .get(key)
+                // Both in milliseconds, as messages' times are kept.
+                .is_none_or(|since| {
+                    entry.message.timestamp.timestamp_millis() >= since.timestamp_millis()
+                })
+        });
+        let mut state = State::of(&entry.message, author_key, entry.reactions.clone());
+        let effect = living::apply(&mut state, change, at, || Ok(pins))?;
+        let mut message = entry.message.clone();
+        message.room = None;
+        if effect == Effect::Nothing {
+            return Ok(Changed::Unchanged(message));
+        }
+        kept.last_rev += 1;
+        let rev = kept.last_rev;
+        state.show_on(&mut message, rev);
+        if effect == Effect::Text {
+            message.mentions = change.mentions.iter().map(|m| m.name.clone()).collect();
+        }
+        let mention_keys: Option<Vec<String>> = match effect {
+            Effect::Text => Some(change.mentions.iter().map(|m| m.key.clone()).collect()),
+            Effect::Deleted => Some(Vec::new()),
+            _ => None,
+        };
+        let wire_name = kept.wire_name.clone();
+        kept.window.update(seq, |entry| {
+            entry.message = message.clone();
+            entry.message.room = wire_name;
+            entry.reactions = state.reactions;
+            if let Some(keys) = mention_keys {
+                entry.mentions = keys;
+            }
+        });
+        if let Some(key) = id_key {
+            rooms.change_ids.insert(key.clone(), (seq, rev));
+            rooms.change_order.push_back(key);
+            while rooms.change_order.len() > KEPT_CHANGE_IDS {
+                if let Some(old) = rooms.change_order.pop_front() {
+                    rooms.change_ids.remove(&old);
+                }
+            }
+        }
+        Ok(Changed::Applied(message))
     }
 
     fn create_room(
@@ -218,8 +344,9 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn forget_name(&self, key: &str, _at: DateTime<Utc>) -> Result<()> {
+    fn forget_name(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
         let mut rooms = self.rooms();
+        rooms.forgotten.insert(key.to_owned(), at);
         for kept in rooms.by_id.values_mut() {
             for entry in kept.window.iter_mut() {
                 entry.mentions.retain(|k| k != key);
@@ -319,6 +446,7 @@ mod tests {
             text: text.into(),
             client_id: None,
             guest: false,
+            author_key: Some("ana".into()),
             mentions: mentions
                 .iter()
                 .map(|k| Member {
@@ -361,7 +489,7 @@ mod tests {
         }
         let texts = |room, before| -> Vec<String> {
             store
-                .page_before(room, before, 10)
+                .read(room, Selection::Before { before, limit: 10 })
                 .expect("read")
                 .into_iter()
                 .map(|m| m.text)
@@ -432,6 +560,15 @@ mod tests {
         stored(&store, room, "x", &[], 1);
         assert_eq!(store.retire_room(room, at(2)).ok(), Some(true));
         assert_eq!(store.purge_retired(room).ok(), Some(true));
-        assert!(store.page_before(room, 99, 10).expect("read").is_empty());
+        assert!(store
+            .read(
+                room,
+                Selection::Before {
+                    before: 99,
+                    limit: 10
+                }
+            )
+            .expect("read")
+            .is_empty());
     }
 }

@@ -23,11 +23,18 @@ pub struct Migration {
 }
 
 /// The history's `SQLite` database (`history.db`).
-pub const SQLITE_HISTORY: &[Migration] = &[Migration {
-    version: 1,
-    name: "history, rooms, members, markers, mentions",
-    sql: include_str!("../../migrations/sqlite/history/0001_history_rooms.sql"),
-}];
+pub const SQLITE_HISTORY: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "history, rooms, members, markers, mentions",
+        sql: include_str!("../../migrations/sqlite/history/0001_history_rooms.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "living messages: edits, deletions, reactions, pins",
+        sql: include_str!("../../migrations/sqlite/history/0002_living_messages.sql"),
+    },
+];
 
 /// The search index's `SQLite` database (`history.search.db`).
 pub const SQLITE_SEARCH: &[Migration] = &[Migration {
@@ -59,6 +66,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "empty rooms noted",
         sql: include_str!("../../migrations/pg/0003_empty_rooms.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "living messages: edits, deletions, reactions, pins",
+        sql: include_str!("../../migrations/pg/0004_living_messages.sql"),
     },
 ];
 
@@ -172,10 +184,10 @@ mod tests {
             ran: Vec::new(),
             bad: 0,
         };
-        assert_eq!(run(&mut db, "test", POSTGRES).ok(), Some(3));
-        assert_eq!(db.ran, [2, 3]);
+        assert_eq!(run(&mut db, "test", POSTGRES).ok(), Some(4));
+        assert_eq!(db.ran, [2, 3, 4]);
         let mut newer = Fake {
-            version: 4,
+            version: 5,
             ran: Vec::new(),
             bad: 0,
         };

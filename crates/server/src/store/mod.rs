@@ -21,6 +21,7 @@ use crate::error::Result;
 
 pub mod cluster;
 pub(crate) mod ledger;
+pub mod living;
 pub mod memory;
 pub mod migrate;
 pub mod pg;
@@ -28,6 +29,7 @@ pub mod sqlite;
 pub mod window;
 
 pub use cluster::{Cluster, ClusterHandle, Heard, HeldName, QueuedAppend, RoomHead};
+pub use living::{Change, ChangeRefused, Changed};
 /// The name book's two databases, for the rules of [`crate::names`].
 pub(crate) use pg::names::PgLedger;
 pub(crate) use sqlite::names::{list as list_names, release as release_name, SqliteLedger};
@@ -65,11 +67,25 @@ pub trait Store: Send + Sync {
     /// When the store cannot be read or written.
     fn expire_before(&self, room: RoomId, cutoff: DateTime<Utc>) -> Result<Option<u64>>;
 
-    /// The newest `limit` messages of `room` with a `seq` below `before`, oldest first.
+    /// Messages of `room`, as they are now, chosen by `which` (see [`Selection`]).
     ///
     /// # Errors
     /// When the store cannot be read.
-    fn page_before(&self, room: RoomId, before: u64, limit: usize) -> Result<Vec<ChatMessage>>;
+    fn read(&self, room: RoomId, which: Selection) -> Result<Vec<ChatMessage>>;
+
+    /// Changes message `seq` of `room`, made `at` ([`living`] says how): the message as it is
+    /// then, with the room's next `rev` when something changed. A change applied before with
+    /// the same author and `clientId` is not applied again ([`Changed::Retried`]).
+    ///
+    /// # Errors
+    /// The rule the change breaks, or [`ChangeRefused::NotStored`]: nothing was changed.
+    fn change_message(
+        &self,
+        room: RoomId,
+        seq: u64,
+        change: &Change<'_>,
+        at: DateTime<Utc>,
+    ) -> std::result::Result<Changed, ChangeRefused>;
 
     /// Makes a room with its first members; a DM (`name` `None`) is named `dm:<its number>`.
     /// Returns the number and the name.
@@ -144,6 +160,31 @@ pub trait Store: Send + Sync {
         before: Option<u64>,
         budget: Duration,
     ) -> Result<Scanned>;
+}
+
+/// Which messages [`Store::read`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// The newest `limit` with a `seq` below `before`, oldest first (a `history` page).
+    Before {
+        /// Only `seq`s below this one.
+        before: u64,
+        /// How many at most.
+        limit: usize,
+    },
+    /// Those with a `seq` up to `upto` that changed after `rev`, at most `limit`, in the
+    /// order of their changes (a replay of changes).
+    ChangedAfter {
+        /// Only changes after this `rev`.
+        rev: u64,
+        /// Only `seq`s up to this one (the newer ones a client gets whole).
+        upto: u64,
+        /// How many at most.
+        limit: usize,
+    },
+    /// The pinned ones, the most recently pinned first (at most
+    /// [`charla_protocol::chat::MAX_PINS_PER_ROOM`]).
+    Pinned,
 }
 
 /// A change of a room that [`Store::change_room`] writes.
@@ -233,6 +274,8 @@ pub struct Draft {
     pub client_id: Option<String>,
     /// The author's name is owned by nobody.
     pub guest: bool,
+    /// The author's name key (an owned name's: a guest's messages are nobody's to change).
+    pub author_key: Option<String>,
     /// The members it mentions.
     pub mentions: Vec<Member>,
 }
@@ -257,7 +300,7 @@ impl Draft {
 }
 
 /// Why a message was not stored.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the message could not be stored: {0}")]
 pub struct NotStored(pub String);
 
@@ -277,6 +320,8 @@ pub struct Loaded {
     pub markers: Vec<(String, RoomId, u64)>,
     /// The highest `seq` ever given, 0 when none.
     pub last_seq: u64,
+    /// `general`'s change counter: the highest `rev` given, 0 when none.
+    pub last_rev: u64,
     /// The lowest `seq` still kept (`last_seq + 1` when none is).
     pub oldest_seq: u64,
     /// This history's epoch.
@@ -334,6 +379,8 @@ pub struct StoredRoom {
     pub recent: Vec<ChatMessage>,
     /// The highest `seq` it gave.
     pub last_seq: u64,
+    /// The highest `rev` it gave (its change counter).
+    pub last_rev: u64,
     /// The lowest `seq` it still keeps (`last_seq + 1` when none).
     pub oldest_seq: u64,
     /// The version of its name, topic and members (see [`RoomHead`]; 0 where only one node
@@ -352,6 +399,12 @@ pub fn message_size(m: &ChatMessage) -> usize {
         + m.client_id.as_ref().map_or(0, String::len)
         + m.room.as_ref().map_or(0, String::len)
         + m.mentions.iter().map(|n| n.len() + 3).sum::<usize>()
+        + m.living
+            .reactions
+            .iter()
+            .map(|r| r.emoji.len() + 24 + r.names.iter().map(|n| n.len() + 3).sum::<usize>())
+            .sum::<usize>()
+        + m.living.pinned.as_ref().map_or(0, |p| p.by.len() + 48)
         + 96
 }
 

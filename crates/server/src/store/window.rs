@@ -63,6 +63,40 @@ impl<T: Held> Window<T> {
         }
     }
 
+    /// Changes the message of `seq` with `change`, when it is held (false when not); its size
+    /// is counted again, and the oldest ones go if it grew past the bounds (never the newest).
+    pub fn update(&mut self, seq: u64, change: impl FnOnce(&mut T)) -> bool {
+        let index = self
+            .items
+            .partition_point(|item| item.message().seq < Some(seq));
+        let Some(item) = self
+            .items
+            .get_mut(index)
+            .filter(|item| item.message().seq == Some(seq))
+        else {
+            return false;
+        };
+        let before = message_size(item.message());
+        change(item);
+        let after = message_size(item.message());
+        self.bytes = (self.bytes + after).saturating_sub(before);
+        while self.bytes > self.max_bytes && self.items.len() > 1 {
+            self.pop_front();
+        }
+        true
+    }
+
+    /// The message of `seq`, when it is held.
+    #[must_use]
+    pub fn get(&self, seq: u64) -> Option<&T> {
+        let index = self
+            .items
+            .partition_point(|item| item.message().seq < Some(seq));
+        self.items
+            .get(index)
+            .filter(|item| item.message().seq == Some(seq))
+    }
+
     /// Drops the messages below `seq`.
     pub fn drop_below(&mut self, seq: u64) {
         while self
@@ -120,6 +154,18 @@ mod tests {
             "only the newest, though it is too big"
         );
         assert_eq!(small.front_seq(), Some(2));
+        assert!(small.update(2, |m| m.text = "c".into()));
+        assert!(!small.update(1, |m| m.text = "gone".into()), "not held");
+        assert_eq!(small.get(2).map(|m| m.text.as_str()), Some("c"));
+        let mut bounded = Window::new(10, 400);
+        bounded.push(message(1, "a"));
+        bounded.push(message(2, "b"));
+        assert!(bounded.update(2, |m| m.text = "d".repeat(250)));
+        assert_eq!(
+            bounded.front_seq(),
+            Some(2),
+            "a message that grew pushes the oldest out"
+        );
         small.drop_below(3);
         assert!(small.messages().is_empty());
         assert!(!small.pop_front());

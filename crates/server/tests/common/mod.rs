@@ -5,6 +5,23 @@
 
 pub mod process;
 
+/// Device keys of three owners (64 hex digits each).
+pub const KEY_A: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+pub const KEY_B: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
+pub const KEY_C: &str = "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3";
+
+/// The code of a refusal, failing the test when `ack` is not one.
+pub fn code_of(ack: &Value) -> charla_protocol::chat::ErrorCode {
+    charla_protocol::chat::Refusal::from_ack(ack)
+        .unwrap_or_else(|| panic!("a refusal, got {ack}"))
+        .code
+}
+
+/// An answer read as `T`, failing the test (with the answer) when it is not one.
+pub fn parse<T: serde::de::DeserializeOwned>(ack: Value) -> T {
+    serde_json::from_value(ack.clone()).unwrap_or_else(|e| panic!("{e}: {ack}"))
+}
+
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::net::SocketAddr;

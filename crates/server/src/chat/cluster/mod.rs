@@ -9,12 +9,15 @@
 //! stores whose `seq` is past the next one has the rows in between delivered first
 //! ([`queued`]).
 //!
+//! Changes to messages are delivered the same way, in `rev` order ([`changes`]).
+//!
 //! Rooms other nodes make or change (topic, members) are read again from the store when it
 //! announces them, or when the look finds a room whose version is newer than this copy (or a
 //! room this node does not know): the difference is told to the clients here as if the change
 //! had been made here. A room another node removed (renamed as retired, or gone from the
 //! heads) is forgotten. Read markers moved on other nodes are told to the name's devices here.
 
+mod changes;
 pub(in crate::chat) mod finish;
 mod presence;
 mod queued;
@@ -41,6 +44,8 @@ impl Chat {
         // Rooms behind, each with the newest `seq` known to be committed in it.
         let mut rooms: BTreeMap<RoomId, u64> = BTreeMap::new();
         let mut changed = BTreeSet::new();
+        // Rooms whose messages changed past what was delivered here.
+        let mut revised = BTreeSet::new();
         let mut look = false;
         let mut presence = false;
         for item in heard {
@@ -49,6 +54,14 @@ impl Chat {
                     if self.delivered_up_to(*room).is_some_and(|last| *seq > last) {
                         let known = rooms.entry(*room).or_default();
                         *known = (*known).max(*seq);
+                    }
+                }
+                Heard::Changed { room, rev } => {
+                    if self
+                        .changes_delivered_up_to(*room)
+                        .is_some_and(|last| *rev > last)
+                    {
+                        revised.insert(*room);
                     }
                 }
                 Heard::Room(room) => {
@@ -84,6 +97,9 @@ impl Chat {
                                 if head.version > log.version {
                                     changed.insert(head.room);
                                 }
+                                if head.last_rev > log.last_rev {
+                                    revised.insert(head.room);
+                                }
                             }
                             None => {
                                 changed.insert(head.room);
@@ -99,6 +115,10 @@ impl Chat {
         }
         for (room, known) in rooms {
             self.catch_up(&cluster, room, known);
+        }
+        // After the messages: a change waits for its message.
+        for room in revised {
+            self.catch_up_changes(room);
         }
         if presence {
             self.sync_presence();

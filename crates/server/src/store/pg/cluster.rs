@@ -7,8 +7,9 @@ use std::sync::Arc;
 use charla_protocol::chat::ChatMessage;
 use chrono::{DateTime, Utc};
 
+use super::changes::{whole, LIVING};
 use super::worker::{self, pg_error};
-use super::{listen, message, presence, stored_room, to_i64, to_u64, PgStore, FIELDS};
+use super::{listen, presence, stored_room, to_i64, to_u64, PgStore, FIELDS};
 use crate::error::Result;
 use crate::store::{Cluster, Draft, Heard, HeldName, QueuedAppend, RoomHead, RoomId, StoredRoom};
 
@@ -28,20 +29,23 @@ impl Cluster for PgStore {
             let rows = client
                 .query(
                     &format!(
-                        "SELECT {FIELDS} FROM messages WHERE room_id = $1 AND seq > $2
+                        "SELECT {FIELDS}, {LIVING} FROM messages WHERE room_id = $1 AND seq > $2
                          ORDER BY seq LIMIT $3"
                     ),
                     &[&room, &to_i64(after), &to_i64(limit as u64)],
                 )
                 .map_err(pg_error)?;
-            rows.iter().map(message).collect()
+            rows.iter().map(whole).collect()
         })
     }
 
     fn heads(&self) -> Result<Vec<RoomHead>> {
         self.reader.run(|client| {
             let rows = client
-                .query("SELECT room_id, last_seq, version FROM rooms", &[])
+                .query(
+                    "SELECT room_id, last_seq, version, last_rev FROM rooms",
+                    &[],
+                )
                 .map_err(pg_error)?;
             Ok(rows
                 .iter()
@@ -49,6 +53,7 @@ impl Cluster for PgStore {
                     room: row.get(0),
                     last_seq: to_u64(row.get(1)),
                     version: to_u64(row.get(2)),
+                    last_rev: to_u64(row.get(3)),
                 })
                 .collect())
         })

@@ -19,7 +19,7 @@ use tokio::sync::mpsc::Sender;
 
 use std::sync::Arc;
 
-use super::MESSAGES_CHANNEL;
+use super::{CHANGES_CHANNEL, MESSAGES_CHANNEL};
 use crate::store::{Heard, RoomId};
 
 /// Where the schema's triggers announce a room made or changed (`migrations/pg/0002_…`).
@@ -73,7 +73,7 @@ fn listen(config: &Config, node: &str, heard: &Sender<Heard>) {
         };
         if let Err(e) = client.batch_execute(&format!(
             "LISTEN {MESSAGES_CHANNEL}; LISTEN {ROOMS_CHANNEL}; LISTEN {MARKERS_CHANNEL}; \
-             LISTEN {PRESENCE_CHANNEL}; LISTEN {TYPING_CHANNEL}"
+             LISTEN {PRESENCE_CHANNEL}; LISTEN {TYPING_CHANNEL}; LISTEN {CHANGES_CHANNEL}"
         )) {
             tracing::warn!(error = %e, "LISTEN failed; reconnecting");
             std::thread::sleep(backoff);
@@ -133,6 +133,13 @@ fn parse(node: &str, channel: &str, payload: &str) -> Option<Heard> {
                 seq: seq.parse().ok()?,
             })
         }
+        CHANGES_CHANNEL => {
+            let (room, rev) = payload.split_once(':')?;
+            Some(Heard::Changed {
+                room: room.parse().ok()?,
+                rev: rev.parse().ok()?,
+            })
+        }
         ROOMS_CHANNEL => Some(Heard::Room(payload.parse().ok()?)),
         PRESENCE_CHANNEL => Some(Heard::Presence),
         TYPING_CHANNEL => {
@@ -182,6 +189,11 @@ mod tests {
         assert_eq!(messages("x:1"), None);
         assert_eq!(messages("1:-2"), None);
         assert_eq!(heard(ROOMS_CHANNEL, "7"), Some(Heard::Room(7)));
+        assert_eq!(
+            heard(CHANGES_CHANNEL, "7:3"),
+            Some(Heard::Changed { room: 7, rev: 3 })
+        );
+        assert_eq!(heard(CHANGES_CHANNEL, "7"), None);
         assert_eq!(heard(ROOMS_CHANNEL, "7:1"), None);
         assert_eq!(
             heard(MARKERS_CHANNEL, "7:12:ana:b"),

@@ -15,6 +15,7 @@
 //! never holds back a catch-up or makes `/healthz` fail.
 
 mod batch;
+mod changes;
 mod cluster;
 mod health;
 mod listen;
@@ -31,15 +32,18 @@ use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
 use postgres::Row;
 
+use self::changes::{whole, LIVING};
 use self::worker::{pg_error, Worker};
 use super::{
-    Appended, Draft, Found, Loaded, Member, NotStored, RoomChange, RoomId, Scanned, Store,
-    StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, RETIRED_PREFIX, SCAN,
+    Appended, Change, ChangeRefused, Changed, Draft, Found, Loaded, Member, NotStored, RoomChange,
+    RoomId, Scanned, Selection, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL,
+    RETIRED_PREFIX, SCAN,
 };
 use crate::error::{Error, Result};
 
 /// The channel a stored message is announced on: `<room>:<seq>`.
 pub const MESSAGES_CHANNEL: &str = "charla_messages";
+pub use changes::CHANGES_CHANNEL;
 
 /// The columns a message is read from, in [`message`]'s order.
 const FIELDS: &str = "seq, id, username, text, timestamp_ms, client_id, guest, mentions";
@@ -140,27 +144,31 @@ fn kind_text(kind: RoomKind) -> &'static str {
 fn newest(client: &mut postgres::Client, room: RoomId, limit: usize) -> Result<Vec<ChatMessage>> {
     let rows = client
         .query(
-            &format!("SELECT {FIELDS} FROM messages WHERE room_id = $1 ORDER BY seq DESC LIMIT $2"),
+            &format!(
+                "SELECT {FIELDS}, {LIVING} FROM messages WHERE room_id = $1
+                 ORDER BY seq DESC LIMIT $2"
+            ),
             &[&room, &to_i64(limit as u64)],
         )
         .map_err(pg_error)?;
-    let mut messages = rows.iter().map(message).collect::<Result<Vec<_>>>()?;
+    let mut messages = rows.iter().map(whole).collect::<Result<Vec<_>>>()?;
     messages.reverse();
     Ok(messages)
 }
 
-/// A room's highest `seq` and lowest kept one (`last + 1` when none is).
-fn bounds(client: &mut postgres::Client, room: RoomId) -> Result<(u64, u64)> {
+/// A room's highest `seq`, lowest kept one (`last + 1` when none is) and highest `rev`.
+fn bounds(client: &mut postgres::Client, room: RoomId) -> Result<(u64, u64, u64)> {
     let row = client
         .query_one(
-            "SELECT r.last_seq, (SELECT min(seq) FROM messages m WHERE m.room_id = r.room_id)
+            "SELECT r.last_seq, (SELECT min(seq) FROM messages m WHERE m.room_id = r.room_id),
+                 r.last_rev
              FROM rooms r WHERE r.room_id = $1",
             &[&room],
         )
         .map_err(pg_error)?;
     let last = to_u64(row.get(0));
     let oldest: Option<i64> = row.get(1);
-    Ok((last, oldest.map_or(last + 1, to_u64)))
+    Ok((last, oldest.map_or(last + 1, to_u64), to_u64(row.get(2))))
 }
 
 fn load(client: &mut postgres::Client, options: &StoreOptions) -> Result<Loaded> {
@@ -174,7 +182,7 @@ fn load(client: &mut postgres::Client, options: &StoreOptions) -> Result<Loaded>
         .query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])
         .map_err(pg_error)?
         .get(0);
-    let (last_seq, oldest_seq) = bounds(client, GENERAL)?;
+    let (last_seq, oldest_seq, last_rev) = bounds(client, GENERAL)?;
     let recent = newest(client, GENERAL, options.recent)?;
 
     let id_rows = client
@@ -220,6 +228,7 @@ fn load(client: &mut postgres::Client, options: &StoreOptions) -> Result<Loaded>
         rooms,
         markers,
         last_seq,
+        last_rev,
         oldest_seq,
         epoch,
     })
@@ -258,7 +267,7 @@ fn stored_room(
             name: m.get(1),
         })
         .collect();
-    let (last_seq, oldest_seq) = bounds(client, id)?;
+    let (last_seq, oldest_seq, last_rev) = bounds(client, id)?;
     Ok(Some(StoredRoom {
         id,
         name: row.get(0),
@@ -267,6 +276,7 @@ fn stored_room(
         members,
         recent: newest(client, id, recent)?,
         last_seq,
+        last_rev,
         oldest_seq,
         version: to_u64(row.get(3)),
         emptied_at: row
@@ -504,32 +514,31 @@ impl Store for PgStore {
                     &[&room, &keep_from],
                 )
                 .map_err(pg_error)?;
-            tx.execute(
-                "DELETE FROM mentions WHERE room_id = $1 AND seq < $2",
-                &[&room, &keep_from],
-            )
-            .map_err(pg_error)?;
+            for table in ["mentions", "change_ids"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE room_id = $1 AND seq < $2"),
+                    &[&room, &keep_from],
+                )
+                .map_err(pg_error)?;
+            }
             tx.commit().map_err(pg_error)?;
             tracing::info!(room, removed, keep_from, "messages past the retention age removed");
             Ok(Some(to_u64(keep_from)))
         })
     }
 
-    fn page_before(&self, room: RoomId, before: u64, limit: usize) -> Result<Vec<ChatMessage>> {
-        self.reader.run(move |client| {
-            let rows = client
-                .query(
-                    &format!(
-                        "SELECT {FIELDS} FROM messages WHERE room_id = $1 AND seq < $2
-                         ORDER BY seq DESC LIMIT $3"
-                    ),
-                    &[&room, &to_i64(before), &to_i64(limit as u64)],
-                )
-                .map_err(pg_error)?;
-            let mut page = rows.iter().map(message).collect::<Result<Vec<_>>>()?;
-            page.reverse();
-            Ok(page)
-        })
+    fn read(&self, room: RoomId, which: Selection) -> Result<Vec<ChatMessage>> {
+        self.read_messages(room, which)
+    }
+
+    fn change_message(
+        &self,
+        room: RoomId,
+        seq: u64,
+        change: &Change<'_>,
+        at: DateTime<Utc>,
+    ) -> std::result::Result<Changed, ChangeRefused> {
+        self.change(room, seq, change, at)
     }
 
     fn create_room(
@@ -610,6 +619,12 @@ impl Store for PgStore {
                 tx.execute(&format!("DELETE FROM {table} WHERE name_key = $1"), &[&key])
                     .map_err(pg_error)?;
             }
+            tx.execute(
+                "INSERT INTO authors_forgotten (name_key, before_ms) VALUES ($1, $2)
+                 ON CONFLICT (name_key) DO UPDATE SET before_ms = excluded.before_ms",
+                &[&key, &at.timestamp_millis()],
+            )
+            .map_err(pg_error)?;
             note_empty(&mut tx, &rooms, at)?;
             tx.commit().map_err(pg_error)
         })
@@ -808,6 +823,7 @@ mod tests {
             text: text.into(),
             client_id: Some(client_id.into()),
             guest: false,
+            author_key: Some("ana".into()),
             mentions: vec![Member {
                 key: "bo".into(),
                 name: "bo".into(),

@@ -30,13 +30,16 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    new_epoch, Appended, Draft, Found, Loaded, Member, NotStored, RoomChange, RoomId, Scanned,
-    Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL, RETIRED_PREFIX,
+    new_epoch, Appended, Change, ChangeRefused, Changed, Draft, Found, Loaded, Member, NotStored,
+    RoomChange, RoomId, Scanned, Selection, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL,
+    RETIRED_PREFIX,
 };
 use crate::error::{Error, Result};
 use crate::store::migrate::SQLITE_HISTORY;
+use changes::LIVING_FIELDS;
 
 mod before_versions;
+mod changes;
 pub(crate) mod names;
 mod rooms;
 pub(crate) mod schema;
@@ -214,11 +217,12 @@ impl SqliteStore {
             None => last_seq_of(&writer.conn, room).map_err(|e| NotStored(e.to_string()))? + 1,
         };
         let mention_keys: Vec<String> = draft.mentions.iter().map(|m| m.key.clone()).collect();
+        let author_key = draft.author_key.clone();
         let message = draft.into_message(next, at);
         match insert(
             &mut writer.conn,
             (room, writer.next_rowid),
-            &message,
+            (&message, author_key.as_deref()),
             &mention_keys,
             writer.retention,
         ) {
@@ -285,6 +289,8 @@ impl SqliteStore {
         let removed = tx
             .prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq < ?2")?
             .execute(params![room, keep_from])?;
+        tx.prepare_cached("DELETE FROM change_ids WHERE room_id = ?1 AND seq < ?2")?
+            .execute(params![room, keep_from])?;
         rooms::drop_mentions_before(&tx, room, keep_from)?;
         tx.commit()?;
         tracing::info!(
@@ -294,32 +300,6 @@ impl SqliteStore {
             "messages past the retention age removed"
         );
         Ok(Some(keep_from))
-    }
-
-    /// The newest `limit` messages of `room` with a `seq` below `before`, oldest first.
-    /// Blocking: call it off the async threads.
-    ///
-    /// # Errors
-    /// When the database cannot be read.
-    pub fn page_before(&self, room: RoomId, before: u64, limit: usize) -> Result<Vec<ChatMessage>> {
-        let writer = self.write();
-        let mut statement = writer.conn.prepare_cached(&format!(
-            "SELECT {MESSAGE_FIELDS} FROM messages
-             WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
-        ))?;
-        let rows = statement.query_map(
-            params![
-                room,
-                i64::try_from(before).unwrap_or(i64::MAX),
-                i64::try_from(limit).unwrap_or(i64::MAX)
-            ],
-            row_to_parts,
-        )?;
-        let mut page = rows
-            .map(|row| row.map_err(Error::from).and_then(parts_to_message))
-            .collect::<Result<Vec<_>>>()?;
-        page.reverse();
-        Ok(page)
     }
 }
 
@@ -343,8 +323,18 @@ impl Store for SqliteStore {
         SqliteStore::expire_before(self, room, cutoff)
     }
 
-    fn page_before(&self, room: RoomId, before: u64, limit: usize) -> Result<Vec<ChatMessage>> {
-        SqliteStore::page_before(self, room, before, limit)
+    fn read(&self, room: RoomId, which: Selection) -> Result<Vec<ChatMessage>> {
+        SqliteStore::read(self, room, which)
+    }
+
+    fn change_message(
+        &self,
+        room: RoomId,
+        seq: u64,
+        change: &Change<'_>,
+        at: DateTime<Utc>,
+    ) -> std::result::Result<Changed, ChangeRefused> {
+        SqliteStore::change_message(self, room, seq, change, at)
     }
 
     fn create_room(
@@ -533,15 +523,15 @@ fn newest(
         ""
     };
     let mut statement = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_FIELDS} FROM messages
+        "SELECT {MESSAGE_FIELDS}, {LIVING_FIELDS} FROM messages
          WHERE room_id = ?2 {only} ORDER BY seq DESC LIMIT ?1"
     ))?;
     let rows = statement.query_map(
         params![i64::try_from(limit).unwrap_or(i64::MAX), room],
-        row_to_parts,
+        |row| Ok(changes::row_to_message(row)),
     )?;
     let mut messages = rows
-        .map(|row| row.map_err(Error::from).and_then(parts_to_message))
+        .map(|row| row.map_err(Error::from).and_then(|m| m))
         .collect::<Result<Vec<_>>>()?;
     messages.reverse();
     Ok(messages)
@@ -554,12 +544,18 @@ fn load(conn: &Connection, options: &StoreOptions, epoch: String) -> Result<Load
         |row| row.get(0),
     )?;
     let last_seq = last_seq_of(conn, GENERAL)?;
+    let last_rev: u64 = conn.query_row(
+        "SELECT last_rev FROM rooms WHERE room_id = ?1",
+        [GENERAL],
+        |row| row.get(0),
+    )?;
     Ok(Loaded {
         recent: newest(conn, GENERAL, options.recent, false)?,
         recent_ids: rooms::recent_ids(conn, options.remembered_ids)?,
         rooms: rooms::load(conn, options.room_recent)?,
         markers: rooms::load_markers(conn)?,
         last_seq,
+        last_rev,
         oldest_seq: oldest.unwrap_or(last_seq + 1),
         epoch,
     })
@@ -570,13 +566,14 @@ fn load(conn: &Connection, options: &StoreOptions, epoch: String) -> Result<Load
 fn insert(
     conn: &mut Connection,
     (room, rowid): (RoomId, i64),
-    m: &ChatMessage,
+    (m, author_key): (&ChatMessage, Option<&str>),
     mention_keys: &[String],
     retention: Option<u64>,
 ) -> rusqlite::Result<()> {
     const INSERT: &str = "INSERT INTO messages
-         (room_id, seq, id, username, text, timestamp, client_id, guest, mentions, rowid)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+         (room_id, seq, id, username, text, timestamp, client_id, guest, mentions, rowid,
+          author_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
     let seq = m.seq.unwrap_or_default();
     let mentioned = (!m.mentions.is_empty()).then(|| m.mentions.join("\n"));
     let row = params![
@@ -589,7 +586,8 @@ fn insert(
         m.client_id,
         m.guest,
         mentioned,
-        rowid
+        rowid,
+        author_key
     ];
     if retention.is_none() && mention_keys.is_empty() {
         // One statement is its own transaction.
@@ -603,6 +601,8 @@ fn insert(
         tx.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
             .execute(params![room, seq.saturating_sub(keep)])?;
         rooms::drop_mentions_before(&tx, room, (seq + 1).saturating_sub(keep))?;
+        tx.prepare_cached("DELETE FROM change_ids WHERE room_id = ?1 AND seq <= ?2")?
+            .execute(params![room, seq.saturating_sub(keep)])?;
     }
     tx.commit()
 }
@@ -618,6 +618,7 @@ mod tests {
             text: format!("text {n}"),
             client_id: Some(format!("c{n}")),
             guest: false,
+            author_key: Some("alice".into()),
             mentions: Vec::new(),
         }
     }
@@ -648,7 +649,15 @@ mod tests {
             assert_eq!(stored.seq, Some(n));
             assert_eq!(stored.id, format!("s-{n}"));
         }
-        let page = store.page_before(GENERAL, 5, 2).expect("reads");
+        let page = store
+            .read(
+                GENERAL,
+                Selection::Before {
+                    before: 5,
+                    limit: 2,
+                },
+            )
+            .expect("reads");
         assert_eq!(
             page.iter().filter_map(|m| m.seq).collect::<Vec<_>>(),
             [3, 4]
@@ -688,7 +697,7 @@ mod tests {
         }
         let texts = |room, before| {
             store
-                .page_before(room, before, 10)
+                .read(room, Selection::Before { before, limit: 10 })
                 .expect("reads")
                 .into_iter()
                 .map(|m| m.text)
@@ -744,7 +753,13 @@ mod tests {
         );
         assert_eq!(
             store
-                .page_before(GENERAL, 9, 10)
+                .read(
+                    GENERAL,
+                    Selection::Before {
+                        before: 9,
+                        limit: 10
+                    }
+                )
                 .expect("reads")
                 .iter()
                 .map(|m| m.text.as_str())
@@ -757,7 +772,7 @@ mod tests {
         let conn = Connection::open(&path).expect("opens");
         assert_eq!(
             schema::version_of(&conn).ok(),
-            Some(1),
+            Some(latest_version()),
             "versioned from now on"
         );
         let trigger: String = conn
@@ -777,23 +792,19 @@ mod tests {
         // version 1 from then on.
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("history.db");
-        let epoch = {
-            let (store, loaded) = open(&path, options(None)).expect("made");
-            store
-                .create_room(
-                    Some("ops"),
-                    charla_protocol::chat::RoomKind::Room,
-                    "",
-                    &[],
-                    Utc::now(),
-                )
-                .expect("a room");
-            store.append(GENERAL, draft(1), Utc::now()).expect("stored");
-            loaded.epoch
-        };
-        Connection::open(&path)
-            .and_then(|conn| conn.pragma_update(None, "user_version", 0))
-            .expect("as the last server left it");
+        let epoch = "00c0ffee00c0ffee";
+        let old = Connection::open(&path).expect("made");
+        old.execute_batch(SQLITE_HISTORY[0].sql)
+            .expect("the tables as the last unversioned server made them");
+        old.execute_batch(&format!(
+            "INSERT INTO meta (key, value) VALUES ('epoch', '{epoch}');
+             INSERT INTO rooms (room_id, name, kind, topic, creator, created_ms)
+                 VALUES (2, 'ops', 'room', '', 'ana', 0);
+             INSERT INTO messages (room_id, seq, id, username, text, timestamp)
+                 VALUES (1, 1, 's-1', 'ana', 'hi', '2026-11-30T10:00:00.000Z');"
+        ))
+        .expect("what it had stored");
+        drop(old);
         let (_, again) = open(&path, options(None)).expect("opens");
         assert_eq!(again.epoch, epoch);
         assert_eq!(again.last_seq, 1);
@@ -806,7 +817,11 @@ mod tests {
             ["ops"]
         );
         let conn = Connection::open(&path).expect("opens");
-        assert_eq!(schema::version_of(&conn).ok(), Some(1));
+        assert_eq!(schema::version_of(&conn).ok(), Some(latest_version()));
+    }
+
+    fn latest_version() -> i64 {
+        SQLITE_HISTORY.last().map_or(0, |m| m.version)
     }
 
     #[test]
@@ -862,7 +877,13 @@ mod tests {
             Some(count + 1)
         );
         assert!(store
-            .page_before(GENERAL, count + 1, 10)
+            .read(
+                GENERAL,
+                Selection::Before {
+                    before: count + 1,
+                    limit: 10
+                }
+            )
             .expect("reads")
             .is_empty());
         drop(store);

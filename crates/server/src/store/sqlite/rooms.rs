@@ -113,6 +113,11 @@ impl SqliteStore {
         for table in ["members", "read_markers", "mentions"] {
             tx.execute(&format!("DELETE FROM {table} WHERE name_key = ?1"), [key])?;
         }
+        tx.execute(
+            "INSERT INTO authors_forgotten (name_key, before_ms) VALUES (?1, ?2)
+             ON CONFLICT (name_key) DO UPDATE SET before_ms = excluded.before_ms",
+            params![key, at.timestamp_millis()],
+        )?;
         for room in rooms {
             note_empty(&tx, room, at)?;
         }
@@ -319,6 +324,9 @@ pub(super) fn load(conn: &Connection, recent: usize) -> Result<Vec<StoredRoom>> 
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let last_seq = last_seq_of(conn, id)?;
+        let last_rev: u64 = conn
+            .prepare_cached("SELECT last_rev FROM rooms WHERE room_id = ?1")?
+            .query_row([id], |row| row.get(0))?;
         let oldest: Option<u64> = conn
             .prepare_cached("SELECT min(seq) FROM messages WHERE room_id = ?1")?
             .query_row([id], |row| row.get(0))?;
@@ -330,6 +338,7 @@ pub(super) fn load(conn: &Connection, recent: usize) -> Result<Vec<StoredRoom>> 
             members,
             recent: newest(conn, id, recent, false)?,
             last_seq,
+            last_rev,
             oldest_seq: oldest.unwrap_or(last_seq + 1),
             version: 0,
             emptied_at: emptied_ms.and_then(DateTime::from_timestamp_millis),

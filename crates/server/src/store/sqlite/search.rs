@@ -12,10 +12,11 @@
 //!
 //! The index keeps a copy of each message (`entries`, by the history's rowid) with FTS5 over
 //! its text (external content): a result is read from the index file alone. A message is
-//! indexed within about a second of its ack. Messages removed from the history (retention) are
-//! noted in the history's `search_changes` by a trigger in the same transaction, and the next
-//! pass removes them from the index before it indexes anything new, so a removed text is never
-//! found again, even after a crash. An index that is missing, unreadable or belongs to another
+//! indexed within about a second of its ack. Messages removed from the history (retention),
+//! edited or deleted are noted in the history's `search_changes` by a trigger in the same
+//! transaction, and the next pass removes them from the index (and indexes an edited one again,
+//! with its text now) before it indexes anything new, so a removed, edited-away or deleted
+//! text is not found again once that pass is done, even after a crash. An index that is missing, unreadable or belongs to another
 //! history (its epoch) is made again from the history, in the background.
 //!
 //! A search reads the newest matches in the asker's rooms, at most [`SCAN`] of them (the
@@ -129,10 +130,16 @@ impl SearchIndex {
             if removed.is_empty() {
                 break;
             }
+            // An edited message is indexed again with its text now (a newer row than the
+            // index has reached is indexed below, with the others).
+            let changed = rows_now(history, &removed, indexed_to(&indexer)?)?;
             let tx = indexer.transaction()?;
             for row in &removed {
                 tx.prepare_cached("DELETE FROM entries WHERE row = ?1")?
                     .execute([row])?;
+            }
+            for (row, room, parts) in &changed {
+                index_one(&tx, *row, *room, parts)?;
             }
             tx.commit()?;
             // Exactly these: a message removed meanwhile may have a rowid among them.
@@ -158,15 +165,7 @@ impl SearchIndex {
             for (row, room, parts) in &batch {
                 tx.prepare_cached("DELETE FROM entries WHERE row = ?1")?
                     .execute([row])?;
-                tx.prepare_cached(
-                    "INSERT INTO entries (row, room_id, seq, id, username, text, timestamp,
-                         client_id, guest, mentions)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?
-                .execute(params![
-                    row, room, parts.0, parts.1, parts.2, parts.3, parts.4, parts.5, parts.6,
-                    parts.7
-                ])?;
+                index_one(&tx, *row, *room, parts)?;
             }
             tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'indexed_to'")?
                 .execute([last.to_string()])?;
@@ -257,13 +256,51 @@ fn scan(conn: &Connection, query: &str, rooms: &[RoomId], before: Option<u64>) -
     Ok(Scanned::from_positions(matches))
 }
 
+/// Adds one message (of history row `row`) to the index.
+fn index_one(
+    tx: &rusqlite::Transaction<'_>,
+    row: i64,
+    room: RoomId,
+    parts: &super::Parts,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO entries (row, room_id, seq, id, username, text, timestamp,
+             client_id, guest, mentions)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        row, room, parts.0, parts.1, parts.2, parts.3, parts.4, parts.5, parts.6, parts.7
+    ])?;
+    Ok(())
+}
+
+/// The messages of `rows` (history rowids) that the index has reached (up to `indexed_to`)
+/// and that are still there and not deleted, as they are now.
+fn rows_now(
+    history: &Mutex<Writer>,
+    rows: &[i64],
+    indexed_to: i64,
+) -> Result<Vec<(i64, RoomId, super::Parts)>> {
+    let writer = lock(history);
+    let mut statement = writer.conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_FIELDS}, room_id, rowid FROM messages
+         WHERE rowid IN (SELECT value FROM json_each(?1)) AND rowid <= ?2
+             AND deleted_ms IS NULL"
+    ))?;
+    let rows = serde_json::to_string(rows).unwrap_or_else(|_| "[]".to_owned());
+    let found = statement.query_map(params![rows, indexed_to], |row| {
+        Ok((row.get(9)?, row.get(8)?, row_to_parts(row)?))
+    })?;
+    Ok(found.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Up to [`BATCH`] messages of the history stored after rowid `from`, oldest first: (rowid,
-/// room, fields).
+/// room, fields). Deleted ones are passed over: there is nothing in them to find.
 fn new_rows(history: &Mutex<Writer>, from: i64) -> Result<Vec<(i64, RoomId, super::Parts)>> {
     let writer = lock(history);
     let mut statement = writer.conn.prepare_cached(&format!(
         "SELECT {MESSAGE_FIELDS}, room_id, rowid FROM messages
-         WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+         WHERE rowid > ?1 AND deleted_ms IS NULL ORDER BY rowid LIMIT ?2"
     ))?;
     let rows = statement.query_map(params![from, to_i64(BATCH)], |row| {
         Ok((row.get(9)?, row.get(8)?, row_to_parts(row)?))
