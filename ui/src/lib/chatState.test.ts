@@ -3,7 +3,6 @@ import type { ChatMessage, ClientEvent } from '../types';
 import { chatBatchReducer, chatReducer, initialChatState, type ChatAction, type ChatState } from './chatState';
 import { KEEP_ITEMS } from './bounds';
 import type { Conversation } from './conversations';
-import { splitLinks } from './links';
 import { usernameProblem } from './username';
 import { roomState } from '../test-fixtures';
 
@@ -289,14 +288,6 @@ describe('rules shared with the server', () => {
     expect(usernameProblem('é'.repeat(32))).toBeNull();
     expect(usernameProblem('x'.repeat(33))).toMatch('32');
     expect(usernameProblem('a\u0007b')).toMatch('control');
-  });
-
-  test('links: http(s) only, trailing punctuation left out', () => {
-    expect(splitLinks('go to https://a.example/x). or ftp://no')).toEqual([
-      { kind: 'text', text: 'go to ' },
-      { kind: 'link', text: 'https://a.example/x', href: 'https://a.example/x' },
-      { kind: 'text', text: '). or ftp://no' },
-    ]);
   });
 });
 

@@ -1,22 +1,17 @@
-// Splits text into plain runs and http(s) links. Nothing else ever becomes a link, and the
-// result is rendered as text nodes: message text is never parsed as HTML.
-export type Run = { kind: 'text'; text: string } | { kind: 'link'; text: string; href: string };
+// Which links in a message may be opened: absolute http(s) and mailto addresses only. Anything
+// else (javascript:, data:, file:, a relative path, a fragment) stays text, never a link.
+const OPENABLE = new Set(['http:', 'https:', 'mailto:']);
 
-const LINK = /\bhttps?:\/\/[^\s<>"']+/giu;
-const TRAILING = /[.,;:!?)\]}]+$/u;
-
-export function splitLinks(text: string): Run[] {
-  const runs: Run[] = [];
-  let last = 0;
-  for (const match of text.matchAll(LINK)) {
-    const start = match.index ?? 0;
-    const raw = match[0];
-    const trailing = TRAILING.exec(raw)?.[0] ?? '';
-    const href = raw.slice(0, raw.length - trailing.length);
-    if (start > last) runs.push({ kind: 'text', text: text.slice(last, start) });
-    runs.push({ kind: 'link', text: href, href });
-    last = start + href.length;
+/**
+ * The address to open for a link written in a message, or null when it is not one that may be
+ * opened. Its scheme is written in lowercase, as the window's capability expects.
+ */
+export function openableHref(href: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(href);
+  } catch {
+    return null; // not absolute
   }
-  if (last < text.length) runs.push({ kind: 'text', text: text.slice(last) });
-  return runs;
+  return OPENABLE.has(url.protocol) ? url.href : null;
 }
