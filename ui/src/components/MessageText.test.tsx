@@ -1,5 +1,5 @@
 // A message's Markdown: each construct people type, what stays text (HTML, images, headings'
-// size), which links are links and how they open, and code blocks.
+// size), which links are links and how they open, and code blocks highlighted.
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -67,10 +67,23 @@ describe('the constructs people type', () => {
     expect(text.querySelector('b')).toBeNull();
   });
 
-  test('a code block with a language: the language shown above its code', () => {
-    const text = shown('```rust\nfn main() {}\n```');
+  test('a code block with a language: the language shown, the code highlighted, the text unchanged', async () => {
+    const text = shown('```rust\nfn main() {\n    println!("hi");\n}\n```');
     expect(text.querySelector('.code-language')).toHaveTextContent(/^rust$/);
-    expect(text.querySelector('pre code')?.textContent).toBe('fn main() {}');
+    const code = text.querySelector('pre code') as HTMLElement;
+    await waitFor(() => expect(code).toHaveClass('hljs', 'language-rust'));
+    expect(code.querySelector('.hljs-keyword')).toHaveTextContent(/^fn$/);
+    expect(code.querySelector('.hljs-string')).toHaveTextContent('"hi"');
+    expect(code.textContent).toBe('fn main() {\n    println!("hi");\n}');
+  });
+
+  test('a language named by its alias is highlighted; one not known here is named and left plain', async () => {
+    const text = shown('```ts\nconst a: number = 1;\n```\n\n```cobol\nDISPLAY "HI".\n```');
+    const [ts, cobol] = [...text.querySelectorAll('pre code')] as HTMLElement[];
+    await waitFor(() => expect(ts?.querySelector('.hljs-keyword')).toHaveTextContent('const'));
+    expect([...text.querySelectorAll('.code-language')].map((l) => l.textContent)).toEqual(['ts', 'cobol']);
+    expect(cobol?.childElementCount).toBe(0);
+    expect(cobol?.textContent).toBe('DISPLAY "HI".');
   });
 
   test('a code block scrolls by keyboard too: it can take the focus, and reads left to right', () => {
