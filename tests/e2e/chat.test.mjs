@@ -1,11 +1,12 @@
-// The desktop app end to end, in a real window: first run, chat with a second client, the
-// server killed (banner), a message sent offline (pending), the server back (delivered exactly
-// once, banner gone), and the app restarted with its unsent draft restored.
+// The desktop app end to end, in a real window: first run, chat with a second client, a code
+// block sent (as typed) and shown highlighted, the server killed (banner), a message sent
+// offline (pending), the server back (delivered exactly once, banner gone), and the app
+// restarted with its unsent draft restored.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { io } from 'socket.io-client';
 import { freePort } from '../interop/harness.mjs';
-import { eventually, openApp, screenshot, startDisplay, startDriver, startServer, stopAll, tempDirs } from './harness.mjs';
+import { eventually, openApp, screenshot, seriousViolations, startDisplay, startDriver, startServer, stopAll, tempDirs } from './harness.mjs';
 
 let display;
 let dirs;
@@ -63,6 +64,22 @@ test('first run, chat, server loss, offline send, recovery, restart with draft',
     bob.emit('chat-message', { username: 'bob', text: 'hi ana, bob here' });
     await eventually(async () => (await texts(app)).some((t) => t.includes('hi ana, bob here')), 'the reply shows');
     await screenshot(app, '02-chatting');
+
+    // A fenced code block, typed line by line (Shift+Enter): the server gets the text as typed,
+    // the timeline shows it as code, its language named and highlighted.
+    const fence = ['```rust', 'fn main() {', '    println!("hi");', '}', '```'];
+    for (const [i, line] of fence.entries()) {
+      await (await composer(app)).addValue(line);
+      if (i < fence.length - 1) await app.keys(['Shift', 'Enter']);
+    }
+    await app.keys('Enter');
+    await eventually(() => received.find((m) => m.text === fence.join('\n') && m.username === 'ana'), 'bob receives the code block as typed');
+    const block = '[data-testid="message"] .code-block';
+    await eventually(async () => (await (await app.$(`${block} pre code`)).getText()).includes('println!("hi");'), 'the code block shows');
+    assert.equal(await (await app.$(`${block} .code-language`)).getText(), 'rust');
+    await eventually(async () => (await (await app.$(`${block} pre code .hljs-keyword`)).getText()) === 'fn', 'the code highlighted');
+    assert.deepEqual(await seriousViolations(app), [], 'axe on a code block');
+    await screenshot(app, '02-code-block');
 
     // The server dies: the banner says so.
     await server.kill();
