@@ -238,6 +238,8 @@ mod tests {
             guest: false,
             room: None,
             mentions: Vec::new(),
+            thread: None,
+            also_in_room: false,
             living: charla_protocol::chat::Living::default(),
         }
     }

@@ -316,6 +316,8 @@ mod tests {
             guest: false,
             room: (room != GENERAL_ROOM).then(|| room.to_owned()),
             mentions: Vec::new(),
+            thread: None,
+            also_in_room: false,
             living: charla_protocol::chat::Living::default(),
         }
     }

@@ -155,6 +155,8 @@ mod tests {
             guest: false,
             room: None,
             mentions: mentions.iter().map(|m| (*m).to_owned()).collect(),
+            thread: None,
+            also_in_room: false,
             living: charla_protocol::chat::Living::default(),
         }
     }

@@ -41,6 +41,8 @@ impl Flavor {
             text: text.to_owned(),
             client_id: self.acks_joins().then(|| format!("{name}-{ack_id}")),
             room: None,
+            thread: None,
+            also_in_room: false,
         });
         self.frame(&message, ack_id)
     }

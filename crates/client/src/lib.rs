@@ -179,6 +179,7 @@ impl ClientHandle {
         self.request(ClientRequest::Read(ReadUpTo {
             room: room.to_owned(),
             seq,
+            thread: None,
         }))
         .await
     }

@@ -16,24 +16,9 @@ use charla_protocol::chat::{
     ChangeAck, ChangesPage, ChatMessage, ErrorCode, HistoryPage, JoinAck, PinList, RoomEntered,
     SearchResults, SendAck, MAX_REACTIONS_PER_MESSAGE,
 };
-use charla_server::ServerConfig;
 use charla_testkit::eventually;
-use common::{code_of, parse, TestClient, TestServer, KEY_A, KEY_B, KEY_C};
+use common::{code_of, parse, stores, TestClient, TestServer, KEY_A, KEY_B, KEY_C};
 use serde_json::{json, Value};
-
-/// The stores each story runs on: on disk, and in memory.
-fn stores(dir: &tempfile::TempDir) -> [(&'static str, ServerConfig); 2] {
-    [
-        (
-            "on disk",
-            ServerConfig {
-                storage: charla_testkit::storage_in(dir.path()),
-                ..TestServer::unlimited()
-            },
-        ),
-        ("in memory", TestServer::unlimited()),
-    ]
-}
 
 async fn owner(server: &TestServer, name: &str, key: &str, extra: Value) -> (TestClient, JoinAck) {
     let mut client = TestClient::connect(server).await;

@@ -47,8 +47,11 @@ pub enum ServerEvent {
     RoomTopic(TopicChange),
     /// `read-marker`: the user's read marker of a room moved (on any of their devices).
     ReadMarker(ReadMarker),
-    /// `message-updated`: a message as it is after a change (edit, delete, reaction, pin).
+    /// `message-updated`: a message as it is after a change (edit, delete, reaction, pin, a
+    /// reply in its thread).
     MessageUpdated(ChatMessage),
+    /// `thread-message`: a reply in a thread, not also sent to the room.
+    ThreadMessage(ChatMessage),
 }
 
 impl ServerEvent {
@@ -68,6 +71,7 @@ impl ServerEvent {
             Self::RoomTopic(_) => events::ROOM_TOPIC,
             Self::ReadMarker(_) => events::READ_MARKER,
             Self::MessageUpdated(_) => events::MESSAGE_UPDATED,
+            Self::ThreadMessage(_) => events::THREAD_MESSAGE,
         }
     }
 
@@ -80,9 +84,9 @@ impl ServerEvent {
     pub fn to_json(&self) -> serde_json::Result<String> {
         let name = self.name();
         match self {
-            Self::Message(message) | Self::MessageUpdated(message) => {
-                serde_json::to_string(&(name, message))
-            }
+            Self::Message(message)
+            | Self::MessageUpdated(message)
+            | Self::ThreadMessage(message) => serde_json::to_string(&(name, message)),
             Self::UserJoined {
                 username,
                 guest: true,
@@ -131,6 +135,9 @@ impl ServerEvent {
             events::MESSAGE_UPDATED => Self::MessageUpdated(
                 ChatMessage::deserialize(first).map_err(|_| read("a message"))?,
             ),
+            events::THREAD_MESSAGE => {
+                Self::ThreadMessage(ChatMessage::deserialize(first).map_err(|_| read("a message"))?)
+            }
             events::USER_JOINED => Self::UserJoined {
                 username: String::deserialize(first).map_err(|_| read("a username"))?,
                 guest: second.get("guest").and_then(Value::as_bool) == Some(true),
@@ -218,7 +225,8 @@ mod tests {
         }];
         for event in [
             ServerEvent::Message(message),
-            ServerEvent::MessageUpdated(changed),
+            ServerEvent::MessageUpdated(changed.clone()),
+            ServerEvent::ThreadMessage(changed),
             ServerEvent::UserJoined {
                 username: "bob".into(),
                 guest: false,

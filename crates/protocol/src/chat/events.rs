@@ -79,3 +79,12 @@ pub const CHANGES: &str = "changes";
 /// server → client: a [`ChatMessage`](super::ChatMessage) as it is after a change, to the
 /// room's audience.
 pub const MESSAGE_UPDATED: &str = "message-updated";
+/// server → client: a [`ChatMessage`](super::ChatMessage) that is a reply in a thread and not
+/// also sent to the room, to the room's audience (the tutorial's page never reads it).
+pub const THREAD_MESSAGE: &str = "thread-message";
+/// client → server: a [`ThreadRequest`](super::ThreadRequest), answered with a
+/// [`ThreadPage`](super::ThreadPage).
+pub const THREAD: &str = "thread";
+/// client → server, no arguments: the threads the name follows, a
+/// [`ThreadList`](super::ThreadList).
+pub const THREADS: &str = "threads";

@@ -42,14 +42,23 @@ pub struct ChatMessage {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "ts", ts(as = "Option<Vec<String>>", optional))]
     pub mentions: Vec<String>,
+    /// A reply in the thread of this message (`seq`) of the room; absent for a message of
+    /// the room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub thread: Option<u64>,
+    /// A thread's reply that was also sent to the room.
+    #[serde(default, skip_serializing_if = "is_false")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
+    pub also_in_room: bool,
     /// What happened to it since it was said (nothing, for most messages).
     #[serde(flatten)]
     #[cfg_attr(feature = "ts", ts(flatten))]
     pub living: Living,
 }
 
-/// What changes a message after it was said: each change gives it its room's next `rev` and
-/// is sent as `message-updated` with the whole message. Every field is absent while unchanged,
+/// What changes a message after it was said (a reply in its thread too): each change gives
+/// it its room's next `rev` and is sent as `message-updated` with the whole message. Every field is absent while unchanged,
 /// so a message nobody touched is sent exactly as before.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -79,6 +88,18 @@ pub struct Living {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub pinned: Option<Pinned>,
+    /// Replies in its thread.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[cfg_attr(feature = "ts", ts(optional, as = "Option<u64>"))]
+    pub replies: u64,
+    /// When the newest of them was sent.
+    #[serde(
+        default,
+        with = "crate::timestamp::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "ts", ts(optional, as = "Option<String>"))]
+    pub last_reply_at: Option<DateTime<Utc>>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference

@@ -19,6 +19,7 @@ mod payload;
 mod refusal;
 mod request;
 mod rooms;
+mod thread;
 
 pub use change::{
     emoji_is_valid, ChangeAck, ChangeRequest, Changes, ChangesPage, ChangesRequest, MessageChange,
@@ -42,6 +43,9 @@ pub use rooms::{
     RoomInfo, RoomKind, RoomList, RoomReplay, RoomState, RoomSummary, SearchHit, SearchRequest,
     SearchResults, TopicChange, DM_PREFIX, GENERAL_ROOM, MAX_QUERY_CHARS, MAX_ROOM_NAME_CHARS,
     MAX_SEARCH_RESULTS, MAX_TOPIC_CHARS,
+};
+pub use thread::{
+    FollowedThread, ThreadList, ThreadPage, ThreadRequest, MAX_THREADS_LISTED, MAX_THREAD_PAGE,
 };
 
 /// The `connect_error` message of a server whose access token was missing or wrong (the only

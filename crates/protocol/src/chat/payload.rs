@@ -43,6 +43,12 @@ pub struct OutgoingMessage {
     /// The room (default `general`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
+    /// A reply in the thread of this message (`seq`) of the room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<u64>,
+    /// A reply also sent to the room (its timeline and the tutorial's page show it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub also_in_room: bool,
 }
 
 /// What a `join` asks for, from any of its accepted forms.
@@ -217,7 +223,7 @@ impl OutgoingMessage {
     /// # Errors
     /// When it is not an object with a string `text` (and a string `clientId`, if any).
     pub(crate) fn from_args(args: &[Value]) -> Result<Self, Refusal> {
-        const SHAPE: &str = "expected {text: string, clientId?: string, room?: string}";
+        const SHAPE: &str = "expected {text: string, clientId?: string, room?: string, thread?: number, alsoInRoom?: boolean}";
         let object = args
             .first()
             .and_then(Value::as_object)
@@ -241,12 +247,26 @@ impl OutgoingMessage {
             Some(Value::String(room)) => Some(room.clone()),
             Some(_) => return Err(Refusal::invalid_payload(SHAPE)),
         };
+        let thread = match object.get("thread") {
+            None | Some(Value::Null) => None,
+            Some(seq) => Some(
+                seq.as_u64()
+                    .ok_or_else(|| Refusal::invalid_payload(SHAPE))?,
+            ),
+        };
+        let also_in_room = match object.get("alsoInRoom") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(also)) => *also,
+            Some(_) => return Err(Refusal::invalid_payload(SHAPE)),
+        };
         // The author comes from the connection, never from here: any `username` is ignored.
         Ok(Self {
             username: None,
             text: text.to_owned(),
             client_id,
             room,
+            thread,
+            also_in_room: also_in_room && thread.is_some(),
         })
     }
 }

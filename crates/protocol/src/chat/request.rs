@@ -11,6 +11,7 @@ use super::events;
 use super::payload::{HistoryRequest, JoinRequest, OutgoingMessage};
 use super::refusal::Refusal;
 use super::rooms::{first_arg, SearchRequest};
+use super::thread::ThreadRequest;
 
 /// A client's request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,10 @@ pub enum ClientRequest {
     Changes(ChangesRequest),
     /// `pins`: a room's pinned messages.
     Pins(RoomOrGeneral),
+    /// `thread`: a page of one thread.
+    Thread(ThreadRequest),
+    /// `threads`: the threads the name follows.
+    Threads,
     /// An event this protocol does not define (the tutorial's server ignores these; Charla's
     /// refuses it when an answer is asked for).
     Unknown(String),
@@ -109,6 +114,11 @@ impl ClientRequest {
                 "{room?: string, after: number, upto?: number}",
             )?),
             events::PINS => Self::Pins(first_arg(args, "{room?: string}")?),
+            events::THREAD => Self::Thread(first_arg(
+                args,
+                "{room?: string, root: number, before?: number, limit?: number}",
+            )?),
+            events::THREADS => Self::Threads,
             other => Self::Unknown(other.to_owned()),
         })
     }
@@ -139,6 +149,8 @@ impl ClientRequest {
             },
             Self::Changes(_) => events::CHANGES,
             Self::Pins(_) => events::PINS,
+            Self::Thread(_) => events::THREAD,
+            Self::Threads => events::THREADS,
             Self::Unknown(name) => name,
         }
     }
@@ -178,6 +190,12 @@ impl ClientRequest {
                 if let Some(room) = &message.room {
                     body["room"] = json!(room);
                 }
+                if let Some(root) = message.thread {
+                    body["thread"] = json!(root);
+                    if message.also_in_room {
+                        body["alsoInRoom"] = json!(true);
+                    }
+                }
                 vec![body]
             }
             Self::Typing { room: None, typing } => vec![json!(typing)],
@@ -195,7 +213,12 @@ impl ClientRequest {
             Self::Change(request) => vec![request.to_json()],
             Self::Changes(request) => vec![json!(request)],
             Self::Pins(request) => vec![json!(request)],
-            Self::DeviceLink | Self::DeviceForget | Self::Rooms | Self::Unknown(_) => Vec::new(),
+            Self::Thread(request) => vec![json!(request)],
+            Self::DeviceLink
+            | Self::DeviceForget
+            | Self::Rooms
+            | Self::Threads
+            | Self::Unknown(_) => Vec::new(),
         }
     }
 }
@@ -260,6 +283,9 @@ pub struct ReadUpTo {
     pub room: String,
     /// Every message up to this `seq` is read.
     pub seq: u64,
+    /// Only the replies of this thread (its root's `seq`) up to `seq` are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<u64>,
 }
 
 #[cfg(test)]
@@ -288,6 +314,8 @@ mod tests {
             text: "hi".into(),
             client_id: Some("c-1".into()),
             room: Some("ops".into()),
+            thread: Some(3),
+            also_in_room: true,
         });
         // The server never takes the author from the body.
         let ClientRequest::ChatMessage(read) = round_trip(&message) else {
@@ -296,6 +324,7 @@ mod tests {
         assert_eq!((read.username, read.text.as_str()), (None, "hi"));
         assert_eq!(read.client_id.as_deref(), Some("c-1"));
         assert_eq!(read.room.as_deref(), Some("ops"));
+        assert_eq!((read.thread, read.also_in_room), (Some(3), true));
         for request in [
             ClientRequest::DeviceLink,
             ClientRequest::DeviceForget,
@@ -344,7 +373,20 @@ mod tests {
             ClientRequest::Read(ReadUpTo {
                 room: "ops".into(),
                 seq: 9,
+                thread: None,
             }),
+            ClientRequest::Read(ReadUpTo {
+                room: "ops".into(),
+                seq: 9,
+                thread: Some(4),
+            }),
+            ClientRequest::Thread(ThreadRequest {
+                room: None,
+                root: 4,
+                before: Some(9),
+                limit: 20,
+            }),
+            ClientRequest::Threads,
             ClientRequest::Search(SearchRequest {
                 query: "deploy".into(),
                 room: None,

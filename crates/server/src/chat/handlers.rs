@@ -80,6 +80,8 @@ fn apply(
         ClientRequest::Change(request) => chat.change(link, request, answer_wanted),
         ClientRequest::Changes(request) => chat.changes(link, request, answer_wanted),
         ClientRequest::Pins(request) => chat.pins(link, &request, answer_wanted),
+        ClientRequest::Thread(request) => chat.thread(link, request, answer_wanted),
+        ClientRequest::Threads => chat.threads(link, answer_wanted),
         // The tutorial's server ignores unknown events; one that waits for an answer is told.
         ClientRequest::Unknown(name) if answer_wanted => Err(Refusal::new(
             ErrorCode::UnknownEvent,

@@ -247,8 +247,7 @@ impl Chat {
                     log.last_seq
                 };
                 let log = state.rooms.get(id)?;
-                let mentions = self.mentions_after(log, key, read);
-                Some(log.state(read, mentions))
+                Some(log.state(read, self.counts_for(log, key, read)))
             })
             .collect()
     }

@@ -8,12 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use charla_protocol::chat::{
-    Changes, ChatMessage, Gap, RoomInfo, RoomKind, RoomReplay, RoomState, RoomSummary,
+    Changes, ChatMessage, Gap, ReadMarker, RoomInfo, RoomKind, RoomReplay, RoomState, RoomSummary,
     GENERAL_ROOM, MAX_CHANGES_PAGE,
 };
 use chrono::{DateTime, Utc};
 
-use crate::store::{message_size, Member, RoomId, StoredRoom, GENERAL};
+use crate::store::{message_size, Counts, Member, RoomId, StoredRoom, GENERAL};
 
 /// The newest messages of one room, oldest first, bounded in count and in bytes.
 pub(super) type Window = crate::store::window::Window<ChatMessage>;
@@ -177,9 +177,9 @@ impl RoomLog {
             .saturating_sub(read.max(self.oldest_kept.saturating_sub(1)))
     }
 
-    /// The room as `key` sees it, with its counts (`mentions` given by the caller, who may ask
-    /// the store).
-    pub(super) fn state(&self, read: u64, mentions: u64) -> RoomState {
+    /// The room as a member sees it, with its counts (what the store counted for it after
+    /// `read`: its unread messages leave out replies in threads it does not follow).
+    pub(super) fn state(&self, read: u64, counts: Counts) -> RoomState {
         RoomState {
             room: self.name.clone(),
             kind: self.kind,
@@ -187,8 +187,22 @@ impl RoomLog {
             members: self.members.values().cloned().collect(),
             last_seq: self.last_seq,
             read,
-            unread: self.unread_after(read),
-            mentions,
+            unread: self
+                .unread_after(read)
+                .saturating_sub(counts.unfollowed_replies),
+            mentions: counts.mentions,
+        }
+    }
+
+    /// A member's read marker of the room, with its counts (as [`Self::state`]).
+    pub(super) fn read_marker(&self, read: u64, counts: Counts) -> ReadMarker {
+        ReadMarker {
+            room: self.name.clone(),
+            read,
+            unread: self
+                .unread_after(read)
+                .saturating_sub(counts.unfollowed_replies),
+            mentions: counts.mentions,
         }
     }
 

@@ -26,7 +26,7 @@ use super::reply::{self, Reply};
 use super::state::{send_ack, Chat, ChatState, DedupeKey, Fanout};
 use super::{missing, not_joined, too_many};
 use crate::config::{ServerConfig, Storage};
-use crate::store::{Appended, Draft, Member, NotStored, RoomId, Selection};
+use crate::store::{only_in_thread, Appended, Counts, Draft, Member, NotStored, RoomId, Selection};
 use crate::transport::{Link, Sid};
 
 impl Chat {
@@ -53,6 +53,10 @@ impl Chat {
         let guest = conn.device.is_none();
         let room = state.member_room(outgoing.room.as_deref(), &name_key, guest)?;
         check_text(&outgoing.text, config.max_message_chars)?;
+        let thread = match outgoing.thread {
+            Some(asked) => Some(self.thread_root(state, room, asked)?),
+            None => None,
+        };
 
         let dedupe_key = outgoing
             .client_id
@@ -70,20 +74,8 @@ impl Chat {
         // The message says the typing is over.
         state.typing_ends_in(sid, room);
 
-        let mentioned = if outgoing.text.contains('@') {
-            Self::mentioned(state, room, &outgoing.text)
-        } else {
-            Vec::new()
-        };
-        let draft = Draft {
-            id_prefix: sid.to_string(),
-            username,
-            text: outgoing.text,
-            client_id: outgoing.client_id,
-            guest,
-            author_key: (!guest).then(|| name_key.clone()),
-            mentions: mentioned,
-        };
+        let author = (sid, username, (!guest).then(|| name_key.clone()));
+        let draft = Self::draft(state, room, author, outgoing, thread);
         // On the server's clock, the one retention reads.
         let at = charla_protocol::timestamp::millis(config.clock.now());
         if let Some(cluster) = self.inner.cluster.clone() {
@@ -140,6 +132,10 @@ impl Chat {
         message.room = wire_room;
         let ack = state.publish(room, message, dedupe_key, config, &self.inner.cuts);
         self.inner.metrics.accepted();
+        if let Some(root) = thread {
+            // The store counted the reply on its root: the room sees the root's new count.
+            self.deliver_root(state, room, root);
+        }
         if !guest {
             // Writing in a room is reading it.
             state.move_marker(&name_key, room, ack.seq);
@@ -148,6 +144,33 @@ impl Chat {
             Reply::now(link, &ack)
         } else {
             Ok(Reply::Nothing)
+        }
+    }
+
+    /// The draft of `outgoing` in `room` by `author` (its session, name, and key when it owns
+    /// the name), a reply under `thread` when it is one, with the members it mentions.
+    fn draft(
+        state: &ChatState,
+        room: RoomId,
+        (sid, username, author_key): (Sid, String, Option<String>),
+        outgoing: OutgoingMessage,
+        thread: Option<u64>,
+    ) -> Draft {
+        let mentions = if outgoing.text.contains('@') {
+            Self::mentioned(state, room, &outgoing.text)
+        } else {
+            Vec::new()
+        };
+        Draft {
+            id_prefix: sid.to_string(),
+            username,
+            text: outgoing.text,
+            client_id: outgoing.client_id,
+            guest: author_key.is_none(),
+            author_key,
+            thread,
+            also_in_room: outgoing.also_in_room && thread.is_some(),
+            mentions,
         }
     }
 
@@ -267,11 +290,16 @@ impl Chat {
         let window = log.window.messages();
         let below = window.partition_point(|m| m.seq < Some(request.before));
         let window_front = log.window.front_seq().unwrap_or(log.last_seq + 1);
-        if below >= limit || window_front <= log.oldest_kept {
-            let messages: Vec<ChatMessage> = window
-                .range(below.saturating_sub(limit)..below)
-                .cloned()
-                .collect();
+        // The room's messages: a reply only in its thread is the thread's.
+        let mut messages: Vec<ChatMessage> = window
+            .range(..below)
+            .rev()
+            .filter(|m| !only_in_thread(m))
+            .take(limit)
+            .cloned()
+            .collect();
+        if messages.len() >= limit || window_front <= log.oldest_kept {
+            messages.reverse();
             return Reply::now(link, &page(messages, log.oldest_kept, max_bytes));
         }
         let store = self.inner.store.clone();
@@ -398,15 +426,16 @@ impl Chat {
         }
     }
 
-    /// Kept messages of `log` after `read` that mention `key`, as the store counts them.
-    pub(super) fn mentions_after(&self, log: &RoomLog, key: &str, read: u64) -> u64 {
+    /// What `key` counts of the kept messages of `log` after `read` (mentions, and replies in
+    /// threads it does not follow), as the store counts them.
+    pub(super) fn counts_for(&self, log: &RoomLog, key: &str, read: u64) -> Counts {
         let after = read.max(log.oldest_kept.saturating_sub(1));
         self.inner
             .store
-            .mentions_after(log.id, key, after)
+            .counts_after(log.id, key, after)
             .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "could not count mentions");
-                0
+                tracing::warn!(error = %e, "could not count mentions and replies");
+                Counts::default()
             })
     }
 }
@@ -452,7 +481,12 @@ impl ChatState {
         if let Some(key) = dedupe_key {
             self.accepted.insert(key, ack.clone());
         }
-        self.broadcast_room(room, &ServerEvent::Message(message), None, cuts);
+        let event = if only_in_thread(&message) {
+            ServerEvent::ThreadMessage(message)
+        } else {
+            ServerEvent::Message(message)
+        };
+        self.broadcast_room(room, &event, None, cuts);
         ack
     }
 }

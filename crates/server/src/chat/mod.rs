@@ -8,6 +8,7 @@
 //! - [`identity`]: `join`, owned names' devices, names an operator released.
 //! - [`messages`]: `chat-message`, `typing`, `history`, retention by age.
 //! - [`changes`]: living messages: edits, deletions, reactions, pins, and their replay.
+//! - [`threads`]: replies' roots, `thread` pages, the threads a name follows.
 //! - [`rooms`]: rooms, direct messages, read markers.
 //! - [`search`]: `search`, with snippets.
 //! - [`log`]: one room's log in memory (window, markers, replay), and every room by name.
@@ -41,6 +42,7 @@ mod reply;
 mod rooms;
 mod search;
 mod state;
+mod threads;
 
 pub(crate) use reply::Reply;
 pub(crate) use state::{Chat, MIN_REMEMBERED_CLIENT_IDS, ROOM_WINDOW_BYTES, ROOM_WINDOW_MESSAGES};

@@ -12,9 +12,9 @@
 use std::time::Instant;
 
 use charla_protocol::chat::{
-    dm_number, invalid_room, normalize_room_name, DmOpen, Done, ErrorCode, ReadMarker, ReadUpTo,
-    Refusal, RoomEntered, RoomJoin, RoomKind, RoomList, RoomRef, RoomReplay, RoomTopic,
-    ServerEvent, TopicChange, GENERAL_ROOM,
+    dm_number, invalid_room, normalize_room_name, DmOpen, Done, ErrorCode, ReadUpTo, Refusal,
+    RoomEntered, RoomJoin, RoomKind, RoomList, RoomRef, RoomReplay, RoomTopic, ServerEvent,
+    TopicChange, GENERAL_ROOM,
 };
 use charla_protocol::rules::{normalize_topic, normalize_username, username_key};
 
@@ -298,6 +298,9 @@ impl Chat {
     /// # Errors
     /// A guest; not a member (no such room, for a DM of others).
     pub fn read(&self, link: &Link, request: &ReadUpTo) -> Result<Reply, Refusal> {
+        if let Some(root) = request.thread {
+            return self.read_thread(link, (&request.room, root, request.seq));
+        }
         let mut guard = self.lock();
         let state = &mut *guard;
         let asker = Self::owner(state, link)?;
@@ -307,12 +310,7 @@ impl Chat {
             return Err(no_such_room());
         };
         let read = log.marker(&asker.key);
-        let marker = ReadMarker {
-            room: log.name.clone(),
-            read,
-            unread: log.unread_after(read),
-            mentions: self.mentions_after(log, &asker.key, read),
-        };
+        let marker = log.read_marker(read, self.counts_for(log, &asker.key, read));
         state.tell_name(
             &asker.key,
             &ServerEvent::ReadMarker(marker),
@@ -419,7 +417,7 @@ impl Chat {
         let replay: RoomReplay = log.replay((since.filter(|s| *s > 0), rev), budget, true);
         Ok(RoomEntered {
             ok: true,
-            room: log.state(read, self.mentions_after(log, key, read)),
+            room: log.state(read, self.counts_for(log, key, read)),
             replay,
         })
     }

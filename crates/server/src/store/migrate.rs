@@ -34,6 +34,11 @@ pub const SQLITE_HISTORY: &[Migration] = &[
         name: "living messages: edits, deletions, reactions, pins",
         sql: include_str!("../../migrations/sqlite/history/0002_living_messages.sql"),
     },
+    Migration {
+        version: 3,
+        name: "threads: replies, their roots' counts, who follows them",
+        sql: include_str!("../../migrations/sqlite/history/0003_threads.sql"),
+    },
 ];
 
 /// The search index's `SQLite` database (`history.search.db`).
@@ -71,6 +76,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "living messages: edits, deletions, reactions, pins",
         sql: include_str!("../../migrations/pg/0004_living_messages.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "threads: replies, their roots' counts, who follows them",
+        sql: include_str!("../../migrations/pg/0005_threads.sql"),
     },
 ];
 
@@ -184,10 +194,10 @@ mod tests {
             ran: Vec::new(),
             bad: 0,
         };
-        assert_eq!(run(&mut db, "test", POSTGRES).ok(), Some(4));
-        assert_eq!(db.ran, [2, 3, 4]);
+        assert_eq!(run(&mut db, "test", POSTGRES).ok(), Some(5));
+        assert_eq!(db.ran, [2, 3, 4, 5]);
         let mut newer = Fake {
-            version: 5,
+            version: 6,
             ran: Vec::new(),
             bad: 0,
         };

@@ -30,6 +30,12 @@ pub mod window;
 
 pub use cluster::{Cluster, ClusterHandle, Heard, HeldName, QueuedAppend, RoomHead};
 pub use living::{Change, ChangeRefused, Changed};
+
+/// Whether `message` is a reply only in its thread (not a message of the room's timeline).
+#[must_use]
+pub fn only_in_thread(message: &ChatMessage) -> bool {
+    message.thread.is_some() && !message.also_in_room
+}
 /// The name book's two databases, for the rules of [`crate::names`].
 pub(crate) use pg::names::PgLedger;
 pub(crate) use sqlite::names::{list as list_names, release as release_name, SqliteLedger};
@@ -139,11 +145,18 @@ pub trait Store: Send + Sync {
     /// When the store cannot be written.
     fn save_markers(&self, markers: &[(String, RoomId, u64)]) -> Result<()>;
 
-    /// How many kept messages of `room` after `after` mention `key`.
+    /// What `key` counts among the kept messages of `room` after `after` (see [`Counts`]).
     ///
     /// # Errors
     /// When the store cannot be read.
-    fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64>;
+    fn counts_after(&self, room: RoomId, key: &str, after: u64) -> Result<Counts>;
+
+    /// The threads `key` follows in `rooms` (it wrote the root, replied, or was mentioned in a
+    /// reply), the most recently answered first, at most `limit`.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn followed_threads(&self, key: &str, rooms: &[RoomId], limit: usize) -> Result<Vec<Followed>>;
 
     /// The newest [`SCAN`] matches of the typed words in `rooms`, stored before `before` (a
     /// position [`Scanned::next`] gave; `None`: all), searched for at most `budget`. Never on
@@ -165,7 +178,9 @@ pub trait Store: Send + Sync {
 /// Which messages [`Store::read`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Selection {
-    /// The newest `limit` with a `seq` below `before`, oldest first (a `history` page).
+    /// The room's newest `limit` messages with a `seq` below `before`, oldest first (a
+    /// `history` page): its messages and the replies also sent to it, not the replies only
+    /// in a thread.
     Before {
         /// Only `seq`s below this one.
         before: u64,
@@ -185,6 +200,18 @@ pub enum Selection {
     /// The pinned ones, the most recently pinned first (at most
     /// [`charla_protocol::chat::MAX_PINS_PER_ROOM`]).
     Pinned,
+    /// The newest `limit` replies in the thread of `root` with a `seq` below `before`, oldest
+    /// first.
+    Thread {
+        /// The thread's root.
+        root: u64,
+        /// Only `seq`s below this one.
+        before: u64,
+        /// How many at most.
+        limit: usize,
+    },
+    /// The message of this `seq`, if it is kept.
+    Seq(u64),
 }
 
 /// A change of a room that [`Store::change_room`] writes.
@@ -200,6 +227,37 @@ pub enum RoomChange<'a> {
     },
     /// The topic is set.
     Topic(&'a str),
+    /// A follower has read a thread's replies up to `seq` (a marker that never moves back).
+    ThreadRead {
+        /// The follower's name key.
+        key: &'a str,
+        /// The thread's root.
+        root: u64,
+        /// Read up to this `seq`.
+        seq: u64,
+    },
+}
+
+/// What one member counts of a room after its read marker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Messages that mention the member.
+    pub mentions: u64,
+    /// Replies only in threads the member does not follow: not unread for it.
+    pub unfollowed_replies: u64,
+}
+
+/// A thread a name follows, as [`Store::followed_threads`] finds it.
+#[derive(Debug, Clone)]
+pub struct Followed {
+    /// Its room.
+    pub room: RoomId,
+    /// Its root, as it is now.
+    pub root: ChatMessage,
+    /// Replies up to this `seq` are read.
+    pub read: u64,
+    /// Replies after it.
+    pub unread: u64,
 }
 
 /// What storing a draft came to.
@@ -276,6 +334,10 @@ pub struct Draft {
     pub guest: bool,
     /// The author's name key (an owned name's: a guest's messages are nobody's to change).
     pub author_key: Option<String>,
+    /// A reply in the thread of this `seq`.
+    pub thread: Option<u64>,
+    /// A reply also sent to the room.
+    pub also_in_room: bool,
     /// The members it mentions.
     pub mentions: Vec<Member>,
 }
@@ -294,6 +356,8 @@ impl Draft {
             guest: self.guest,
             room: None,
             mentions: self.mentions.into_iter().map(|m| m.name).collect(),
+            thread: self.thread,
+            also_in_room: self.also_in_room,
             living: charla_protocol::chat::Living::default(),
         }
     }

@@ -17,6 +17,21 @@ pub fn code_of(ack: &Value) -> charla_protocol::chat::ErrorCode {
         .code
 }
 
+/// The stores a story runs on: on disk (`SQLite`, or PostgreSQL under `scripts/pg.sh`), and in
+/// memory; each named for the test's messages.
+pub fn stores(dir: &tempfile::TempDir) -> [(&'static str, charla_server::ServerConfig); 2] {
+    [
+        (
+            "on disk",
+            charla_server::ServerConfig {
+                storage: charla_testkit::storage_in(dir.path()),
+                ..TestServer::unlimited()
+            },
+        ),
+        ("in memory", TestServer::unlimited()),
+    ]
+}
+
 /// An answer read as `T`, failing the test (with the answer) when it is not one.
 pub fn parse<T: serde::de::DeserializeOwned>(ack: Value) -> T {
     serde_json::from_value(ack.clone()).unwrap_or_else(|e| panic!("{e}: {ack}"))

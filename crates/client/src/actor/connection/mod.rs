@@ -357,8 +357,9 @@ impl Actor {
                 });
             }
             ServerEvent::Error(refusal) => self.emit(ClientEvent::Error(refusal)),
-            // Kept by the client from the next step on; until then a change is not shown.
-            ServerEvent::MessageUpdated(_) => {}
+            // Kept by the client from a next step on: until then a change is not shown, nor a
+            // reply only in its thread (one also sent to the room is a message).
+            ServerEvent::MessageUpdated(_) | ServerEvent::ThreadMessage(_) => {}
         }
         None
     }

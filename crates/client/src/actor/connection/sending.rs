@@ -62,6 +62,8 @@ impl Actor {
                     text: entry.text.clone(),
                     client_id: Some(entry.client_id.clone()),
                     room: entry.room.clone(),
+                    thread: None,
+                    also_in_room: false,
                 });
                 let expect = (!session.compat).then(|| Pending::Chat(entry.client_id.clone()));
                 if let Err(e) = session.emit(&message, expect).await {

@@ -24,7 +24,7 @@ mod queued;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use charla_protocol::chat::{ChatMessage, ReadMarker, ServerEvent, TopicChange};
+use charla_protocol::chat::{ChatMessage, ServerEvent, TopicChange};
 use charla_protocol::rules::username_key;
 
 use crate::chat::log::{RoomLog, Window};
@@ -255,12 +255,7 @@ impl Chat {
             return;
         };
         let read = log.marker(key);
-        let marker = ReadMarker {
-            room: log.name.clone(),
-            read,
-            unread: log.unread_after(read),
-            mentions: self.mentions_after(log, key, read),
-        };
+        let marker = log.read_marker(read, self.counts_for(log, key, read));
         state.tell_name(
             key,
             &ServerEvent::ReadMarker(marker),

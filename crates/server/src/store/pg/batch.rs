@@ -184,6 +184,11 @@ fn store_many(
     let client_ids: Vec<Option<&str>> =
         batch.iter().map(|w| w.draft.client_id.as_deref()).collect();
     let guests: Vec<bool> = batch.iter().map(|w| w.draft.guest).collect();
+    let threads: Vec<Option<i64>> = batch
+        .iter()
+        .map(|w| w.draft.thread.and_then(|root| i64::try_from(root).ok()))
+        .collect();
+    let also_in_room: Vec<bool> = batch.iter().map(|w| w.draft.also_in_room).collect();
     let mention_names: Vec<String> = batch
         .iter()
         .map(|w| {
@@ -215,6 +220,8 @@ fn store_many(
                 &mention_of,
                 &mention_keys,
                 &retention,
+                &threads,
+                &also_in_room,
             ],
         )
         .map_err(|e| {
@@ -243,9 +250,10 @@ fn batch_statement() -> String {
         "
 WITH input AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-                         $6::bigint[], $7::text[], $8::bool[], $9::text[])
+                         $6::bigint[], $7::text[], $8::bool[], $9::text[], $13::bigint[],
+                         $14::bool[])
         WITH ORDINALITY AS i(room_id, id_prefix, username, author_key, text, timestamp_ms,
-                             client_id, guest, mentions_json, ord)
+                             client_id, guest, mentions_json, thread_root, also_in_room, ord)
 ), counts AS (
     SELECT room_id, count(*) AS n FROM input GROUP BY room_id
 ), locked AS (
@@ -263,10 +271,10 @@ WITH input AS (
 ), stored AS (
     INSERT INTO messages
         (room_id, seq, id, username, author_key, text, timestamp_ms, client_id, guest,
-         mentions, words)
+         mentions, words, thread_root, also_in_room)
     SELECT room_id, seq, id_prefix || '-' || seq, username, author_key, text, timestamp_ms,
            client_id, guest, ARRAY(SELECT jsonb_array_elements_text(mentions_json::jsonb)),
-           to_tsvector('charla', text)
+           to_tsvector('charla', text), thread_root, also_in_room
     FROM numbered
 ), mentioned AS (
     INSERT INTO mentions (name_key, room_id, seq)

@@ -21,7 +21,8 @@ use crate::store::{NotStored, RoomId, Selection};
 pub const CHANGES_CHANNEL: &str = "charla_changes";
 
 /// The columns of what changed, after [`FIELDS`], in [`whole`]'s order.
-pub(super) const LIVING: &str = "rev, edited_ms, deleted_ms, reactions, pinned_by, pinned_ms";
+pub(super) const LIVING: &str = "rev, edited_ms, deleted_ms, reactions, pinned_by, pinned_ms, \
+     replies, last_reply_ms, thread_root, also_in_room";
 
 /// Change ids kept per room (older ones are pruned as new ones come).
 const KEPT_CHANGE_IDS: i64 = 10_000;
@@ -46,7 +47,17 @@ pub(super) fn whole(row: &Row) -> Result<ChatMessage> {
         pinned: pinned_by
             .zip(pinned_ms.and_then(DateTime::from_timestamp_millis))
             .map(|(by, at)| Pinned { by, at }),
+        replies: to_u64(row.try_get(14).map_err(pg_error)?),
+        last_reply_at: row
+            .try_get::<_, Option<i64>>(15)
+            .map_err(pg_error)?
+            .and_then(DateTime::from_timestamp_millis),
     };
+    m.thread = row
+        .try_get::<_, Option<i64>>(16)
+        .map_err(pg_error)?
+        .map(to_u64);
+    m.also_in_room = row.try_get(17).map_err(pg_error)?;
     Ok(m)
 }
 
@@ -62,12 +73,24 @@ impl PgStore {
         self.reader.run(move |client| {
             let (condition, order, a, b, limit) = match which {
                 Selection::Before { before, limit } => (
-                    "seq < $2::bigint AND $3::bigint = 0",
+                    "seq < $2::bigint AND $3::bigint = 0 AND (thread_root IS NULL OR also_in_room)",
                     "seq DESC",
                     before,
                     0,
                     limit,
                 ),
+                Selection::Thread {
+                    root,
+                    before,
+                    limit,
+                } => (
+                    "thread_root = $2::bigint AND seq < $3::bigint",
+                    "seq DESC",
+                    root,
+                    before,
+                    limit,
+                ),
+                Selection::Seq(seq) => ("seq = $2::bigint AND $3::bigint = 0", "seq", seq, 0, 1),
                 Selection::ChangedAfter { rev, upto, limit } => (
                     "rev > $2::bigint AND seq <= $3::bigint",
                     "rev",
@@ -93,7 +116,7 @@ impl PgStore {
                 )
                 .map_err(pg_error)?;
             let mut messages = rows.iter().map(whole).collect::<Result<Vec<_>>>()?;
-            if matches!(which, Selection::Before { .. }) {
+            if matches!(which, Selection::Before { .. } | Selection::Thread { .. }) {
                 messages.reverse();
             }
             Ok(messages)
@@ -241,11 +264,11 @@ fn read_for_change(
         return Ok(None);
     };
     let message = whole(&row)?;
-    let guest: bool = row.get(15);
-    let forgotten_before: Option<i64> = row.get(16);
+    let guest: bool = row.get(19);
+    let forgotten_before: Option<i64> = row.get(20);
     let written_by_this_claim =
         forgotten_before.is_none_or(|before| message.timestamp.timestamp_millis() >= before);
-    let author_key = Some(row.get::<_, String>(14)).filter(|_| !guest && written_by_this_claim);
+    let author_key = Some(row.get::<_, String>(18)).filter(|_| !guest && written_by_this_claim);
     let state = State::of(&message, author_key, reactions_of(&row)?);
     Ok(Some((message, state)))
 }

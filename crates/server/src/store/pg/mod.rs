@@ -22,6 +22,7 @@ mod listen;
 mod migrate;
 pub(crate) mod names;
 mod presence;
+mod threads;
 pub(crate) mod worker;
 
 use std::sync::Arc;
@@ -35,9 +36,9 @@ use postgres::Row;
 use self::changes::{whole, LIVING};
 use self::worker::{pg_error, Worker};
 use super::{
-    Appended, Change, ChangeRefused, Changed, Draft, Found, Loaded, Member, NotStored, RoomChange,
-    RoomId, Scanned, Selection, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL,
-    RETIRED_PREFIX, SCAN,
+    Appended, Change, ChangeRefused, Changed, Counts, Draft, Followed, Found, Loaded, Member,
+    NotStored, RoomChange, RoomId, Scanned, Selection, Store, StoreOptions, StoredRoom,
+    EXPIRE_BATCH, GENERAL, RETIRED_PREFIX, SCAN,
 };
 use crate::error::{Error, Result};
 
@@ -130,6 +131,8 @@ fn message(row: &Row) -> Result<ChatMessage> {
         guest: row.try_get(6).map_err(pg_error)?,
         room: None,
         mentions: row.try_get(7).map_err(pg_error)?,
+        thread: None,
+        also_in_room: false,
         living: charla_protocol::chat::Living::default(),
     })
 }
@@ -313,9 +316,9 @@ WITH next AS (
 ), stored AS (
     INSERT INTO messages
         (room_id, seq, id, username, author_key, text, timestamp_ms, client_id, guest,
-         mentions, words)
+         mentions, words, thread_root, also_in_room)
     SELECT $1, last_seq, $2 || '-' || last_seq, $3, $4, $5, $6, $7, $8, $9,
-           to_tsvector('charla', $5)
+           to_tsvector('charla', $5), $12::bigint, $13::bool
     FROM next
     RETURNING seq
 ), mentioned AS (
@@ -375,6 +378,8 @@ fn append_one(
             &mention_names,
             &mention_keys,
             &retention,
+            &draft.thread.map(to_i64),
+            &draft.also_in_room,
         ],
     );
     match inserted {
@@ -602,6 +607,7 @@ impl Store for PgStore {
             RoomChange::Join(member) => self.add_member(room, member, at),
             RoomChange::Leave { key } => self.remove_member(room, key, at),
             RoomChange::Topic(topic) => self.set_topic(room, topic),
+            RoomChange::ThreadRead { key, root, seq } => self.thread_read(room, (key, root, seq)),
         }
     }
 
@@ -701,18 +707,12 @@ impl Store for PgStore {
         })
     }
 
-    fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
-        let key = key.to_owned();
-        self.reader.run(move |client| {
-            let count: i64 = client
-                .query_one(
-                    "SELECT count(*) FROM mentions WHERE name_key = $1 AND room_id = $2 AND seq > $3",
-                    &[&key, &room, &to_i64(after)],
-                )
-                .map_err(pg_error)?
-                .get(0);
-            Ok(to_u64(count))
-        })
+    fn counts_after(&self, room: RoomId, key: &str, after: u64) -> Result<Counts> {
+        self.counts(room, key, after)
+    }
+
+    fn followed_threads(&self, key: &str, rooms: &[RoomId], limit: usize) -> Result<Vec<Followed>> {
+        self.followed(key, rooms, limit)
     }
 
     fn search(
@@ -824,6 +824,8 @@ mod tests {
             client_id: Some(client_id.into()),
             guest: false,
             author_key: Some("ana".into()),
+            thread: None,
+            also_in_room: false,
             mentions: vec![Member {
                 key: "bo".into(),
                 name: "bo".into(),
@@ -982,6 +984,12 @@ mod tests {
                 (Some(5), "five", vec!["bo".to_owned()]),
             ]
         );
-        assert_eq!(store.mentions_after(GENERAL, "bo", 0).expect("counted"), 5);
+        assert_eq!(
+            store
+                .counts_after(GENERAL, "bo", 0)
+                .expect("counted")
+                .mentions,
+            5
+        );
     }
 }

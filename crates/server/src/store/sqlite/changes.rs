@@ -17,8 +17,8 @@ use crate::store::living::{self, Change, ChangeRefused, Changed, Effect, State, 
 use crate::store::{NotStored, RoomId, Selection};
 
 /// The columns of what changed, after [`MESSAGE_FIELDS`], in [`living_of`]'s order.
-pub(super) const LIVING_FIELDS: &str =
-    "rev, edited_ms, deleted_ms, reactions, pinned_by, pinned_ms";
+pub(super) const LIVING_FIELDS: &str = "rev, edited_ms, deleted_ms, reactions, pinned_by, \
+     pinned_ms, replies, last_reply_ms, thread_root, also_in_room";
 
 /// Change ids kept per room (older ones are pruned as new ones come).
 const KEPT_CHANGE_IDS: u64 = 10_000;
@@ -27,6 +27,8 @@ const KEPT_CHANGE_IDS: u64 = 10_000;
 pub(super) fn row_to_message(row: &rusqlite::Row<'_>) -> Result<ChatMessage> {
     let mut message = parts_to_message(row_to_parts(row)?)?;
     message.living = living_of(row, 8)?;
+    message.thread = row.get(16)?;
+    message.also_in_room = row.get(17)?;
     Ok(message)
 }
 
@@ -47,6 +49,8 @@ fn living_of(row: &rusqlite::Row<'_>, first: usize) -> Result<Living> {
         deleted: row.get::<_, Option<i64>>(first + 2)?.is_some(),
         reactions: reactions.to_wire(),
         pinned: pinned_by.zip(pinned_at).map(|(by, at)| Pinned { by, at }),
+        replies: row.get(first + 6)?,
+        last_reply_at: millis(row.get(first + 7)?),
     })
 }
 
@@ -63,9 +67,25 @@ impl SqliteStore {
     pub fn read(&self, room: RoomId, which: Selection) -> Result<Vec<ChatMessage>> {
         let writer = self.write();
         let (condition, order, a, b, limit) = match which {
-            Selection::Before { before, limit } => {
-                ("seq < ?2 AND ?3 = 0", "seq DESC", before, 0, limit)
-            }
+            Selection::Before { before, limit } => (
+                "seq < ?2 AND ?3 = 0 AND (thread_root IS NULL OR also_in_room)",
+                "seq DESC",
+                before,
+                0,
+                limit,
+            ),
+            Selection::Thread {
+                root,
+                before,
+                limit,
+            } => (
+                "thread_root = ?2 AND seq < ?3",
+                "seq DESC",
+                root,
+                before,
+                limit,
+            ),
+            Selection::Seq(seq) => ("seq = ?2 AND ?3 = 0", "seq", seq, 0, 1),
             Selection::ChangedAfter { rev, upto, limit } => {
                 ("rev > ?2 AND seq <= ?3", "rev", rev, upto, limit)
             }
@@ -88,7 +108,7 @@ impl SqliteStore {
         let mut messages = rows
             .map(|row| row.map_err(Error::from).and_then(|m| m))
             .collect::<Result<Vec<_>>>()?;
-        if matches!(which, Selection::Before { .. }) {
+        if matches!(which, Selection::Before { .. } | Selection::Thread { .. }) {
             messages.reverse();
         }
         Ok(messages)
@@ -212,7 +232,7 @@ fn read_for_change(row: &rusqlite::Row<'_>) -> Result<(ChatMessage, State)> {
     let reactions: Option<String> = row.get(11)?;
     let reactions = StoredReactions::from_column(reactions.as_deref())
         .map_err(|e| Error::Corrupt(format!("reactions {reactions:?}: {e}")))?;
-    let state = State::of(&message, row.get(14)?, reactions);
+    let state = State::of(&message, row.get(18)?, reactions);
     Ok((message, state))
 }
 

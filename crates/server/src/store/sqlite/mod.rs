@@ -30,9 +30,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    new_epoch, Appended, Change, ChangeRefused, Changed, Draft, Found, Loaded, Member, NotStored,
-    RoomChange, RoomId, Scanned, Selection, Store, StoreOptions, StoredRoom, EXPIRE_BATCH, GENERAL,
-    RETIRED_PREFIX,
+    new_epoch, Appended, Change, ChangeRefused, Changed, Counts, Draft, Followed, Found, Loaded,
+    Member, NotStored, RoomChange, RoomId, Scanned, Selection, Store, StoreOptions, StoredRoom,
+    EXPIRE_BATCH, GENERAL, RETIRED_PREFIX,
 };
 use crate::error::{Error, Result};
 use crate::store::migrate::SQLITE_HISTORY;
@@ -44,6 +44,7 @@ pub(crate) mod names;
 mod rooms;
 pub(crate) mod schema;
 mod search;
+mod threads;
 
 pub use search::fts_query;
 
@@ -353,6 +354,9 @@ impl Store for SqliteStore {
             RoomChange::Join(member) => SqliteStore::add_member(self, room, member, at),
             RoomChange::Leave { key } => SqliteStore::remove_member(self, room, key, at),
             RoomChange::Topic(topic) => SqliteStore::set_topic(self, room, topic),
+            RoomChange::ThreadRead { key, root, seq } => {
+                SqliteStore::thread_read(self, room, (key, root, seq))
+            }
         }
     }
 
@@ -372,8 +376,12 @@ impl Store for SqliteStore {
         SqliteStore::save_markers(self, markers)
     }
 
-    fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
-        SqliteStore::mentions_after(self, room, key, after)
+    fn counts_after(&self, room: RoomId, key: &str, after: u64) -> Result<Counts> {
+        SqliteStore::counts_after(self, room, key, after)
+    }
+
+    fn followed_threads(&self, key: &str, rooms: &[RoomId], limit: usize) -> Result<Vec<Followed>> {
+        SqliteStore::followed_threads(self, key, rooms, limit)
     }
 
     fn search(
@@ -507,6 +515,8 @@ fn parts_to_message(
         mentions: mentions
             .map(|names| names.lines().map(str::to_owned).collect())
             .unwrap_or_default(),
+        thread: None,
+        also_in_room: false,
         living: charla_protocol::chat::Living::default(),
     })
 }
@@ -572,8 +582,8 @@ fn insert(
 ) -> rusqlite::Result<()> {
     const INSERT: &str = "INSERT INTO messages
          (room_id, seq, id, username, text, timestamp, client_id, guest, mentions, rowid,
-          author_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+          author_key, thread_root, also_in_room)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
     let seq = m.seq.unwrap_or_default();
     let mentioned = (!m.mentions.is_empty()).then(|| m.mentions.join("\n"));
     let row = params![
@@ -587,9 +597,11 @@ fn insert(
         m.guest,
         mentioned,
         rowid,
-        author_key
+        author_key,
+        m.thread,
+        m.also_in_room
     ];
-    if retention.is_none() && mention_keys.is_empty() {
+    if retention.is_none() && mention_keys.is_empty() && m.thread.is_none() {
         // One statement is its own transaction.
         conn.prepare_cached(INSERT)?.execute(row)?;
         return Ok(());
@@ -619,6 +631,8 @@ mod tests {
             client_id: Some(format!("c{n}")),
             guest: false,
             author_key: Some("alice".into()),
+            thread: None,
+            also_in_room: false,
             mentions: Vec::new(),
         }
     }

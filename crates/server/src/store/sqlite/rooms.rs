@@ -224,20 +224,6 @@ impl SqliteStore {
         tx.commit()?;
         Ok(())
     }
-
-    /// How many kept messages of `room` after `after` mention `key`.
-    ///
-    /// # Errors
-    /// When the database cannot be read.
-    pub fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
-        Ok(self
-            .write()
-            .conn
-            .prepare_cached(
-                "SELECT count(*) FROM mentions WHERE name_key = ?1 AND room_id = ?2 AND seq > ?3",
-            )?
-            .query_row(params![key, room, after], |row| row.get(0))?)
-    }
 }
 
 /// Notes `room` as empty since `at` if it has no member left (and was not noted before).

@@ -19,9 +19,12 @@ use chrono::{DateTime, Utc};
 use super::living::{self, Effect, State, StoredReactions};
 use super::window::{Held, Window};
 use super::{
-    new_epoch, Appended, Change, ChangeRefused, Changed, Draft, Found, Loaded, Member, NotStored,
-    RoomChange, RoomId, Scanned, Selection, Store, StoreOptions, EXPIRE_BATCH, GENERAL,
+    new_epoch, only_in_thread, Appended, Change, ChangeRefused, Changed, Counts, Draft, Followed,
+    Found, Loaded, Member, NotStored, RoomChange, RoomId, Scanned, Selection, Store, StoreOptions,
+    EXPIRE_BATCH, GENERAL,
 };
+
+mod threads;
 use crate::error::Result;
 
 /// The store kept in memory.
@@ -47,6 +50,8 @@ struct Rooms {
     change_order: VecDeque<(RoomId, String, String)>,
     /// Names claimed afresh, and since when: their messages from before are nobody's.
     forgotten: HashMap<String, DateTime<Utc>>,
+    /// Who follows each thread (room, root), with the `seq` each has read up to.
+    follows: threads::Follows,
 }
 
 /// Changes' `clientId`s remembered (a retry of an older one is applied again).
@@ -92,6 +97,7 @@ pub fn open(options: StoreOptions) -> (MemoryStore, Loaded) {
             change_ids: HashMap::new(),
             change_order: VecDeque::new(),
             forgotten: HashMap::new(),
+            follows: threads::Follows::default(),
         }),
         recent: options.recent.max(1),
         room_recent: options.room_recent.max(1),
@@ -151,7 +157,8 @@ impl Store for MemoryStore {
         draft: Draft,
         at: DateTime<Utc>,
     ) -> std::result::Result<Appended, NotStored> {
-        let mut rooms = self.rooms();
+        let mut guard = self.rooms();
+        let rooms = &mut *guard;
         let position = rooms.next_position;
         rooms.next_position += 1;
         let kept = rooms
@@ -171,6 +178,9 @@ impl Store for MemoryStore {
             author_key,
             reactions: StoredReactions::default(),
         });
+        if message.thread.is_some() {
+            rooms.follows.replied(room, kept, &message);
+        }
         // The chat's memory of `clientId`s answers retries before they get here.
         Ok(Appended::New(message))
     }
@@ -206,11 +216,37 @@ impl Store for MemoryStore {
         let mut read: Vec<ChatMessage> = match which {
             Selection::Before { before, limit } => {
                 let below = messages.partition_point(|e| e.message.seq < Some(before));
-                messages
-                    .range(below.saturating_sub(limit)..below)
+                let mut page: Vec<ChatMessage> = messages
+                    .range(..below)
+                    .rev()
+                    .filter(|e| !only_in_thread(&e.message))
+                    .take(limit)
                     .map(|e| e.message.clone())
-                    .collect()
+                    .collect();
+                page.reverse();
+                page
             }
+            Selection::Thread {
+                root,
+                before,
+                limit,
+            } => {
+                let mut page: Vec<ChatMessage> = messages
+                    .iter()
+                    .rev()
+                    .filter(|e| e.message.thread == Some(root) && e.message.seq < Some(before))
+                    .take(limit)
+                    .map(|e| e.message.clone())
+                    .collect();
+                page.reverse();
+                page
+            }
+            Selection::Seq(seq) => kept
+                .window
+                .get(seq)
+                .map(|e| e.message.clone())
+                .into_iter()
+                .collect(),
             Selection::ChangedAfter { rev, upto, limit } => {
                 let mut changed: Vec<&Entry> = messages
                     .iter()
@@ -334,13 +370,11 @@ impl Store for MemoryStore {
         Ok((id, name))
     }
 
-    fn change_room(
-        &self,
-        _room: RoomId,
-        _change: RoomChange<'_>,
-        _at: DateTime<Utc>,
-    ) -> Result<()> {
-        // Members and topics live in the chat's memory.
+    fn change_room(&self, room: RoomId, change: RoomChange<'_>, _at: DateTime<Utc>) -> Result<()> {
+        // Members and topics live in the chat's memory; threads' markers here.
+        if let RoomChange::ThreadRead { key, root, seq } = change {
+            self.rooms().follows.read(room, root, key, seq);
+        }
         Ok(())
     }
 
@@ -371,16 +405,21 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn mentions_after(&self, room: RoomId, key: &str, after: u64) -> Result<u64> {
+    fn counts_after(&self, room: RoomId, key: &str, after: u64) -> Result<Counts> {
         let rooms = self.rooms();
-        let count = rooms.by_id.get(&room).map_or(0, |kept| {
-            kept.window
-                .messages()
-                .iter()
-                .filter(|e| e.message.seq > Some(after) && e.mentions.iter().any(|k| k == key))
-                .count()
-        });
-        Ok(u64::try_from(count).unwrap_or(u64::MAX))
+        Ok(rooms.by_id.get(&room).map_or_else(Counts::default, |kept| {
+            rooms.follows.counts(room, kept, key, after)
+        }))
+    }
+
+    fn followed_threads(
+        &self,
+        key: &str,
+        in_rooms: &[RoomId],
+        limit: usize,
+    ) -> Result<Vec<Followed>> {
+        let rooms = self.rooms();
+        Ok(rooms.follows.of(key, in_rooms, &rooms.by_id, limit))
     }
 
     fn search(
@@ -447,6 +486,8 @@ mod tests {
             client_id: None,
             guest: false,
             author_key: Some("ana".into()),
+            thread: None,
+            also_in_room: false,
             mentions: mentions
                 .iter()
                 .map(|k| Member {
@@ -509,14 +550,32 @@ mod tests {
         let (store, _) = open(options());
         stored(&store, GENERAL, "hi @bo", &["bo"], 1);
         stored(&store, GENERAL, "later @bo", &["bo"], 10);
-        assert_eq!(store.mentions_after(GENERAL, "bo", 0).ok(), Some(2));
-        assert_eq!(store.mentions_after(GENERAL, "bo", 1).ok(), Some(1));
+        assert_eq!(
+            store
+                .counts_after(GENERAL, "bo", 0)
+                .ok()
+                .map(|c| c.mentions),
+            Some(2)
+        );
+        assert_eq!(
+            store
+                .counts_after(GENERAL, "bo", 1)
+                .ok()
+                .map(|c| c.mentions),
+            Some(1)
+        );
         assert_eq!(store.expire_before(GENERAL, at(0)).ok(), Some(None));
         assert_eq!(store.expire_before(GENERAL, at(5)).ok(), Some(Some(2)));
         assert_eq!(store.expire_before(GENERAL, at(11)).ok(), Some(Some(3)));
         stored(&store, GENERAL, "@bo again", &["bo"], 12);
         store.forget_name("bo", at(13)).expect("forgotten");
-        assert_eq!(store.mentions_after(GENERAL, "bo", 0).ok(), Some(0));
+        assert_eq!(
+            store
+                .counts_after(GENERAL, "bo", 0)
+                .ok()
+                .map(|c| c.mentions),
+            Some(0)
+        );
     }
 
     #[test]
