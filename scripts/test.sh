@@ -103,6 +103,8 @@ stage_bench() {
   bash scripts/bench.sh --debug --quick --rounds 1
   echo "==> benchmarks, quick mode: rooms (every delivery checked), a history page and a search"
   target/debug/charla-bench rooms --quick
+  echo "==> benchmarks, quick mode: a reaction storm beside message fan-out (every delivery checked, changes in order)"
+  target/debug/charla-bench reactions --quick
   echo "==> benchmarks, quick mode: cluster (a node on PostgreSQL against SQLite, two nodes' latency; every delivery checked)"
   bash scripts/pg.sh -- target/debug/charla-bench cluster --quick --rounds 1
   echo "==> benchmarks, quick mode: abuse (a search flood beside a bystander and /healthz, on SQLite and PostgreSQL; room churn)"

@@ -27,6 +27,7 @@ mod rooms;
 mod scenario;
 mod servers;
 mod stats;
+mod storm;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -57,6 +58,8 @@ enum Command {
     /// Cluster mode: a node on PostgreSQL against the same node on `SQLite`, and the latency
     /// from one node to another.
     Cluster(ClusterArgs),
+    /// A reaction storm on one big room beside the same room's message fan-out.
+    Reactions(ReactionsArgs),
     /// What one abusive user costs the others: a search flood beside a chatting bystander and
     /// `/healthz`, and one member's room churn as another member receives it.
     Abuse(AbuseArgs),
@@ -138,6 +141,37 @@ struct RoomsArgs {
     work_dir: PathBuf,
     /// Where to write the JSON report.
     #[arg(long, default_value = "target/bench/rooms.json")]
+    json: PathBuf,
+    /// Do not pin the server to CPU 0 and the generator to CPU 1.
+    #[arg(long)]
+    no_pin: bool,
+}
+
+#[derive(clap::Args)]
+struct ReactionsArgs {
+    /// Small sizes and short runs: a check, for CI.
+    #[arg(long)]
+    quick: bool,
+    /// Members of the room.
+    #[arg(long, default_value_t = 1000)]
+    members: usize,
+    /// Members that send (1 to 20).
+    #[arg(long, default_value_t = 10)]
+    senders: usize,
+    /// Messages, then reactions, a second each sender sends.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Seconds of each phase.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// The charla-server binary (default: next to this one).
+    #[arg(long)]
+    charla_server: Option<PathBuf>,
+    /// Logs and databases.
+    #[arg(long, default_value = "target/bench")]
+    work_dir: PathBuf,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "target/bench/reactions.json")]
     json: PathBuf,
     /// Do not pin the server to CPU 0 and the generator to CPU 1.
     #[arg(long)]
@@ -235,6 +269,9 @@ fn main() -> ExitCode {
         Command::Compare(args) => generator_runtime().and_then(|rt| rt.block_on(compare(args))),
         Command::Load(args) => generator_runtime().and_then(|rt| rt.block_on(load_one(args))),
         Command::Rooms(args) => generator_runtime().and_then(|rt| rt.block_on(conversations(args))),
+        Command::Reactions(args) => {
+            generator_runtime().and_then(|rt| rt.block_on(reaction_storm(args)))
+        }
         Command::Cluster(args) => {
             generator_runtime().and_then(|rt| rt.block_on(cluster_cost(args)))
         }
@@ -433,6 +470,67 @@ async fn conversations(args: RoomsArgs) -> Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("!!! DELIVERY CHECKS FAILED in the rooms scenario");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `charla-bench reactions`: the storm against a fresh server (`SQLite`), as a table and JSON;
+/// exit status 1 when a delivery check failed.
+async fn reaction_storm(args: ReactionsArgs) -> Result<ExitCode> {
+    let (launcher, open_files, pin) = pinned_launcher(
+        &args.work_dir,
+        args.charla_server.as_ref(),
+        args.no_pin,
+        None,
+    )?;
+    let spec = if args.quick {
+        storm::Spec {
+            members: 50,
+            senders: 5,
+            rate: 5.0,
+            seconds: 2.0,
+        }
+    } else {
+        storm::Spec {
+            members: args.members,
+            senders: args.senders,
+            rate: args.rate,
+            seconds: args.seconds,
+        }
+    };
+    eprintln!(
+        "charla-bench reactions: {} members, {} senders at {}/s each, {} s of messages then {} s of reactions; {}; open-files limit {open_files}",
+        spec.members, spec.senders, spec.rate, spec.seconds, spec.seconds,
+        if pin { "server on CPU 0, generator on CPU 1" } else { "not pinned" }
+    );
+    let server = launcher.start(Target::Charla, "reactions").await?;
+    let outcome = storm::run(server.addr, spec).await;
+    server.stop().await;
+    let outcome = outcome?;
+    let row = |what: &str, p: &storm::Phase| {
+        format!(
+            "| {what} | {} | {:.0} | {} of {} | {} |\n",
+            p.sent, p.deliveries_per_sec, p.delivered, p.expected, p.out_of_order
+        )
+    };
+    println!(
+        "| {} members, {} senders × {}/s, {} s | sent | deliveries/s | delivered | out of order |\n|---|---|---|---|---|\n{}{}\nreactions / messages: {:.2}×",
+        spec.members,
+        spec.senders,
+        spec.rate,
+        spec.seconds,
+        row("messages", &outcome.messages),
+        row("reactions", &outcome.reactions),
+        outcome.ratio()
+    );
+    write_file(
+        &args.json,
+        &serde_json::to_string_pretty(&serde_json::json!({"spec": spec, "outcome": outcome}))?,
+    )?;
+    if outcome.is_clean() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("!!! DELIVERY CHECKS FAILED in the reaction storm");
         Ok(ExitCode::FAILURE)
     }
 }

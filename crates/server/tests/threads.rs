@@ -207,6 +207,21 @@ async fn a_thread_is_kept_with_its_root_and_counted_for_those_who_follow_it() {
         assert_eq!(read["ok"], true, "{store}: {read}");
         let list: ThreadList = parse(ana.emit_ack("threads", vec![]).await);
         assert_eq!(list.threads[0].unread, 0, "{store}");
+
+        // Its root deleted, the thread stays readable.
+        let deleted = ana
+            .emit_ack(
+                "message-delete",
+                vec![json!({"room": "ops", "seq": root.seq})],
+            )
+            .await;
+        assert_eq!(deleted["ok"], true, "{store}: {deleted}");
+        let page: ThreadPage = parse(
+            cy.emit_ack("thread", vec![json!({"room": "ops", "root": root.seq})])
+                .await,
+        );
+        assert!(page.root.living.deleted, "{store}");
+        assert_eq!(page.replies.len(), 4, "{store}: every reply still there");
         server.stop().await;
     }
 }
