@@ -504,24 +504,30 @@ async fn reaction_storm(args: ReactionsArgs) -> Result<ExitCode> {
         if pin { "server on CPU 0, generator on CPU 1" } else { "not pinned" }
     );
     let server = launcher.start(Target::Charla, "reactions").await?;
-    let outcome = storm::run(server.addr, spec).await;
+    let outcome = storm::run(server.addr, server.pid, spec).await;
     server.stop().await;
     let outcome = outcome?;
     let row = |what: &str, p: &storm::Phase| {
         format!(
-            "| {what} | {} | {:.0} | {} of {} | {} |\n",
-            p.sent, p.deliveries_per_sec, p.delivered, p.expected, p.out_of_order
+            "| {what} | {} | {:.0} | {} of {} | {} | {:.2} |\n",
+            p.sent,
+            p.deliveries_per_sec,
+            p.delivered,
+            p.expected,
+            p.out_of_order,
+            p.server_cpu_us_per_delivery
         )
     };
     println!(
-        "| {} members, {} senders × {}/s, {} s | sent | deliveries/s | delivered | out of order |\n|---|---|---|---|---|\n{}{}\nreactions / messages: {:.2}×",
+        "| {} members, {} senders × {}/s, {} s | sent | deliveries/s | delivered | out of order | server CPU µs / delivery |\n|---|---|---|---|---|---|\n{}{}\nreactions / messages: {:.2}× the deliveries a second, {:.2}× the server's CPU per delivery",
         spec.members,
         spec.senders,
         spec.rate,
         spec.seconds,
         row("messages", &outcome.messages),
         row("reactions", &outcome.reactions),
-        outcome.ratio()
+        outcome.ratio(),
+        outcome.cpu_ratio()
     );
     write_file(
         &args.json,

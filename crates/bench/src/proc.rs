@@ -1,4 +1,4 @@
-//! Reading a process's memory and pinning processes to CPUs (Linux).
+//! Reading a process's memory and CPU time, and pinning processes to CPUs (Linux).
 
 use std::process::Command;
 
@@ -21,6 +21,32 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// CPU time process `pid` has used, user and system (`/proc/<pid>/stat`, in the kernel's
+/// fixed 100 ticks a second).
+///
+/// # Errors
+/// When the process is gone or the file cannot be read so.
+pub fn cpu_time(pid: u32) -> Result<std::time::Duration> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(BenchError::io(format!("read {path}")))?;
+    parse_cpu_ticks(&stat)
+        .map(|ticks| std::time::Duration::from_millis(ticks * 10))
+        .ok_or_else(|| BenchError::Io {
+            context: format!("read {path}"),
+            source: std::io::Error::other("no utime and stime"),
+        })
+}
+
+/// utime + stime: the 14th and 15th fields, counted after the command's `(name)`, which may
+/// hold spaces.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
 }
 
 /// How many CPUs this process may run on (1 when unknown).
@@ -75,6 +101,13 @@ pub fn raise_open_files() -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_ticks_are_read_past_a_name_with_spaces() {
+        let stat = "42 (charla server) S 1 42 42 0 -1 4194560 1 0 0 0 250 37 0 0 20 0 8 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(287));
+        assert_eq!(parse_cpu_ticks("42 (x) S 1"), None);
+    }
 
     #[test]
     fn vm_rss_is_read_in_bytes() {

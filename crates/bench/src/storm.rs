@@ -2,8 +2,9 @@
 //! `senders` of them send messages at `rate` each for `seconds`, then, after a pause, add and
 //! take back reactions on one message at the same rate for as long. Every receiver counts both
 //! kinds of delivery and checks that the message's `message-updated` events come in rising
-//! `rev` order, each once. The figure is deliveries a second of each: what a reaction costs the
-//! server beside what a message costs, measured in the same run.
+//! `rev` order, each once. The figures: deliveries a second of each, and the server's CPU time
+//! per delivery of each (read from `/proc`), which says what a reaction costs the server beside
+//! what a message costs even when the generator, not the server, is what limits the rate.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -51,6 +52,8 @@ pub struct Phase {
     pub out_of_order: u64,
     /// Deliveries per second of the phase.
     pub deliveries_per_sec: f64,
+    /// The server's CPU time during the phase (and its drain), per delivery, in µs.
+    pub server_cpu_us_per_delivery: f64,
 }
 
 /// What was seen.
@@ -76,6 +79,16 @@ impl Outcome {
     pub fn ratio(&self) -> f64 {
         self.reactions.deliveries_per_sec / self.messages.deliveries_per_sec.max(f64::MIN_POSITIVE)
     }
+
+    /// The server's CPU per reaction delivery over per message delivery.
+    #[must_use]
+    pub fn cpu_ratio(&self) -> f64 {
+        self.reactions.server_cpu_us_per_delivery
+            / self
+                .messages
+                .server_cpu_us_per_delivery
+                .max(f64::MIN_POSITIVE)
+    }
 }
 
 #[derive(Default)]
@@ -91,11 +104,11 @@ enum Out {
     Frame(String),
 }
 
-/// Runs the storm against a Charla server at `addr`.
+/// Runs the storm against a Charla server at `addr`, process `pid`.
 ///
 /// # Errors
-/// Connections, joins or room requests that fail.
-pub async fn run(addr: SocketAddr, spec: Spec) -> Result<Outcome> {
+/// Connections, joins or room requests that fail; the server's CPU time unreadable.
+pub async fn run(addr: SocketAddr, pid: u32, spec: Spec) -> Result<Outcome> {
     if spec.senders == 0 || spec.senders > 20 || spec.senders > spec.members {
         return Err(BenchError::Handshake(
             "the storm needs 1 to 20 senders, no more than members".into(),
@@ -114,7 +127,9 @@ pub async fn run(addr: SocketAddr, spec: Spec) -> Result<Outcome> {
         writers.push(out);
     }
     let phase = Duration::from_secs_f64(spec.seconds);
-    let sent = local
+    let cpu = || crate::proc::cpu_time(pid);
+    let started = cpu()?;
+    let (sent, between) = local
         .run_until(async {
             let messages = pace(
                 &writers[..spec.senders],
@@ -122,7 +137,9 @@ pub async fn run(addr: SocketAddr, spec: Spec) -> Result<Outcome> {
                 |_, n| json!(["chat-message", {"room": ROOM, "text": format!("storm {n}")}]),
             )
             .await;
+            // The last messages delivered before the reactions start.
             tokio::time::sleep(QUIET).await;
+            let between = cpu();
             let reactions = pace(&writers[..spec.senders], spec, |sender, n| {
                 let emoji = char::from_u32(0x1F600 + u32::try_from(sender).unwrap_or(0))
                     .unwrap_or('👍')
@@ -130,13 +147,17 @@ pub async fn run(addr: SocketAddr, spec: Spec) -> Result<Outcome> {
                 json!(["reaction", {"room": ROOM, "seq": target, "emoji": emoji, "on": n % 2 == 0}])
             })
             .await;
-            (messages, reactions)
+            ((messages, reactions), between)
         })
         .await;
+    let between = between?;
     drop(writers);
     for reader in readers {
         let _ = local.run_until(reader).await;
     }
+    let ended = cpu()?;
+    #[allow(clippy::cast_precision_loss)]
+    let per_delivery = |cpu: Duration, n: u64| cpu.as_secs_f64() * 1e6 / (n.max(1) as f64);
     let tally = std::mem::take(&mut *tally.borrow_mut());
     let members = spec.members as u64;
     #[allow(clippy::cast_precision_loss)]
@@ -148,6 +169,7 @@ pub async fn run(addr: SocketAddr, spec: Spec) -> Result<Outcome> {
             delivered: tally.messages,
             out_of_order: 0,
             deliveries_per_sec: per_sec(tally.messages),
+            server_cpu_us_per_delivery: per_delivery(between.saturating_sub(started), tally.messages),
         },
         reactions: Phase {
             sent: sent.1,
@@ -155,6 +177,7 @@ pub async fn run(addr: SocketAddr, spec: Spec) -> Result<Outcome> {
             delivered: tally.updates,
             out_of_order: tally.out_of_order,
             deliveries_per_sec: per_sec(tally.updates),
+            server_cpu_us_per_delivery: per_delivery(ended.saturating_sub(between), tally.updates),
         },
     })
 }
