@@ -169,7 +169,10 @@ pub async fn run(addr: SocketAddr, pid: u32, spec: Spec) -> Result<Outcome> {
             delivered: tally.messages,
             out_of_order: 0,
             deliveries_per_sec: per_sec(tally.messages),
-            server_cpu_us_per_delivery: per_delivery(between.saturating_sub(started), tally.messages),
+            server_cpu_us_per_delivery: per_delivery(
+                between.saturating_sub(started),
+                tally.messages,
+            ),
         },
         reactions: Phase {
             sent: sent.1,

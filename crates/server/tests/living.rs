@@ -378,8 +378,8 @@ async fn a_room_join_with_since_replays_changes() {
     assert_eq!(changes.rev, 1);
 }
 
-/// Search finds a message by its text now: never by an edited-away or deleted one once the
-/// index has caught up (within about a second, as for a new message).
+/// Search finds a message by its text now, and never by an edited-away or deleted one: not
+/// even in the moment before the index has caught up.
 #[tokio::test]
 async fn search_follows_edits_and_deletions() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -404,6 +404,9 @@ async fn search_follows_edits_and_deletions() {
     assert_eq!(change(&mut ana, "message-edit", edit).await["ok"], true);
     let delete = json!({"seq": said[1]});
     assert_eq!(change(&mut ana, "message-delete", delete).await["ok"], true);
+    // At once, before the index has caught up: never by the old texts.
+    assert!(find(&mut ana, "quokka").await.is_empty(), "edited away, at once");
+    assert!(find(&mut ana, "wombat").await.is_empty(), "deleted, at once");
     eventually(indexed, "the edit and the deletion indexed", async || {
         find(&mut ana, "numbat").await == BTreeSet::from([said[0]])
     })

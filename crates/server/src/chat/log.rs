@@ -303,6 +303,17 @@ impl RoomLog {
         changes
     }
 
+    /// The messages of the window among the room's newest `count` changes, as they are now
+    /// (by `seq`).
+    pub(super) fn recently_changed(&self, count: usize) -> Vec<ChatMessage> {
+        let mut seqs: Vec<u64> = self.changes.values().rev().take(count).copied().collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs.into_iter()
+            .filter_map(|seq| self.window.get(seq).cloned())
+            .collect()
+    }
+
     /// A change of one of the room's messages (as it is after it): held in the window, and
     /// remembered for replays. False when it is not newer than what was delivered already.
     pub(super) fn note_change(&mut self, mut message: ChatMessage) -> bool {

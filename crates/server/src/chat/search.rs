@@ -4,15 +4,20 @@
 //! The store finds the newest matches ([`crate::store::Store::search`]),
 //! off the async threads and never under the chat's lock nor on the connection messages are
 //! stored through, within [`crate::config::ServerConfig::search_budget`]; they are ranked here
-//! ([`score`]). At most `max_searches` run at once on the server and one per connection: more
+//! ([`score`]). A match among the newest changes of its room is read as the message is now,
+//! and dropped when its text no longer holds the words (edited away, deleted), so a search
+//! never shows what the index has not caught up with yet. At most `max_searches` run at once
+//! on the server and one per connection: more
 //! are refused `rate_limited`; one past its budget is refused `search_too_broad` (never
 //! `unavailable`, which would make a client send it again).
+
+use std::collections::HashMap;
 
 use charla_protocol::chat::{
     ChatMessage, Refusal, SearchHit, SearchRequest, SearchResults, MAX_QUERY_CHARS,
     MAX_SEARCH_RESULTS,
 };
-use charla_protocol::query::{fold, Needle};
+use charla_protocol::query::{fold, holds_all, Needle};
 
 use super::messages::Lane;
 use super::not_joined;
@@ -75,6 +80,15 @@ impl Chat {
             .iter()
             .filter_map(|id| state.rooms.get(*id).map(|log| (*id, log.name.clone())))
             .collect();
+        let changed: HashMap<(RoomId, u64), ChatMessage> = rooms
+            .iter()
+            .filter_map(|id| state.rooms.get(*id))
+            .flat_map(|log| {
+                log.recently_changed(RECENT_CHANGES)
+                    .into_iter()
+                    .map(move |m| ((log.id, m.seq.unwrap_or_default()), m))
+            })
+            .collect();
         let room_name = move |id: RoomId| {
             names
                 .iter()
@@ -89,6 +103,7 @@ impl Chat {
             let mut ranked: Vec<(f64, crate::store::Found)> = scanned
                 .found
                 .into_iter()
+                .filter_map(|found| as_it_is_now(found, &changed, &words))
                 .map(|found| (score(&found.message.text, &words), found))
                 .collect();
             // Best first; among equals, the newest (the scan's order, kept by a stable sort).
@@ -107,6 +122,26 @@ impl Chat {
             })
         })
     }
+}
+
+/// The newest changes of each room a search checks its matches against.
+const RECENT_CHANGES: usize = 64;
+
+/// A match as its message is now: with its text now when it changed lately, or nothing when
+/// that text no longer holds every word (or the message was deleted).
+fn as_it_is_now(
+    mut found: crate::store::Found,
+    changed: &HashMap<(RoomId, u64), ChatMessage>,
+    words: &[Needle],
+) -> Option<crate::store::Found> {
+    let key = (found.room, found.message.seq.unwrap_or_default());
+    if let Some(now) = changed.get(&key) {
+        if now.living.deleted || !holds_all(&now.text, words) {
+            return None;
+        }
+        found.message.text.clone_from(&now.text);
+    }
+    Some(found)
 }
 
 /// How well a text matches: how often the words occur in it, relative to its length (a short

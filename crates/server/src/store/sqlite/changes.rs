@@ -7,7 +7,7 @@
 //! leaves the search index by the `messages_reindex` trigger (the next pass indexes the new
 //! text), as a removed one does.
 
-use charla_protocol::chat::{ChatMessage, Living, Pinned};
+use charla_protocol::chat::{ChatMessage, Living, MessageChange, Pinned};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -130,6 +130,13 @@ impl SqliteStore {
         let tx = writer.conn.transaction().map_err(not_stored)?;
         let outcome = change_in(&tx, room, seq, change, at)?;
         tx.commit().map_err(not_stored)?;
+        drop(writer);
+        if matches!(change.what, MessageChange::Edit(_) | MessageChange::Delete)
+            && matches!(outcome, Changed::Applied(_))
+        {
+            // Busy indexing already, or stopping: the next pass takes it.
+            let _ = self.background.try_send(());
+        }
         Ok(outcome)
     }
 }

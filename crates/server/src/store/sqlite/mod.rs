@@ -57,8 +57,10 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Writer>>,
     /// The search index, in a file of its own.
     index: Arc<search::SearchIndex>,
-    /// Dropped with the last handle: the checkpoint thread then stops.
-    _checkpoints: Arc<std::sync::mpsc::SyncSender<()>>,
+    /// The checkpoint thread's line: dropped with the last handle, it stops the thread; a
+    /// send wakes it to index at once (an edited or deleted text leaves the index then, not
+    /// up to a second later).
+    background: Arc<std::sync::mpsc::SyncSender<()>>,
 }
 
 struct Writer {
@@ -108,7 +110,7 @@ pub fn open(path: &Path, options: StoreOptions) -> Result<(SqliteStore, Loaded)>
         SqliteStore {
             writer,
             index,
-            _checkpoints: Arc::new(alive),
+            background: Arc::new(alive),
         },
         loaded,
     ))
@@ -150,12 +152,17 @@ fn checkpoint_loop(
             });
         }
     };
-    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-        stopped.recv_timeout(CHECKPOINT_EVERY)
-    {
-        index();
-        if let Err(e) = checkpoint("PASSIVE") {
-            tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
+    loop {
+        match stopped.recv_timeout(CHECKPOINT_EVERY) {
+            // Woken by a changed text: indexed now, the checkpoint at its second.
+            Ok(()) => index(),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                index();
+                if let Err(e) = checkpoint("PASSIVE") {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     // A last one, so a clean shutdown leaves an empty WAL.
