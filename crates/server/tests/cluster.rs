@@ -515,3 +515,49 @@ async fn changes_made_on_two_nodes_reach_every_node_in_one_order() {
     assert!(node_a.terminate().success());
     assert!(node_b.terminate().success());
 }
+
+/// A reply made on one node: the other node's clients get it as a thread's message, and the
+/// root's new count, and page the thread there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the run's PostgreSQL: scripts/pg.sh -- cargo test -p charla-server --test cluster -- --include-ignored"]
+async fn a_reply_on_one_node_reaches_the_thread_on_every_node() {
+    let (_dir, (mut node_a, a), (mut node_b, b)) = two_nodes().await;
+    let mut ana = TestClient::connect(&a).await;
+    let joined = ana
+        .emit_ack("join", vec![json!("ana"), json!({"key": "a1".repeat(32)})])
+        .await;
+    assert_eq!(joined["owned"], true, "{joined}");
+    let mut bo = TestClient::connect(&b).await;
+    let joined = bo
+        .emit_ack("join", vec![json!("bo"), json!({"key": "b2".repeat(32)})])
+        .await;
+    assert_eq!(joined["owned"], true, "{joined}");
+    let said: Value = ana
+        .emit_ack(
+            "chat-message",
+            vec![json!({"text": "who takes the pager?"})],
+        )
+        .await;
+    let root = said["seq"].as_u64().expect("a seq");
+    let reply: Value = bo
+        .emit_ack("chat-message", vec![json!({"text": "me", "thread": root})])
+        .await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let heard = ana.event("thread-message").await;
+    assert_eq!(
+        (heard[0]["text"].as_str(), heard[0]["thread"].as_u64()),
+        (Some("me"), Some(root))
+    );
+    let deadline = Deadline::within(Duration::from_secs(10));
+    eventually(deadline, "the root's count on the other node", async || {
+        let updated = ana.event("message-updated").await;
+        updated[0]["replies"] == 1
+    })
+    .await;
+    let page: Value = ana.emit_ack("thread", vec![json!({"root": root})]).await;
+    assert_eq!(page["replies"][0]["text"], "me", "{page}");
+    assert_eq!(page["root"]["replies"], 1, "{page}");
+    drop((ana, bo));
+    assert!(node_a.terminate().success());
+    assert!(node_b.terminate().success());
+}

@@ -405,8 +405,14 @@ async fn search_follows_edits_and_deletions() {
     let delete = json!({"seq": said[1]});
     assert_eq!(change(&mut ana, "message-delete", delete).await["ok"], true);
     // At once, before the index has caught up: never by the old texts.
-    assert!(find(&mut ana, "quokka").await.is_empty(), "edited away, at once");
-    assert!(find(&mut ana, "wombat").await.is_empty(), "deleted, at once");
+    assert!(
+        find(&mut ana, "quokka").await.is_empty(),
+        "edited away, at once"
+    );
+    assert!(
+        find(&mut ana, "wombat").await.is_empty(),
+        "deleted, at once"
+    );
     eventually(indexed, "the edit and the deletion indexed", async || {
         find(&mut ana, "numbat").await == BTreeSet::from([said[0]])
     })
