@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use charla_client::settings::{Config, NotificationSettings, Preferences, TraySettings};
 use charla_client::{ClientEvent, ConnectionStatus, DisconnectReason, OutboxEntry, OutboxState};
 use charla_protocol::chat::{
-    ChatMessage, DeviceLink, Done, ErrorCode, Gap, HistoryPage, MemberChange, ReadMarker, Refusal,
-    RoomEntered, RoomInfo, RoomKind, RoomList, RoomState, RoomSummary, SearchHit, SearchRequest,
-    SearchResults, TopicChange,
+    Changes, ChatMessage, DeviceLink, Done, ErrorCode, Gap, HistoryPage, MemberChange, Pinned,
+    Reaction, ReadMarker, Refusal, RoomEntered, RoomInfo, RoomKind, RoomList, RoomState,
+    RoomSummary, SearchHit, SearchRequest, SearchResults, TopicChange,
 };
 use ts_rs::TS;
 
@@ -30,6 +30,8 @@ fn generate() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
     let declarations = [
         Whose::decl(&cfg),
+        Reaction::decl(&cfg),
+        Pinned::decl(&cfg),
         // Every message the app hands the window is marked (`whose.rs`): the window's
         // `ChatMessage` is the server's and whose it is.
         format!(
@@ -50,6 +52,7 @@ fn generate() -> String {
         TopicChange::decl(&cfg),
         ReadMarker::decl(&cfg),
         Gap::decl(&cfg),
+        Changes::decl(&cfg),
         RoomSummary::decl(&cfg),
         RoomList::decl(&cfg),
         RoomEntered::decl(&cfg),

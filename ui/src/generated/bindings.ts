@@ -3,9 +3,13 @@
 
 export type Whose = { own?: boolean, mentionsMe?: boolean, };
 
-export type ChatMessage = { id: string, username: string, text: string, timestamp: string, seq?: number, clientId?: string, guest?: boolean, room?: string, mentions?: Array<string>, } & Whose;
+export type Reaction = { emoji: string, names: Array<string>, };
 
-export type ErrorCode = "invalid_payload" | "invalid_username" | "username_taken" | "name_owned" | "invalid_link" | "not_owned" | "name_released" | "not_joined" | "already_joined" | "empty_message" | "message_too_long" | "rate_limited" | "unavailable" | "unknown_event" | "invalid_room" | "room_exists" | "no_such_room" | "not_member" | "no_such_user" | "limit_reached" | "search_too_broad" | "unknown";
+export type Pinned = { by: string, at: string, };
+
+export type ChatMessage = { id: string, username: string, text: string, timestamp: string, seq?: number, clientId?: string, guest?: boolean, room?: string, mentions?: Array<string>, thread?: number, alsoInRoom?: boolean, rev?: number, editedAt?: string, deleted?: boolean, reactions?: Array<Reaction>, pinned?: Pinned, replies?: number, lastReplyAt?: string, } & Whose;
+
+export type ErrorCode = "invalid_payload" | "invalid_username" | "username_taken" | "name_owned" | "invalid_link" | "not_owned" | "name_released" | "not_joined" | "already_joined" | "empty_message" | "message_too_long" | "rate_limited" | "unavailable" | "unknown_event" | "invalid_room" | "room_exists" | "no_such_room" | "not_member" | "no_such_user" | "limit_reached" | "search_too_broad" | "no_such_message" | "not_author" | "message_deleted" | "invalid_emoji" | "unknown";
 
 export type Refusal = { code: ErrorCode, message: string, retryAfterMs?: number, };
 
@@ -33,11 +37,13 @@ export type ReadMarker = { room: string, read: number, unread: number, mentions:
 
 export type Gap = { from: number, to: number, };
 
+export type Changes = { changes: Array<ChatMessage>, rev: number, more: boolean, };
+
 export type RoomSummary = { room: string, topic: string, members: number, lastActivity?: string, joined: boolean, };
 
 export type RoomList = { ok: boolean, rooms: Array<RoomSummary>, };
 
-export type RoomEntered = { ok: boolean, room: RoomState, messages: Array<ChatMessage>, more: boolean, gap?: Gap, };
+export type RoomEntered = { ok: boolean, room: RoomState, messages: Array<ChatMessage>, more: boolean, gap?: Gap, changes?: Changes, };
 
 export type Done = { ok: boolean, };
 
