@@ -7,10 +7,13 @@
 use std::path::PathBuf;
 
 use charla_client::settings::{Config, NotificationSettings, Preferences, TraySettings};
-use charla_client::{ClientEvent, ConnectionStatus, DisconnectReason, OutboxEntry, OutboxState};
+use charla_client::{
+    ChangeOp, ChangeTarget, ClientEvent, ConnectionStatus, DisconnectReason, OutboxChange,
+    OutboxEntry, OutboxState,
+};
 use charla_protocol::chat::{
-    Changes, ChatMessage, DeviceLink, Done, ErrorCode, Gap, HistoryPage, MemberChange, Pinned,
-    Reaction, ReadMarker, Refusal, RoomEntered, RoomInfo, RoomKind, RoomList, RoomState,
+    Changes, ChatMessage, DeviceLink, Done, ErrorCode, Gap, HistoryPage, MemberChange, PinList,
+    Pinned, Reaction, ReadMarker, Refusal, RoomEntered, RoomInfo, RoomKind, RoomList, RoomState,
     RoomSummary, SearchHit, SearchRequest, SearchResults, TopicChange,
 };
 use ts_rs::TS;
@@ -38,11 +41,15 @@ fn generate() -> String {
             "{} & Whose;",
             ChatMessage::decl(&cfg).trim_end().trim_end_matches(';')
         ),
+        Changes::decl(&cfg),
         ErrorCode::decl(&cfg),
         Refusal::decl(&cfg),
         DeviceLink::decl(&cfg),
         OutboxState::decl(&cfg),
         OutboxEntry::decl(&cfg),
+        ChangeTarget::decl(&cfg),
+        ChangeOp::decl(&cfg),
+        OutboxChange::decl(&cfg),
         DisconnectReason::decl(&cfg),
         ConnectionStatus::decl(&cfg),
         RoomKind::decl(&cfg),
@@ -52,12 +59,12 @@ fn generate() -> String {
         TopicChange::decl(&cfg),
         ReadMarker::decl(&cfg),
         Gap::decl(&cfg),
-        Changes::decl(&cfg),
         RoomSummary::decl(&cfg),
         RoomList::decl(&cfg),
         RoomEntered::decl(&cfg),
         Done::decl(&cfg),
         HistoryPage::decl(&cfg),
+        PinList::decl(&cfg),
         SearchRequest::decl(&cfg),
         SearchHit::decl(&cfg),
         SearchResults::decl(&cfg),

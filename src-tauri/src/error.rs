@@ -20,6 +20,9 @@ pub enum AppError {
     /// No unsent message has that id.
     #[error("that message is no longer waiting to be sent")]
     UnknownMessage,
+    /// A reaction that is not one emoji.
+    #[error("a reaction is one emoji")]
+    InvalidEmoji,
     /// A local file could not be written.
     #[error("could not save: {0}")]
     Storage(String),
@@ -52,6 +55,8 @@ pub enum AppErrorKind {
     EmptyMessage,
     /// [`AppError::UnknownMessage`].
     UnknownMessage,
+    /// [`AppError::InvalidEmoji`].
+    InvalidEmoji,
     /// [`AppError::Storage`].
     Storage,
     /// [`AppError::NoSession`].
@@ -83,6 +88,7 @@ impl AppError {
             Self::NotConfigured => AppErrorKind::NotConfigured,
             Self::EmptyMessage => AppErrorKind::EmptyMessage,
             Self::UnknownMessage => AppErrorKind::UnknownMessage,
+            Self::InvalidEmoji => AppErrorKind::InvalidEmoji,
             Self::Storage(_) => AppErrorKind::Storage,
             Self::NoSession => AppErrorKind::NoSession,
             Self::InvalidLinkCode => AppErrorKind::InvalidLinkCode,
@@ -99,6 +105,7 @@ impl From<charla_client::Error> for AppError {
             E::BadUrl { reason, .. } => Self::InvalidServer(reason),
             E::EmptyMessage => Self::EmptyMessage,
             E::UnknownMessage(_) => Self::UnknownMessage,
+            E::InvalidEmoji => Self::InvalidEmoji,
             E::Stopped => Self::NoSession,
             E::Offline => Self::Offline,
             E::Refused(refusal) => Self::Refused(refusal.message),

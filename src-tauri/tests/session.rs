@@ -112,7 +112,7 @@ async fn a_session_forwards_every_event_to_the_window() {
     sink.wait_for("message", |e| matches!(e, ClientEvent::Message(m) if m.client_id.as_deref() == Some(entry.client_id.as_str()))).await;
     sink.wait_for(
         "empty outbox",
-        |e| matches!(e, ClientEvent::Outbox { entries } if entries.is_empty()),
+        |e| matches!(e, ClientEvent::Outbox { entries, .. } if entries.is_empty()),
     )
     .await;
     assert!(matches!(

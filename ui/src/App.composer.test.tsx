@@ -79,7 +79,7 @@ describe('composer', () => {
     const user = userEvent.setup();
     await renderChat();
     await send({ event: 'rooms', rooms: ['general', 'ops'].map((r) => roomState(r, 0, 0, 0)) });
-    await send({ event: 'outbox', entries: [{ clientId: 'c7', room: 'ops', text: 'to ops', createdAt: new Date().toISOString(), state: 'pending' }] });
+    await send({ event: 'outbox', entries: [{ clientId: 'c7', room: 'ops', text: 'to ops', createdAt: new Date().toISOString(), state: 'pending' }], changes: [] });
     expect(screen.queryByTestId('unsent')).not.toBeInTheDocument();
     await user.click(entry('ops'));
     expect(screen.getByTestId('unsent')).toHaveTextContent('to ops');

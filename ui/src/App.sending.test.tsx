@@ -20,12 +20,12 @@ describe('sending', () => {
     expect(box).toHaveValue('');
 
     const pending: OutboxEntry = { clientId: 'c1', text: 'first line\nsecond', createdAt: new Date().toISOString(), state: 'pending' };
-    await send({ event: 'outbox', entries: [pending] });
+    await send({ event: 'outbox', entries: [pending], changes: [] });
     expect(screen.getByTestId('unsent')).toHaveAttribute('data-state', 'pending');
     expect(screen.getByTestId('unsent')).toHaveTextContent('Sending…');
 
     await send({ event: 'message', ...message(1, 'alice', 'first line\nsecond'), clientId: 'c1' });
-    await send({ event: 'outbox', entries: [] });
+    await send({ event: 'outbox', entries: [], changes: [] });
     expect(screen.queryByTestId('unsent')).not.toBeInTheDocument();
     expect(screen.getAllByTestId('message')).toHaveLength(1);
   });
@@ -36,6 +36,7 @@ describe('sending', () => {
     await send({
       event: 'outbox',
       entries: [{ clientId: 'c9', text: 'too much', createdAt: new Date().toISOString(), state: 'failed', code: 'message_too_long', message: 'messages are limited to 4000 characters' }],
+      changes: [],
     });
     const unsent = screen.getByTestId('unsent');
     expect(unsent).toHaveAttribute('data-state', 'failed');

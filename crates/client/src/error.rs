@@ -33,6 +33,9 @@ pub enum Error {
     /// The text cannot be sent (empty).
     #[error("the message is empty")]
     EmptyMessage,
+    /// A reaction that is not one emoji.
+    #[error("a reaction is one emoji")]
+    InvalidEmoji,
     /// The request needs the server, and the client is not joined now.
     #[error("not connected to the chat; try again when it is back")]
     Offline,

@@ -7,6 +7,11 @@
 //! Rooms: messages go to `general` unless sent with [`ClientHandle::send_to`]; every event that
 //! belongs to another room says which (`room`), each room's `seq`s are tracked on their own,
 //! and a reconnect asks the server for what each room had since (gaps reported per room).
+//!
+//! Living messages: edits, deletions, reactions and pins ([`ClientHandle::change`]) go through
+//! the same outbox, in the order made (a change to a message still unsent after it, once its
+//! `seq` is known); every change the server makes to a message is reported once as
+//! [`ClientEvent::MessageUpdated`], live or caught up after a reconnect.
 
 mod actor;
 mod backoff;
@@ -21,8 +26,9 @@ mod transport;
 pub mod url;
 
 use charla_protocol::chat::{
-    parse_ack, ClientRequest, DmOpen, Done, HistoryPage, HistoryRequest, ReadUpTo, RoomEntered,
-    RoomJoin, RoomList, RoomRef, RoomTopic, SearchRequest, SearchResults, MAX_HISTORY_PAGE,
+    parse_ack, ClientRequest, DmOpen, Done, HistoryPage, HistoryRequest, PinList, ReadUpTo,
+    RoomEntered, RoomJoin, RoomList, RoomOrGeneral, RoomRef, RoomTopic, SearchRequest,
+    SearchResults, GENERAL_ROOM, MAX_HISTORY_PAGE,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
@@ -30,7 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use backoff::Backoff;
 pub use error::{Error, Result};
 pub use options::ClientOptions;
-pub use outbox::{OutboxEntry, OutboxState};
+pub use outbox::{ChangeOp, ChangeTarget, OutboxChange, OutboxEntry, OutboxState};
 pub use report::{ClientEvent, ConnectionStatus, DisconnectReason};
 
 use actor::{Actor, Command};
@@ -79,8 +85,40 @@ impl ClientHandle {
     /// An empty text, an outbox that cannot be written, or a stopped client.
     pub async fn send_to(&self, room: &str, text: impl Into<String>) -> Result<OutboxEntry> {
         let text = text.into();
-        let room = (room != charla_protocol::chat::GENERAL_ROOM).then(|| room.to_owned());
+        let room = (room != GENERAL_ROOM).then(|| room.to_owned());
         self.ask(|reply| Command::Send(text, room, reply)).await
+    }
+
+    /// Queues a change to a message of `room`: `target` is its `seq`, or the `clientId` of a
+    /// message still in the outbox (the change then goes to that message's room, once its ack
+    /// gives it a `seq`). Returns once the change is in the persisted outbox; it goes like a
+    /// message (once, in order, again after a refusal that means *later*), and a refusal that
+    /// means *never* (`not_author`, `message_deleted`…) marks it failed in the outbox report.
+    /// What it did arrives as [`ClientEvent::MessageUpdated`].
+    ///
+    /// # Errors
+    /// An edit's empty text, a reaction that is not one emoji, an unsent message that is not
+    /// in the outbox, an outbox that cannot be written, or a stopped client.
+    pub async fn change(
+        &self,
+        room: &str,
+        target: ChangeTarget,
+        change: ChangeOp,
+    ) -> Result<OutboxChange> {
+        let room = (room != GENERAL_ROOM).then(|| room.to_owned());
+        self.ask(|reply| Command::Change(room, target, change, reply))
+            .await
+    }
+
+    /// The pinned messages of `room`, most recently pinned first, as they are now.
+    ///
+    /// # Errors
+    /// Offline, refused (`not_member`…), or a stopped client.
+    pub async fn pins(&self, room: &str) -> Result<PinList> {
+        self.request(ClientRequest::Pins(RoomOrGeneral {
+            room: (room != GENERAL_ROOM).then(|| room.to_owned()),
+        }))
+        .await
     }
 
     /// Asks the server `request` and reads its answer as `T`.
@@ -163,7 +201,7 @@ impl ClientHandle {
     /// Offline, refused, or a stopped client.
     pub async fn history(&self, room: &str, before: u64, limit: usize) -> Result<HistoryPage> {
         self.request(ClientRequest::History(HistoryRequest {
-            room: (room != charla_protocol::chat::GENERAL_ROOM).then(|| room.to_owned()),
+            room: (room != GENERAL_ROOM).then(|| room.to_owned()),
             before,
             limit: limit.min(MAX_HISTORY_PAGE),
         }))
@@ -192,7 +230,7 @@ impl ClientHandle {
         self.request(ClientRequest::Search(request)).await
     }
 
-    /// Puts a failed message back in line.
+    /// Puts a failed message (or change) back in line.
     ///
     /// # Errors
     /// An unknown id, or a stopped client.
@@ -201,7 +239,7 @@ impl ClientHandle {
         self.ask(|reply| Command::Retry(id, reply)).await
     }
 
-    /// Drops an unsent message.
+    /// Drops an unsent message (with the changes made to it while unsent) or change.
     ///
     /// # Errors
     /// An unknown id, or a stopped client.
@@ -217,7 +255,7 @@ impl ClientHandle {
 
     /// Tells a room's members we are (or stopped) typing there.
     pub fn typing_in(&self, room: &str, typing: bool) {
-        let room = (room != charla_protocol::chat::GENERAL_ROOM).then(|| room.to_owned());
+        let room = (room != GENERAL_ROOM).then(|| room.to_owned());
         let _ = self.commands.send(Command::Typing(room, typing));
     }
 

@@ -1,5 +1,5 @@
 //! What the client tells its owner (the desktop app, the CLI): connection status, chat events
-//! and outbox changes. Serializes as `{"event": "...", ...}` for the UI and `--json`.
+//! (messages, and changes to them) and outbox changes. Serializes as `{"event": "...", ...}` for the UI and `--json`.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use charla_protocol::chat::{
 };
 use serde::Serialize;
 
-use crate::outbox::OutboxEntry;
+use crate::outbox::{OutboxChange, OutboxEntry};
 
 /// The connection's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,6 +104,12 @@ pub enum ClientEvent {
     HistoryReset,
     /// A new message (each `seq` reported once).
     Message(ChatMessage),
+    /// A message as it is after a change (an edit, a deletion, a reaction, a pin): the whole
+    /// message, with its `rev`. Reported once per change, and only when its `rev` is newer
+    /// than any reported of that message (live, replayed after a reconnect or paged alike);
+    /// after an absence, once per message changed, as it is now. It is not a new message:
+    /// nothing unread changes.
+    MessageUpdated(ChatMessage),
     /// Someone joined.
     UserJoined {
         /// Who.
@@ -158,6 +164,9 @@ pub enum ClientEvent {
     Outbox {
         /// Every unsent message, oldest first.
         entries: Vec<OutboxEntry>,
+        /// Every change to a message not yet acknowledged, oldest first (they go in the
+        /// order made, a change to an unsent message after it).
+        changes: Vec<OutboxChange>,
     },
     /// The server refused something, or told us of an error.
     Error(Refusal),

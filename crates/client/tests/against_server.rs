@@ -81,7 +81,7 @@ impl Client {
 
     async fn outbox_empty(&mut self) {
         self.until(|e| {
-            matches!(e, ClientEvent::Outbox { entries } if entries.is_empty()).then_some(())
+            matches!(e, ClientEvent::Outbox { entries, .. } if entries.is_empty()).then_some(())
         })
         .await;
     }
@@ -155,7 +155,7 @@ async fn refused_messages_fail_and_can_be_retried_or_discarded() {
     alice.connected().await;
     let long = alice.handle.send("much too long").await.expect("queued");
     let failed = alice.until(|e| match e {
-        ClientEvent::Outbox { entries } => entries.iter().find_map(|x| match &x.state {
+        ClientEvent::Outbox { entries, .. } => entries.iter().find_map(|x| match &x.state {
             OutboxState::Failed { code, .. } if x.client_id == long.client_id => Some(*code),
             _ => None,
         }),
@@ -165,7 +165,7 @@ async fn refused_messages_fail_and_can_be_retried_or_discarded() {
     alice.handle.retry(&long.client_id).await.expect("retry");
     alice
         .until(|e| match e {
-            ClientEvent::Outbox { entries } => entries
+            ClientEvent::Outbox { entries, .. } => entries
                 .iter()
                 .any(|x| matches!(x.state, OutboxState::Failed { .. }))
                 .then_some(()),

@@ -66,7 +66,7 @@ async fn collect(
         match events.recv().await {
             Some(ClientEvent::Message(m)) => got.push(m),
             Some(ClientEvent::Joined { history, .. }) => got.extend(history),
-            Some(ClientEvent::Outbox { entries }) => {
+            Some(ClientEvent::Outbox { entries, .. }) => {
                 if std::env::var_os("CHARLA_TRACE_FAULTS").is_some() {
                     eprintln!(
                         "got={} outbox={} states={:?}",

@@ -84,7 +84,7 @@ async fn server_killed_and_restarted_while_messages_are_queued() {
     }
     let _server = start_server(port, &db);
     until(&mut events, |e| {
-        matches!(e, ClientEvent::Outbox { entries } if entries.is_empty()).then_some(())
+        matches!(e, ClientEvent::Outbox { entries, .. } if entries.is_empty()).then_some(())
     })
     .await;
 

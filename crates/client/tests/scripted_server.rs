@@ -153,7 +153,7 @@ async fn a_refusal_that_means_later_is_resent_after_the_hint_and_keeps_the_order
     tokio::time::timeout(Duration::from_secs(20), async {
         let mut queued = false;
         loop {
-            let ClientEvent::Outbox { entries } = events.recv().await.expect("running") else {
+            let ClientEvent::Outbox { entries, .. } = events.recv().await.expect("running") else {
                 continue;
             };
             let is_failed = |e: &&OutboxEntry| matches!(e.state, OutboxState::Failed { .. });

@@ -93,7 +93,7 @@ async fn chats_with_the_tutorial_server_confirming_by_echo() {
     );
     // No ack ever comes from this server: the echo is what empties the outbox.
     until(&mut alice_events, |e| {
-        matches!(e, ClientEvent::Outbox { entries } if entries.is_empty()).then_some(())
+        matches!(e, ClientEvent::Outbox { entries, .. } if entries.is_empty()).then_some(())
     })
     .await;
     assert_ne!(

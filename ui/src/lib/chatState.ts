@@ -204,6 +204,9 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     }
     case 'outbox':
       return { ...state, outbox: action.entries };
+    case 'messageUpdated':
+      // A change to a message (edit, deletion, reaction, pin): not shown yet.
+      return state;
     case 'error':
       return { ...state, lastError: action.message };
     default:

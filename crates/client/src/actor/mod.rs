@@ -1,18 +1,20 @@
 //! The one task that owns the connection, across connections: it connects (one connection's
 //! life is [`connection`]'s), reconnects with backoff, moves through the server's addresses
 //! when one fails, and serves the handle's commands while offline. What it knows across
-//! connections lives here: the outbox, the newest `seq` reported of each room and the history's
-//! epoch (what a join asks the server to replay after), and a refusal's wait.
+//! connections lives here: the outbox, the newest `seq` and the highest change `rev` of each
+//! room and the history's epoch (what a join asks the server to replay after), the `rev`s
+//! reported of each message, and a refusal's wait.
 //!
 //! Kept apart from [`connection`] so that the reconnect policy reads on one page, and one
 //! connection's many answers (acks, join, catch-up) do not crowd it.
 
 mod connection;
+mod reported;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use charla_protocol::chat::{ClientRequest, DeviceForgotten, DeviceLink};
+use charla_protocol::chat::{emoji_is_valid, ClientRequest, DeviceForgotten, DeviceLink};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
@@ -20,12 +22,20 @@ use tokio::time::{sleep_until, Instant};
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
 use crate::options::ClientOptions;
-use crate::outbox::{Outbox, OutboxEntry};
+use crate::outbox::{ChangeOp, ChangeTarget, Outbox, OutboxChange, OutboxEntry};
 use crate::report::{ClientEvent, ConnectionStatus, DisconnectReason};
+use reported::ReportedRevs;
 
 /// What the handle asks of the task.
 pub(crate) enum Command {
     Send(String, Option<String>, oneshot::Sender<Result<OutboxEntry>>),
+    /// A change to a message: its room (`None`: `general`), the message, what to do.
+    Change(
+        Option<String>,
+        ChangeTarget,
+        ChangeOp,
+        oneshot::Sender<Result<OutboxChange>>,
+    ),
     Retry(String, oneshot::Sender<Result<()>>),
     Discard(String, oneshot::Sender<Result<()>>),
     Typing(Option<String>, bool),
@@ -68,6 +78,11 @@ pub(crate) struct Actor {
     /// The highest `seq` reported of each other room (rooms with nothing reported are not
     /// here): what a join asks the server to replay after.
     room_seqs: BTreeMap<String, u64>,
+    /// The highest change `rev` had of each room, `general` by its name: every change up to it
+    /// of the messages reported was reported. What a join names in `revs`.
+    revs: BTreeMap<String, u64>,
+    /// The `rev` reported of each message, so that each change is reported once.
+    reported: ReportedRevs,
     /// The server's history epoch `last_seq` belongs to (from the last join ack).
     epoch: Option<String>,
     /// After a refusal that means *later*: nothing is sent before this (see
@@ -95,6 +110,8 @@ impl Actor {
             outbox,
             last_seq: 0,
             room_seqs: BTreeMap::new(),
+            revs: BTreeMap::new(),
+            reported: ReportedRevs::default(),
             epoch: None,
             resend_at: None,
         }
@@ -107,7 +124,8 @@ impl Actor {
 
     fn emit_outbox(&self) {
         self.emit(ClientEvent::Outbox {
-            entries: self.outbox.entries().to_vec(),
+            entries: self.outbox.messages().cloned().collect(),
+            changes: self.outbox.changes().cloned().collect(),
         });
     }
 
@@ -209,6 +227,9 @@ impl Actor {
             Command::Send(text, room, reply) => {
                 let _ = reply.send(self.accept(text, room));
             }
+            Command::Change(room, target, change, reply) => {
+                let _ = reply.send(self.accept_change(room, target, change));
+            }
             Command::Ask(_, reply) => {
                 let _ = reply.send(Err(Error::Offline));
             }
@@ -232,6 +253,13 @@ impl Actor {
         }
     }
 
+    /// Forgets a room this name left: nothing of it is asked for at the next join.
+    fn forget_room(&mut self, room: &str) {
+        self.room_seqs.remove(room);
+        self.revs.remove(room);
+        self.reported.forget_room(room);
+    }
+
     fn accept(&mut self, text: String, room: Option<String>) -> Result<OutboxEntry> {
         if text.trim().is_empty() {
             return Err(Error::EmptyMessage);
@@ -239,5 +267,26 @@ impl Actor {
         let entry = self.outbox.add(text, room)?;
         self.emit_outbox();
         Ok(entry)
+    }
+
+    /// A change enters the outbox, checked as the server would (an edit's text not empty, a
+    /// reaction one emoji) so that what cannot go never waits.
+    fn accept_change(
+        &mut self,
+        room: Option<String>,
+        target: ChangeTarget,
+        change: ChangeOp,
+    ) -> Result<OutboxChange> {
+        match &change {
+            ChangeOp::Edit { text } if text.trim().is_empty() => return Err(Error::EmptyMessage),
+            ChangeOp::React { emoji, .. } if !emoji_is_valid(emoji) => {
+                return Err(Error::InvalidEmoji)
+            }
+            _ => {}
+        }
+        let epoch = self.epoch.clone();
+        let queued = self.outbox.add_change(room, target, change, epoch)?;
+        self.emit_outbox();
+        Ok(queued)
     }
 }

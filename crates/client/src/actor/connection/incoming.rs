@@ -1,6 +1,7 @@
 //! Messages coming in, live or replayed (after a join, or on entering a room), reported once
 //! each: every room counts its own `seq`s, and a message at or below the newest one reported
-//! of its room was reported already.
+//! of its room was reported already. A message reported whole carries its changes: its `rev`
+//! is noted as reported, so the same change is not reported again.
 //!
 //! One place for "is this new?" because the join's history, each room's replay and the live
 //! stream overlap around a reconnect, and each must report a message only if no other did.
@@ -8,7 +9,8 @@
 use charla_protocol::chat::{parse_ack, ChatMessage, ClientRequest, RoomEntered, RoomReplay};
 use serde_json::Value;
 
-use super::Session;
+use super::changes::room_key;
+use super::{Ending, Session};
 use crate::actor::Actor;
 use crate::report::ClientEvent;
 
@@ -35,6 +37,10 @@ impl Actor {
             Some(seq) if seq <= *last => false,
             Some(seq) => {
                 *last = seq;
+                if message.living.rev > 0 {
+                    let room = room_key(message.room.as_deref());
+                    self.reported.newer(room, seq, message.living.rev);
+                }
                 true
             }
             None => true,
@@ -43,8 +49,14 @@ impl Actor {
 
     /// Reports what the server replayed of a room (after a join, or on entering it): the gap
     /// it no longer keeps, the messages it left out for size (still kept: paged on demand),
-    /// then the new messages.
-    pub(super) fn report_replay(&mut self, room: &str, replay: RoomReplay) {
+    /// the new messages, then the changes to those reported before (paged on while more).
+    pub(super) async fn report_replay(
+        &mut self,
+        session: &mut Session,
+        room: &str,
+        replay: RoomReplay,
+    ) -> Option<Ending> {
+        // What was asked for: the replay's changes are of the messages up to it.
         let since = self.room_seqs.get(room).copied().unwrap_or(0);
         if let Some(gap) = replay.gap {
             self.emit(ClientEvent::Gap {
@@ -72,27 +84,34 @@ impl Actor {
                 self.emit(ClientEvent::Message(message));
             }
         }
+        let changes = replay.changes?;
+        self.on_changes(session, room, since, changes).await
     }
 
-    /// What an answered request changes here: entering a room reports its new messages (and
-    /// the room from then on is replayed at each join); leaving one forgets it.
-    pub(super) fn learn_from(&mut self, request: &ClientRequest, reply: &Value) {
+    /// What an answered request changes here: entering a room reports its new messages and
+    /// changes (and the room from then on is replayed at each join); leaving one forgets it.
+    pub(super) async fn learn_from(
+        &mut self,
+        session: &mut Session,
+        request: &ClientRequest,
+        reply: &Value,
+    ) -> Option<Ending> {
         match request {
             ClientRequest::RoomCreate(_)
             | ClientRequest::RoomJoin(_)
             | ClientRequest::DmOpen(_) => {
-                if let Ok(entered) = parse_ack::<RoomEntered>(reply) {
-                    let room = entered.room.room.clone();
-                    self.room_seqs.entry(room.clone()).or_insert(0);
-                    // Reported before the room's messages: what they are counted against.
-                    self.emit(ClientEvent::RoomEntered(entered.room.clone()));
-                    self.report_replay(&room, entered.replay);
-                }
+                let entered = parse_ack::<RoomEntered>(reply).ok()?;
+                let room = entered.room.room.clone();
+                self.room_seqs.entry(room.clone()).or_insert(0);
+                // Reported before the room's messages: what they are counted against.
+                self.emit(ClientEvent::RoomEntered(entered.room.clone()));
+                self.report_replay(session, &room, entered.replay).await
             }
             ClientRequest::RoomLeave(left) if reply.get("ok") == Some(&Value::Bool(true)) => {
-                self.room_seqs.remove(&left.room);
+                self.forget_room(&left.room);
+                None
             }
-            _ => {}
+            _ => None,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The join's answer and what it brings: accepted (a history that started over is forgotten, a
 //! gap the server names is reported, older pages of what was missed are fetched first),
 //! refused (again later, or not until the person says), or never given (the tutorial's
-//! server: compatibility mode). Then the join is reported, with its rooms, their replays and
-//! the messages that came before the answer, and the outbox goes.
+//! server: compatibility mode). Then the join is reported, with its rooms, their replays (and
+//! the changes to messages each brought) and what came before the answer, and the outbox goes.
 //!
 //! Apart from the connection's loop because catching up is a small conversation of its own
 //! (page after page, each answer asking for the next) whose end is the join's report.
@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 
 use charla_protocol::chat::{
     parse_ack, ChatMessage, ClientRequest, ErrorCode, HistoryPage, HistoryRequest, JoinAck,
-    MAX_HISTORY_PAGE,
+    GENERAL_ROOM, MAX_HISTORY_PAGE,
 };
 use rand::Rng;
 use serde_json::Value;
 
 use super::sending::retry_wait;
-use super::{Pending, Session};
+use super::{Early, Pending, Session};
 use crate::actor::{Actor, Ending};
 use crate::report::{ClientEvent, ConnectionStatus, DisconnectReason};
 
@@ -93,13 +93,20 @@ impl Actor {
             (Some(known), Some(now)) => known != now,
             _ => false,
         };
-        if ack.epoch.is_some() {
-            self.epoch.clone_from(&ack.epoch);
+        if let Some(epoch) = &ack.epoch {
+            self.epoch = Some(epoch.clone());
+            match self.outbox.fail_other_epochs(epoch) {
+                Ok(true) => self.emit_outbox(),
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "could not update the outbox"),
+            }
         }
         if started_over {
             tracing::info!("the server's history started over; forgetting what we knew");
             self.last_seq = 0;
             self.room_seqs.clear();
+            self.revs.clear();
+            self.reported.clear();
             self.emit(ClientEvent::HistoryReset);
             return self.finish_join(session, ack, Vec::new()).await;
         }
@@ -217,9 +224,9 @@ impl Actor {
         self.on_joined(session, ack, older).await
     }
 
-    /// Reports a join: `presence` is the ack's (its history is in `history`), then its rooms
-    /// and what it replayed of them, then the messages that came before the answer; then the
-    /// outbox goes.
+    /// Reports a join: `presence` is the ack's (its history is in `history`), then the changes
+    /// to `general`'s messages, its rooms and what it replayed of them, then what came before
+    /// the answer; then the outbox goes.
     async fn on_joined(
         &mut self,
         session: &mut Session,
@@ -232,30 +239,53 @@ impl Actor {
         if presence.owned && self.options.link_code.take().is_some() {
             tracing::info!("this device is linked to the name; its key proves it from now on");
         }
+        // What the join named: `general`'s changes are of the messages up to it.
+        let since = self.last_seq;
         let fresh: Vec<ChatMessage> = history.into_iter().filter(|m| self.is_new(m)).collect();
         self.emit(ClientEvent::Status(ConnectionStatus::Connected {
             compat: session.compat,
         }));
         let rooms = std::mem::take(&mut presence.rooms);
         let replay = std::mem::take(&mut presence.replay);
+        let changes = presence.changes.take();
         self.emit(ClientEvent::Joined {
             username: presence.username,
             users: presence.users,
             owned: presence.owned,
             history: fresh,
         });
+        if let Some(changes) = changes {
+            if let Some(ending) = self.on_changes(session, GENERAL_ROOM, since, changes).await {
+                return Some(ending);
+            }
+        }
         if !rooms.is_empty() {
             // Rooms this name left (on another device, while this one was away) are no longer
             // asked for.
-            self.room_seqs
-                .retain(|name, _| rooms.iter().any(|r| &r.room == name));
+            let left: Vec<String> = self
+                .room_seqs
+                .keys()
+                .chain(self.revs.keys())
+                .filter(|name| {
+                    name.as_str() != GENERAL_ROOM && !rooms.iter().any(|r| &r.room == *name)
+                })
+                .cloned()
+                .collect();
+            for room in left {
+                self.forget_room(&room);
+            }
             self.emit(ClientEvent::Rooms { rooms });
         }
         for (room, replayed) in replay {
-            self.report_replay(&room, replayed);
+            if let Some(ending) = self.report_replay(session, &room, replayed).await {
+                return Some(ending);
+            }
         }
-        for message in std::mem::take(&mut session.early) {
-            self.on_message(session, message);
+        for early in std::mem::take(&mut session.early) {
+            match early {
+                Early::Message(message) => self.on_message(session, message),
+                Early::Updated(message) => self.on_updated(session, message),
+            }
         }
         self.flush(session, false).await
     }

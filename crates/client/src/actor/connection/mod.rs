@@ -6,13 +6,15 @@
 //! What a connection learns goes up to the [`Actor`], which outlives it; what only this
 //! connection needs (acks awaited, messages that came before the join's answer, a catch-up
 //! under way) is its [`Session`], dropped with it. The join and its catch-up are [`join`]'s,
-//! the messages that come in [`incoming`]'s, the outbox's sending [`sending`]'s.
+//! the messages that come in [`incoming`]'s, the changes to messages that come in
+//! [`changes`]'s, the outbox's sending [`sending`]'s.
 
+mod changes;
 mod incoming;
 mod join;
 mod sending;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use charla_protocol::chat::{
@@ -34,8 +36,15 @@ use crate::transport::{self, ConnectError, Ws};
 /// A request sent with an ack id: what its answer is for.
 enum Pending {
     Join,
-    Chat(String),
+    /// An outbox item (a message or a change), by its `clientId`.
+    Outbox(String),
     History,
+    /// A page of a room's changes after `after`, up to `seq` `upto`.
+    Changes {
+        room: String,
+        after: u64,
+        upto: u64,
+    },
     LinkCode(oneshot::Sender<Result<DeviceLink>>),
     ForgetDevice(oneshot::Sender<Result<DeviceForgotten>>),
     /// A [`Command::Ask`]: what was asked (to learn from its answer), and where the answer goes.
@@ -49,15 +58,24 @@ struct Session {
     compat: bool,
     next_ack: u64,
     acks: HashMap<u64, (Pending, Instant)>,
-    /// Messages that arrived before the join was answered, reported right after the join's
-    /// history: reporting one of these first would advance `last_seq` past the history and hide
-    /// it. Charla's history usually holds them already (then they are no-ops); the tutorial's
-    /// server has no history, and these are all there is of the seconds before the join timed
-    /// out.
-    early: Vec<ChatMessage>,
+    /// Messages (and changes to them) that arrived before the join was answered, reported right
+    /// after the join's history: reporting one of these first would advance `last_seq` past the
+    /// history and hide it. Charla's history usually holds them already (then they are no-ops);
+    /// the tutorial's server has no history, and these are all there is of the seconds before
+    /// the join timed out.
+    early: Vec<Early>,
     /// The join was answered (the tutorial's server never answers it).
     join_answered: bool,
     catch_up: Option<join::CatchUp>,
+    /// Rooms (`general` by its name) whose changes are being paged: their `rev` stays where
+    /// paging is, whatever comes live (see [`changes`]).
+    paging: BTreeSet<String>,
+}
+
+/// What came before the join's answer, kept in the order it came.
+enum Early {
+    Message(ChatMessage),
+    Updated(ChatMessage),
 }
 
 impl Actor {
@@ -110,7 +128,7 @@ impl Actor {
             key: self.options.device_key.clone(),
             link: self.options.link_code.clone(),
             rooms: self.room_seqs.clone(),
-            revs: BTreeMap::new(),
+            revs: self.revs.clone(),
         })
     }
 
@@ -223,7 +241,7 @@ impl Actor {
                     request = ClientRequest::RoomJoin(RoomJoin {
                         room: room.clone(),
                         since,
-                        rev: None,
+                        rev: self.revs.get(room).copied(),
                     });
                 }
                 let pending = Pending::Asked(request.clone(), reply);
@@ -290,10 +308,14 @@ impl Actor {
         match pending {
             Pending::History => self.on_history(session, reply).await,
             Pending::Join => self.on_join_answer(session, reply).await,
+            Pending::Changes { room, after, upto } => {
+                self.on_changes_page(session, &room, (after, upto), reply)
+                    .await
+            }
             Pending::Asked(request, answer) => {
-                self.learn_from(&request, reply);
+                let ending = self.learn_from(session, &request, reply).await;
                 let _ = answer.send(Ok(reply.clone()));
-                None
+                ending
             }
             Pending::LinkCode(answer) => {
                 let _ = answer.send(parse_ack::<DeviceLink>(reply).map_err(Error::Refused));
@@ -306,7 +328,7 @@ impl Actor {
                 // The server took the name from this connection: nothing more to do on it.
                 forgotten.then_some(Ending::Stopped)
             }
-            Pending::Chat(client_id) => self.on_sent(session, &client_id, reply).await,
+            Pending::Outbox(client_id) => self.on_sent(session, &client_id, reply).await,
         }
     }
 
@@ -322,7 +344,7 @@ impl Actor {
             ServerEvent::MemberLeft(change) => {
                 if change.username == self.options.username {
                     // Another device of this name left it: nothing of it is asked for again.
-                    self.room_seqs.remove(&change.room);
+                    self.forget_room(&change.room);
                 }
                 self.emit(ClientEvent::MemberLeft(change));
             }
@@ -331,7 +353,14 @@ impl Actor {
                 if session.joined {
                     self.on_message(session, message);
                 } else {
-                    session.early.push(message);
+                    session.early.push(Early::Message(message));
+                }
+            }
+            ServerEvent::MessageUpdated(message) => {
+                if session.joined {
+                    self.on_updated(session, message);
+                } else {
+                    session.early.push(Early::Updated(message));
                 }
             }
             ServerEvent::UserJoined { username, guest } => {
@@ -357,9 +386,9 @@ impl Actor {
                 });
             }
             ServerEvent::Error(refusal) => self.emit(ClientEvent::Error(refusal)),
-            // Kept by the client from a next step on: until then a change is not shown, nor a
-            // reply only in its thread (one also sent to the room is a message).
-            ServerEvent::MessageUpdated(_) | ServerEvent::ThreadMessage(_) => {}
+            // Threads are kept by the client from a next step on: a reply only in its thread is
+            // not shown until then (one also sent to the room is a message).
+            ServerEvent::ThreadMessage(_) => {}
         }
         None
     }
@@ -376,6 +405,7 @@ impl Session {
             early: Vec::new(),
             join_answered: false,
             catch_up: None,
+            paging: BTreeSet::new(),
         }
     }
 

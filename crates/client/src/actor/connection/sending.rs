@@ -1,5 +1,6 @@
-//! The outbox on a connection: pending messages sent, their acks (or, on the tutorial's
-//! server, their echoes) marking them delivered, refused, or to be sent again.
+//! The outbox on a connection: pending messages and changes to messages sent, their acks (or,
+//! on the tutorial's server, a message's echo) marking them delivered, refused, or to be sent
+//! again.
 //!
 //! # Order and refusals that mean *later*
 //!
@@ -12,19 +13,26 @@
 //! nothing goes until the server's `retryAfterMs` (capped, with a little jitter; a second when it
 //! gives none) has passed. The cost is one round trip per message when many are queued, which on
 //! a rate-limited server is below the rate anyway. The tutorial's server never acks nor refuses:
-//! there everything pending goes at once, as before.
+//! there every pending message goes at once, as before, and a change fails at once (it keeps
+//! no changes).
+//!
+//! Changes to messages take the same line: a change goes in the order it was made, one item in
+//! flight at a time, and a change to a message still unsent waits for that message's ack, whose
+//! `seq` it then names (`crate::outbox`).
 
 use std::time::Duration;
 
 use charla_protocol::chat::{
-    parse_ack, ChatMessage, ClientRequest, OutgoingMessage, Refusal, SendAck,
+    parse_ack, ChatMessage, ClientRequest, ErrorCode, OutgoingMessage, Refusal,
 };
 use rand::Rng;
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{Pending, Session};
 use crate::actor::{Actor, Ending};
+use crate::outbox::{OutboxChange, OutboxEntry, Queued};
 
 /// The wait after a refusal that means *later* when the server gives no `retryAfterMs`.
 const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
@@ -32,6 +40,13 @@ const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 /// The shortest wait, so that a hint of 0 cannot make a tight loop of refusals.
 const MIN_RETRY_WAIT: Duration = Duration::from_millis(10);
+
+/// What an outbox item's ack says when it is accepted: the `seq` of the message (a message's
+/// `SendAck`, or a change's `ChangeAck`).
+#[derive(Deserialize)]
+struct Accepted {
+    seq: u64,
+}
 
 /// How long to hold the outbox after a refusal that means *later*: the server's hint (or
 /// [`DEFAULT_RETRY_WAIT`]) kept within bounds, plus up to 10 % so that clients refused together
@@ -44,7 +59,7 @@ pub(super) fn retry_wait(retry_after_ms: Option<u64>, draw: f64) -> Duration {
 }
 
 impl Actor {
-    /// Sends pending outbox entries, oldest first: on a server that acks, the next one only
+    /// Sends pending outbox items, oldest first: on a server that acks, the next one only
     /// when no other awaits its ack, and none while a refusal's wait lasts (see the module's
     /// doc); on the tutorial's server, all of them. Reports the outbox when anything was sent or
     /// `changed` says the caller changed it.
@@ -53,23 +68,17 @@ impl Actor {
         let held = self.resend_at.is_some_and(|at| at > Instant::now());
         if session.joined && !held {
             self.resend_at = None;
-            while session.compat || !session.chat_in_flight() {
-                let Some(entry) = self.outbox.pending().next().cloned() else {
+            while session.compat || !session.outbox_in_flight() {
+                let Some(item) = self.outbox.next_ready().cloned() else {
                     break;
                 };
-                let message = ClientRequest::ChatMessage(OutgoingMessage {
-                    username: Some(self.options.username.clone()),
-                    text: entry.text.clone(),
-                    client_id: Some(entry.client_id.clone()),
-                    room: entry.room.clone(),
-                    thread: None,
-                    also_in_room: false,
-                });
-                let expect = (!session.compat).then(|| Pending::Chat(entry.client_id.clone()));
-                if let Err(e) = session.emit(&message, expect).await {
+                let sent = match item {
+                    Queued::Message(entry) => self.send_message(session, &entry).await,
+                    Queued::Change(change) => self.send_change(session, &change).await,
+                };
+                if let Err(e) = sent {
                     return Some(e);
                 }
-                self.outbox.mark_sent(&entry.client_id);
                 changed = true;
             }
         }
@@ -79,27 +88,78 @@ impl Actor {
         None
     }
 
-    /// A message's ack: delivered, refused for now (sent again after the wait), or refused;
-    /// then the next one goes.
+    /// Writes one message; marks it sent.
+    async fn send_message(
+        &mut self,
+        session: &mut Session,
+        entry: &OutboxEntry,
+    ) -> Result<(), Ending> {
+        let message = ClientRequest::ChatMessage(OutgoingMessage {
+            username: Some(self.options.username.clone()),
+            text: entry.text.clone(),
+            client_id: Some(entry.client_id.clone()),
+            room: entry.room.clone(),
+            thread: None,
+            also_in_room: false,
+        });
+        let expect = (!session.compat).then(|| Pending::Outbox(entry.client_id.clone()));
+        session.emit(&message, expect).await?;
+        self.outbox.mark_sent(&entry.client_id);
+        Ok(())
+    }
+
+    /// Writes one change; marks it sent. The tutorial's server keeps no changes: there it
+    /// fails at once.
+    async fn send_change(
+        &mut self,
+        session: &mut Session,
+        change: &OutboxChange,
+    ) -> Result<(), Ending> {
+        let request = change.request().filter(|_| !session.compat);
+        let Some(request) = request else {
+            let message = "this server keeps no changes to messages".to_owned();
+            if let Err(e) = self
+                .outbox
+                .fail(&change.client_id, ErrorCode::UnknownEvent, message)
+            {
+                tracing::error!(error = %e, "could not update the outbox");
+            }
+            return Ok(());
+        };
+        let expect = Pending::Outbox(change.client_id.clone());
+        session
+            .emit(&ClientRequest::Change(request), Some(expect))
+            .await?;
+        self.outbox.mark_sent(&change.client_id);
+        Ok(())
+    }
+
+    /// An outbox item's ack: delivered (a message's `seq` given to the changes that waited for
+    /// it), refused for now (sent again after the wait), or refused; then the next one goes.
     pub(super) async fn on_sent(
         &mut self,
         session: &mut Session,
         client_id: &str,
         reply: &Value,
     ) -> Option<Ending> {
-        let result = match parse_ack::<SendAck>(reply) {
+        let what = if self.outbox.changes().any(|c| c.client_id == client_id) {
+            "change"
+        } else {
+            "message"
+        };
+        let result = match parse_ack::<Accepted>(reply) {
             // Gone already when it was discarded while in flight; then nothing changes.
-            Ok(_) => self.outbox.delivered(client_id),
+            Ok(accepted) => self.outbox.delivered(client_id, Some(accepted.seq)),
             Err(error) if error.is_transient() => {
                 // *Later*: pending again, and nothing goes before the wait is over, so
                 // that this one is still the next to be accepted.
                 let wait = retry_wait(error.retry_after_ms, rand::rng().random());
-                tracing::info!(%client_id, code = ?error.code, message = %error.message, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "message refused for now; resending after the wait");
+                tracing::info!(%client_id, code = ?error.code, message = %error.message, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "{what} refused for now; resending after the wait");
                 self.resend_at = Some(Instant::now() + wait);
                 Ok(self.outbox.unsend(client_id))
             }
             Err(Refusal { code, message, .. }) => {
-                tracing::info!(%client_id, ?code, %message, "message refused");
+                tracing::info!(%client_id, ?code, %message, "{what} refused");
                 self.outbox.fail(client_id, code, message).map(|()| true)
             }
         };
@@ -127,7 +187,7 @@ impl Actor {
             None => None,
         };
         if let Some(id) = client_id {
-            match self.outbox.delivered(&id) {
+            match self.outbox.delivered(&id, message.seq) {
                 Ok(true) => self.emit_outbox(),
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, "could not update the outbox"),
@@ -137,11 +197,11 @@ impl Actor {
 }
 
 impl Session {
-    /// Whether a chat message awaits its ack.
-    fn chat_in_flight(&self) -> bool {
+    /// Whether an outbox item (a message or a change) awaits its ack.
+    fn outbox_in_flight(&self) -> bool {
         self.acks
             .values()
-            .any(|(pending, _)| matches!(pending, Pending::Chat(_)))
+            .any(|(pending, _)| matches!(pending, Pending::Outbox(_)))
     }
 }
 

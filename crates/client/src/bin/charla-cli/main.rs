@@ -15,7 +15,7 @@ use std::time::Duration;
 use charla_client::settings::{Config, Paths};
 use charla_client::{
     spawn, ClientEvent, ClientHandle, ClientOptions, ConnectionStatus, DisconnectReason,
-    OutboxEntry, OutboxState,
+    OutboxChange, OutboxEntry, OutboxState,
 };
 use clap::Parser;
 use commands::{Line, Rooms};
@@ -225,13 +225,13 @@ impl Chat {
 
     /// An event from the client, printed and acted on; the exit code when the CLI is done.
     async fn on_event(&mut self, event: &ClientEvent) -> Option<ExitCode> {
-        if let ClientEvent::Outbox { entries } = event {
-            self.tally = Some(Tally::of(entries));
-            if self
-                .unseen
-                .as_ref()
-                .is_some_and(|id| entries.iter().any(|e| &e.client_id == id))
-            {
+        if let ClientEvent::Outbox { entries, changes } = event {
+            self.tally = Some(Tally::of(entries, changes));
+            let listed = |id: &String| {
+                entries.iter().any(|e| &e.client_id == id)
+                    || changes.iter().any(|c| &c.client_id == id)
+            };
+            if self.unseen.as_ref().is_some_and(listed) {
                 self.unseen = None;
             }
         }
@@ -340,7 +340,8 @@ async fn command(
     }
 }
 
-/// What the outbox holds, by whether it can still go by itself.
+/// What the outbox holds (messages and changes to messages), by whether it can still go by
+/// itself.
 #[derive(Debug, Clone, Copy)]
 struct Tally {
     /// Waiting to be sent or acknowledged (rate-limited ones included).
@@ -350,13 +351,18 @@ struct Tally {
 }
 
 impl Tally {
-    fn of(entries: &[OutboxEntry]) -> Self {
-        let refused = entries
+    fn of(entries: &[OutboxEntry], changes: &[OutboxChange]) -> Self {
+        let states: Vec<&OutboxState> = entries
             .iter()
-            .filter(|e| matches!(e.state, OutboxState::Failed { .. }))
+            .map(|e| &e.state)
+            .chain(changes.iter().map(|c| &c.state))
+            .collect();
+        let refused = states
+            .iter()
+            .filter(|s| matches!(s, OutboxState::Failed { .. }))
             .count();
         Self {
-            pending: entries.len() - refused,
+            pending: states.len() - refused,
             refused,
         }
     }

@@ -6,7 +6,9 @@
 
 use std::collections::HashSet;
 
-use charla_client::{ClientEvent, ConnectionStatus, OutboxEntry, OutboxState};
+use charla_client::{
+    ChangeOp, ChangeTarget, ClientEvent, ConnectionStatus, OutboxChange, OutboxEntry, OutboxState,
+};
 use charla_protocol::chat::{ChatMessage, RoomInfo, RoomState, TopicChange};
 
 /// Prints an event; a refused message is reported once (`reported` holds their ids), not on
@@ -59,7 +61,8 @@ pub fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<Strin
         ClientEvent::UserLeft { username } => println!("* {username} left"),
         ClientEvent::Status(status) => print_status(status),
         ClientEvent::Error(error) => eprintln!("* error: {}", error.message),
-        ClientEvent::Outbox { entries } => print_refused(entries, reported),
+        ClientEvent::Outbox { entries, changes } => print_refused(entries, changes, reported),
+        ClientEvent::MessageUpdated(m) => println!("* #{} changed", m.seq.unwrap_or_default()),
         // Entering a room: the command that entered it says so.
         ClientEvent::Typing { .. } | ClientEvent::RoomEntered(_) => {}
     }
@@ -90,14 +93,45 @@ fn print_status(status: &ConnectionStatus) {
     }
 }
 
-/// The messages refused for good that were not printed yet, on stderr.
-fn print_refused(entries: &[OutboxEntry], reported: &mut HashSet<String>) {
+/// The messages and changes refused for good that were not printed yet, on stderr.
+fn print_refused(
+    entries: &[OutboxEntry],
+    changes: &[OutboxChange],
+    reported: &mut HashSet<String>,
+) {
     for entry in entries {
         if let OutboxState::Failed { message, .. } = &entry.state {
             if reported.insert(entry.client_id.clone()) {
                 eprintln!("* not sent ({message}): {}", entry.text);
             }
         }
+    }
+    for change in changes {
+        if let OutboxState::Failed { message, .. } = &change.state {
+            if reported.insert(change.client_id.clone()) {
+                eprintln!("* not done ({message}): {}", change_label(change));
+            }
+        }
+    }
+}
+
+/// What a change does, for people: `edit of #12`, `👍 on #12`.
+fn change_label(change: &OutboxChange) -> String {
+    let target = match &change.target {
+        ChangeTarget::Seq { seq } => format!("#{seq}"),
+        ChangeTarget::Unsent { .. } => "an unsent message".to_owned(),
+    };
+    let target = match &change.room {
+        Some(room) => format!("{target} in {room}"),
+        None => target,
+    };
+    match &change.change {
+        ChangeOp::Edit { .. } => format!("edit of {target}"),
+        ChangeOp::Delete => format!("deletion of {target}"),
+        ChangeOp::React { emoji, on: true } => format!("{emoji} on {target}"),
+        ChangeOp::React { emoji, on: false } => format!("{emoji} taken back from {target}"),
+        ChangeOp::Pin { pinned: true } => format!("pin of {target}"),
+        ChangeOp::Pin { pinned: false } => format!("unpin of {target}"),
     }
 }
 
