@@ -6,59 +6,13 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use charla_client::{ClientEvent, ClientHandle};
 use charla_server::ServerConfig;
+use common::gate::Gate;
 use common::{options, start, until, TestServer};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-
-/// A TCP proxy with a gate: closed, it cuts every connection and refuses new ones.
-struct Gate {
-    addr: SocketAddr,
-    open: Arc<AtomicBool>,
-    live: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Gate {
-    async fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let open = Arc::new(AtomicBool::new(true));
-        let live: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (gate_open, registry) = (open.clone(), live.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !gate_open.load(Ordering::SeqCst) {
-                    continue; // dropped: refused
-                }
-                let pipe = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                registry.lock().expect("lock").push(pipe);
-            }
-        });
-        Self { addr, open, live }
-    }
-
-    fn close(&self) {
-        self.open.store(false, Ordering::SeqCst);
-        for pipe in std::mem::take(&mut *self.live.lock().expect("lock")) {
-            pipe.abort();
-        }
-    }
-
-    fn reopen(&self) {
-        self.open.store(true, Ordering::SeqCst);
-    }
-}
 
 /// Texts reported (join histories and live messages), with any gap, until `last` arrives.
 async fn texts_until(
@@ -101,7 +55,7 @@ async fn send_all(
             echoed = true;
             None
         }
-        ClientEvent::Outbox { entries } if echoed && entries.is_empty() => Some(()),
+        ClientEvent::Outbox { entries, .. } if echoed && entries.is_empty() => Some(()),
         _ => None,
     })
     .await;

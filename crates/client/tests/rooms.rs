@@ -10,33 +10,16 @@
 
 use std::time::Duration;
 
-use charla_client::{ClientEvent, ClientHandle, ConnectionStatus};
+use charla_client::{ClientEvent, ConnectionStatus};
 use charla_protocol::chat::SearchRequest;
 use charla_server::ServerConfig;
-use charla_testkit::{client_options, start_client, until, TestServer};
+use charla_testkit::{start_owner, until, TestServer};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const KEY_A: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
 const KEY_B: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
 
 type Events = UnboundedReceiver<ClientEvent>;
-
-/// An owned client for `name` (its key), its outbox in `dir`, joined.
-async fn owner(
-    server: &str,
-    name: &str,
-    key: &str,
-    dir: &std::path::Path,
-) -> (ClientHandle, Events) {
-    let mut options = client_options(server, name, dir);
-    options.device_key = Some(key.to_owned());
-    let (client, mut events) = start_client(options);
-    until(&mut events, |e| {
-        matches!(e, ClientEvent::Joined { owned: true, .. }).then_some(())
-    })
-    .await;
-    (client, events)
-}
 
 /// The next message of `room`, as (seq, text).
 async fn message_in(events: &mut Events, room: &str) -> (u64, String) {
@@ -62,8 +45,8 @@ async fn rooms_dms_offline_sends_catch_up_and_read_markers() {
         tempfile::tempdir().expect("dir"),
         tempfile::tempdir().expect("dir"),
     );
-    let (ana, mut ana_events) = owner(&url, "ana", KEY_A, dir_a.path()).await;
-    let (bo, mut bo_events) = owner(&url, "bo", KEY_B, dir_b.path()).await;
+    let (ana, mut ana_events) = start_owner(&url, "ana", KEY_A, dir_a.path()).await;
+    let (bo, mut bo_events) = start_owner(&url, "bo", KEY_B, dir_b.path()).await;
 
     let made = ana.create_room("ops", "on call").await.expect("made");
     assert_eq!(made.room.members, ["ana"]);
@@ -137,7 +120,7 @@ async fn rooms_dms_offline_sends_catch_up_and_read_markers() {
 
     // Read on one device; the other device of ana hears it.
     let dir_c = tempfile::tempdir().expect("dir");
-    let (phone, mut phone_events) = owner(&url, "ana", KEY_A, dir_c.path()).await;
+    let (phone, mut phone_events) = start_owner(&url, "ana", KEY_A, dir_c.path()).await;
     let rooms = until(&mut phone_events, |e| match e {
         ClientEvent::Rooms { rooms } => Some(rooms.clone()),
         _ => None,

@@ -1,4 +1,5 @@
-//! Clients for tests: a reconnection schedule of milliseconds, and waiting for an event.
+//! Clients for tests: a reconnection schedule of milliseconds, owners joined with their key,
+//! and waiting for an event.
 
 use std::path::Path;
 use std::time::Duration;
@@ -25,6 +26,24 @@ pub fn start_client(
 ) -> (ClientHandle, mpsc::UnboundedReceiver<ClientEvent>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (spawn(options, tx), rx)
+}
+
+/// Starts a client that owns `name` with `key` (its outbox in `dir`) and waits until it has
+/// joined as the owner.
+pub async fn start_owner(
+    server: &str,
+    name: &str,
+    key: &str,
+    dir: &Path,
+) -> (ClientHandle, mpsc::UnboundedReceiver<ClientEvent>) {
+    let mut options = client_options(server, name, dir);
+    options.device_key = Some(key.to_owned());
+    let (client, mut events) = start_client(options);
+    until(&mut events, |e| {
+        matches!(e, ClientEvent::Joined { owned: true, .. }).then_some(())
+    })
+    .await;
+    (client, events)
 }
 
 /// The first event for which `pick` returns something, within [`WAIT`].

@@ -4,8 +4,9 @@
 //! - [`Process`]: a child process, killed by its PID and reaped whatever the test does.
 //! - [`storage_in`]: a test folder's `SQLite` file, or its PostgreSQL database when the run
 //!   has one.
-//! - [`client_options`], [`start_client`], [`until`]: clients that reconnect within
-//!   milliseconds, and waiting, bounded in time, for the event a test expects.
+//! - [`client_options`], [`start_client`], [`start_owner`], [`until`]: clients that reconnect
+//!   within milliseconds (owning their name with a key), and waiting, bounded in time, for the
+//!   event a test expects.
 //! - [`eventually`], [`poll`], [`eventually_blocking`]: waiting, bounded in time, for a
 //!   condition to hold, looked at again at a stated pace ([`Deadline`]).
 //! - [`pg_ctl`], [`health`], [`wait_healthy`]: the run's PostgreSQL stopped and started, and
@@ -22,7 +23,7 @@ mod server;
 mod storage;
 mod wait;
 
-pub use client::{client_options, start_client, until, WAIT};
+pub use client::{client_options, start_client, start_owner, until, WAIT};
 pub use database::{health, pg_ctl, wait_healthy};
 pub use process::{free_port, Process};
 pub use server::TestServer;

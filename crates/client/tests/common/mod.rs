@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unused_imports, missing_docs)]
 
+pub mod gate;
+
 pub use charla_testkit::{
     client_options as options, free_port, start_client as start, until, Process, TestServer, WAIT,
 };
