@@ -391,3 +391,101 @@ async fn the_cli_talks_in_rooms_and_dms_and_runs_slash_commands() {
     );
     server.stop().await;
 }
+
+/// `/edit`, `/react`, `/unreact`, `/pin`, `/delete` change a message of the current room by its
+/// number; each change is printed as what it did (`--json`: one `messageUpdated` object per
+/// change), and one the server refuses for good (another's message edited) is said on stderr
+/// and makes the cli exit 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_changes_messages_and_prints_each_change() {
+    let server = TestServer::open().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = server.http_url();
+    let mut options = options(&url, "bo", dir.path());
+    options.device_key = Some("b".repeat(64));
+    let (bo, mut bo_events) = start(options);
+    bo.send("bo's").await.expect("queued");
+    until(&mut bo_events, |e| {
+        matches!(e, ClientEvent::Message(m) if m.seq == Some(1)).then_some(())
+    })
+    .await;
+
+    let mut ana = cli_as(&url, &dir.path().join("ana"), "ana");
+    ana.stdout(Stdio::piped());
+    let out = run_piped(
+        ana,
+        vec![
+            vec!["hello wrold".into()],
+            vec![
+                "/edit 2 hello world".into(),
+                "/react #2 👍".into(),
+                "/react 1 🎉".into(),
+                "/edit 1 not mine".into(),
+                "/pin 2".into(),
+                "/edit two".into(),
+            ],
+            vec![
+                "/unreact 2 👍".into(),
+                "/unpin 2".into(),
+                "/delete 2".into(),
+            ],
+        ],
+        Duration::from_millis(500),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("#2 ana: hello wrold"), "{stdout}");
+    let changes: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("* ") && !l.ends_with(" queued"))
+        .filter(|l| !l.starts_with("* here") && !l.starts_with("* your rooms"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "* ana edited #2: hello world",
+            "* reactions on #2: 👍 ana",
+            "* reactions on #1: 🎉 ana",
+            "* ana pinned #2",
+            "* reactions on #2: none",
+            "* #2 unpinned",
+            "* #2 deleted",
+        ],
+        "{stdout}"
+    );
+    assert!(stdout.contains("* edit of #1 queued"), "{stdout}");
+    assert!(stderr.contains("/edit needs SEQ TEXT"), "{stderr}");
+    assert!(stderr.contains("* not done ("), "{stderr}");
+    assert!(stderr.contains("): edit of #1"), "{stderr}");
+    assert!(!out.status.success(), "a change refused for good: exit 1");
+
+    // The refused edit stays in ana's outbox; another name shows the JSON.
+    let mut json = cli_as(&url, &dir.path().join("cy"), "cy");
+    json.arg("--json").stdout(Stdio::piped());
+    let out = run_piped(json, vec![vec!["/react 1 👀".into()]], Duration::ZERO).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let reply = lines
+        .iter()
+        .find(|l| l["command"] == "react")
+        .expect("the /react answer");
+    assert_eq!(reply["reply"]["change"]["emoji"], "👀");
+    assert_eq!(reply["reply"]["target"]["seq"], 1);
+    let updated: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "messageUpdated")
+        .collect();
+    assert_eq!(updated.len(), 1, "one object for the one change: {lines:?}");
+    assert_eq!(updated[0]["seq"], 1);
+    assert_eq!(updated[0]["reactions"][1]["emoji"], "👀");
+    bo.disconnect().await;
+    server.stop().await;
+}

@@ -1,13 +1,40 @@
 //! The commands a stdin line starting with `/` gives, and the room lines go to.
+//!
+//! Most ask the server and wait for it. The changes to a message (`/edit`, `/delete`,
+//! `/react`, `/unreact`, `/pin`, `/unpin`) go to the outbox like a line does, connected or
+//! not; what they did is printed when the server says so.
 
-use charla_client::ClientHandle;
+use charla_client::{ChangeOp, ChangeTarget, ClientHandle};
 use charla_protocol::chat::{ErrorCode, SearchRequest, GENERAL_ROOM};
 use serde_json::json;
 
-/// What `/help` prints.
+use crate::changes::label;
+use crate::print::text_of;
+
+/// What `/help` prints, and `--help` after the options.
 pub const HELP: &str =
-    "commands: /join ROOM (made if new), /leave, /rooms, /dm NAME, /room ROOM (switch), \
-/topic TEXT, /history N, /search WORDS, /read, /help; //text sends /text";
+    "Each stdin line is a message to the current room. Lines starting with / are commands:
+  /join ROOM         enter ROOM (made if new); lines go there
+  /room ROOM         lines go to ROOM
+  /dm NAME           the direct message with NAME; lines go there
+  /leave, /rooms, /topic TEXT, /history N, /search WORDS, /read, /help
+  /edit SEQ TEXT     replace the text of your message SEQ
+  /delete SEQ        take your message SEQ back
+  /react SEQ EMOJI   add your reaction EMOJI to message SEQ
+  /unreact SEQ EMOJI take your reaction EMOJI back
+  /pin SEQ, /unpin SEQ, /pins
+SEQ is a message's number in the current room, printed before its author (#12, or 12).
+Changes go through the outbox like messages: typed offline, they go once the server is back.
+//text sends /text.";
+
+/// The commands that change a message: queued in the outbox, so they need no connection.
+const CHANGES: [&str; 6] = ["edit", "delete", "react", "unreact", "pin", "unpin"];
+
+/// Whether the command `name` asks the server and must wait for a connection.
+#[must_use]
+pub fn needs_server(name: &str) -> bool {
+    !CHANGES.contains(&name)
+}
 
 /// The room lines go to.
 #[derive(Debug)]
@@ -45,6 +72,8 @@ pub struct Printed {
     pub text: String,
     /// For programs.
     pub json: serde_json::Value,
+    /// The outbox id of what the command queued, if it queued something.
+    pub queued: Option<String>,
 }
 
 impl Printed {
@@ -52,6 +81,7 @@ impl Printed {
         Self {
             text,
             json: json!({"event": "reply", "command": command, "reply": reply}),
+            queued: None,
         }
     }
 }
@@ -60,7 +90,7 @@ impl Printed {
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     /// No such command.
-    #[error("unknown command /{0}; {HELP}")]
+    #[error("unknown command /{0}; /help lists them")]
     Unknown(String),
     /// The command needs an argument it was not given.
     #[error("/{command} needs {what}")]
@@ -118,8 +148,79 @@ pub async fn run(
             search(client, arg).await
         }
         "read" => mark_read(client, rooms).await,
+        "pins" => pins(client, rooms).await,
+        change if CHANGES.contains(&change) => {
+            let (seq, op) = change_of(change, arg).ok_or_else(|| CommandError::Missing {
+                command: name.to_owned(),
+                what: match change {
+                    "edit" => "SEQ TEXT",
+                    "react" | "unreact" => "SEQ EMOJI",
+                    _ => "SEQ",
+                },
+            })?;
+            queue_change(client, rooms, name, seq, op).await
+        }
         other => Err(CommandError::Unknown(other.to_owned())),
     }
+}
+
+/// Reads a change command's argument: the message's number (`12` or `#12`), and the text or
+/// emoji it needs.
+fn change_of(name: &str, arg: &str) -> Option<(u64, ChangeOp)> {
+    let (seq, rest) = arg.split_once(' ').unwrap_or((arg, ""));
+    let seq: u64 = seq.strip_prefix('#').unwrap_or(seq).parse().ok()?;
+    let rest = rest.trim();
+    let op = match name {
+        "edit" if !rest.is_empty() => ChangeOp::Edit {
+            text: rest.to_owned(),
+        },
+        "delete" => ChangeOp::Delete,
+        "react" | "unreact" if !rest.is_empty() => ChangeOp::React {
+            emoji: rest.to_owned(),
+            on: name == "react",
+        },
+        "pin" | "unpin" => ChangeOp::Pin {
+            pinned: name == "pin",
+        },
+        _ => return None,
+    };
+    (seq > 0).then_some((seq, op))
+}
+
+/// `/edit`, `/delete`, `/react`, `/unreact`, `/pin`, `/unpin`: queued for message `seq` of the
+/// current room.
+async fn queue_change(
+    client: &ClientHandle,
+    rooms: &Rooms,
+    name: &str,
+    seq: u64,
+    op: ChangeOp,
+) -> Result<Printed, CommandError> {
+    let queued = client
+        .change(&rooms.current, ChangeTarget::Seq { seq }, op)
+        .await?;
+    let mut printed = Printed::new(name, format!("* {} queued", label(&queued)), json!(queued));
+    printed.queued = Some(queued.client_id);
+    Ok(printed)
+}
+
+/// `/pins`: the current room's pinned messages, the most recently pinned first.
+async fn pins(client: &ClientHandle, rooms: &Rooms) -> Result<Printed, CommandError> {
+    let list = client.pins(&rooms.current).await?;
+    let lines: Vec<String> = list
+        .messages
+        .iter()
+        .map(|m| {
+            let by = m.living.pinned.as_ref().map_or("", |p| p.by.as_str());
+            let seq = m.seq.unwrap_or_default();
+            format!("  #{seq} {}: {} (pinned by {by})", m.username, text_of(m))
+        })
+        .collect();
+    Ok(Printed::new(
+        "pins",
+        format!("* pinned in {}:\n{}", rooms.current, lines.join("\n")),
+        json!(list),
+    ))
 }
 
 /// `/join ROOM`: enters the room, making it when nobody has (as on IRC), and sends lines there.
@@ -231,7 +332,14 @@ async fn history(
     let lines: Vec<String> = page
         .messages
         .iter()
-        .map(|m| format!("  {} {}: {}", m.seq.unwrap_or_default(), m.username, m.text))
+        .map(|m| {
+            format!(
+                "  #{} {}: {}",
+                m.seq.unwrap_or_default(),
+                m.username,
+                text_of(m)
+            )
+        })
         .collect();
     let more = if page.more {
         "\n  (older ones are kept)"

@@ -1,13 +1,15 @@
 //! `charla-cli`: chat from a terminal, a script or a bot. Each stdin line is sent as a message
 //! to the current room (`--room`, `--dm`; `general` by default); a line starting with `/` is a
-//! command (`/help` lists them, `//text` sends `/text`). Every event is printed (one JSON object
-//! per line with `--json`, each with its `room` when it is not `general`). Uses the same outbox and
+//! command (`/help` lists them, `//text` sends `/text`); `/edit`, `/delete`, `/react`, `/pin`
+//! and the like change a message of the current room by its number. Every event is printed
+//! (one JSON object per line with `--json`, each with its `room` when it is not `general`; a
+//! change to a message is a `messageUpdated` object). Uses the same outbox and
 //! stores as the desktop app, so nothing typed is lost. Closing stdin waits until nothing in the
 //! outbox can still go by itself (bounded by `--drain-timeout`); the exit status is 0 only when
 //! the outbox is then empty (every message delivered), 1 otherwise, with a count on stderr. A
 //! refusal that waiting cannot change (a name someone else owns, a wrong token) exits 1 at once.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,16 +21,17 @@ use charla_client::{
 };
 use clap::Parser;
 use commands::{Line, Rooms};
-use print::print_event;
+use print::Printer;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
+mod changes;
 mod commands;
 mod print;
 
 /// Chat on a Charla (or Socket.IO tutorial) server from the terminal.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = commands::HELP)]
 struct Cli {
     /// Server address (http://host:port, ws://…, wss://…). Default: the saved config's.
     #[arg(long, env = "CHARLA_SERVER")]
@@ -164,8 +167,7 @@ struct Chat {
     rooms: Rooms,
     /// Unknown until the first outbox event.
     tally: Option<Tally>,
-    /// The refused messages printed already.
-    reported: HashSet<String>,
+    printer: Printer,
     /// The id of the last line queued until an outbox report shows it: reports made before it
     /// (the one at start, say) must not count as the final word on what was delivered.
     unseen: Option<String>,
@@ -187,7 +189,7 @@ impl Chat {
                 current: charla_protocol::chat::GENERAL_ROOM.to_owned(),
             },
             tally: None,
-            reported: HashSet::new(),
+            printer: Printer::new(cli.json),
             unseen: None,
             held: VecDeque::new(),
             connected: false,
@@ -209,8 +211,8 @@ impl Chat {
 
     /// A line from stdin: held while it must wait for the server, run otherwise.
     async fn on_line(&mut self, text: String) {
-        let is_command = matches!(commands::parse(&text), Line::Command(..));
-        if (is_command && !self.connected) || !self.held.is_empty() {
+        let asks_server = matches!(commands::parse(&text), Line::Command(name, _) if commands::needs_server(name));
+        if (asks_server && !self.connected) || !self.held.is_empty() {
             self.held.push_back(text);
         } else {
             self.run_line(&text).await;
@@ -235,7 +237,7 @@ impl Chat {
                 self.unseen = None;
             }
         }
-        print_event(event, self.json, &mut self.reported);
+        self.printer.print(event);
         match event {
             ClientEvent::Joined { .. } => {
                 self.connected = true;
@@ -259,7 +261,10 @@ impl Chat {
     /// the lines held for the server run.
     async fn on_joined(&mut self) -> Option<ExitCode> {
         if let Some((name, arg)) = self.entering.take() {
-            if !command(&self.client, &mut self.rooms, name, &arg, self.json).await {
+            if command(&self.client, &mut self.rooms, name, &arg, self.json)
+                .await
+                .is_none()
+            {
                 self.client.disconnect().await;
                 return Some(ExitCode::FAILURE);
             }
@@ -294,7 +299,8 @@ impl Chat {
     }
 }
 
-/// One stdin line: a message to the current room (its outbox id), or a command.
+/// One stdin line: a message to the current room, or a command; the outbox id of what it
+/// queued.
 async fn handle_line(
     client: &ClientHandle,
     rooms: &mut Rooms,
@@ -309,33 +315,33 @@ async fn handle_line(
                 None
             }
         },
-        Line::Command(name, arg) => {
-            command(client, rooms, name, arg, json).await;
-            None
-        }
+        Line::Command(name, arg) => command(client, rooms, name, arg, json)
+            .await
+            .and_then(|queued| queued),
     }
 }
 
-/// Runs a `/command`, printing its answer (or why it failed, on stderr); whether it worked.
+/// Runs a `/command`, printing its answer (or why it failed, on stderr): `None` when it failed,
+/// otherwise the outbox id of what it queued, if anything.
 async fn command(
     client: &ClientHandle,
     rooms: &mut Rooms,
     name: &str,
     arg: &str,
     json: bool,
-) -> bool {
+) -> Option<Option<String>> {
     match commands::run(client, rooms, name, arg).await {
-        Ok(printed) if json => {
-            println!("{}", printed.json);
-            true
-        }
         Ok(printed) => {
-            println!("{}", printed.text);
-            true
+            if json {
+                println!("{}", printed.json);
+            } else {
+                println!("{}", printed.text);
+            }
+            Some(printed.queued)
         }
         Err(why) => {
             eprintln!("charla-cli: /{name}: {why}");
-            false
+            None
         }
     }
 }

@@ -1,36 +1,75 @@
 //! How `charla-cli` shows what the client reports: one JSON object per event with `--json`;
-//! otherwise a line for people, the chat on stdout and the connection's state on stderr.
+//! otherwise a line for people, the chat on stdout and the connection's state on stderr. Each
+//! message line carries its `#seq`, what `/edit`, `/react` and the like name.
 //!
 //! Apart from `main.rs` so that the loop between stdin and the client reads on one page, and
 //! each kind of event's wording is found by its name.
 
 use std::collections::HashSet;
 
-use charla_client::{
-    ChangeOp, ChangeTarget, ClientEvent, ConnectionStatus, OutboxChange, OutboxEntry, OutboxState,
-};
+use charla_client::{ClientEvent, ConnectionStatus, OutboxChange, OutboxEntry, OutboxState};
 use charla_protocol::chat::{ChatMessage, RoomInfo, RoomState, TopicChange};
 
-/// Prints an event; a refused message is reported once (`reported` holds their ids), not on
-/// every later outbox change.
-pub fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<String>) {
-    if json {
-        print_json(event);
-        return;
+use crate::changes::{label, Shown};
+
+/// Prints what the client reports, remembering what it needs to word the next events.
+pub struct Printer {
+    json: bool,
+    /// The refused messages and changes printed already: each is reported once, not on every
+    /// later outbox change.
+    reported: HashSet<String>,
+    /// What was shown of the newest messages, to say what a change changed.
+    shown: Shown,
+}
+
+impl Printer {
+    /// A printer for people, or of JSON lines (`json`).
+    pub fn new(json: bool) -> Self {
+        Self {
+            json,
+            reported: HashSet::new(),
+            shown: Shown::default(),
+        }
     }
-    match event {
-        ClientEvent::Message(m) => println!(
-            "[{}] {}{}: {}",
+
+    /// Prints an event.
+    pub fn print(&mut self, event: &ClientEvent) {
+        if self.json {
+            print_json(event);
+            return;
+        }
+        match event {
+            ClientEvent::Message(m) => self.message(m),
+            ClientEvent::Joined { history, .. } => history.iter().for_each(|m| self.message(m)),
+            ClientEvent::MessageUpdated(m) => {
+                for line in self.shown.lines(m) {
+                    println!("{line}");
+                }
+            }
+            ClientEvent::Outbox { entries, changes } => {
+                print_refused(entries, changes, &mut self.reported);
+            }
+            other => print_other(other),
+        }
+    }
+
+    /// A message line: `[12:03] #ops #12 ana: text`.
+    fn message(&mut self, m: &ChatMessage) {
+        self.shown.note(m);
+        println!(
+            "[{}] {}{}{}: {}",
             time(m),
             place(m.room.as_ref()),
+            number(m),
             author(m),
-            m.text
-        ),
-        ClientEvent::Joined { history, .. } => {
-            for m in history {
-                println!("[{}] {}: {}", time(m), author(m), m.text);
-            }
-        }
+            text_of(m)
+        );
+    }
+}
+
+/// The events whose line needs nothing remembered.
+fn print_other(event: &ClientEvent) {
+    match event {
         ClientEvent::Rooms { rooms } => println!("* your rooms: {}", your_rooms(rooms)),
         ClientEvent::RoomUpdated(info) => println!("{}", room_line(info)),
         ClientEvent::RoomTopic(change) => println!("{}", topic_line(change)),
@@ -61,10 +100,13 @@ pub fn print_event(event: &ClientEvent, json: bool, reported: &mut HashSet<Strin
         ClientEvent::UserLeft { username } => println!("* {username} left"),
         ClientEvent::Status(status) => print_status(status),
         ClientEvent::Error(error) => eprintln!("* error: {}", error.message),
-        ClientEvent::Outbox { entries, changes } => print_refused(entries, changes, reported),
-        ClientEvent::MessageUpdated(m) => println!("* #{} changed", m.seq.unwrap_or_default()),
-        // Entering a room: the command that entered it says so.
-        ClientEvent::Typing { .. } | ClientEvent::RoomEntered(_) => {}
+        // Entering a room: the command that entered it says so. The rest is the printer's.
+        ClientEvent::Typing { .. }
+        | ClientEvent::RoomEntered(_)
+        | ClientEvent::Message(_)
+        | ClientEvent::Joined { .. }
+        | ClientEvent::MessageUpdated(_)
+        | ClientEvent::Outbox { .. } => {}
     }
 }
 
@@ -109,29 +151,9 @@ fn print_refused(
     for change in changes {
         if let OutboxState::Failed { message, .. } = &change.state {
             if reported.insert(change.client_id.clone()) {
-                eprintln!("* not done ({message}): {}", change_label(change));
+                eprintln!("* not done ({message}): {}", label(change));
             }
         }
-    }
-}
-
-/// What a change does, for people: `edit of #12`, `👍 on #12`.
-fn change_label(change: &OutboxChange) -> String {
-    let target = match &change.target {
-        ChangeTarget::Seq { seq } => format!("#{seq}"),
-        ChangeTarget::Unsent { .. } => "an unsent message".to_owned(),
-    };
-    let target = match &change.room {
-        Some(room) => format!("{target} in {room}"),
-        None => target,
-    };
-    match &change.change {
-        ChangeOp::Edit { .. } => format!("edit of {target}"),
-        ChangeOp::Delete => format!("deletion of {target}"),
-        ChangeOp::React { emoji, on: true } => format!("{emoji} on {target}"),
-        ChangeOp::React { emoji, on: false } => format!("{emoji} taken back from {target}"),
-        ChangeOp::Pin { pinned: true } => format!("pin of {target}"),
-        ChangeOp::Pin { pinned: false } => format!("unpin of {target}"),
     }
 }
 
@@ -141,6 +163,22 @@ fn time(m: &ChatMessage) -> String {
         .with_timezone(&chrono::Local)
         .format("%H:%M")
         .to_string()
+}
+
+/// A message's number in its room, as a prefix (`#12 `; nothing on the tutorial's server).
+fn number(m: &ChatMessage) -> String {
+    m.seq.map_or_else(String::new, |seq| format!("#{seq} "))
+}
+
+/// A message's text, marked when it was edited, or that it was deleted.
+pub fn text_of(m: &ChatMessage) -> String {
+    if m.living.deleted {
+        "(deleted)".to_owned()
+    } else if m.living.edited_at.is_some() {
+        format!("{} (edited)", m.text)
+    } else {
+        m.text.clone()
+    }
 }
 
 /// Where a message was said, as a prefix (nothing for `general`).
