@@ -188,6 +188,8 @@ impl Notifier {
                 ClientEvent::Message(message) => {
                     due = state.message(message, in_front, &self.store, Instant::now());
                 }
+                // Nothing else counts: a change to a message (`MessageUpdated`: an edit, a
+                // reaction, a pin) is not a new message, so it is neither counted nor announced.
                 _ => return,
             }
         }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use charla_client::settings::{Config, Drafts, Paths, Preferences};
-use charla_client::{device_key, ClientHandle, ClientOptions, OutboxEntry};
+use charla_client::{
+    device_key, ChangeOp, ChangeTarget, ClientHandle, ClientOptions, OutboxChange, OutboxEntry,
+};
 use charla_protocol::chat::{normalize_link_code, DeviceLink};
 use charla_protocol::rules::normalize_username;
 use serde::Serialize;
@@ -170,7 +172,22 @@ impl AppState {
         Ok(self.handle().await?.send_to(room, text).await?)
     }
 
-    /// Puts a failed message back in line.
+    /// Queues a change to a message of `room` (it is in the persisted outbox when this
+    /// returns).
+    ///
+    /// # Errors
+    /// No session, an edit's empty text, a reaction that is not one emoji, an unsent message
+    /// that is not in the outbox, or an outbox that cannot be written.
+    pub async fn change(
+        &self,
+        room: &str,
+        target: ChangeTarget,
+        change: ChangeOp,
+    ) -> Result<OutboxChange> {
+        Ok(self.handle().await?.change(room, target, change).await?)
+    }
+
+    /// Puts a failed message (or change) back in line.
     ///
     /// # Errors
     /// No session or no such message.
@@ -178,7 +195,7 @@ impl AppState {
         Ok(self.handle().await?.retry(client_id).await?)
     }
 
-    /// Drops an unsent message.
+    /// Drops an unsent message (with the changes made to it) or change.
     ///
     /// # Errors
     /// No session or no such message.

@@ -1,10 +1,11 @@
 //! Whose a message is and whether it names the user, decided once, here, for the tray's counts,
-//! the notifications and the window. Every message the window receives (a `message` event, a
-//! join's history, a history page, a room's replay) carries the answer as `own` and
-//! `mentionsMe`; the UI reads them and never compares names to decide it again.
+//! the notifications and the window. Every message the window receives (a `message` or
+//! `messageUpdated` event, a join's history, a history page, a room's replay and its changes,
+//! the pinned list) carries the answer as `own` and `mentionsMe`; the UI reads them and never
+//! compares names to decide it again.
 
 use charla_client::ClientEvent;
-use charla_protocol::chat::{ChatMessage, HistoryPage, RoomEntered};
+use charla_protocol::chat::{ChatMessage, HistoryPage, PinList, RoomEntered};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -59,7 +60,9 @@ impl ForWindow for ClientEvent {
     fn for_window(&self, me: &str) -> serde_json::Result<Value> {
         let mut value = serde_json::to_value(self)?;
         match self {
-            Self::Message(message) => mark(&mut value, message, me)?,
+            Self::Message(message) | Self::MessageUpdated(message) => {
+                mark(&mut value, message, me)?;
+            }
             Self::Joined { history, .. } => mark_each(&mut value, "history", history, me)?,
             _ => {}
         }
@@ -79,6 +82,17 @@ impl ForWindow for RoomEntered {
     fn for_window(&self, me: &str) -> serde_json::Result<Value> {
         let mut value = serde_json::to_value(self)?;
         mark_each(&mut value, "messages", &self.replay.messages, me)?;
+        if let (Some(changes), Some(written)) = (&self.replay.changes, value.get_mut("changes")) {
+            mark_each(written, "changes", &changes.changes, me)?;
+        }
+        Ok(value)
+    }
+}
+
+impl ForWindow for PinList {
+    fn for_window(&self, me: &str) -> serde_json::Result<Value> {
+        let mut value = serde_json::to_value(self)?;
+        mark_each(&mut value, "messages", &self.messages, me)?;
         Ok(value)
     }
 }
@@ -136,7 +150,7 @@ fn mark_each(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use charla_protocol::chat::{RoomKind, RoomReplay, RoomState};
+    use charla_protocol::chat::{Changes, RoomKind, RoomReplay, RoomState};
 
     /// The marks of one message's JSON: `(own, mentionsMe)`.
     fn marks(value: &Value) -> (bool, bool) {
@@ -196,6 +210,22 @@ mod tests {
         assert_eq!(marks(&event), (true, false));
         assert_eq!(event["event"], "message");
         assert_eq!(event["username"], "Ána");
+        let changed = ClientEvent::MessageUpdated(other.clone())
+            .for_window("ána")
+            .expect("json");
+        assert_eq!(
+            marks(&changed),
+            (false, true),
+            "a change is marked as messages are"
+        );
+        assert_eq!(changed["event"], "messageUpdated");
+        let pins = PinList {
+            ok: true,
+            messages: vec![own.clone(), other.clone()],
+        };
+        let pins = serde_json::to_value(Marked::new(pins, "ána".into())).expect("json");
+        assert_eq!(marks(&pins["messages"][0]), (true, false));
+        assert_eq!(marks(&pins["messages"][1]), (false, true));
         let joined = ClientEvent::Joined {
             username: "ána".into(),
             users: vec![],
@@ -226,15 +256,21 @@ mod tests {
                 mentions: 0,
             },
             replay: RoomReplay {
-                messages: vec![own, other],
+                messages: vec![own.clone(), other.clone()],
                 more: false,
                 gap: None,
-                changes: None,
+                changes: Some(Changes {
+                    changes: vec![other, own],
+                    rev: 2,
+                    more: false,
+                }),
             },
         };
         let entered = entered.for_window("ána").expect("json");
         assert_eq!(marks(&entered["messages"][0]), (true, false));
         assert_eq!(marks(&entered["messages"][1]), (false, true));
+        assert_eq!(marks(&entered["changes"]["changes"][0]), (false, true));
+        assert_eq!(marks(&entered["changes"]["changes"][1]), (true, false));
         assert_eq!(entered["room"]["room"], "ops");
     }
 }

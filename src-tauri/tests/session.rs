@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use charla_client::settings::Paths;
-use charla_client::{ClientEvent, ConnectionStatus};
+use charla_client::{ChangeOp, ChangeTarget, ClientEvent, ConnectionStatus};
 use charla_desktop::bridge::EventSink;
-use charla_desktop::error::AppError;
+use charla_desktop::error::{AppError, AppErrorKind};
 use charla_desktop::session::AppState;
 use charla_testkit::TestServer;
 
@@ -136,6 +136,81 @@ async fn a_session_forwards_every_event_to_the_window() {
         )
     })
     .await;
+}
+
+/// Changes to messages go through the session: checked before they are queued (an empty edit, a
+/// reaction that is not an emoji, an unsent message that is not there), then applied by the
+/// server and forwarded to the window as `messageUpdated`; the pinned list is asked for.
+#[tokio::test]
+async fn changes_to_messages_go_through_the_session() {
+    let server = TestServer::open().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = AppState::new(Paths::under(dir.path()));
+    state
+        .save_profile("ana", &server.http_url(), None)
+        .expect("profile");
+    let sink = Recorder::default();
+    state.start_session(sink.clone()).await.expect("starts");
+    let entry = state.send("general", "helo".into()).await.expect("queued");
+    sink.wait_for("the message", |e| {
+        matches!(e, ClientEvent::Message(m) if m.client_id.as_deref() == Some(entry.client_id.as_str()))
+    })
+    .await;
+    let seq = || ChangeTarget::Seq { seq: 1 };
+    let refused = [
+        (seq(), ChangeOp::Edit { text: " ".into() }),
+        (
+            seq(),
+            ChangeOp::React {
+                emoji: "ok".into(),
+                on: true,
+            },
+        ),
+        (
+            ChangeTarget::Unsent {
+                client_id: "gone".into(),
+            },
+            ChangeOp::Delete,
+        ),
+    ];
+    let mut kinds = Vec::new();
+    for (target, change) in refused {
+        let refusal = state.change("general", target, change).await.err();
+        kinds.push(refusal.map(|e| e.kind()));
+    }
+    assert_eq!(
+        kinds,
+        [
+            Some(AppErrorKind::EmptyMessage),
+            Some(AppErrorKind::InvalidEmoji),
+            Some(AppErrorKind::UnknownMessage)
+        ]
+    );
+
+    for change in [
+        ChangeOp::Edit {
+            text: "hello".into(),
+        },
+        ChangeOp::Pin { pinned: true },
+    ] {
+        state
+            .change("general", seq(), change)
+            .await
+            .expect("queued");
+    }
+    sink.wait_for("the change", |e| {
+        matches!(e, ClientEvent::MessageUpdated(m) if m.text == "hello" && m.living.pinned.is_some())
+    })
+    .await;
+    let pins = state
+        .handle()
+        .await
+        .expect("a session")
+        .pins("general")
+        .await
+        .expect("pins");
+    let pinned: Vec<_> = pins.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(pinned, ["hello"]);
 }
 
 /// The app claims its name with a key kept in its data folder; a link code from it lets another

@@ -5,12 +5,15 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import type {
   AppErrorKind,
+  ChangeTarget,
   ClientEvent,
   Config,
   DeviceLink,
   Done,
   HistoryPage,
+  OutboxChange,
   OutboxEntry,
+  PinList,
   Preferences,
   RoomEntered,
   RoomList,
@@ -64,8 +67,23 @@ export const api = {
   savePreferences: (preferences: Preferences) => call<Config>('save_preferences', { preferences }),
   hideWindow: () => call<void>('hide_window'),
   sendMessage: (room: string, text: string) => call<OutboxEntry>('send_message', { room, text }),
+  /** Puts a failed message or change (by its `clientId`) back in line. */
   retryMessage: (clientId: string) => call<void>('retry_message', { clientId }),
+  /** Drops an unsent message (with the changes made to it) or change. */
   discardMessage: (clientId: string) => call<void>('discard_message', { clientId }),
+  /**
+   * Changes to a message of `room`, queued in the outbox like messages (they resolve once
+   * queued; what they did arrives as a `messageUpdated` event, a refusal as a failed entry of the
+   * next `outbox` event's `changes`). `target`: `{ seq }`, or `{ clientId }` of an unsent message.
+   */
+  editMessage: (room: string, target: ChangeTarget, text: string) => call<OutboxChange>('edit_message', { room, target, text }),
+  deleteMessage: (room: string, target: ChangeTarget) => call<OutboxChange>('delete_message', { room, target }),
+  /** Adds (`on`) or takes back the user's `emoji`. */
+  reactToMessage: (room: string, target: ChangeTarget, emoji: string, on: boolean) =>
+    call<OutboxChange>('react_to_message', { room, target, emoji, on }),
+  pinMessage: (room: string, target: ChangeTarget, pinned: boolean) => call<OutboxChange>('pin_message', { room, target, pinned }),
+  /** The room's pinned messages as they are now, the most recently pinned first. */
+  listPins: (room: string) => call<PinList>('list_pins', { room }),
   setTyping: (room: string, typing: boolean) => call<void>('set_typing', { room, typing }),
   reconnectNow: () => call<void>('reconnect_now'),
   linkCode: () => call<DeviceLink>('link_code'),

@@ -12,6 +12,7 @@
 #![allow(clippy::missing_errors_doc)]
 
 pub mod chat;
+pub mod messages;
 pub mod profile;
 pub mod rooms;
 #[cfg(test)]
@@ -45,6 +46,11 @@ commands! {
     chat::discard_message,
     chat::set_typing,
     chat::reconnect_now,
+    messages::edit_message,
+    messages::delete_message,
+    messages::react_to_message,
+    messages::pin_message,
+    messages::list_pins,
     rooms::list_rooms,
     rooms::create_room,
     rooms::join_room,
