@@ -250,23 +250,41 @@ impl Outbox {
         }
     }
 
-    /// Removes an acknowledged item; a message's `seq` (from its ack) is given to the changes
-    /// that waited for it. Returns whether it was there.
+    /// Removes an acknowledged item. A message's `seq` (from its ack, in the history `epoch`)
+    /// is given to the changes that waited for it; a message confirmed without one (the
+    /// tutorial's server echoes it back) leaves them nothing to name it by: they fail.
+    /// Returns whether it was there.
     ///
     /// # Errors
     /// When the outbox cannot be written.
-    pub fn delivered(&mut self, client_id: &str, seq: Option<u64>) -> Result<bool> {
+    pub fn delivered(
+        &mut self,
+        client_id: &str,
+        seq: Option<u64>,
+        epoch: Option<&str>,
+    ) -> Result<bool> {
         let before = self.items.len();
         self.items.retain(|item| item.client_id() != client_id);
         if self.items.len() == before {
             return Ok(false);
         }
-        if let Some(seq) = seq {
-            for item in &mut self.items {
-                if let Queued::Change(change) = item {
-                    if change.waits_for(client_id) {
-                        change.target = ChangeTarget::Seq { seq };
-                    }
+        for item in &mut self.items {
+            let Queued::Change(change) = item else {
+                continue;
+            };
+            if !change.waits_for(client_id) {
+                continue;
+            }
+            match seq {
+                Some(seq) => {
+                    change.target = ChangeTarget::Seq { seq };
+                    change.epoch = epoch.map(str::to_owned);
+                }
+                None => {
+                    change.state = OutboxState::Failed {
+                        code: ErrorCode::NoSuchMessage,
+                        message: "the server gave that message no number to change it by".into(),
+                    };
                 }
             }
         }
@@ -430,7 +448,9 @@ mod tests {
             outbox.sent_with_text("a").map(|e| e.client_id.clone()),
             Some(a.client_id.clone())
         );
-        assert!(outbox.delivered(&a.client_id, Some(1)).expect("saves"));
+        assert!(outbox
+            .delivered(&a.client_id, Some(1), None)
+            .expect("saves"));
         assert!(outbox.discard(&a.client_id).is_err());
         assert_eq!(outbox.messages().count(), 0);
     }
@@ -531,9 +551,12 @@ mod tests {
             None,
             "the reaction waits for the message's seq"
         );
-        assert!(outbox.delivered(&said.client_id, Some(7)).expect("saves"));
+        assert!(outbox
+            .delivered(&said.client_id, Some(7), Some("e2"))
+            .expect("saves"));
         let resolved = outbox.changes().next().cloned().expect("still here");
         assert_eq!(resolved.target, ChangeTarget::Seq { seq: 7 });
+        assert_eq!(resolved.epoch.as_deref(), Some("e2"), "the seq's history");
         let request = resolved.request().expect("now it can go");
         assert_eq!(request.target.seq, 7);
         assert_eq!(request.target.room.as_deref(), Some("ops"));
@@ -547,12 +570,28 @@ mod tests {
         let unsent = ChangeTarget::Unsent {
             client_id: again.client_id.clone(),
         };
-        outbox.add_change(None, unsent, thumbs, None).expect("adds");
+        outbox
+            .add_change(None, unsent.clone(), thumbs.clone(), None)
+            .expect("adds");
         outbox.discard(&again.client_id).expect("discards");
         assert_eq!(
             outbox.changes().count(),
             1,
             "the change waiting for the discarded message went with it"
+        );
+
+        let echoed = outbox.add("echoed".into(), None).expect("adds");
+        let unsent = ChangeTarget::Unsent {
+            client_id: echoed.client_id.clone(),
+        };
+        let waiting = outbox.add_change(None, unsent, thumbs, None).expect("adds");
+        outbox
+            .delivered(&echoed.client_id, None, None)
+            .expect("saves");
+        let failed = outbox.changes().find(|c| c.client_id == waiting.client_id);
+        assert!(
+            matches!(failed.map(|c| &c.state), Some(OutboxState::Failed { .. })),
+            "confirmed without a seq: nothing to name it by"
         );
     }
 

@@ -149,7 +149,10 @@ impl Actor {
         };
         let result = match parse_ack::<Accepted>(reply) {
             // Gone already when it was discarded while in flight; then nothing changes.
-            Ok(accepted) => self.outbox.delivered(client_id, Some(accepted.seq)),
+            Ok(accepted) => {
+                let epoch = self.epoch.as_deref();
+                self.outbox.delivered(client_id, Some(accepted.seq), epoch)
+            }
             Err(error) if error.is_transient() => {
                 // *Later*: pending again, and nothing goes before the wait is over, so
                 // that this one is still the next to be accepted.
@@ -187,7 +190,10 @@ impl Actor {
             None => None,
         };
         if let Some(id) = client_id {
-            match self.outbox.delivered(&id, message.seq) {
+            match self
+                .outbox
+                .delivered(&id, message.seq, self.epoch.as_deref())
+            {
                 Ok(true) => self.emit_outbox(),
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, "could not update the outbox"),
