@@ -154,6 +154,8 @@ mod tests {
             guest: false,
             room: None,
             mentions: Vec::new(),
+            thread: None,
+            also_in_room: false,
             living: Living::default(),
         }
     }
