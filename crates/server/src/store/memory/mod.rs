@@ -381,6 +381,7 @@ impl Store for MemoryStore {
     fn forget_name(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
         let mut rooms = self.rooms();
         rooms.forgotten.insert(key.to_owned(), at);
+        rooms.follows.forget_name(key);
         for kept in rooms.by_id.values_mut() {
             for entry in kept.window.iter_mut() {
                 entry.mentions.retain(|k| k != key);
@@ -391,7 +392,9 @@ impl Store for MemoryStore {
 
     fn retire_room(&self, room: RoomId, _emptied_before: DateTime<Utc>) -> Result<bool> {
         // Nobody else can join it meanwhile: this node is the only one.
-        self.rooms().by_id.remove(&room);
+        let mut rooms = self.rooms();
+        rooms.by_id.remove(&room);
+        rooms.follows.forget_room(room);
         Ok(true)
     }
 

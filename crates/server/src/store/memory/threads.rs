@@ -109,6 +109,19 @@ impl Follows {
         followed
     }
 
+    /// Forgets what a name claimed afresh followed.
+    pub(super) fn forget_name(&mut self, key: &str) {
+        for followers in self.0.values_mut() {
+            followers.remove(key);
+        }
+        self.0.retain(|_, followers| !followers.is_empty());
+    }
+
+    /// Forgets the threads of a retired room.
+    pub(super) fn forget_room(&mut self, room: RoomId) {
+        self.0.retain(|(in_room, _), _| *in_room != room);
+    }
+
     /// Moves `key`'s read marker of a thread forward to `seq`.
     pub(super) fn read(&mut self, room: RoomId, root: u64, key: &str, seq: u64) {
         if let Some(read) = self

@@ -519,9 +519,13 @@ impl Store for PgStore {
                     &[&room, &keep_from],
                 )
                 .map_err(pg_error)?;
-            for table in ["mentions", "change_ids"] {
+            for (table, column) in [
+                ("mentions", "seq"),
+                ("change_ids", "seq"),
+                ("thread_follows", "root"),
+            ] {
                 tx.execute(
-                    &format!("DELETE FROM {table} WHERE room_id = $1 AND seq < $2"),
+                    &format!("DELETE FROM {table} WHERE room_id = $1 AND {column} < $2"),
                     &[&room, &keep_from],
                 )
                 .map_err(pg_error)?;
@@ -621,7 +625,7 @@ impl Store for PgStore {
                 .iter()
                 .map(|row| row.get(0))
                 .collect();
-            for table in ["members", "read_markers", "mentions"] {
+            for table in ["members", "read_markers", "mentions", "thread_follows"] {
                 tx.execute(&format!("DELETE FROM {table} WHERE name_key = $1"), &[&key])
                     .map_err(pg_error)?;
             }
@@ -655,7 +659,13 @@ impl Store for PgStore {
                 .map_err(pg_error)?
                 > 0;
             if retired {
-                for table in ["members", "read_markers", "mentions"] {
+                for table in [
+                    "members",
+                    "read_markers",
+                    "mentions",
+                    "thread_follows",
+                    "change_ids",
+                ] {
                     tx.execute(&format!("DELETE FROM {table} WHERE room_id = $1"), &[&room])
                         .map_err(pg_error)?;
                 }

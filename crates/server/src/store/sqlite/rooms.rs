@@ -110,7 +110,7 @@ impl SqliteStore {
             .prepare_cached("SELECT room_id FROM members WHERE name_key = ?1")?
             .query_map([key], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        for table in ["members", "read_markers", "mentions"] {
+        for table in ["members", "read_markers", "mentions", "thread_follows"] {
             tx.execute(&format!("DELETE FROM {table} WHERE name_key = ?1"), [key])?;
         }
         tx.execute(
@@ -151,7 +151,13 @@ impl SqliteStore {
                 emptied_before.timestamp_millis()
             ])? > 0;
         if retired {
-            for table in ["members", "read_markers", "mentions"] {
+            for table in [
+                "members",
+                "read_markers",
+                "mentions",
+                "thread_follows",
+                "change_ids",
+            ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE room_id = ?1"), [room])?;
             }
             tx.prepare_cached(
@@ -250,13 +256,16 @@ fn insert_member(
     Ok(())
 }
 
-/// Forgets the mentions of messages retention removed (`seq` below `keep_from`).
+/// Forgets the mentions, and the follows of threads, of messages retention removed (`seq`
+/// below `keep_from`).
 pub(super) fn drop_mentions_before(
     tx: &Transaction<'_>,
     room: RoomId,
     keep_from: u64,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM mentions WHERE room_id = ?1 AND seq < ?2")?
+        .execute(params![room, keep_from])?;
+    tx.prepare_cached("DELETE FROM thread_follows WHERE room_id = ?1 AND root < ?2")?
         .execute(params![room, keep_from])?;
     Ok(())
 }

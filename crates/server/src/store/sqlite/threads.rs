@@ -93,3 +93,74 @@ impl SqliteStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+
+    use crate::store::{Draft, StoreOptions, GENERAL};
+
+    fn said(by: &str, text: &str, thread: Option<u64>) -> Draft {
+        Draft {
+            id_prefix: "s".into(),
+            username: by.into(),
+            text: text.into(),
+            client_id: None,
+            guest: false,
+            author_key: Some(by.into()),
+            thread,
+            also_in_room: false,
+            mentions: Vec::new(),
+        }
+    }
+
+    fn store(dir: &tempfile::TempDir) -> super::SqliteStore {
+        let options = StoreOptions {
+            recent: 10,
+            room_recent: 10,
+            room_recent_bytes: 64 * 1024,
+            remembered_ids: 10,
+            retention: None,
+            max_bytes: None,
+            searches: 1,
+        };
+        super::super::open(&dir.path().join("history.db"), options)
+            .expect("opens")
+            .0
+    }
+
+    #[test]
+    fn follows_go_with_a_name_claimed_afresh_and_with_retention() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store(&dir);
+        let old = Utc::now() - TimeDelta::hours(2);
+        store
+            .append(GENERAL, said("ana", "root", None), old)
+            .expect("root");
+        store
+            .append(GENERAL, said("bo", "reply", Some(1)), old)
+            .expect("reply");
+        let follows = |key: &str| {
+            store
+                .followed_threads(key, &[GENERAL], 10)
+                .expect("reads")
+                .len()
+        };
+        assert_eq!((follows("ana"), follows("bo")), (1, 1));
+        store.forget_name("bo", Utc::now()).expect("forgets");
+        assert_eq!(
+            (follows("ana"), follows("bo")),
+            (1, 0),
+            "the next owner of the name follows nothing"
+        );
+        store
+            .expire_before(GENERAL, Utc::now() - TimeDelta::hours(1))
+            .expect("expires");
+        let rows: i64 = store
+            .write()
+            .conn
+            .query_row("SELECT count(*) FROM thread_follows", [], |row| row.get(0))
+            .expect("counts");
+        assert_eq!(rows, 0, "a thread retention removed is followed by nobody");
+    }
+}
