@@ -28,7 +28,8 @@ fn no_such_message() -> Refusal {
 impl Chat {
     /// The root a reply to `asked` goes under: `asked`, or its own root when it is a reply.
     /// Read from the room's window, or the store (a point read: under the lock, which on a
-    /// database over the network is one round trip).
+    /// database over the network is one round trip; also for a root another node stored and
+    /// this one has not delivered yet).
     ///
     /// # Errors
     /// `no_such_message` when the room keeps no message of that `seq`.
@@ -39,7 +40,10 @@ impl Chat {
         asked: u64,
     ) -> Result<u64, Refusal> {
         let log = state.rooms.get(room).ok_or_else(no_such_message)?;
-        if asked == 0 || asked > log.last_seq || asked < log.oldest_kept {
+        // Past the newest delivered here, a root may still be stored by another node (this
+        // one has not delivered it yet): the store says.
+        let beyond = asked > log.last_seq && self.inner.cluster.is_none();
+        if asked == 0 || beyond || asked < log.oldest_kept {
             return Err(no_such_message());
         }
         let thread = match log.window.get(asked) {
