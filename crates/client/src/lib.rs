@@ -12,6 +12,10 @@
 //! the same outbox, in the order made (a change to a message still unsent after it, once its
 //! `seq` is known); every change the server makes to a message is reported once as
 //! [`ClientEvent::MessageUpdated`], live or caught up after a reconnect.
+//!
+//! Threads: a reply ([`ClientHandle::reply`]) is an outbox message naming its root; a reply
+//! only in its thread is reported as [`ClientEvent::ThreadMessage`], never as a message of the
+//! room's timeline, though it counts in the room's `seq`s like any other.
 
 mod actor;
 mod backoff;
@@ -28,7 +32,8 @@ pub mod url;
 use charla_protocol::chat::{
     parse_ack, ClientRequest, DmOpen, Done, HistoryPage, HistoryRequest, PinList, ReadUpTo,
     RoomEntered, RoomJoin, RoomList, RoomOrGeneral, RoomRef, RoomTopic, SearchRequest,
-    SearchResults, GENERAL_ROOM, MAX_HISTORY_PAGE,
+    SearchResults, ThreadList, ThreadPage, ThreadRequest, GENERAL_ROOM, MAX_HISTORY_PAGE,
+    MAX_THREAD_PAGE,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
@@ -36,7 +41,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use backoff::Backoff;
 pub use error::{Error, Result};
 pub use options::ClientOptions;
-pub use outbox::{ChangeOp, ChangeTarget, OutboxChange, OutboxEntry, OutboxState};
+pub use outbox::{ChangeOp, ChangeTarget, OutboxChange, OutboxEntry, OutboxState, ThreadReply};
 pub use report::{ClientEvent, ConnectionStatus, DisconnectReason};
 
 use actor::{Actor, Command};
@@ -76,7 +81,8 @@ impl ClientHandle {
     /// An empty text, an outbox that cannot be written, or a stopped client.
     pub async fn send(&self, text: impl Into<String>) -> Result<OutboxEntry> {
         let text = text.into();
-        self.ask(|reply| Command::Send(text, None, reply)).await
+        self.ask(|reply| Command::Send(text, None, None, reply))
+            .await
     }
 
     /// Queues a message to `room` (`general`, a room, `dm:<n>`), like [`Self::send`].
@@ -86,7 +92,79 @@ impl ClientHandle {
     pub async fn send_to(&self, room: &str, text: impl Into<String>) -> Result<OutboxEntry> {
         let text = text.into();
         let room = (room != GENERAL_ROOM).then(|| room.to_owned());
-        self.ask(|reply| Command::Send(text, room, reply)).await
+        self.ask(|reply| Command::Send(text, room, None, reply))
+            .await
+    }
+
+    /// Queues a reply in the thread of `root` in `room`: its `seq`, or the `clientId` of a
+    /// message still in the outbox (the reply then goes to that message's room, once its ack
+    /// gives it a `seq`). With `also_in_room` the reply is a message of the room's timeline
+    /// too. It goes like any message (persisted, once, in order); what comes back is
+    /// [`ClientEvent::ThreadMessage`] (or [`ClientEvent::Message`] when also in the room) and
+    /// the root's new count as [`ClientEvent::MessageUpdated`].
+    ///
+    /// # Errors
+    /// An empty text, an unsent root that is not in the outbox, an outbox that cannot be
+    /// written, or a stopped client.
+    pub async fn reply(
+        &self,
+        room: &str,
+        root: ChangeTarget,
+        text: impl Into<String>,
+        also_in_room: bool,
+    ) -> Result<OutboxEntry> {
+        let text = text.into();
+        let room = (room != GENERAL_ROOM).then(|| room.to_owned());
+        let thread = ThreadReply {
+            root,
+            also_in_room,
+            epoch: None,
+        };
+        self.ask(|reply| Command::Send(text, room, Some(thread), reply))
+            .await
+    }
+
+    /// A page of the thread of `root` in `room`: the root as it is now and its newest replies
+    /// before `before` (all, without it), at most `limit` (≤ 200), oldest first.
+    ///
+    /// # Errors
+    /// Offline, refused (`no_such_message`, `not_member`…), or a stopped client.
+    pub async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<ThreadPage> {
+        self.request(ClientRequest::Thread(ThreadRequest {
+            room: (room != GENERAL_ROOM).then(|| room.to_owned()),
+            root,
+            before,
+            limit: limit.min(MAX_THREAD_PAGE),
+        }))
+        .await
+    }
+
+    /// The threads this name follows (it wrote the root, replied, or was mentioned in a
+    /// reply), the most recently answered first, each with its unread replies.
+    ///
+    /// # Errors
+    /// Offline, refused, or a stopped client.
+    pub async fn threads(&self) -> Result<ThreadList> {
+        self.request(ClientRequest::Threads).await
+    }
+
+    /// Marks the thread of `root` in `room` read up to the reply `seq`.
+    ///
+    /// # Errors
+    /// Offline, refused, or a stopped client.
+    pub async fn mark_thread_read(&self, room: &str, root: u64, seq: u64) -> Result<Done> {
+        self.request(ClientRequest::Read(ReadUpTo {
+            room: room.to_owned(),
+            seq,
+            thread: Some(root),
+        }))
+        .await
     }
 
     /// Queues a change to a message of `room`: `target` is its `seq`, or the `clientId` of a

@@ -102,8 +102,13 @@ pub enum ClientEvent {
     /// The server's history started over (a server without a database restarted): the `seq`s
     /// reported so far mean nothing any more; the next join reports its history afresh.
     HistoryReset,
-    /// A new message (each `seq` reported once).
+    /// A new message of a room's timeline (each `seq` reported once); a reply also sent to the
+    /// room has `thread` set.
     Message(ChatMessage),
+    /// A new reply only in its thread (`thread`: its root's `seq`), live or replayed after a
+    /// reconnect, each `seq` reported once. It is not part of the room's timeline, and counts
+    /// as unread only for those who follow the thread.
+    ThreadMessage(ChatMessage),
     /// A message as it is after a change (an edit, a deletion, a reaction, a pin): the whole
     /// message, with its `rev`. Reported once per change, and only when its `rev` is newer
     /// than any reported of that message (live, replayed after a reconnect or paged alike);

@@ -12,77 +12,14 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use charla_client::{
-    ChangeOp, ChangeTarget, ClientEvent, ClientHandle, ConnectionStatus, OutboxState,
-};
+use charla_client::{ChangeOp, ChangeTarget, ClientEvent, OutboxState};
 use charla_protocol::chat::{ChatMessage, ErrorCode};
-use charla_server::ServerConfig;
 use charla_testkit::start_owner;
-use common::gate::Gate;
-use common::{until, TestServer, WAIT};
-use tempfile::TempDir;
+use common::scene::{Scene, KEY_A};
+use common::{until, WAIT};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-const KEY_A: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
-const KEY_B: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
-
 type Events = UnboundedReceiver<ClientEvent>;
-
-/// A server keeping history (without rate limits, or `per_sec` messages a second), a gate in
-/// front of it, bo connected to it directly and ana through the gate, both owning their names.
-struct Scene {
-    server: TestServer,
-    gate: Gate,
-    bo: ClientHandle,
-    bo_events: Events,
-    ana: ClientHandle,
-    ana_events: Events,
-    /// ana's folder, for ana again after a restart.
-    ana_dir: TempDir,
-    _folders: [TempDir; 2],
-}
-
-impl Scene {
-    async fn start(per_sec: u32) -> Self {
-        let data = tempfile::tempdir().expect("temp dir");
-        let server = TestServer::start(ServerConfig {
-            storage: charla_testkit::storage_in(data.path()),
-            rate_limit_per_sec: per_sec,
-            ..TestServer::unlimited()
-        })
-        .await;
-        let gate = Gate::start(server.addr).await;
-        let (ana_dir, bo_dir) = (
-            tempfile::tempdir().expect("dir"),
-            tempfile::tempdir().expect("dir"),
-        );
-        let (bo, bo_events) = start_owner(&server.http_url(), "bo", KEY_B, bo_dir.path()).await;
-        let (ana, ana_events) = start_owner(&gate.http_url(), "ana", KEY_A, ana_dir.path()).await;
-        Self {
-            server,
-            gate,
-            bo,
-            bo_events,
-            ana,
-            ana_events,
-            ana_dir,
-            _folders: [data, bo_dir],
-        }
-    }
-
-    /// Closes the gate and waits until ana knows it is offline.
-    async fn cut_ana_off(&mut self) {
-        self.gate.close();
-        until(&mut self.ana_events, |e| {
-            matches!(
-                e,
-                ClientEvent::Status(ConnectionStatus::Reconnecting { .. })
-            )
-            .then_some(())
-        })
-        .await;
-    }
-}
 
 /// Every event until `pick` finds what it wants (within the kit's wait), and that.
 async fn record_until<T>(

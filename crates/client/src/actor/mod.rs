@@ -22,13 +22,19 @@ use tokio::time::{sleep_until, Instant};
 use crate::backoff::Backoff;
 use crate::error::{Error, Result};
 use crate::options::ClientOptions;
-use crate::outbox::{ChangeOp, ChangeTarget, Outbox, OutboxChange, OutboxEntry};
+use crate::outbox::{ChangeOp, ChangeTarget, Outbox, OutboxChange, OutboxEntry, ThreadReply};
 use crate::report::{ClientEvent, ConnectionStatus, DisconnectReason};
 use reported::ReportedRevs;
 
 /// What the handle asks of the task.
 pub(crate) enum Command {
-    Send(String, Option<String>, oneshot::Sender<Result<OutboxEntry>>),
+    /// A message: its text, its room (`None`: `general`), the thread it answers if a reply.
+    Send(
+        String,
+        Option<String>,
+        Option<ThreadReply>,
+        oneshot::Sender<Result<OutboxEntry>>,
+    ),
     /// A change to a message: its room (`None`: `general`), the message, what to do.
     Change(
         Option<String>,
@@ -224,8 +230,8 @@ impl Actor {
 
     fn offline_command(&mut self, command: Command) {
         match command {
-            Command::Send(text, room, reply) => {
-                let _ = reply.send(self.accept(text, room));
+            Command::Send(text, room, thread, reply) => {
+                let _ = reply.send(self.accept(text, room, thread));
             }
             Command::Change(room, target, change, reply) => {
                 let _ = reply.send(self.accept_change(room, target, change));
@@ -260,11 +266,23 @@ impl Actor {
         self.reported.forget_room(room);
     }
 
-    fn accept(&mut self, text: String, room: Option<String>) -> Result<OutboxEntry> {
+    /// A message enters the outbox; a reply keeps the history epoch its root's `seq` is of.
+    fn accept(
+        &mut self,
+        text: String,
+        room: Option<String>,
+        thread: Option<ThreadReply>,
+    ) -> Result<OutboxEntry> {
         if text.trim().is_empty() {
             return Err(Error::EmptyMessage);
         }
-        let entry = self.outbox.add(text, room)?;
+        let entry = match thread {
+            None => self.outbox.add(text, room)?,
+            Some(mut thread) => {
+                thread.epoch.clone_from(&self.epoch);
+                self.outbox.add_reply(text, room, thread)?
+            }
+        };
         self.emit_outbox();
         Ok(entry)
     }

@@ -4,9 +4,12 @@
 //! `clientId`, so a resend is recognised by the server and never applied twice.
 //!
 //! One list, not two: what the user did goes in the order they did it, and a change to a
-//! message still here comes after that message by construction (it waits for its `seq`).
+//! message still here comes after that message by construction (it waits for its `seq`). A
+//! reply in a thread is a message that names its root ([`ThreadReply`]); one answering a
+//! message still here waits for that message's `seq` too.
 
 mod change;
+mod reply;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::files;
 
 pub use change::{ChangeOp, ChangeTarget, OutboxChange};
+pub use reply::ThreadReply;
 
 /// Where an unsent message (or change) stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,9 +59,20 @@ pub struct OutboxEntry {
     /// When the user sent it.
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: DateTime<Utc>,
+    /// A reply in a thread: the message it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub thread: Option<ThreadReply>,
     /// Where it stands.
     #[serde(flatten)]
     pub state: OutboxState,
+}
+
+impl OutboxEntry {
+    /// Whether it is a reply waiting for the message `client_id` to be numbered.
+    fn waits_for(&self, client_id: &str) -> bool {
+        self.thread.as_ref().is_some_and(|t| t.waits_for(client_id))
+    }
 }
 
 /// What waits in the outbox: a message, or a change to one.
@@ -93,13 +108,24 @@ impl Queued {
         }
     }
 
-    /// Whether it may be sent now: pending, and (a change) its message numbered.
+    /// Whether it may be sent now: pending, and (a change, a reply) its message numbered.
     fn ready(&self) -> bool {
         *self.state() == OutboxState::Pending
             && match self {
                 Self::Change(change) => matches!(change.target, ChangeTarget::Seq { .. }),
-                Self::Message(_) => true,
+                Self::Message(entry) => {
+                    entry.thread.as_ref().is_none_or(|t| t.root_seq().is_some())
+                }
             }
+    }
+
+    /// Whether it waits for the message `client_id` to be numbered (a change to it, a reply
+    /// to it).
+    fn waits_for(&self, client_id: &str) -> bool {
+        match self {
+            Self::Change(change) => change.waits_for(client_id),
+            Self::Message(entry) => entry.waits_for(client_id),
+        }
     }
 }
 
@@ -164,10 +190,50 @@ impl Outbox {
             text,
             room,
             created_at: charla_protocol::timestamp::now_millis(),
+            thread: None,
             state: OutboxState::Pending,
         };
         self.push(Queued::Message(entry.clone()))?;
         Ok(entry)
+    }
+
+    /// Adds a reply in the thread of `thread.root` of `room` (`None`: `general`) and persists
+    /// it before returning. A reply to a message still here goes to that message's room,
+    /// after it.
+    ///
+    /// # Errors
+    /// [`Error::UnknownMessage`] when the root names a message that is not here, or the
+    /// outbox cannot be written (the reply is then not added).
+    pub fn add_reply(
+        &mut self,
+        text: String,
+        room: Option<String>,
+        thread: ThreadReply,
+    ) -> Result<OutboxEntry> {
+        let room = self.room_of(room, &thread.root)?;
+        let entry = OutboxEntry {
+            client_id: new_client_id(),
+            text,
+            room,
+            created_at: charla_protocol::timestamp::now_millis(),
+            thread: Some(thread),
+            state: OutboxState::Pending,
+        };
+        self.push(Queued::Message(entry.clone()))?;
+        Ok(entry)
+    }
+
+    /// The room of what `target` names: `room` for a `seq`, the unsent message's own room.
+    fn room_of(&self, room: Option<String>, target: &ChangeTarget) -> Result<Option<String>> {
+        match target {
+            ChangeTarget::Seq { .. } => Ok(room),
+            ChangeTarget::Unsent { client_id } => Ok(self
+                .messages()
+                .find(|e| &e.client_id == client_id)
+                .ok_or_else(|| Error::UnknownMessage(client_id.clone()))?
+                .room
+                .clone()),
+        }
     }
 
     /// Adds a change to the message `target` of `room` (`None`: `general`), made while the
@@ -184,15 +250,7 @@ impl Outbox {
         change: ChangeOp,
         epoch: Option<String>,
     ) -> Result<OutboxChange> {
-        let room = match &target {
-            ChangeTarget::Seq { .. } => room,
-            ChangeTarget::Unsent { client_id } => self
-                .messages()
-                .find(|e| &e.client_id == client_id)
-                .ok_or_else(|| Error::UnknownMessage(client_id.clone()))?
-                .room
-                .clone(),
-        };
+        let room = self.room_of(room, &target)?;
         let change = OutboxChange {
             client_id: new_client_id(),
             room,
@@ -269,21 +327,29 @@ impl Outbox {
             return Ok(false);
         }
         for item in &mut self.items {
-            let Queued::Change(change) = item else {
-                continue;
-            };
-            if !change.waits_for(client_id) {
+            if !item.waits_for(client_id) {
                 continue;
             }
+            let (target, epoch_of, state) = match item {
+                Queued::Change(change) => {
+                    (&mut change.target, &mut change.epoch, &mut change.state)
+                }
+                Queued::Message(entry) => {
+                    let Some(thread) = entry.thread.as_mut() else {
+                        continue;
+                    };
+                    (&mut thread.root, &mut thread.epoch, &mut entry.state)
+                }
+            };
             match seq {
                 Some(seq) => {
-                    change.target = ChangeTarget::Seq { seq };
-                    change.epoch = epoch.map(str::to_owned);
+                    *target = ChangeTarget::Seq { seq };
+                    *epoch_of = epoch.map(str::to_owned);
                 }
                 None => {
-                    change.state = OutboxState::Failed {
+                    *state = OutboxState::Failed {
                         code: ErrorCode::NoSuchMessage,
-                        message: "the server gave that message no number to change it by".into(),
+                        message: "the server gave that message no number to name it by".into(),
                     };
                 }
             }
@@ -312,7 +378,7 @@ impl Outbox {
         Ok(())
     }
 
-    /// Fails the pending changes whose `seq` was given in another history than `epoch` (the
+    /// Fails the pending changes and replies whose `seq` was given in another history than `epoch` (the
     /// server's started over: that `seq` is another message now). Returns whether any failed.
     ///
     /// # Errors
@@ -320,17 +386,22 @@ impl Outbox {
     pub fn fail_other_epochs(&mut self, epoch: &str) -> Result<bool> {
         let mut failed = false;
         for item in &mut self.items {
-            if let Queued::Change(change) = item {
-                let stale = change.epoch.as_deref().is_some_and(|e| e != epoch)
-                    && matches!(change.target, ChangeTarget::Seq { .. })
-                    && change.state == OutboxState::Pending;
-                if stale {
-                    change.state = OutboxState::Failed {
-                        code: ErrorCode::NoSuchMessage,
-                        message: "the server's history started over: that message is gone".into(),
-                    };
-                    failed = true;
-                }
+            let (target, epoch_of, state) = match item {
+                Queued::Change(change) => (&change.target, &change.epoch, &mut change.state),
+                Queued::Message(entry) => match &entry.thread {
+                    Some(thread) => (&thread.root, &thread.epoch, &mut entry.state),
+                    None => continue,
+                },
+            };
+            let stale = epoch_of.as_deref().is_some_and(|e| e != epoch)
+                && matches!(target, ChangeTarget::Seq { .. })
+                && *state == OutboxState::Pending;
+            if stale {
+                *state = OutboxState::Failed {
+                    code: ErrorCode::NoSuchMessage,
+                    message: "the server's history started over: that message is gone".into(),
+                };
+                failed = true;
             }
         }
         if failed {
@@ -353,19 +424,27 @@ impl Outbox {
         self.save()
     }
 
-    /// Drops an item for good; a message's changes that wait for it go with it (they could
-    /// never be sent).
+    /// Drops an item for good; what waits for it (changes to it, replies to it, and what waits
+    /// for those) goes with it: it could never be sent.
     ///
     /// # Errors
     /// [`Error::UnknownMessage`] when nothing has that id, or the outbox cannot be written.
     pub fn discard(&mut self, client_id: &str) -> Result<()> {
-        let before = self.items.len();
-        self.items.retain(|item| {
-            item.client_id() != client_id
-                && !matches!(item, Queued::Change(change) if change.waits_for(client_id))
-        });
-        if self.items.len() == before {
+        if !self.items.iter().any(|item| item.client_id() == client_id) {
             return Err(Error::UnknownMessage(client_id.to_owned()));
+        }
+        let mut gone = vec![client_id.to_owned()];
+        while let Some(id) = gone.pop() {
+            let (dropped, kept): (Vec<Queued>, Vec<Queued>) = std::mem::take(&mut self.items)
+                .into_iter()
+                .partition(|item| item.client_id() == id || item.waits_for(&id));
+            self.items = kept;
+            gone.extend(
+                dropped
+                    .iter()
+                    .map(|item| item.client_id().to_owned())
+                    .filter(|dropped_id| *dropped_id != id),
+            );
         }
         self.save()
     }
@@ -618,5 +697,56 @@ mod tests {
             .collect();
         assert_eq!(failed, [true, false, false], "only the other history's");
         assert!(!outbox.fail_other_epochs("e2").expect("saves"), "once");
+    }
+
+    /// A reply to a message still in the outbox goes to its room, waits for its ack, then names
+    /// the `seq` it gave; discarding the message drops the reply and what waits for the reply.
+    #[test]
+    fn a_reply_to_an_unsent_message_waits_for_its_seq() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("outbox.json");
+        let mut outbox = Outbox::load(&path);
+        let root = outbox.add("root".into(), Some("ops".into())).expect("adds");
+        let unsent = |entry: &OutboxEntry| ChangeTarget::Unsent {
+            client_id: entry.client_id.clone(),
+        };
+        let thread = |root| ThreadReply {
+            root,
+            also_in_room: true,
+            epoch: None,
+        };
+        let reply = outbox
+            .add_reply("yes".into(), None, thread(unsent(&root)))
+            .expect("adds");
+        assert_eq!(reply.room.as_deref(), Some("ops"), "the root's room");
+        outbox.mark_sent(&root.client_id);
+        assert!(outbox.next_ready().is_none(), "the reply waits for a seq");
+        let reloaded = Outbox::load(&path);
+        assert_eq!(
+            reloaded.messages().nth(1).and_then(|e| e.thread.clone()),
+            Some(thread(unsent(&root))),
+            "kept across a restart"
+        );
+        outbox
+            .delivered(&root.client_id, Some(9), Some("e1"))
+            .expect("saves");
+        let resolved = outbox.messages().next().and_then(|e| e.thread.clone());
+        assert_eq!(resolved.as_ref().and_then(ThreadReply::root_seq), Some(9));
+        assert_eq!(resolved.and_then(|t| t.epoch).as_deref(), Some("e1"));
+        assert_eq!(
+            outbox.next_ready().map(|i| i.client_id().to_owned()),
+            Some(reply.client_id.clone())
+        );
+
+        let again = outbox.add("again".into(), None).expect("adds");
+        let answer = outbox
+            .add_reply("answer".into(), None, thread(unsent(&again)))
+            .expect("adds");
+        outbox
+            .add_change(None, unsent(&answer), ChangeOp::Delete, None)
+            .expect("adds");
+        outbox.discard(&again.client_id).expect("discards");
+        assert_eq!(outbox.messages().count(), 1, "the reply went with its root");
+        assert_eq!(outbox.changes().count(), 0, "and the change to the reply");
     }
 }

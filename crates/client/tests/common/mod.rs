@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports, missing_docs)]
 
 pub mod gate;
+pub mod scene;
 
 pub use charla_testkit::{
     client_options as options, free_port, start_client as start, until, Process, TestServer, WAIT,

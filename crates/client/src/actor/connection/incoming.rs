@@ -14,12 +14,28 @@ use super::{Ending, Session};
 use crate::actor::Actor;
 use crate::report::ClientEvent;
 
+/// Whether a message is a reply only in its thread (not also sent to the room).
+pub(super) fn only_in_thread(message: &ChatMessage) -> bool {
+    message.thread.is_some() && !message.also_in_room
+}
+
+/// How a new message is reported: a reply only in its thread is the thread's, not the
+/// room's timeline's.
+pub(super) fn reported(message: ChatMessage) -> ClientEvent {
+    if only_in_thread(&message) {
+        ClientEvent::ThreadMessage(message)
+    } else {
+        ClientEvent::Message(message)
+    }
+}
+
 impl Actor {
-    /// A message of the live stream: reported if new, then taken as the echo of our own.
+    /// A message of the live stream (a `message`, or a `thread-message`): reported if new, then
+    /// taken as the echo of our own. A reply only in its thread moves its room's `seq` like
+    /// any message, so a reconnect does not replay it again.
     pub(super) fn on_message(&mut self, session: &Session, message: ChatMessage) {
-        let new = self.is_new(&message);
-        if new {
-            self.emit(ClientEvent::Message(message.clone()));
+        if self.is_new(&message) {
+            self.emit(reported(message.clone()));
         }
         // After the message itself, so whoever waits for an empty outbox has seen it.
         self.confirm_echo(session, &message);
@@ -81,7 +97,7 @@ impl Actor {
         for mut message in replay.messages {
             message.room = Some(room.to_owned());
             if self.is_new(&message) {
-                self.emit(ClientEvent::Message(message));
+                self.emit(reported(message));
             }
         }
         let changes = replay.changes?;

@@ -16,6 +16,7 @@ use charla_protocol::chat::{
 use rand::Rng;
 use serde_json::Value;
 
+use super::incoming::only_in_thread;
 use super::sending::retry_wait;
 use super::{Early, Pending, Session};
 use crate::actor::{Actor, Ending};
@@ -242,6 +243,9 @@ impl Actor {
         // What the join named: `general`'s changes are of the messages up to it.
         let since = self.last_seq;
         let fresh: Vec<ChatMessage> = history.into_iter().filter(|m| self.is_new(m)).collect();
+        // Replies only in their threads are the threads', reported after the join.
+        let (replies, fresh): (Vec<ChatMessage>, Vec<ChatMessage>) =
+            fresh.into_iter().partition(only_in_thread);
         self.emit(ClientEvent::Status(ConnectionStatus::Connected {
             compat: session.compat,
         }));
@@ -254,6 +258,9 @@ impl Actor {
             owned: presence.owned,
             history: fresh,
         });
+        for reply in replies {
+            self.emit(ClientEvent::ThreadMessage(reply));
+        }
         if let Some(changes) = changes {
             if let Some(ending) = self.on_changes(session, GENERAL_ROOM, since, changes).await {
                 return Some(ending);

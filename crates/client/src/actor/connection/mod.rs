@@ -349,7 +349,7 @@ impl Actor {
                 self.emit(ClientEvent::MemberLeft(change));
             }
             ServerEvent::ReadMarker(marker) => self.emit(ClientEvent::ReadMarker(marker)),
-            ServerEvent::Message(message) => {
+            ServerEvent::Message(message) | ServerEvent::ThreadMessage(message) => {
                 if session.joined {
                     self.on_message(session, message);
                 } else {
@@ -386,9 +386,6 @@ impl Actor {
                 });
             }
             ServerEvent::Error(refusal) => self.emit(ClientEvent::Error(refusal)),
-            // Threads are kept by the client from a next step on: a reply only in its thread is
-            // not shown until then (one also sent to the room is a message).
-            ServerEvent::ThreadMessage(_) => {}
         }
         None
     }

@@ -32,7 +32,7 @@ use tokio::time::Instant;
 
 use super::{Pending, Session};
 use crate::actor::{Actor, Ending};
-use crate::outbox::{OutboxChange, OutboxEntry, Queued};
+use crate::outbox::{OutboxChange, OutboxEntry, Queued, ThreadReply};
 
 /// The wait after a refusal that means *later* when the server gives no `retryAfterMs`.
 const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
@@ -88,19 +88,25 @@ impl Actor {
         None
     }
 
-    /// Writes one message; marks it sent.
+    /// Writes one message (a reply with its root's `seq`); marks it sent. The tutorial's
+    /// server keeps no threads: there a reply fails at once.
     async fn send_message(
         &mut self,
         session: &mut Session,
         entry: &OutboxEntry,
     ) -> Result<(), Ending> {
+        let thread = entry.thread.as_ref().and_then(ThreadReply::root_seq);
+        if entry.thread.is_some() && session.compat {
+            self.fail_unknown(&entry.client_id, "this server keeps no threads");
+            return Ok(());
+        }
         let message = ClientRequest::ChatMessage(OutgoingMessage {
             username: Some(self.options.username.clone()),
             text: entry.text.clone(),
             client_id: Some(entry.client_id.clone()),
             room: entry.room.clone(),
-            thread: None,
-            also_in_room: false,
+            thread,
+            also_in_room: entry.thread.as_ref().is_some_and(|t| t.also_in_room),
         });
         let expect = (!session.compat).then(|| Pending::Outbox(entry.client_id.clone()));
         session.emit(&message, expect).await?;
@@ -117,13 +123,10 @@ impl Actor {
     ) -> Result<(), Ending> {
         let request = change.request().filter(|_| !session.compat);
         let Some(request) = request else {
-            let message = "this server keeps no changes to messages".to_owned();
-            if let Err(e) = self
-                .outbox
-                .fail(&change.client_id, ErrorCode::UnknownEvent, message)
-            {
-                tracing::error!(error = %e, "could not update the outbox");
-            }
+            self.fail_unknown(
+                &change.client_id,
+                "this server keeps no changes to messages",
+            );
             return Ok(());
         };
         let expect = Pending::Outbox(change.client_id.clone());
@@ -132,6 +135,16 @@ impl Actor {
             .await?;
         self.outbox.mark_sent(&change.client_id);
         Ok(())
+    }
+
+    /// Fails an item the server cannot take (the tutorial's server: no changes, no threads).
+    fn fail_unknown(&mut self, client_id: &str, message: &str) {
+        if let Err(e) = self
+            .outbox
+            .fail(client_id, ErrorCode::UnknownEvent, message.to_owned())
+        {
+            tracing::error!(error = %e, "could not update the outbox");
+        }
     }
 
     /// An outbox item's ack: delivered (a message's `seq` given to the changes that waited for

@@ -87,6 +87,9 @@ fn what_changed(text: &str, living: &Living, now: &ChatMessage) -> Vec<String> {
         (Some(_), None) => lines.push(format!("* {at} unpinned")),
         _ => {}
     }
+    if now.living.replies != living.replies {
+        lines.push(format!("* {at}: {} replies", now.living.replies));
+    }
     lines
 }
 
@@ -105,6 +108,9 @@ fn as_it_is(message: &ChatMessage) -> String {
     }
     if let Some(pinned) = &message.living.pinned {
         parts.push(format!("pinned by {}", pinned.by));
+    }
+    if message.living.replies > 0 {
+        parts.push(format!("{} replies", message.living.replies));
     }
     format!("* {at} now: {}", parts.join(" · "))
 }

@@ -1,6 +1,7 @@
 //! How `charla-cli` shows what the client reports: one JSON object per event with `--json`;
 //! otherwise a line for people, the chat on stdout and the connection's state on stderr. Each
-//! message line carries its `#seq`, what `/edit`, `/react` and the like name.
+//! message line carries its `#seq`, what `/edit`, `/react`, `/reply` and the like name, and a
+//! reply its root's (`↳#12`).
 //!
 //! Apart from `main.rs` so that the loop between stdin and the client reads on one page, and
 //! each kind of event's wording is found by its name.
@@ -39,7 +40,7 @@ impl Printer {
             return;
         }
         match event {
-            ClientEvent::Message(m) => self.message(m),
+            ClientEvent::Message(m) | ClientEvent::ThreadMessage(m) => self.message(m),
             ClientEvent::Joined { history, .. } => history.iter().for_each(|m| self.message(m)),
             ClientEvent::MessageUpdated(m) => {
                 for line in self.shown.lines(m) {
@@ -53,11 +54,15 @@ impl Printer {
         }
     }
 
-    /// A message line: `[12:03] #ops #12 ana: text`.
+    /// A message line: `[12:03] #ops #12 ana: text`; a reply in a thread names its root
+    /// (`[12:03] #ops #14 ↳#12 bo: looks good`).
     fn message(&mut self, m: &ChatMessage) {
         self.shown.note(m);
+        let thread = m
+            .thread
+            .map_or_else(String::new, |root| format!("↳#{root} "));
         println!(
-            "[{}] {}{}{}: {}",
+            "[{}] {}{}{thread}{}: {}",
             time(m),
             place(m.room.as_ref()),
             number(m),
@@ -104,6 +109,7 @@ fn print_other(event: &ClientEvent) {
         ClientEvent::Typing { .. }
         | ClientEvent::RoomEntered(_)
         | ClientEvent::Message(_)
+        | ClientEvent::ThreadMessage(_)
         | ClientEvent::Joined { .. }
         | ClientEvent::MessageUpdated(_)
         | ClientEvent::Outbox { .. } => {}
