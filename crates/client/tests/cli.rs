@@ -44,6 +44,40 @@ fn cli_as(server: &str, data: &Path, username: &str) -> Command {
     command
 }
 
+/// bo, owning its name, connected to `url` with its files in `dir`, once its message `text`
+/// is `#1` of `general`.
+async fn bo_said(
+    url: &str,
+    dir: &Path,
+    text: &str,
+) -> (
+    charla_client::ClientHandle,
+    tokio::sync::mpsc::UnboundedReceiver<ClientEvent>,
+) {
+    let mut options = options(url, "bo", dir);
+    options.device_key = Some("b".repeat(64));
+    let (bo, mut bo_events) = start(options);
+    bo.send(text).await.expect("queued");
+    until(&mut bo_events, |e| {
+        matches!(e, ClientEvent::Message(m) if m.seq == Some(1)).then_some(())
+    })
+    .await;
+    (bo, bo_events)
+}
+
+/// The JSON objects a `--json` run printed, once it exited 0.
+fn json_of(out: Output) -> Vec<serde_json::Value> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 /// Runs `command`, writing `batches` to its stdin with `pause` after each, then closing it.
 async fn run_piped(mut command: Command, batches: Vec<Vec<String>>, pause: Duration) -> Output {
     let mut child = command.spawn().expect("cli starts");
@@ -401,14 +435,7 @@ async fn the_cli_changes_messages_and_prints_each_change() {
     let server = TestServer::open().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let url = server.http_url();
-    let mut options = options(&url, "bo", dir.path());
-    options.device_key = Some("b".repeat(64));
-    let (bo, mut bo_events) = start(options);
-    bo.send("bo's").await.expect("queued");
-    until(&mut bo_events, |e| {
-        matches!(e, ClientEvent::Message(m) if m.seq == Some(1)).then_some(())
-    })
-    .await;
+    let (bo, _bo_events) = bo_said(&url, dir.path(), "bo's").await;
 
     let mut ana = cli_as(&url, &dir.path().join("ana"), "ana");
     ana.stdout(Stdio::piped());
@@ -463,16 +490,7 @@ async fn the_cli_changes_messages_and_prints_each_change() {
     // The refused edit stays in ana's outbox; another name shows the JSON.
     let mut json = cli_as(&url, &dir.path().join("cy"), "cy");
     json.arg("--json").stdout(Stdio::piped());
-    let out = run_piped(json, vec![vec!["/react 1 👀".into()]], Duration::ZERO).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let lines = json_of(run_piped(json, vec![vec!["/react 1 👀".into()]], Duration::ZERO).await);
     let reply = lines
         .iter()
         .find(|l| l["command"] == "react")
@@ -486,6 +504,87 @@ async fn the_cli_changes_messages_and_prints_each_change() {
     assert_eq!(updated.len(), 1, "one object for the one change: {lines:?}");
     assert_eq!(updated[0]["seq"], 1);
     assert_eq!(updated[0]["reactions"][1]["emoji"], "👀");
+    bo.disconnect().await;
+    server.stop().await;
+}
+
+/// `/reply` answers a message of the current room in its thread, `/replyroom` in the room too;
+/// each reply prints with its root (`↳#1`), `/thread` prints the root and its replies and
+/// `/threads` what the name follows; with `--json` a reply only in its thread is one
+/// `threadMessage` object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_replies_in_threads_and_prints_them() {
+    let server = TestServer::open().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = server.http_url();
+    let (bo, mut bo_events) = bo_said(&url, dir.path(), "root").await;
+
+    let mut ana = cli_as(&url, &dir.path().join("ana"), "ana");
+    ana.stdout(Stdio::piped());
+    let out = run_piped(
+        ana,
+        vec![
+            vec![
+                "/reply 1 looks good".into(),
+                "/replyroom #1 shipping it".into(),
+                "/reply 1".into(),
+            ],
+            vec!["/thread 1".into(), "/threads".into()],
+        ],
+        Duration::from_millis(500),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("* reply to #1 queued"), "{stdout}");
+    assert!(
+        stdout.contains("* reply to #1 (and to the room) queued"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("#2 ↳#1 ana: looks good"), "{stdout}");
+    assert!(stdout.contains("#3 ↳#1 ana: shipping it"), "{stdout}");
+    assert!(stderr.contains("/reply needs SEQ TEXT"), "{stderr}");
+    assert!(
+        stdout.contains(
+            "* thread of #1 in general (2 replies):\n  #1 bo: root\n    ↳#2 ana: looks good\n    ↳#3 ana: shipping it"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("* threads you follow:\n  #general #1 bo: root (2 replies)"),
+        "{stdout}"
+    );
+
+    let (only_thread, in_room) = until(&mut bo_events, |e| match e {
+        ClientEvent::ThreadMessage(m) if m.text == "looks good" => Some((m.thread, true)),
+        ClientEvent::Message(m) if m.text == "looks good" => Some((m.thread, false)),
+        _ => None,
+    })
+    .await;
+    assert_eq!((only_thread, in_room), (Some(1), true), "a thread message");
+
+    let mut json = cli_as(&url, &dir.path().join("cy"), "cy");
+    json.arg("--json").stdout(Stdio::piped());
+    let lines =
+        json_of(run_piped(json, vec![vec!["/reply 1 from cy".into()]], Duration::ZERO).await);
+    let reply = lines
+        .iter()
+        .find(|l| l["command"] == "reply")
+        .expect("the /reply answer");
+    assert_eq!(reply["reply"]["thread"]["root"]["seq"], 1);
+    let threaded: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "threadMessage" && l["text"] == "from cy")
+        .collect();
+    assert_eq!(threaded.len(), 1, "one object for the reply: {lines:?}");
+    assert_eq!(threaded[0]["thread"], 1);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "threadMessage" && l["text"] == "looks good"),
+        "the reply before the join, after its history: {lines:?}"
+    );
     bo.disconnect().await;
     server.stop().await;
 }

@@ -2,7 +2,8 @@
 //!
 //! Most ask the server and wait for it. The changes to a message (`/edit`, `/delete`,
 //! `/react`, `/unreact`, `/pin`, `/unpin`) go to the outbox like a line does, connected or
-//! not; what they did is printed when the server says so.
+//! not; what they did is printed when the server says so. So do replies in threads
+//! (`threads.rs`).
 
 use charla_client::{ChangeOp, ChangeTarget, ClientHandle};
 use charla_protocol::chat::{ErrorCode, SearchRequest, GENERAL_ROOM};
@@ -10,6 +11,7 @@ use serde_json::json;
 
 use crate::changes::label;
 use crate::print::text_of;
+use crate::threads::{self, REPLIES};
 
 /// What `/help` prints, and `--help` after the options.
 pub const HELP: &str =
@@ -23,8 +25,12 @@ pub const HELP: &str =
   /react SEQ EMOJI   add your reaction EMOJI to message SEQ
   /unreact SEQ EMOJI take your reaction EMOJI back
   /pin SEQ, /unpin SEQ, /pins
+  /reply SEQ TEXT    reply in the thread of message SEQ
+  /replyroom SEQ TEXT  reply in the thread of SEQ and send the reply to the room too
+  /thread SEQ        the thread of message SEQ: the message and its replies
+  /threads           the threads you follow, with their unread replies
 SEQ is a message's number in the current room, printed before its author (#12, or 12).
-Changes go through the outbox like messages: typed offline, they go once the server is back.
+Changes and replies go through the outbox like messages: typed offline, they go once the server is back.
 //text sends /text.";
 
 /// The commands that change a message: queued in the outbox, so they need no connection.
@@ -33,7 +39,7 @@ const CHANGES: [&str; 6] = ["edit", "delete", "react", "unreact", "pin", "unpin"
 /// Whether the command `name` asks the server and must wait for a connection.
 #[must_use]
 pub fn needs_server(name: &str) -> bool {
-    !CHANGES.contains(&name)
+    !CHANGES.contains(&name) && !REPLIES.contains(&name)
 }
 
 /// The room lines go to.
@@ -77,7 +83,7 @@ pub struct Printed {
 }
 
 impl Printed {
-    fn new(command: &str, text: String, reply: serde_json::Value) -> Self {
+    pub(crate) fn new(command: &str, text: String, reply: serde_json::Value) -> Self {
         Self {
             text,
             json: json!({"event": "reply", "command": command, "reply": reply}),
@@ -149,6 +155,9 @@ pub async fn run(
         }
         "read" => mark_read(client, rooms).await,
         "pins" => pins(client, rooms).await,
+        reply if REPLIES.contains(&reply) => threads::reply(client, rooms, name, arg).await,
+        "thread" => threads::thread(client, rooms, arg).await,
+        "threads" => threads::threads(client).await,
         change if CHANGES.contains(&change) => {
             let (seq, op) = change_of(change, arg).ok_or_else(|| CommandError::Missing {
                 command: name.to_owned(),

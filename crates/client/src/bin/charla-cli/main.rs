@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 mod changes;
 mod commands;
 mod print;
+mod threads;
 
 /// Chat on a Charla (or Socket.IO tutorial) server from the terminal.
 #[derive(Debug, Parser)]
