@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use charla_client::settings::{Config, NotificationSettings, Preferences, TraySettings};
 use charla_client::{
     ChangeOp, ChangeTarget, ClientEvent, ConnectionStatus, DisconnectReason, OutboxChange,
-    OutboxEntry, OutboxState,
+    OutboxEntry, OutboxState, ThreadReply,
 };
 use charla_protocol::chat::{
-    Changes, ChatMessage, DeviceLink, Done, ErrorCode, Gap, HistoryPage, MemberChange, PinList,
-    Pinned, Reaction, ReadMarker, Refusal, RoomEntered, RoomInfo, RoomKind, RoomList, RoomState,
-    RoomSummary, SearchHit, SearchRequest, SearchResults, TopicChange,
+    Changes, ChatMessage, DeviceLink, Done, ErrorCode, FollowedThread, Gap, HistoryPage,
+    MemberChange, PinList, Pinned, Reaction, ReadMarker, Refusal, RoomEntered, RoomInfo, RoomKind,
+    RoomList, RoomState, RoomSummary, SearchHit, SearchRequest, SearchResults, ThreadList,
+    ThreadPage, TopicChange,
 };
 use ts_rs::TS;
 
@@ -46,8 +47,9 @@ fn generate() -> String {
         Refusal::decl(&cfg),
         DeviceLink::decl(&cfg),
         OutboxState::decl(&cfg),
-        OutboxEntry::decl(&cfg),
         ChangeTarget::decl(&cfg),
+        ThreadReply::decl(&cfg),
+        OutboxEntry::decl(&cfg),
         ChangeOp::decl(&cfg),
         OutboxChange::decl(&cfg),
         DisconnectReason::decl(&cfg),
@@ -65,6 +67,9 @@ fn generate() -> String {
         Done::decl(&cfg),
         HistoryPage::decl(&cfg),
         PinList::decl(&cfg),
+        ThreadPage::decl(&cfg),
+        FollowedThread::decl(&cfg),
+        ThreadList::decl(&cfg),
         SearchRequest::decl(&cfg),
         SearchHit::decl(&cfg),
         SearchResults::decl(&cfg),

@@ -19,6 +19,7 @@ mod commands;
 mod config_store;
 mod counts;
 pub mod error;
+mod following;
 mod notify;
 mod popup;
 pub mod session;

@@ -11,11 +11,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use charla_client::ClientEvent;
-use charla_protocol::chat::{ChatMessage, RoomInfo, RoomKind, GENERAL_ROOM};
+use charla_protocol::chat::{ChatMessage, RoomInfo, RoomKind, ThreadList, GENERAL_ROOM};
 
 use crate::attention::{self, Attention, Context};
 use crate::config_store::ConfigStore;
 use crate::counts::{room_of, same_name, Counted, Counts, Totals};
+use crate::following::Following;
 use crate::popup::Popups;
 use crate::whose::{whose, ForWindow};
 
@@ -41,6 +42,8 @@ struct State {
     attention: Attention,
     /// For each DM, the other person.
     dm_with: HashMap<String, String>,
+    /// The threads the user follows, as far as seen.
+    following: Following,
     shown: Totals,
 }
 
@@ -75,6 +78,7 @@ impl State {
         self.counts.forget(room);
         self.attention.seen(room);
         self.dm_with.remove(room);
+        self.following.forget(Some(room));
     }
 
     /// A session of another name (or server) started: nothing of the last one counts.
@@ -83,9 +87,12 @@ impl State {
         self.counts.reset();
         self.attention = Attention::default();
         self.dm_with.clear();
+        self.following.forget(None);
     }
 
-    /// Counts a message; returns the batch's due time when it starts a notification.
+    /// Counts a message (a reply only in its thread only when the user follows that thread);
+    /// returns the batch's due time when it starts a notification. A reply in a followed
+    /// thread notifies like a mention, unless its room is muted.
     fn message(
         &mut self,
         message: &ChatMessage,
@@ -95,6 +102,12 @@ impl State {
     ) -> Option<(String, Instant)> {
         let room = room_of(message.room.as_deref()).to_owned();
         let whose = whose(message, &self.me);
+        self.following.learn(message, whose);
+        let followed = self.following.in_followed(message);
+        let only_in_thread = message.thread.is_some() && !message.also_in_room;
+        if only_in_thread && !followed {
+            return None;
+        }
         let own = whose.own;
         let mention = !own && whose.mentions_me;
         let seen = in_front && room == self.showing;
@@ -110,7 +123,7 @@ impl State {
             room: &room,
             dm_with: self.dm_with.get(&room).map(String::as_str),
             muted: self.counts.is_muted(&room),
-            mention,
+            mention: mention || (followed && !self.counts.is_muted(&room)),
         };
         if !attention::wanted(store.preferences(), context) {
             return None;
@@ -148,8 +161,10 @@ impl Notifier {
     pub fn observe(self: &Arc<Self>, event: &ClientEvent) {
         // Asked before the lock (the window answers from the main thread, which may be waiting
         // for this lock: a command, a focus change), and only where it matters.
-        let in_front = matches!(event, ClientEvent::Message(_) | ClientEvent::ReadMarker(_))
-            && (self.in_front)();
+        let in_front = matches!(
+            event,
+            ClientEvent::Message(_) | ClientEvent::ThreadMessage(_) | ClientEvent::ReadMarker(_)
+        ) && (self.in_front)();
         let mut due = None;
         {
             let mut state = lock(&self.state);
@@ -162,6 +177,10 @@ impl Notifier {
                     }
                     let last = history.iter().filter_map(|m| m.seq).max().unwrap_or(0);
                     state.counts.joined(last);
+                    for message in history {
+                        let whose = whose(message, &state.me);
+                        state.following.learn(message, whose);
+                    }
                 }
                 ClientEvent::Rooms { rooms } => {
                     for room in rooms {
@@ -185,8 +204,15 @@ impl Notifier {
                     }
                 }
                 ClientEvent::HistoryReset => state.counts.history_reset(),
-                ClientEvent::Message(message) => {
+                ClientEvent::Message(message) | ClientEvent::ThreadMessage(message) => {
                     due = state.message(message, in_front, &self.store, Instant::now());
+                }
+                ClientEvent::MessageUpdated(message) => {
+                    // Not a new message: neither counted nor announced; one of the user's
+                    // answered is a thread it follows.
+                    let whose = whose(message, &state.me);
+                    state.following.learn(message, whose);
+                    return;
                 }
                 // Nothing else counts: a change to a message (`MessageUpdated`: an edit, a
                 // reaction, a pin) is not a new message, so it is neither counted nor announced.
@@ -208,10 +234,26 @@ impl Notifier {
     /// cannot be written.
     pub fn observe_for_window(self: &Arc<Self>, event: &ClientEvent) -> Option<serde_json::Value> {
         self.observe(event);
-        event
+        let followed = match event {
+            ClientEvent::Message(m) | ClientEvent::ThreadMessage(m) => {
+                lock(&self.state).following.in_followed(m)
+            }
+            _ => false,
+        };
+        let mut value = event
             .for_window(&self.me())
             .inspect_err(|e| tracing::warn!(error = %e, "could not write an event for the window"))
-            .ok()
+            .ok()?;
+        if let (true, Some(object)) = (followed, value.as_object_mut()) {
+            object.insert("followed".into(), serde_json::Value::Bool(true));
+        }
+        Some(value)
+    }
+
+    /// The server's list of the threads the user follows (the window asked for it): replies
+    /// in them count and notify from now on.
+    pub fn learn_threads(&self, list: &ThreadList) {
+        lock(&self.state).following.learn_list(list);
     }
 
     /// The name the user joined with (empty before the first join).
@@ -364,6 +406,50 @@ mod tests {
         assert_eq!(room, "dm:7");
         let shown = state.attention.take_due(&room, due).expect("due");
         assert_eq!(shown.title, "bo");
+    }
+
+    /// A reply only in a thread the user does not follow neither counts nor notifies; one in a
+    /// thread it follows (it wrote the root) counts and notifies, unless the room is muted.
+    #[test]
+    fn only_replies_in_followed_threads_count_and_notify() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ConfigStore::load(Paths::under(dir.path()));
+        let mut state = joined("ana");
+        let now = Instant::now();
+        let reply = |seq, root| ChatMessage {
+            thread: Some(root),
+            ..message("ops", seq, "bo", "yes")
+        };
+        assert!(state
+            .message(&message("ops", 2, "bo", "bo's"), false, &store, now)
+            .is_some());
+        let before = state.counts.totals().unread;
+        assert!(state.message(&reply(3, 2), false, &store, now).is_none());
+        assert_eq!(
+            state.counts.totals().unread,
+            before,
+            "not followed: not counted"
+        );
+
+        state.message(&message("ops", 4, "ana", "mine"), false, &store, now);
+        assert_eq!(
+            state.counts.totals().unread,
+            0,
+            "my own message reads the room"
+        );
+        state.attention.seen("ops");
+        assert!(
+            state.message(&reply(5, 4), false, &store, now).is_some(),
+            "a reply to my message notifies"
+        );
+        assert_eq!(state.counts.totals().unread, 1, "and counts");
+
+        state.attention.seen("ops");
+        state.counts.set_muted(&["ops".to_owned()]);
+        assert!(
+            state.message(&reply(6, 4), false, &store, now).is_none(),
+            "muted: not announced"
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! compares names to decide it again.
 
 use charla_client::ClientEvent;
-use charla_protocol::chat::{ChatMessage, HistoryPage, PinList, RoomEntered};
+use charla_protocol::chat::{
+    ChatMessage, HistoryPage, PinList, RoomEntered, ThreadList, ThreadPage,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -27,6 +29,12 @@ pub struct Whose {
     #[serde(skip_serializing_if = "is_false")]
     #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub mentions_me: bool,
+    /// A reply in a thread the user follows (`following.rs`): one only in its thread counts as
+    /// unread in its room and notifies like a mention; one the user does not follow does
+    /// neither. Set on the replies the window receives as events.
+    #[serde(skip_serializing_if = "is_false")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub followed: bool,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
@@ -43,6 +51,7 @@ pub fn whose(message: &ChatMessage, me: &str) -> Whose {
     Whose {
         own: !message.guest && same_name(&message.username, me),
         mentions_me: mentions_me(message, me),
+        followed: false,
     }
 }
 
@@ -60,7 +69,9 @@ impl ForWindow for ClientEvent {
     fn for_window(&self, me: &str) -> serde_json::Result<Value> {
         let mut value = serde_json::to_value(self)?;
         match self {
-            Self::Message(message) | Self::MessageUpdated(message) => {
+            Self::Message(message)
+            | Self::ThreadMessage(message)
+            | Self::MessageUpdated(message) => {
                 mark(&mut value, message, me)?;
             }
             Self::Joined { history, .. } => mark_each(&mut value, "history", history, me)?,
@@ -93,6 +104,31 @@ impl ForWindow for PinList {
     fn for_window(&self, me: &str) -> serde_json::Result<Value> {
         let mut value = serde_json::to_value(self)?;
         mark_each(&mut value, "messages", &self.messages, me)?;
+        Ok(value)
+    }
+}
+
+impl ForWindow for ThreadPage {
+    fn for_window(&self, me: &str) -> serde_json::Result<Value> {
+        let mut value = serde_json::to_value(self)?;
+        if let Some(root) = value.get_mut("root") {
+            mark(root, &self.root, me)?;
+        }
+        mark_each(&mut value, "replies", &self.replies, me)?;
+        Ok(value)
+    }
+}
+
+impl ForWindow for ThreadList {
+    fn for_window(&self, me: &str) -> serde_json::Result<Value> {
+        let mut value = serde_json::to_value(self)?;
+        if let Some(Value::Array(written)) = value.get_mut("threads") {
+            for (json, thread) in written.iter_mut().zip(&self.threads) {
+                if let Some(root) = json.get_mut("root") {
+                    mark(root, &thread.root, me)?;
+                }
+            }
+        }
         Ok(value)
     }
 }
@@ -182,7 +218,8 @@ mod tests {
             whose(&mine, "Straße"),
             Whose {
                 own: true,
-                mentions_me: false
+                mentions_me: false,
+                followed: false,
             }
         );
         let guest = ChatMessage {

@@ -20,6 +20,8 @@ import type {
   SearchRequest,
   SearchResults,
   Settings,
+  ThreadList,
+  ThreadPage,
 } from './types';
 
 export const CLIENT_EVENT = 'client-event';
@@ -84,6 +86,20 @@ export const api = {
   pinMessage: (room: string, target: ChangeTarget, pinned: boolean) => call<OutboxChange>('pin_message', { room, target, pinned }),
   /** The room's pinned messages as they are now, the most recently pinned first. */
   listPins: (room: string) => call<PinList>('list_pins', { room }),
+  /**
+   * Queues a reply in the thread of `root` (`{seq}`, or `{clientId}` of a message still unsent)
+   * in `room`, to the room's timeline too with `alsoInRoom`. It comes back as a `threadMessage`
+   * event (a `message` with `thread` when also in the room), its root's new count as
+   * `messageUpdated`.
+   */
+  sendReply: (room: string, root: ChangeTarget, text: string, alsoInRoom: boolean) =>
+    call<OutboxEntry>('send_reply', { room, root, text, alsoInRoom }),
+  /** A page of the thread of `root`: the root as it is now, its newest replies before `before`, oldest first. */
+  loadThread: (room: string, root: number, before: number | null, limit: number) =>
+    call<ThreadPage>('load_thread', { room, root, before, limit }),
+  /** The threads the user follows, the most recently answered first, with their unread replies. */
+  listThreads: () => call<ThreadList>('list_threads'),
+  markThreadRead: (room: string, root: number, seq: number) => call<Done>('mark_thread_read', { room, root, seq }),
   setTyping: (room: string, typing: boolean) => call<void>('set_typing', { room, typing }),
   reconnectNow: () => call<void>('reconnect_now'),
   linkCode: () => call<DeviceLink>('link_code'),

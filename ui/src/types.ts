@@ -17,6 +17,7 @@ export type {
   DisconnectReason,
   Done,
   ErrorCode,
+  FollowedThread,
   Gap,
   HistoryPage,
   MemberChange,
@@ -39,6 +40,9 @@ export type {
   SearchRequest,
   SearchResults,
   Settings,
+  ThreadList,
+  ThreadPage,
+  ThreadReply,
 } from './generated/bindings';
 
 export function preferencesOf(config: Config): Preferences {

@@ -15,6 +15,7 @@ pub mod chat;
 pub mod messages;
 pub mod profile;
 pub mod rooms;
+pub mod threads;
 #[cfg(test)]
 mod ui_calls;
 pub mod window;
@@ -51,6 +52,10 @@ commands! {
     messages::react_to_message,
     messages::pin_message,
     messages::list_pins,
+    threads::send_reply,
+    threads::load_thread,
+    threads::list_threads,
+    threads::mark_thread_read,
     rooms::list_rooms,
     rooms::create_room,
     rooms::join_room,

@@ -1,7 +1,7 @@
 // Generated from the Rust types by `cargo test -p charla-desktop bindings`; do not edit.
 // `CHARLA_BLESS_BINDINGS=1 cargo test -p charla-desktop bindings` rewrites it.
 
-export type Whose = { own?: boolean, mentionsMe?: boolean, };
+export type Whose = { own?: boolean, mentionsMe?: boolean, followed?: boolean, };
 
 export type Reaction = { emoji: string, names: Array<string>, };
 
@@ -19,9 +19,11 @@ export type DeviceLink = { ok: boolean, code: string, expiresAt: string, };
 
 export type OutboxState = { "state": "pending" } | { "state": "sent" } | { "state": "failed", code: ErrorCode, message: string, };
 
-export type OutboxEntry = { clientId: string, text: string, room?: string, createdAt: string, } & ({ "state": "pending" } | { "state": "sent" } | { "state": "failed", code: ErrorCode, message: string, });
-
 export type ChangeTarget = { seq: number, } | { clientId: string, };
+
+export type ThreadReply = { root: ChangeTarget, alsoInRoom: boolean, };
+
+export type OutboxEntry = { clientId: string, text: string, room?: string, createdAt: string, thread?: ThreadReply, } & ({ "state": "pending" } | { "state": "sent" } | { "state": "failed", code: ErrorCode, message: string, });
 
 export type ChangeOp = { "op": "edit", text: string, } | { "op": "delete" } | { "op": "react", emoji: string, on: boolean, } | { "op": "pin", pinned: boolean, };
 
@@ -57,13 +59,19 @@ export type HistoryPage = { ok: boolean, messages: Array<ChatMessage>, more: boo
 
 export type PinList = { ok: boolean, messages: Array<ChatMessage>, };
 
+export type ThreadPage = { ok: boolean, root: ChatMessage, replies: Array<ChatMessage>, more: boolean, };
+
+export type FollowedThread = { room: string, root: ChatMessage, read: number, unread: number, };
+
+export type ThreadList = { ok: boolean, threads: Array<FollowedThread>, };
+
 export type SearchRequest = { query: string, room?: string, before?: number, limit: number, offset?: number, };
 
 export type SearchHit = { room: string, seq: number, id: string, username: string, timestamp: string, snippet: string, highlights: Array<[number, number]>, };
 
 export type SearchResults = { ok: boolean, results: Array<SearchHit>, more: boolean, next?: number, };
 
-export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, owned: boolean, history: Array<ChatMessage>, } | { "event": "gap", room?: string, from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "messageUpdated" } & ChatMessage | { "event": "userJoined", username: string, guest: boolean, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, guests: Array<string>, } | { "event": "typing", username: string, typing: boolean, room?: string, } | { "event": "rooms", rooms: Array<RoomState>, } | { "event": "roomEntered" } & RoomState | { "event": "roomUpdated" } & RoomInfo | { "event": "roomTopic" } & TopicChange | { "event": "memberJoined" } & MemberChange | { "event": "memberLeft" } & MemberChange | { "event": "readMarker" } & ReadMarker | { "event": "outbox", entries: Array<OutboxEntry>, changes: Array<OutboxChange>, } | { "event": "error" } & Refusal;
+export type ClientEvent = { "event": "status" } & ConnectionStatus | { "event": "joined", username: string, users: Array<string>, owned: boolean, history: Array<ChatMessage>, } | { "event": "gap", room?: string, from: number, to: number, kept: boolean, } | { "event": "historyReset" } | { "event": "message" } & ChatMessage | { "event": "threadMessage" } & ChatMessage | { "event": "messageUpdated" } & ChatMessage | { "event": "userJoined", username: string, guest: boolean, } | { "event": "userLeft", username: string, } | { "event": "users", users: Array<string>, guests: Array<string>, } | { "event": "typing", username: string, typing: boolean, room?: string, } | { "event": "rooms", rooms: Array<RoomState>, } | { "event": "roomEntered" } & RoomState | { "event": "roomUpdated" } & RoomInfo | { "event": "roomTopic" } & TopicChange | { "event": "memberJoined" } & MemberChange | { "event": "memberLeft" } & MemberChange | { "event": "readMarker" } & ReadMarker | { "event": "outbox", entries: Array<OutboxEntry>, changes: Array<OutboxChange>, } | { "event": "error" } & Refusal;
 
 export type NotificationSettings = { enabled: boolean, mentionsOnly: boolean, };
 

@@ -207,6 +207,10 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case 'messageUpdated':
       // A change to a message (edit, deletion, reaction, pin): not shown yet.
       return state;
+    case 'threadMessage':
+      // A reply only in its thread: not part of the room's timeline; the thread panel is not
+      // there yet.
+      return state;
     case 'error':
       return { ...state, lastError: action.message };
     default:
