@@ -170,14 +170,19 @@ impl Notifier {
             let mut state = lock(&self.state);
             match event {
                 ClientEvent::Joined {
-                    username, history, ..
+                    username,
+                    history,
+                    thread_replies,
+                    ..
                 } => {
                     if !same_name(username, &state.me) {
                         state.reset(username);
                     }
-                    let last = history.iter().filter_map(|m| m.seq).max().unwrap_or(0);
+                    // What was missed is history: the room states that follow count it.
+                    let missed = history.iter().chain(thread_replies);
+                    let last = missed.clone().filter_map(|m| m.seq).max().unwrap_or(0);
                     state.counts.joined(last);
-                    for message in history {
+                    for message in missed {
                         let whose = whose(message, &state.me);
                         state.following.learn(message, whose);
                     }

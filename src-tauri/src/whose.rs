@@ -74,7 +74,14 @@ impl ForWindow for ClientEvent {
             | Self::MessageUpdated(message) => {
                 mark(&mut value, message, me)?;
             }
-            Self::Joined { history, .. } => mark_each(&mut value, "history", history, me)?,
+            Self::Joined {
+                history,
+                thread_replies,
+                ..
+            } => {
+                mark_each(&mut value, "history", history, me)?;
+                mark_each(&mut value, "threadReplies", thread_replies, me)?;
+            }
             _ => {}
         }
         Ok(value)
@@ -268,10 +275,12 @@ mod tests {
             users: vec![],
             owned: true,
             history: vec![own.clone(), other.clone()],
+            thread_replies: vec![other.clone()],
         };
         let joined = joined.for_window("ána").expect("json");
         assert_eq!(marks(&joined["history"][0]), (true, false));
         assert_eq!(marks(&joined["history"][1]), (false, true));
+        assert_eq!(marks(&joined["threadReplies"][0]), (false, true));
         let page = HistoryPage {
             ok: true,
             messages: vec![other.clone(), own.clone()],

@@ -79,8 +79,14 @@ pub enum ClientEvent {
         users: Vec<String>,
         /// Whether this device owns the name (claimed, proved with its key, or linked).
         owned: bool,
-        /// Messages not yet reported, oldest first.
+        /// Messages of `general`'s timeline not yet reported, oldest first.
         history: Vec<ChatMessage>,
+        /// Replies only in their threads among what was missed (`general`'s), oldest first:
+        /// history too, but not the timeline's (see [`ClientEvent::ThreadMessage`]). Absent
+        /// when none.
+        #[serde(rename = "threadReplies", skip_serializing_if = "Vec::is_empty")]
+        #[cfg_attr(feature = "ts", ts(as = "Option<Vec<ChatMessage>>", optional))]
+        thread_replies: Vec<ChatMessage>,
     },
     /// Messages `from..=to` (by `seq`) of a room that will not be reported: gone from the
     /// server (`kept: false`, its retention removed them while we were away) or not fetched on

@@ -77,7 +77,11 @@ fn said(events: &[ClientEvent]) -> Vec<(String, Option<u64>, &'static str)> {
         match event {
             ClientEvent::Message(m) => said.push((m.text.clone(), m.thread, "message")),
             ClientEvent::ThreadMessage(m) => said.push((m.text.clone(), m.thread, "thread")),
-            ClientEvent::Joined { history, .. } => {
+            ClientEvent::Joined {
+                history,
+                thread_replies,
+                ..
+            } => {
                 assert!(
                     history.iter().all(|m| m.thread.is_none() || m.also_in_room),
                     "a join's history holds no reply only in its thread"
@@ -86,6 +90,11 @@ fn said(events: &[ClientEvent]) -> Vec<(String, Option<u64>, &'static str)> {
                     history
                         .iter()
                         .map(|m| (m.text.clone(), m.thread, "message")),
+                );
+                said.extend(
+                    thread_replies
+                        .iter()
+                        .map(|m| (m.text.clone(), m.thread, "thread")),
                 );
             }
             _ => {}

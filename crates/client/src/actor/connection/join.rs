@@ -243,8 +243,8 @@ impl Actor {
         // What the join named: `general`'s changes are of the messages up to it.
         let since = self.last_seq;
         let fresh: Vec<ChatMessage> = history.into_iter().filter(|m| self.is_new(m)).collect();
-        // Replies only in their threads are the threads', reported after the join.
-        let (replies, fresh): (Vec<ChatMessage>, Vec<ChatMessage>) =
+        // Replies only in their threads are the threads', not the timeline's.
+        let (thread_replies, fresh): (Vec<ChatMessage>, Vec<ChatMessage>) =
             fresh.into_iter().partition(only_in_thread);
         self.emit(ClientEvent::Status(ConnectionStatus::Connected {
             compat: session.compat,
@@ -257,10 +257,8 @@ impl Actor {
             users: presence.users,
             owned: presence.owned,
             history: fresh,
+            thread_replies,
         });
-        for reply in replies {
-            self.emit(ClientEvent::ThreadMessage(reply));
-        }
         if let Some(changes) = changes {
             if let Some(ending) = self.on_changes(session, GENERAL_ROOM, since, changes).await {
                 return Some(ending);

@@ -41,7 +41,17 @@ impl Printer {
         }
         match event {
             ClientEvent::Message(m) | ClientEvent::ThreadMessage(m) => self.message(m),
-            ClientEvent::Joined { history, .. } => history.iter().for_each(|m| self.message(m)),
+            ClientEvent::Joined {
+                history,
+                thread_replies,
+                ..
+            } => {
+                let mut missed: Vec<&ChatMessage> = history.iter().chain(thread_replies).collect();
+                missed.sort_by_key(|m| m.seq);
+                for m in missed {
+                    self.message(m);
+                }
+            }
             ClientEvent::MessageUpdated(m) => {
                 for line in self.shown.lines(m) {
                     println!("{line}");
