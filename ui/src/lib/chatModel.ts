@@ -1,6 +1,6 @@
 // The shape of the chat as the window keeps it: every conversation, the open one, and what
 // the reducer (chatState.ts) and its steps (chatSteps.ts) both read and write.
-import type { ConnectionStatus, OutboxEntry } from '../types';
+import type { ConnectionStatus, OutboxChange, OutboxEntry } from '../types';
 import type { Conversation } from './conversations';
 
 /** Where the "New messages" line goes: after `after`, the read marker when the conversation was opened. */
@@ -36,6 +36,8 @@ export interface ChatState {
   divider: Divider;
   arrival: Arrival | null;
   outbox: OutboxEntry[];
+  /** Changes to messages (edits, deletions, reactions, pins) not sent yet, or refused. */
+  changes: OutboxChange[];
   lastError: string | null;
   /** Bumped when the server's history starts over, so old and new seqs never share a key. */
   generation: number;

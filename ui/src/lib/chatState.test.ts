@@ -306,3 +306,55 @@ describe('room names that are also property names', () => {
     expect(unknown.conversations['constructor']).toBeUndefined();
   });
 });
+
+describe('living messages', () => {
+  const updated = (seq: number, rev: number, extra: Partial<ChatMessage> = {}): ChatAction => ({ event: 'messageUpdated', ...m(seq), rev, ...extra });
+
+  test('a newer copy replaces the loaded message; only its item changes identity', () => {
+    const before = run(joined([m(1), m(2), m(3)]));
+    const after = chatReducer(before, updated(2, 5, { text: 'fixed', editedAt: '2026-11-26T10:01:00.000Z' }));
+    expect(texts(conv(after, 'general'))).toEqual(['m1', 'fixed', 'm3']);
+    const [a, b, c] = conv(before, 'general').timeline;
+    const [a2, b2, c2] = conv(after, 'general').timeline;
+    expect(a2).toBe(a);
+    expect(c2).toBe(c);
+    expect(b2).not.toBe(b);
+    expect(b2?.key).toBe(b?.key);
+  });
+
+  test('an older or equal rev is ignored, and the state is the same object', () => {
+    const state = chatReducer(run(joined([m(1)])), updated(1, 5, { text: 'five' }));
+    expect(chatReducer(state, updated(1, 4, { text: 'four' }))).toBe(state);
+    expect(chatReducer(state, updated(1, 5, { text: 'again' }))).toBe(state);
+    expect(texts(conv(state, 'general'))).toEqual(['five']);
+  });
+
+  test('a change counts nothing unread and adds no message that is not loaded', () => {
+    const state = run(joined([m(1)]), { event: 'rooms', rooms: [roomState('general', 1, 1, 0), roomState('ops', 3, 1, 0)] });
+    const after = chatBatchReducer(state, [updated(1, 2, { room: 'ops', reactions: [{ emoji: '👍', names: ['bob'] }] }), updated(7, 3)]);
+    expect(counts(conv(after, 'ops'))).toEqual(counts(conv(state, 'ops')));
+    expect(conv(after, 'ops')).toBe(conv(state, 'ops'));
+    expect(texts(conv(after, 'general'))).toEqual(['m1']);
+  });
+
+  test('a deletion, reactions and a pin land on the message of their room', () => {
+    const state = run(
+      joined([m(1)]),
+      { event: 'rooms', rooms: [roomState('general', 1, 1, 0), roomState('ops', 1, 1, 0)] },
+      { event: 'message', ...m(1, 'in ops'), room: 'ops' },
+      updated(1, 1, { room: 'ops', reactions: [{ emoji: '🎉', names: ['ana', 'bob'] }], pinned: { by: 'ana', at: '2026-11-26T10:02:00.000Z' } }),
+      updated(1, 2, { text: '', deleted: true }),
+    );
+    const ops = conv(state, 'ops').timeline[0];
+    expect(ops?.kind === 'message' && ops.message.reactions).toEqual([{ emoji: '🎉', names: ['ana', 'bob'] }]);
+    expect(ops?.kind === 'message' && ops.message.room).toBe('ops');
+    const general = conv(state, 'general').timeline[0];
+    expect(general?.kind === 'message' && general.message.deleted).toBe(true);
+  });
+
+  test("the outbox event's changes are kept beside its entries", () => {
+    const change = { clientId: 'c1', target: { seq: 1 }, change: { op: 'delete' as const }, createdAt: '2026-11-26T10:00:00.000Z', state: 'failed' as const, code: 'not_author' as const, message: 'no' };
+    const state = run({ event: 'outbox', entries: [], changes: [change] });
+    expect(state.changes).toEqual([change]);
+  });
+});

@@ -20,6 +20,7 @@ import {
   newConversation,
   replaceWithPage,
   roomOf,
+  updateMessage,
   withRoom,
   type Conversation,
 } from './conversations';
@@ -63,6 +64,7 @@ export const initialChatState: ChatState = {
   divider: { room: GENERAL, after: null, pending: true },
   arrival: null,
   outbox: [],
+  changes: [],
   lastError: null,
   generation: 0,
   roomsKnown: false,
@@ -203,10 +205,13 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return withConversation(state, marker.room, (c) => c && applyReadMarker(c, marker, seen));
     }
     case 'outbox':
-      return { ...state, outbox: action.entries };
-    case 'messageUpdated':
-      // A change to a message (edit, deletion, reaction, pin): not shown yet.
-      return state;
+      return { ...state, outbox: action.entries, changes: action.changes ?? [] };
+    case 'messageUpdated': {
+      // A change to a message (edit, deletion, reaction, pin): the newer copy replaces the
+      // loaded one. It is not a new message: it counts nothing.
+      const { event: _tag, ...message } = action;
+      return withConversation(state, roomOf(message), (c) => c && updateMessage(c, message));
+    }
     case 'threadMessage':
       // A reply only in its thread: not part of the room's timeline; the thread panel is not
       // there yet.

@@ -241,6 +241,27 @@ export function withRoom(m: ChatMessage, room: string): ChatMessage {
   return m.room === room ? m : { ...m, room };
 }
 
+/**
+ * A message as it is after a change (an edit, a deletion, a reaction, a pin): it replaces the
+ * loaded copy of the same `seq` when its `rev` is newer. Only that item is new; every other
+ * keeps its identity, so only its row renders again. A message not loaded is not added (it
+ * comes as it is now with its page).
+ */
+export function updateMessage(c: Conversation, message: ChatMessage): Conversation {
+  if (message.seq === undefined) return c;
+  const from = start(c);
+  // Changes are mostly to recent messages: look from the newest.
+  for (let i = c.timeline.length - 1; i >= from; i -= 1) {
+    const item = c.timeline[i] as TimelineItem;
+    if (item.kind !== 'message' || item.message.seq !== message.seq) continue;
+    if ((message.rev ?? 0) <= (item.message.rev ?? 0)) return c;
+    const timeline = c.timeline.slice();
+    timeline[i] = { ...item, message: withRoom(message, c.room) };
+    return { ...c, timeline };
+  }
+  return c;
+}
+
 /** The newest `seq` loaded (what reading the conversation marks read). */
 export function newestSeq(c: Conversation): number | undefined {
   return seqRange(c.timeline, start(c)).newest;
