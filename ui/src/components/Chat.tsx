@@ -1,5 +1,6 @@
 // The chat window: the conversations (sidebar), the open one (header, timeline, composer), its
-// people, and the dialogs (browse, new room, new message, jump to, search, leave, settings).
+// people, and the dialogs (browse, new room, new message, jump to, search, leave, settings, the
+// pinned messages, a reaction's picker, deleting a message).
 import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { api, toAppError } from '../api';
 import { useAttention } from '../hooks/useAttention';
@@ -7,12 +8,14 @@ import { useClientEvents } from '../hooks/useClientEvents';
 import { useConversationActions } from '../hooks/useConversationActions';
 import { useEventBatcher } from '../hooks/useEventBatcher';
 import { useReadMarker } from '../hooks/useReadMarker';
+import { useMessageActions } from '../hooks/useMessageActions';
 import { useShortcuts } from '../hooks/useShortcuts';
 import { useTauriEvent } from '../hooks/useTauriEvent';
 import { sameName } from '../lib/attention';
 import { chatBatchReducer, initialChatState, type ChatAction } from '../lib/chatState';
 import { GENERAL, newConversation } from '../lib/conversations';
 import { nameRefusalOf } from '../lib/joinRefusal';
+import { lastEditable, pinnedCount } from '../lib/living';
 import { dmCandidates } from '../lib/people';
 import { markEvent } from '../lib/perfMarks';
 import { displayName, mutedRooms, ordered, titleOf } from '../lib/rooms';
@@ -21,19 +24,22 @@ import { Arrivals } from './Arrivals';
 import { Banner } from './Banner';
 import { BrowseRoomsDialog } from './BrowseRoomsDialog';
 import { Composer } from './Composer';
+import { DeleteMessageDialog } from './DeleteMessageDialog';
 import { LeaveDialog } from './LeaveDialog';
 import { MessageList, type ScrollMemory } from './MessageList';
 import { NewMessageDialog } from './NewMessageDialog';
 import { NewRoomDialog } from './NewRoomDialog';
 import { People } from './People';
+import { PinnedDialog } from './PinnedDialog';
 import { QuickSwitcher } from './QuickSwitcher';
+import { ReactionPicker } from './ReactionPicker';
 import { RoomHeader } from './RoomHeader';
 import { SearchDialog } from './SearchDialog';
 import { SettingsDialog } from './SettingsDialog';
 import { Sidebar } from './Sidebar';
 import { TypingLine } from './TypingLine';
 
-type DialogKind = 'settings' | 'browse' | 'newRoom' | 'newMessage' | 'switcher' | 'search' | 'leave';
+type DialogKind = 'settings' | 'browse' | 'newRoom' | 'newMessage' | 'switcher' | 'search' | 'leave' | 'pinned';
 
 const lastRoomKey = (serverUrl: string) => `charla:last-conversation:${serverUrl}`;
 
@@ -77,6 +83,8 @@ export function Chat({
   const wanted = useRef(startRoom);
   const attentive = useAttention();
   const actions = useConversationActions({ state: stateRef, dispatch, enqueue: dispatchEvent, onError: setNotice, onConfig: onPreferences });
+  const [composerFocus, setComposerFocus] = useState(0);
+  const messageActions = useMessageActions({ room: state.current, onError: setNotice, onDone: () => setComposerFocus((n) => n + 1) });
 
   // Listen first, then start the session, so no event is missed.
   useClientEvents(
@@ -159,6 +167,10 @@ export function Chat({
   const typing = conversation.typing.filter((u) => u !== state.me);
   const title = titleOf(conversation, me);
   const outbox = useMemo(() => state.outbox.filter((entry) => (entry.room ?? GENERAL) === shown), [state.outbox, shown]);
+  const failedChanges = useMemo(() => state.changes.filter((c) => c.state === 'failed' && (c.room ?? GENERAL) === shown), [state.changes, shown]);
+  const pinned = useMemo(() => pinnedCount(conversation.timeline), [conversation.timeline]);
+  const retry = (id: string) => void api.retryMessage(id).catch((e: unknown) => setNotice(toAppError(e).message));
+  const discard = (id: string) => void api.discardMessage(id).catch((e: unknown) => setNotice(toAppError(e).message));
   const error = notice ?? state.lastError;
 
   return (
@@ -220,6 +232,8 @@ export function Chat({
             onToggleMute={() => actions.setMuted(state.current, !muted.has(state.current))}
             onLeave={() => setDialog('leave')}
             onSearch={() => setDialog('search')}
+            pinned={pinned}
+            onPinned={() => setDialog('pinned')}
           />
           {actions.jumpNotice ? (
             <p className="jump-notice" role="status" data-testid="jump-notice">
@@ -232,6 +246,8 @@ export function Chat({
             title={title}
             timeline={conversation.timeline}
             outbox={outbox}
+            failedChanges={failedChanges}
+            editing={messageActions.editing}
             me={me}
             dividerAfter={state.divider.room === state.current ? state.divider.after : null}
             hasMore={conversation.hasMore}
@@ -245,8 +261,9 @@ export function Chat({
             onLoadOlder={actions.loadOlder}
             onLoadNewest={actions.loadNewest}
             onLoadGap={actions.loadGap}
-            onRetry={(id) => void api.retryMessage(id).catch((e: unknown) => setNotice(toAppError(e).message))}
-            onDiscard={(id) => void api.discardMessage(id).catch((e: unknown) => setNotice(toAppError(e).message))}
+            onRetry={retry}
+            onDiscard={discard}
+            {...messageActions.actions}
           />
           <Arrivals arrival={state.arrival} room={state.current} />
           <TypingLine names={typing} />
@@ -259,6 +276,12 @@ export function Chat({
             onDraft={(room, text) => draftsByRoom.set(room, text)}
             onSent={() => setSent((n) => n + 1)}
             onError={setNotice}
+            focusToken={composerFocus}
+            onEditLast={() => {
+              const last = lastEditable(conversation.timeline);
+              if (last) messageActions.startEditing(last);
+              return last !== null;
+            }}
           />
         </main>
         <People
@@ -308,6 +331,19 @@ export function Chat({
           onClose={() => setDialog(null)}
         />
       ) : null}
+      {dialog === 'pinned' ? (
+        <PinnedDialog
+          room={state.current}
+          title={title}
+          onChoose={(message) => {
+            setDialog(null);
+            void actions.jumpTo(message);
+          }}
+          onClose={() => setDialog(null)}
+        />
+      ) : null}
+      {messageActions.picking ? <ReactionPicker onPick={messageActions.picked} /> : null}
+      {messageActions.deleting ? <DeleteMessageDialog onAnswer={messageActions.confirmDelete} /> : null}
       {dialog === 'leave' ? (
         <LeaveDialog
           room={state.current}

@@ -1,6 +1,7 @@
 // Writing in the open conversation: Enter sends, Shift+Enter is a newline; the draft is the
 // conversation's own and saved as you type; typing is announced; `@` suggests people to mention
-// (the box is a combobox over that list, as the quick switcher's).
+// (the box is a combobox over that list, as the quick switcher's). Up in the empty box edits
+// the user's last message.
 import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { api, toAppError } from '../api';
 import { insertMention, mentionAt, mentionCandidates, type MentionQuery } from '../lib/mentions';
@@ -21,9 +22,13 @@ interface Props {
   /** A message was handed to the app to send (the timeline goes to the newest). */
   onSent: () => void;
   onError: (message: string) => void;
+  /** Up in an empty box: edits the user's last message (false: there is none). */
+  onEditLast?: () => boolean;
+  /** Changes when the focus should come back to the box (an edit ended). */
+  focusToken?: number;
 }
 
-export function Composer({ room, title, initialDraft, people, onDraft, onSent, onError }: Props) {
+export function Composer({ room, title, initialDraft, people, onDraft, onSent, onError, onEditLast, focusToken = 0 }: Props) {
   const [text, setText] = useState(initialDraft);
   const [caret, setCaret] = useState(initialDraft.length);
   const [active, setActive] = useState(0);
@@ -73,6 +78,10 @@ export function Composer({ room, title, initialDraft, people, onDraft, onSent, o
       if (typing.current) void api.setTyping(room, false).catch(() => undefined);
     };
   }, [room]);
+
+  useEffect(() => {
+    if (focusToken > 0) input.current?.focus();
+  }, [focusToken]);
 
   const saveDraft = (value: string, delay = DRAFT_SAVE_MS) => {
     onDraft(room, value);
@@ -145,6 +154,8 @@ export function Composer({ room, title, initialDraft, people, onDraft, onSent, o
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       void send();
+    } else if (e.key === 'ArrowUp' && text === '' && !e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && onEditLast?.()) {
+      e.preventDefault();
     }
   };
 

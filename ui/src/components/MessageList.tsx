@@ -12,8 +12,8 @@ import { useViewPin, type Pin } from '../hooks/useViewPin';
 import { dayLabeller, itemDate } from '../lib/dates';
 import { markPainted } from '../lib/perfMarks';
 import { messageCount, type TimelineItem } from '../lib/timeline';
-import type { OutboxEntry } from '../types';
-import { TimelineRow, type Row, type RowActions } from './TimelineRow';
+import type { OutboxChange, OutboxEntry } from '../types';
+import { ROW_ACTIONS, TimelineRow, type Row, type RowActions } from './TimelineRow';
 
 const NEAR_BOTTOM_PX = 48;
 const NEAR_TOP_PX = 200;
@@ -101,6 +101,10 @@ interface Props extends RowActions {
   title: string;
   timeline: TimelineItem[];
   outbox: OutboxEntry[];
+  /** The conversation's changes to messages that the server refused for good. */
+  failedChanges: OutboxChange[];
+  /** The `seq` of the message being edited in place. */
+  editing: number | null;
   me: string | null;
   dividerAfter: number | null;
   hasMore: boolean;
@@ -118,12 +122,17 @@ interface Props extends RowActions {
 }
 
 export function MessageList(props: Props) {
-  const { room, title, timeline, outbox, me, dividerAfter, hasMore, newerMissing, loading, highlight, onHighlighted, sent, saved, onLeave, ...actions } = props;
+  const { room, title, timeline, outbox, failedChanges, editing, me, dividerAfter, hasMore, newerMissing, loading, highlight, onHighlighted, sent, saved, onLeave, ...actions } = props;
   const rows = useMemo(
     () => buildRows(timeline, outbox, { dividerAfter, hasMore, newerMissing, loading }),
     [timeline, outbox, dividerAfter, hasMore, newerMissing, loading],
   );
   const messages = useMemo(() => messageCount(timeline), [timeline]);
+  const failures = useMemo(() => {
+    const bySeq = new Map<number, OutboxChange>();
+    for (const change of failedChanges) if ('seq' in change.target) bySeq.set(change.target.seq, change);
+    return bySeq;
+  }, [failedChanges]);
   const scroller = useRef<HTMLDivElement>(null);
   /** The reader asked for the newest while they are not loaded: the list goes to the end when they come. */
   const wantNewest = useRef(false);
@@ -305,16 +314,11 @@ export function MessageList(props: Props) {
   // latest handlers.
   const latest = useRef({ ...actions, onLoadNewest: toNewest });
   latest.current = { ...actions, onLoadNewest: toNewest };
-  const rowActions = useMemo<RowActions>(
-    () => ({
-      onRetry: (id) => latest.current.onRetry(id),
-      onDiscard: (id) => latest.current.onDiscard(id),
-      onLoadOlder: () => latest.current.onLoadOlder(),
-      onLoadNewest: () => latest.current.onLoadNewest(),
-      onLoadGap: (gap) => latest.current.onLoadGap(gap),
-    }),
-    [],
-  );
+  const rowActions = useMemo(() => {
+    const forward: Record<string, unknown> = {};
+    for (const k of ROW_ACTIONS) forward[k] = (...args: unknown[]) => (latest.current[k] as (...a: unknown[]) => void)(...args);
+    return forward as unknown as RowActions;
+  }, []);
   const jump = newerMissing ? 'Jump to newest ↓' : unseen > 0 && !view.following ? `${unseen} new message${unseen === 1 ? '' : 's'} ↓` : null;
   return (
     <div className="timeline-wrap">
@@ -342,7 +346,15 @@ export function MessageList(props: Props) {
                 className="row"
                 style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${v.start}px)` }}
               >
-                <TimelineRow row={row} room={room} me={me} highlighted={seq !== undefined && seq === flash} {...rowActions} />
+                <TimelineRow
+                  row={row}
+                  room={room}
+                  me={me}
+                  highlighted={seq !== undefined && seq === flash}
+                  editing={seq !== undefined && seq === editing}
+                  failure={seq !== undefined ? failures.get(seq) : undefined}
+                  {...rowActions}
+                />
               </div>
             );
           })}

@@ -1,5 +1,5 @@
 // The open conversation's header: its name, its topic (editable in place by its members), how
-// many are in it, and its actions: mute, leave, search. Done editing (saved, cancelled,
+// many are in it, and its actions: mute, leave, the pinned messages (with their count), search. Done editing (saved, cancelled,
 // Escape), the focus goes back to "Edit topic".
 import { useEffect, useRef, useState } from 'react';
 import { GENERAL, type Conversation } from '../lib/conversations';
@@ -18,9 +18,12 @@ interface Props {
   onToggleMute: () => void;
   onLeave: () => void;
   onSearch: () => void;
+  /** How many of the loaded messages are pinned. */
+  pinned: number;
+  onPinned: () => void;
 }
 
-export function RoomHeader({ conversation: c, me, owned, people, muted, onSetTopic, onToggleMute, onLeave, onSearch }: Props) {
+export function RoomHeader({ conversation: c, me, owned, people, muted, onSetTopic, onToggleMute, onLeave, onSearch, pinned, onPinned }: Props) {
   const [editing, setEditing] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const editButton = useRef<HTMLButtonElement>(null);
@@ -103,6 +106,9 @@ export function RoomHeader({ conversation: c, me, owned, people, muted, onSetTop
             Leave
           </button>
         ) : null}
+        <button type="button" onClick={onPinned} data-testid="pinned-button" aria-label={pinned > 0 ? `Pinned messages: ${pinned}` : 'Pinned messages'}>
+          Pinned{pinned > 0 ? <span className="pin-count"> {pinned}</span> : null}
+        </button>
         <button type="button" onClick={onSearch} title="Search messages (Ctrl+F)">
           Search
         </button>

@@ -2,9 +2,9 @@
 // result shows where, who, when and the words that matched; choosing one opens it there.
 import { useState, type FormEvent } from 'react';
 import { api, toAppError } from '../api';
-import { dayLabel, timeLabel } from '../lib/chatState';
 import { nextSearch } from '../lib/search';
 import type { SearchHit, SearchRequest } from '../types';
+import { AuthorTime } from './AuthorTime';
 import { Dialog } from './Dialog';
 import { FormError } from './FormError';
 import { Name } from './Name';
@@ -71,14 +71,7 @@ export function SearchDialog({ current, nameOf, onChoose, onClose }: Props) {
             <li key={`${hit.room}-${hit.seq}`}>
               <button type="button" className="search-result" data-testid="search-result" data-room={hit.room} data-seq={hit.seq} onClick={() => onChoose(hit)}>
                 <span className="meta">
-                  <Name className="where" name={nameOf(hit.room)} /> ·{' '}
-                  <strong>
-                    <Name name={hit.username} />
-                  </strong>{' '}
-                  ·{' '}
-                  <time dateTime={hit.timestamp}>
-                    {dayLabel(hit.timestamp)} {timeLabel(hit.timestamp)}
-                  </time>
+                  <Name className="where" name={nameOf(hit.room)} /> · <AuthorTime username={hit.username} timestamp={hit.timestamp} />
                 </span>
                 <SearchSnippet snippet={hit.snippet} highlights={hit.highlights} />
               </button>

@@ -2,11 +2,9 @@
 // line, a gap, a line about someone, the top of the list (older messages loading) or its bottom
 // while the newest messages are not loaded (they are loaded again from there).
 import { memo } from 'react';
-import { isOwn, mentionsMe } from '../lib/attention';
-import { timeLabel } from '../lib/dates';
 import type { TimelineItem } from '../lib/timeline';
-import type { OutboxEntry } from '../types';
-import { GuestMark } from './GuestMark';
+import type { OutboxChange, OutboxEntry } from '../types';
+import { Message, type MessageActions } from './Message';
 import { MessageText } from './MessageText';
 import { Name } from './Name';
 
@@ -18,9 +16,7 @@ export type Row =
   | { kind: 'item'; key: string; item: TimelineItem }
   | { kind: 'unsent'; key: string; entry: OutboxEntry };
 
-export interface RowActions {
-  onRetry: (clientId: string) => void;
-  onDiscard: (clientId: string) => void;
+export interface RowActions extends MessageActions {
   onLoadOlder: () => void;
   onLoadNewest: () => void;
   onLoadGap: (gap: { from: number; to: number }) => void;
@@ -31,7 +27,27 @@ interface Props extends RowActions {
   room: string;
   me: string | null;
   highlighted: boolean;
+  /** The message is being edited in place. */
+  editing: boolean;
+  /** A change to the message the server refused for good. */
+  failure?: OutboxChange;
 }
+
+/** Every action a row is given: stable functions (see MessageList), compared one by one. */
+export const ROW_ACTIONS = [
+  'onRetry',
+  'onDiscard',
+  'onLoadOlder',
+  'onLoadNewest',
+  'onLoadGap',
+  'onReact',
+  'onPick',
+  'onEdit',
+  'onSaveEdit',
+  'onDelete',
+  'onPin',
+  'onCopy',
+] as const satisfies readonly (keyof RowActions)[];
 
 export function gapText(count: number, kept: boolean): string {
   return kept
@@ -58,12 +74,20 @@ export function sameRow(a: Row, b: Row): boolean {
 }
 
 /** A row re-renders only when what it shows changed (the list re-renders with every batch). */
-export const TimelineRow = memo(RowView, (a, b) =>
-  sameRow(a.row, b.row) && a.room === b.room && a.me === b.me && a.highlighted === b.highlighted &&
-  a.onRetry === b.onRetry && a.onDiscard === b.onDiscard && a.onLoadOlder === b.onLoadOlder && a.onLoadNewest === b.onLoadNewest && a.onLoadGap === b.onLoadGap,
+export const TimelineRow = memo(
+  RowView,
+  (a, b) =>
+    sameRow(a.row, b.row) &&
+    a.room === b.room &&
+    a.me === b.me &&
+    a.highlighted === b.highlighted &&
+    a.editing === b.editing &&
+    a.failure === b.failure &&
+    ROW_ACTIONS.every((k) => a[k] === b[k]),
 );
 
-function RowView({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, onLoadNewest, onLoadGap }: Props) {
+function RowView({ row, room, me, highlighted, editing, failure, ...actions }: Props) {
+  const { onRetry, onDiscard, onLoadOlder, onLoadNewest, onLoadGap } = actions;
   switch (row.kind) {
     case 'top':
       return row.loading ? (
@@ -134,29 +158,16 @@ function RowView({ row, room, me, highlighted, onRetry, onDiscard, onLoadOlder, 
     case 'message':
       break;
   }
-  const m = item.message;
-  const mention = mentionsMe(m);
-  const own = isOwn(m);
   return (
-    <article
-      className={`message${own ? ' own' : ''}${mention ? ' mention' : ''}${highlighted ? ' highlighted' : ''}`}
-      data-testid="message"
-      data-room={room}
-      data-seq={m.seq}
-      data-mention={mention ? 'true' : undefined}
-      data-highlighted={highlighted ? 'true' : undefined}
-    >
-      <header>
-        <strong className="author">
-          <Name name={m.username} />
-        </strong>
-        {m.guest ? <GuestMark /> : null}
-        <time dateTime={m.timestamp} className="meta">
-          {timeLabel(m.timestamp)}
-        </time>
-      </header>
-      <MessageText text={m.text} />
-    </article>
+    <Message
+      message={item.message}
+      room={room}
+      me={me}
+      highlighted={highlighted}
+      editing={editing}
+      failure={failure}
+      {...actions}
+    />
   );
 }
 

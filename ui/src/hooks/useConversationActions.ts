@@ -107,9 +107,9 @@ export function useConversationActions({ state, dispatch, enqueue, onError, onCo
     [page, state],
   );
 
-  /** Opens the result's conversation and loads pages until its message is there. */
+  /** Opens the message's conversation (a search result, a pinned message) and loads pages until it is there. */
   const jumpTo = useCallback(
-    async (hit: SearchHit) => {
+    async (hit: Pick<SearchHit, 'room' | 'seq'>) => {
       if (!(await open(hit.room))) return;
       let c = state.current.conversations[hit.room];
       let found = hasSeq(c, hit.seq);
