@@ -4,7 +4,8 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, test, vi } from 'vitest';
 import type { ChatMessage, ClientEvent } from './types';
-import { called, installAppHooks, message, renderChat, send, setup } from './test-app';
+import { called, installAppHooks, message, messageRowInView, renderChat, send, setup } from './test-app';
+import { frames, layOutTimeline } from './test-layout';
 
 installAppHooks();
 
@@ -199,5 +200,22 @@ describe('living messages', () => {
     await user.click(within(failure).getByRole('button', { name: 'Discard' }));
     expect(called('retry_message')[0]?.args).toEqual({ clientId: 'x1' });
     expect(called('discard_message')[0]?.args).toEqual({ clientId: 'x1' });
+  });
+});
+
+describe('editing a message far up', () => {
+  test('Up brings your last message into view to edit it', async () => {
+    layOutTimeline();
+    const user = userEvent.setup();
+    await renderChat();
+    await history(message(1, 'alice', 'mine, long ago', { own: true }), ...Array.from({ length: 60 }, (_, i) => message(i + 2, 'bob', `chatter ${i + 2}`)));
+    await frames();
+    expect(messageRowInView(61)).toBe(true);
+    expect(document.querySelector('[data-seq="1"]')).toBeNull();
+    await user.click(screen.getByLabelText('Message'));
+    await user.keyboard('{ArrowUp}');
+    await frames();
+    await waitFor(() => expect(within(row(1)).getByRole('textbox', { name: 'Edit message' })).toHaveFocus());
+    expect(messageRowInView(1)).toBe(true);
   });
 });

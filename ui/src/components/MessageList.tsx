@@ -293,6 +293,17 @@ export function MessageList(props: Props) {
     onHighlighted(highlight.token);
   }, [highlight, rows, pinTo, onHighlighted]);
 
+  // A message being edited that is not on screen (Up in the composer edits the last one of the
+  // user's, which may be far up) is brought into view and held there.
+  useEffect(() => {
+    if (editing === null) return;
+    const index = rows.findIndex((r) => r.kind === 'item' && r.item.kind === 'message' && r.item.message.seq === editing);
+    const key = rows[index]?.key;
+    if (key === undefined || virtualizer.getVirtualItems().some((v) => v.index === index)) return;
+    pinTo({ key });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [editing]);
+
   const lastTop = useRef<number | null>(null);
   const onScroll = () => {
     const el = scroller.current;
