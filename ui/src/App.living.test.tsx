@@ -2,6 +2,7 @@
 // message toolbar, editing in place, the reaction picker, the pinned panel and failed changes.
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import axe from 'axe-core';
 import { describe, expect, test, vi } from 'vitest';
 import type { ChatMessage, ClientEvent } from './types';
 import { called, installAppHooks, message, messageRowInView, renderChat, send, setup } from './test-app';
@@ -217,5 +218,40 @@ describe('editing a message far up', () => {
     await frames();
     await waitFor(() => expect(within(row(1)).getByRole('textbox', { name: 'Edit message' })).toHaveFocus());
     expect(messageRowInView(1)).toBe(true);
+  });
+});
+
+describe('accessibility', () => {
+  /** axe's serious and critical findings in jsdom (contrast is checked in the real window). */
+  const findings = async () => {
+    const result = await axe.run(document.body, { resultTypes: ['violations'], rules: { 'color-contrast': { enabled: false }, region: { enabled: false } } });
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  };
+
+  test('edited, deleted, pinned and reacted messages, the toolbar, an edit box and the picker', async () => {
+    vi.stubGlobal(
+      'ResizeObserver',
+      class {
+        observe() {}
+        unobserve() {}
+        disconnect() {}
+      },
+    );
+    const user = userEvent.setup();
+    await renderChat();
+    const pinned = { by: 'bob', at: new Date().toISOString() };
+    await history(message(1, 'alice', 'mine', { own: true }), message(2, 'bob', 'theirs'), message(3, 'bob', 'gone'));
+    await send([
+      updated({ ...message(1, 'alice', 'mine, fixed', { own: true }), rev: 1, editedAt: new Date().toISOString(), pinned }),
+      updated({ ...message(2, 'bob', 'theirs'), rev: 2, reactions: [{ emoji: '👍', names: ['alice', 'bob'] }] }),
+      updated({ ...message(3, 'bob', ''), rev: 3, deleted: true }),
+    ]);
+    expect(await findings()).toEqual([]);
+    await user.click(within(row(1)).getByRole('button', { name: 'Edit' }));
+    expect(await findings()).toEqual([]);
+    await user.keyboard('{Escape}');
+    await user.click(within(row(2)).getByRole('button', { name: 'React' }));
+    await screen.findByRole('searchbox', { name: 'Search emoji' }, { timeout: 5000 });
+    expect(await findings()).toEqual([]);
   });
 });
