@@ -16,6 +16,16 @@ const row = (seq: number) => {
   if (!el) throw new Error(`no message ${seq}`);
   return el;
 };
+/** jsdom has none; the picker's grid measures its rows with one. */
+const stubResizeObserver = () =>
+  vi.stubGlobal(
+    'ResizeObserver',
+    class {
+      observe() {}
+      unobserve() {}
+      disconnect() {}
+    },
+  );
 const history = async (...messages: ChatMessage[]) => {
   for (const m of messages) await send({ event: 'message', ...m });
 };
@@ -135,15 +145,7 @@ describe('living messages', () => {
   });
 
   test('the picker offers recently used emoji first, and remembers the one chosen', async () => {
-    // jsdom has none; the picker's grid measures its rows with one.
-    vi.stubGlobal(
-      'ResizeObserver',
-      class {
-        observe() {}
-        unobserve() {}
-        disconnect() {}
-      },
-    );
+    stubResizeObserver();
     const user = userEvent.setup();
     await renderChat();
     await history(message(1, 'bob', 'ship it'));
@@ -229,14 +231,7 @@ describe('accessibility', () => {
   };
 
   test('edited, deleted, pinned and reacted messages, the toolbar, an edit box and the picker', async () => {
-    vi.stubGlobal(
-      'ResizeObserver',
-      class {
-        observe() {}
-        unobserve() {}
-        disconnect() {}
-      },
-    );
+    stubResizeObserver();
     const user = userEvent.setup();
     await renderChat();
     const pinned = { by: 'bob', at: new Date().toISOString() };
@@ -252,6 +247,8 @@ describe('accessibility', () => {
     await user.keyboard('{Escape}');
     await user.click(within(row(2)).getByRole('button', { name: 'React' }));
     await screen.findByRole('searchbox', { name: 'Search emoji' }, { timeout: 5000 });
+    // Once its emoji are loaded (a grid is not read while it has no rows).
+    await waitFor(() => expect(screen.queryByText('Loading emoji…')).not.toBeInTheDocument(), { timeout: 5000 });
     expect(await findings()).toEqual([]);
   });
 });
