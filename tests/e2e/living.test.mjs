@@ -23,11 +23,19 @@ after(async () => {
 /** The message whose text includes `text`, in the timeline. */
 const messageWith = (app, text) => app.$(`//article[@data-testid="message"][contains(., "${text}")]`);
 
-/** Clicks a button of a message's toolbar (shown on hover). */
+/**
+ * Clicks a button of a message's toolbar (shown on hover). A message just sent is first shown
+ * from the outbox, without a toolbar, until the server's copy (with its `seq`) replaces it.
+ */
 async function toolbar(app, text, name) {
-  const m = await messageWith(app, text);
-  await m.moveTo();
-  await (await m.$(`.//div[@role="toolbar"]//button[normalize-space(.)="${name}"]`)).click();
+  const button = await eventually(async () => {
+    const m = await messageWith(app, text);
+    if (!(await m.isExisting())) return null;
+    await m.moveTo();
+    const b = await m.$(`.//div[@role="toolbar"]//button[normalize-space(.)="${name}"]`);
+    return (await b.isClickable()) ? b : null;
+  }, `the ${name} button of "${text}"`);
+  await button.click();
 }
 
 test('edit, delete and react in the window; another client sees each change', { timeout: 180_000 }, async () => {
@@ -84,6 +92,8 @@ test('edit, delete and react in the window; another client sees each change', { 
     const reaction = await app.$('button[aria-label="🎉 1: ana"]');
     await reaction.waitForDisplayed({ timeout: 10000 });
     assert.equal(await reaction.getAttribute('aria-pressed'), 'true');
+    // The pointer and the focus leave the message (its toolbar and the reaction's names hide).
+    await (await composer(app)).click();
     await screenshot(app, 'living-02-changes');
     assert.deepEqual(await seriousViolations(app), [], 'axe on edited, deleted and reacted messages');
   } finally {
