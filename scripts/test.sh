@@ -73,10 +73,11 @@ stage_rust() {
   # `--workspace` (not `-p`): the features the test build was made with, so nothing is
   # rebuilt; it also picks the client's `rooms`, `cluster` (three nodes, a node killed,
   # PostgreSQL restarted) and `database_faults` tests (a node's link black-holed; serving
-  # right after a restart), and `--lib` the PostgreSQL store's own tests.
+  # right after a restart), `changes` and `replies` (the server's living messages and
+  # threads), and `--lib` the PostgreSQL store's own tests.
   bash scripts/pg.sh -- cargo test --locked --workspace --lib --test database_faults \
     --test history --test rooms --test delivery --test names --test operators --test cluster \
-    --test search \
+    --test search --test changes --test replies \
     -- --include-ignored
 }
 
