@@ -135,7 +135,7 @@ impl Chat {
         let since = request.since.filter(|s| *s > 0 && same_epoch);
         let budget = self.inner.config.history_bytes();
         let general_rev = request.revs.get(GENERAL_ROOM).copied();
-        let general = state.rooms.general().map_or_else(
+        let mut general = state.rooms.general().map_or_else(
             || RoomReplay {
                 messages: Vec::new(),
                 more: false,
@@ -144,6 +144,13 @@ impl Chat {
             },
             |g| g.replay((since, general_rev), budget, true),
         );
+        if guest {
+            // A guest (the tutorial's page among them) reads no thread: a reply only in its
+            // thread is not a message of the room for it.
+            general
+                .messages
+                .retain(|m| !crate::store::only_in_thread(m));
+        }
         let (rooms, replay) = if guest {
             (Vec::new(), BTreeMap::new())
         } else {

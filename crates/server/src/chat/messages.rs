@@ -53,10 +53,6 @@ impl Chat {
         let guest = conn.device.is_none();
         let room = state.member_room(outgoing.room.as_deref(), &name_key, guest)?;
         check_text(&outgoing.text, config.max_message_chars)?;
-        let thread = match outgoing.thread {
-            Some(asked) => Some(self.thread_root(state, room, asked)?),
-            None => None,
-        };
 
         let dedupe_key = outgoing
             .client_id
@@ -71,6 +67,11 @@ impl Chat {
             .limits
             .take_message(&name_key, peer, Instant::now())
             .map_err(|wait| too_many("messages", wait))?;
+        // After the rate limit: a root outside the window is a read of the store.
+        let thread = match outgoing.thread {
+            Some(asked) => Some(self.thread_root(state, room, asked)?),
+            None => None,
+        };
         // The message says the typing is over.
         state.typing_ends_in(sid, room);
 

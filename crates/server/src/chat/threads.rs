@@ -180,31 +180,34 @@ impl Chat {
         link: &Link,
         (room_name, root, seq): (&str, u64, u64),
     ) -> Result<Reply, Refusal> {
-        let guard = self.lock();
+        let mut guard = self.lock();
         let conn = guard.conns.get(&link.id()).ok_or_else(|| missing(link))?;
         conn.username.as_ref().ok_or_else(not_joined)?;
+        if conn.device.is_none() {
+            return Err(Refusal::new(
+                ErrorCode::NotOwned,
+                "guests follow no threads: join with a device key",
+            ));
+        }
         let key = conn.key.clone();
         let room = guard.member_room(Some(room_name), &key, false)?;
+        // Each is a write: at the rate of reactions, one at a time per connection.
+        guard
+            .limits
+            .reactions_by_name
+            .take(&key, std::time::Instant::now())
+            .map_err(|wait| super::too_many("thread reads", wait))?;
         let root = self.thread_root(&guard, room, root)?;
-        drop(guard);
         let store = self.inner.store.clone();
         let at = self.inner.config.clock.now();
-        Ok(Reply::Later(tokio::task::spawn_blocking(move || {
-            store
-                .change_room(
-                    room,
-                    RoomChange::ThreadRead {
-                        key: &key,
-                        root,
-                        seq,
-                    },
-                    at,
-                )
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "could not write a thread's read marker");
-                    super::database_unreachable()
-                })?;
-            super::reply::encode(&Done { ok: true })
-        })))
+        self.read_later(guard, link, Lane::History, move || {
+            let read = RoomChange::ThreadRead {
+                key: &key,
+                root,
+                seq,
+            };
+            store.change_room(room, read, at)?;
+            Ok(Done { ok: true })
+        })
     }
 }

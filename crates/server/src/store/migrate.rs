@@ -39,6 +39,11 @@ pub const SQLITE_HISTORY: &[Migration] = &[
         name: "threads: replies, their roots' counts, who follows them",
         sql: include_str!("../../migrations/sqlite/history/0003_threads.sql"),
     },
+    Migration {
+        version: 4,
+        name: "search re-indexes a message only when its text changed",
+        sql: include_str!("../../migrations/sqlite/history/0004_reindex_changed_text.sql"),
+    },
 ];
 
 /// The search index's `SQLite` database (`history.search.db`).

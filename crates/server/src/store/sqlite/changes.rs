@@ -87,7 +87,14 @@ impl SqliteStore {
             ),
             Selection::Seq(seq) => ("seq = ?2 AND ?3 = 0", "seq", seq, 0, 1),
             Selection::ChangedAfter { rev, upto, limit } => {
-                ("rev > ?2 AND seq <= ?3", "rev", rev, upto, limit)
+                // `rev > 0` spelled out: the partial index on changed messages serves it.
+                (
+                    "rev > 0 AND rev > ?2 AND seq <= ?3",
+                    "rev",
+                    rev,
+                    upto,
+                    limit,
+                )
             }
             Selection::Pinned => (
                 "pinned_ms IS NOT NULL AND ?2 = 0 AND ?3 = 0",
@@ -291,4 +298,68 @@ fn remember(
             .execute(params![room, to_i64(rev - KEPT_CHANGE_IDS)])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use charla_protocol::chat::MessageChange;
+    use chrono::Utc;
+
+    use crate::store::{Change, Draft, Member, StoreOptions, GENERAL};
+
+    #[test]
+    fn only_a_changed_text_goes_through_the_search_index_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let options = StoreOptions {
+            recent: 10,
+            room_recent: 10,
+            room_recent_bytes: 64 * 1024,
+            remembered_ids: 10,
+            retention: None,
+            max_bytes: None,
+            searches: 1,
+        };
+        let (store, _) =
+            super::super::open(&dir.path().join("history.db"), options).expect("opens");
+        let ana = Member {
+            key: "ana".into(),
+            name: "ana".into(),
+        };
+        let draft = Draft {
+            id_prefix: "s".into(),
+            username: "ana".into(),
+            text: "hello".into(),
+            client_id: None,
+            guest: false,
+            author_key: Some("ana".into()),
+            thread: None,
+            also_in_room: false,
+            mentions: Vec::new(),
+        };
+        store.append(GENERAL, draft, Utc::now()).expect("stored");
+        let noted = || -> i64 {
+            store
+                .write()
+                .conn
+                .query_row("SELECT count(*) FROM search_changes", [], |row| row.get(0))
+                .expect("counts")
+        };
+        let change = |what: &MessageChange| {
+            let asked = Change {
+                by: &ana,
+                what,
+                mentions: &[],
+                client_id: None,
+            };
+            store
+                .change_message(GENERAL, 1, &asked, Utc::now())
+                .expect("changed");
+        };
+        change(&MessageChange::React {
+            emoji: "👍".into(),
+            on: true,
+        });
+        change(&MessageChange::Pin { on: true });
+        assert_eq!(noted(), 0, "a reaction and a pin leave the index alone");
+    }
 }
