@@ -305,22 +305,12 @@ mod tests {
     use charla_protocol::chat::MessageChange;
     use chrono::Utc;
 
-    use crate::store::{Change, Draft, Member, StoreOptions, GENERAL};
+    use crate::store::{Change, Draft, Member, GENERAL};
 
     #[test]
     fn only_a_changed_text_goes_through_the_search_index_again() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let options = StoreOptions {
-            recent: 10,
-            room_recent: 10,
-            room_recent_bytes: 64 * 1024,
-            remembered_ids: 10,
-            retention: None,
-            max_bytes: None,
-            searches: 1,
-        };
-        let (store, _) =
-            super::super::open(&dir.path().join("history.db"), options).expect("opens");
+        let store = super::super::open_for_test(&dir);
         let ana = Member {
             key: "ana".into(),
             name: "ana".into(),

@@ -626,6 +626,23 @@ fn insert(
     tx.commit()
 }
 
+/// A store in `dir` for the tests of this folder's modules (no retention, small windows).
+#[cfg(test)]
+pub(super) fn open_for_test(dir: &tempfile::TempDir) -> SqliteStore {
+    let options = StoreOptions {
+        recent: 10,
+        room_recent: 10,
+        room_recent_bytes: 64 * 1024,
+        remembered_ids: 10,
+        retention: None,
+        max_bytes: None,
+        searches: 1,
+    };
+    open(&dir.path().join("history.db"), options)
+        .expect("opens")
+        .0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,7 +98,7 @@ impl SqliteStore {
 mod tests {
     use chrono::{TimeDelta, Utc};
 
-    use crate::store::{Draft, StoreOptions, GENERAL};
+    use crate::store::{Draft, GENERAL};
 
     fn said(by: &str, text: &str, thread: Option<u64>) -> Draft {
         Draft {
@@ -114,25 +114,10 @@ mod tests {
         }
     }
 
-    fn store(dir: &tempfile::TempDir) -> super::SqliteStore {
-        let options = StoreOptions {
-            recent: 10,
-            room_recent: 10,
-            room_recent_bytes: 64 * 1024,
-            remembered_ids: 10,
-            retention: None,
-            max_bytes: None,
-            searches: 1,
-        };
-        super::super::open(&dir.path().join("history.db"), options)
-            .expect("opens")
-            .0
-    }
-
     #[test]
     fn follows_go_with_a_name_claimed_afresh_and_with_retention() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = store(&dir);
+        let store = super::super::open_for_test(&dir);
         let old = Utc::now() - TimeDelta::hours(2);
         store
             .append(GENERAL, said("ana", "root", None), old)
